@@ -1,0 +1,66 @@
+/**
+ * The proxy's two seams: every SQL text goes through a StatementGate before anything reaches
+ * upstream, and every statement and security-relevant session event is reported to an observer
+ * (audit, security events, metrics). The proxy itself never edits SQL.
+ */
+import type { Principal } from '../policies/principal';
+import type { RewriteOutcome } from '../rewriter/rewrite-types';
+
+export interface SessionInfo {
+  readonly sessionId: string;
+  readonly principal: Principal;
+  /** The client's database name, which names the data product. */
+  readonly dataProduct: string;
+  readonly searchPath: readonly string[];
+  readonly applicationName: string | undefined;
+  readonly clientAddress: string;
+}
+
+export interface StatementGate {
+  /** Query text of a simple Query or a Parse. Never throws: failures are Refusals. */
+  check(sql: string, session: SessionInfo): RewriteOutcome | Promise<RewriteOutcome>;
+}
+
+export interface StatementRecord {
+  readonly session: SessionInfo;
+  readonly protocol: 'simple' | 'extended';
+  /** The analyst's text as received. */
+  readonly sql: string;
+  readonly outcome: RewriteOutcome;
+  /** DataRows relayed to the client for this statement (or Execute). */
+  readonly rows: number;
+  readonly startedAt: Date;
+  readonly durationMs: number;
+  /** Set when upstream answered with an error, or the statement was refused. */
+  readonly error?: { readonly sqlstate: string; readonly message: string };
+}
+
+export type SessionEventKind =
+  | 'auth_failure'
+  | 'auth_success'
+  | 'protocol_violation'
+  | 'limit_exceeded'
+  | 'session_start'
+  | 'session_end'
+  | 'upstream_failure';
+
+export interface SessionEvent {
+  readonly kind: SessionEventKind;
+  readonly at: Date;
+  readonly sessionId: string;
+  readonly user: string | undefined;
+  readonly clientAddress: string;
+  readonly dataProduct: string | undefined;
+  /** Lowercase, no secrets. */
+  readonly detail: string;
+}
+
+export interface StatementObserver {
+  statementFinished(record: StatementRecord): void;
+  sessionEvent(event: SessionEvent): void;
+  /**
+   * False when statements must not run because they could not be audited (audit sink down and
+   * configured to fail closed). The proxy then refuses with SQLSTATE 53000-class error.
+   */
+  readyForStatements(): boolean;
+}

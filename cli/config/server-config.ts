@@ -1,0 +1,39 @@
+/**
+ * pgveil.yaml: how one pgveil process runs (listener, TLS, limits, where policies, audit and Redis
+ * are). What is governed (data products, policies, users) lives in the policy files it names.
+ * Relative paths are resolved against the directory of the configuration file.
+ */
+export interface ServerConfig {
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly admin?: { readonly host: string; readonly port: number };
+  readonly limits: {
+    readonly maxMessageBytes: number;
+    readonly startupTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+    readonly maxClientConnections: number;
+  };
+  /** Policy files (YAML): data products, tags, global and domain policies, users. */
+  readonly policies: readonly string[];
+  readonly redis?: { readonly url: string; readonly keyPrefix: string };
+  readonly audit: {
+    readonly file: string;
+    /** Keys the hash chain (HMAC) when set. Read from this environment variable. */
+    readonly secretEnv?: string;
+    readonly rawStatements: boolean;
+    /** Refuse statements when the audit log cannot be written. */
+    readonly failClosed: boolean;
+    readonly rotateBytes?: number;
+  };
+  readonly events: { readonly sinks: readonly EventSinkConfig[] };
+  /** Upstream schema with pgveil's SECURITY DEFINER helpers (keyed hash). */
+  readonly helperSchema: string;
+  readonly catalog: { readonly refreshSeconds: number };
+  readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error' };
+}
+
+export type EventSinkConfig =
+  | { readonly type: 'file'; readonly path: string }
+  | { readonly type: 'stdout' }
+  | { readonly type: 'redis-stream'; readonly key: string; readonly maxLen?: number }
+  | { readonly type: 'http'; readonly url: string };

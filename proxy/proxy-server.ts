@@ -1,0 +1,82 @@
+/**
+ * The listener: accepts analysts, enforces the connection limit, routes CancelRequests to the one
+ * session they name, and drains on request (no new sessions, running statements finish).
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import { PgError } from './pg-error';
+import type { ProxyOptions } from './proxy-options';
+import { ClientSession, type SessionHost } from './session/client-session';
+
+export interface ProxyServer {
+  listen(): Promise<{ port: number }>;
+  /** Stops accepting, waits for running statements (at most `timeoutMs`), then ends every session. */
+  drain(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+  readonly activeSessions: number;
+}
+
+export function createProxyServer(options: ProxyOptions): ProxyServer {
+  const secureContext: SecureContext | undefined = options.tls ? createSecureContext({ cert: options.tls.cert, key: options.tls.key }) : undefined;
+  const sockets = new Set<ClientSession>();
+  const byKey = new Map<string, ClientSession>();
+  const keyOf = (pid: number, secret: number): string => `${pid}:${secret}`;
+
+  const host: SessionHost = {
+    options,
+    secureContext,
+    decoySecret: randomBytes(32),
+    register: (s) => byKey.set(keyOf(s.processId, s.secretKey), s),
+    unregister: (s) => {
+      sockets.delete(s);
+      byKey.delete(keyOf(s.processId, s.secretKey));
+    },
+    // A cancel names a session by our key; anything else cancels nothing, as in PostgreSQL.
+    cancel: (pid, secret) => byKey.get(keyOf(pid, secret))?.cancelUpstream(),
+  };
+
+  const server: Server = createServer((socket: Socket) => {
+    socket.on('error', () => socket.destroy());
+    if (sockets.size >= options.limits.maxClientConnections) {
+      // Still answer in protocol: PostgreSQL sends this ErrorResponse before reading the startup packet.
+      socket.end(new PgError('53300', 'sorry, too many clients already', 'FATAL').toErrorResponse());
+      options.observer.sessionEvent({
+        kind: 'limit_exceeded',
+        at: new Date(),
+        sessionId: '',
+        user: undefined,
+        clientAddress: socket.remoteAddress ?? 'unknown',
+        dataProduct: undefined,
+        detail: 'too many client connections',
+      });
+      return;
+    }
+    sockets.add(new ClientSession(socket, host));
+  });
+
+  return {
+    get activeSessions() {
+      return sockets.size;
+    },
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port, options.host, () => {
+          const address = server.address();
+          resolve({ port: typeof address === 'object' && address ? address.port : options.port });
+        });
+      }),
+    async drain(timeoutMs = 30_000) {
+      server.close();
+      const deadline = Date.now() + timeoutMs;
+      for (const s of sockets) s.drain();
+      while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      for (const s of sockets) s.close();
+    },
+    async close() {
+      for (const s of sockets) s.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,568 @@
+/**
+ * One analyst connection: startup, authentication, then a relay between the client and a dedicated
+ * upstream connection. Every SQL text (Query, Parse) passes the StatementGate; only what it returns
+ * goes upstream. A refused statement is replaced upstream by a sentinel statement that fails, so
+ * PostgreSQL itself produces the error at the right place in the response stream (pipelines,
+ * discard-until-Sync, aborted transactions behave exactly as without pgveil) and pgveil swaps
+ * upstream's error for the refusal on the way back.
+ */
+import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import { randomBytes, randomInt } from 'node:crypto';
+import { BackendCode, FrontendCode } from '../protocol/message-codes';
+import * as write from '../protocol/message-writer';
+import {
+  ACCEPTED_FRONTEND_CODES,
+  FrontendDecoder,
+  readBindNames,
+  readExecutePortal,
+  readParse,
+  readQuery,
+  type FrontendMessage,
+} from '../protocol/frontend-decoder';
+import { decodeFields, PgError, protocolViolation } from '../pg-error';
+import { openUpstream, sendUpstreamCancel, type UpstreamSession } from '../upstream/upstream-connection';
+import type { UpstreamTarget } from '../upstream/upstream-target';
+import type { ProxyOptions } from '../proxy-options';
+import type { SessionInfo, SessionEvent } from '../statement-gate';
+import type { Refusal, RewriteOutcome } from '../../rewriter/rewrite-types';
+import { interpretStartup, type StartupRequest } from './startup-parameters';
+import { ClientAuthentication } from './client-authentication';
+
+export interface SessionHost {
+  readonly options: ProxyOptions;
+  readonly secureContext: SecureContext | undefined;
+  /** Random per process: derives decoy SCRAM salts for unknown users. */
+  readonly decoySecret: Buffer;
+  register(session: ClientSession): void;
+  unregister(session: ClientSession): void;
+  cancel(processId: number, secretKey: number): void;
+}
+
+interface Statement {
+  readonly sql: string;
+  readonly outcome: RewriteOutcome;
+}
+
+/** A unit of upstream work whose answer is still coming, in the order the client sent it. */
+type Pending =
+  | { kind: 'simple'; statement: Statement; started: Date; t0: bigint; rows: number; error?: { sqlstate: string; message: string } }
+  | { kind: 'execute'; statement: Statement | undefined; started: Date; t0: bigint; rows: number }
+  | { kind: 'sync' };
+
+type Phase = 'startup' | 'authenticating' | 'connecting' | 'ready' | 'closed';
+
+const CLIENT_BUFFER_HIGH_WATER = 4 * 1024 * 1024;
+
+export class ClientSession {
+  readonly sessionId = randomBytes(8).toString('hex');
+  readonly processId = randomInt(1, 2 ** 31 - 1);
+  readonly secretKey = randomInt(-(2 ** 31), 2 ** 31 - 1);
+  /** Appears in the sentinel statement of a refusal; unguessable, so no analyst SQL can forge it. */
+  private readonly refusalToken = randomBytes(12).toString('hex');
+
+  private socket: Socket;
+  private phase: Phase = 'startup';
+  private readonly decoder: FrontendDecoder;
+  private startup: StartupRequest | undefined;
+  private auth: ClientAuthentication | undefined;
+  private info: SessionInfo | undefined;
+  private target: UpstreamTarget | undefined;
+  private upstream: UpstreamSession | undefined;
+  private upstreamBuffer: Buffer = Buffer.alloc(0);
+
+  private readonly statements = new Map<string, Statement>();
+  private readonly portals = new Map<string, Statement | undefined>();
+  private readonly pending: Pending[] = [];
+  private readonly refusals: Refusal[] = [];
+  private transactionStatus = 0x49; // 'I'
+  private pumping = false;
+  private draining = false;
+  private startupTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    socket: Socket,
+    private readonly host: SessionHost,
+  ) {
+    this.socket = socket;
+    this.decoder = new FrontendDecoder(host.options.limits.maxMessageBytes);
+    socket.setNoDelay(true);
+    this.attachClient(socket);
+    this.startupTimer = setTimeout(() => this.fail(new PgError('08P01', 'startup timed out', 'FATAL'), 'limit_exceeded'), host.options.limits.startupTimeoutMs);
+  }
+
+  get clientAddress(): string {
+    return this.socket.remoteAddress ?? 'unknown';
+  }
+
+  /** True between statements: nothing in flight. */
+  get idle(): boolean {
+    return this.phase !== 'ready' || (this.pending.length === 0 && !this.pumping);
+  }
+
+  /** Called on SIGTERM: finish what runs, then end the session. */
+  drain(): void {
+    this.draining = true;
+    if (this.phase !== 'ready' || this.idle) this.terminate(new PgError('57P01', 'terminating connection due to administrator command', 'FATAL'));
+  }
+
+  cancelUpstream(): void {
+    if (this.target && this.upstream) sendUpstreamCancel(this.target, this.upstream.processId, this.upstream.secretKey);
+  }
+
+  // ---------------------------------------------------------------- client side
+
+  private attachClient(socket: Socket): void {
+    socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.close());
+  }
+
+  private onClientData(chunk: Buffer): void {
+    this.decoder.push(chunk);
+    if (this.decoder.buffered > CLIENT_BUFFER_HIGH_WATER) this.socket.pause();
+    void this.pump();
+  }
+
+  /** Handles buffered messages one at a time; async steps (gate, auth) hold the rest back. */
+  private async pump(): Promise<void> {
+    if (this.pumping || this.phase === 'closed') return;
+    this.pumping = true;
+    this.upstream?.socket.cork();
+    try {
+      while (!this.isClosed()) {
+        if (this.phase === 'startup') {
+          const packet = this.decoder.nextStartupPacket();
+          if (!packet) break;
+          await this.onStartupPacket(packet);
+          continue;
+        }
+        if (this.phase === 'connecting') break;
+        const message = this.decoder.next();
+        if (!message) break;
+        this.clearIdleTimer();
+        if (this.phase === 'authenticating') await this.onAuthMessage(message);
+        else await this.onMessage(message);
+      }
+    } catch (error) {
+      this.fail(error instanceof PgError ? error : protocolViolation('invalid message'), 'protocol_violation');
+    } finally {
+      this.pumping = false;
+      if (this.upstream) process.nextTick(() => this.upstream?.socket.uncork());
+      if (this.decoder.buffered <= CLIENT_BUFFER_HIGH_WATER && this.socket.isPaused()) this.socket.resume();
+      this.armIdleTimer();
+    }
+  }
+
+  private async onStartupPacket(packet: NonNullable<ReturnType<FrontendDecoder['nextStartupPacket']>>): Promise<void> {
+    switch (packet.kind) {
+      case 'ssl-request':
+        if (this.host.secureContext && !(this.socket instanceof TLSSocket)) {
+          this.socket.write(Buffer.from('S'));
+          this.upgradeToTls(this.host.secureContext);
+        } else this.socket.write(Buffer.from('N'));
+        return;
+      case 'gssenc-request':
+        this.socket.write(Buffer.from('N'));
+        return;
+      case 'cancel-request':
+        this.host.cancel(packet.processId, packet.secretKey);
+        this.close();
+        return;
+      case 'startup':
+        this.decoder.endStartupPhase();
+        this.startup = interpretStartup(packet.parameters);
+        this.auth = new ClientAuthentication(this.host.options.identity, this.startup.user, this.socket instanceof TLSSocket, this.host.decoySecret);
+        this.socket.write(this.auth.begin());
+        this.phase = 'authenticating';
+        return;
+    }
+  }
+
+  private upgradeToTls(context: SecureContext): void {
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('error');
+    plain.removeAllListeners('close');
+    const secure = new TLSSocket(plain, { isServer: true, secureContext: context });
+    this.socket = secure;
+    this.attachClient(secure);
+  }
+
+  private async onAuthMessage(message: FrontendMessage): Promise<void> {
+    if (message.code !== FrontendCode.Password || !this.auth || !this.startup) throw protocolViolation('expected an authentication response');
+    const step = await this.auth.step(message);
+    if (step.kind === 'continue') {
+      this.socket.write(step.reply);
+      return;
+    }
+    if (step.kind === 'failed') {
+      this.event('auth_failure', step.reason);
+      await delay(this.host.options.limits.authFailureDelayMs);
+      this.fail(new PgError('28P01', `password authentication failed for user "${this.startup.user}"`, 'FATAL'));
+      return;
+    }
+    const target = this.host.options.route(this.startup.database);
+    if (!target) {
+      this.fail(new PgError('3D000', `database "${this.startup.database}" does not exist`, 'FATAL'));
+      return;
+    }
+    this.phase = 'connecting';
+    if (step.final) this.socket.write(step.final);
+    const resolved = await this.host.options.identity.resolvePrincipal(this.startup.user, step.claims);
+    if (!resolved.ok) {
+      this.event('auth_failure', resolved.reason);
+      this.fail(new PgError('28000', `attributes of user "${this.startup.user}" are unavailable: ${resolved.reason}`, 'FATAL'));
+      return;
+    }
+    this.event('auth_success', 'authenticated');
+    const principal = this.startup.purpose === undefined ? resolved.principal : { ...resolved.principal, purpose: this.startup.purpose };
+    const searchPath = parseSearchPath(this.startup.upstream.get('search_path') ?? '"$user", public');
+    this.info = {
+      sessionId: this.sessionId,
+      principal,
+      dataProduct: this.startup.database,
+      searchPath,
+      applicationName: this.startup.applicationName,
+      clientAddress: this.clientAddress,
+    };
+    try {
+      this.target = target;
+      this.upstream = await openUpstream(target, this.startup.upstream);
+    } catch (error) {
+      this.event('upstream_failure', error instanceof Error ? error.message : 'upstream unavailable');
+      this.fail(error instanceof PgError ? error : new PgError('08001', 'data product upstream is unavailable', 'FATAL'));
+      return;
+    }
+    if (this.isClosed()) {
+      this.upstream.socket.destroy();
+      return;
+    }
+    clearTimeout(this.startupTimer);
+    this.startupTimer = undefined;
+    this.host.register(this);
+    this.event('session_start', 'session started');
+    const greeting: Buffer[] = [write.authenticationOk()];
+    for (const [name, value] of this.upstream.parameters) greeting.push(this.presentParameter(name, value));
+    greeting.push(write.backendKeyData(this.processId, this.secretKey), write.readyForQuery(0x49));
+    this.socket.write(Buffer.concat(greeting));
+    this.attachUpstream(this.upstream);
+    this.phase = 'ready';
+  }
+
+  /** The analyst sees their own name, never the service account's. */
+  private presentParameter(name: string, value: string): Buffer {
+    if (name === 'session_authorization') return write.parameterStatus(name, this.startup?.user ?? '');
+    if (name === 'is_superuser') return write.parameterStatus(name, 'off');
+    return write.parameterStatus(name, value);
+  }
+
+  private async onMessage(message: FrontendMessage): Promise<void> {
+    const code = message.code;
+    if (!ACCEPTED_FRONTEND_CODES.has(code)) {
+      const what = code === FrontendCode.FunctionCall ? 'function call messages are not allowed' : `invalid frontend message type ${code}`;
+      throw protocolViolation(what);
+    }
+    switch (code) {
+      case FrontendCode.Query:
+        return this.onQuery(readQuery(message));
+      case FrontendCode.Parse:
+        return this.onParse(message);
+      case FrontendCode.Bind: {
+        const { portal, statement } = readBindNames(message);
+        this.portals.set(portal, this.statements.get(statement));
+        return this.toUpstream(message.frame);
+      }
+      case FrontendCode.Execute: {
+        const portal = readExecutePortal(message);
+        this.pending.push({ kind: 'execute', statement: this.portals.get(portal), started: new Date(), t0: process.hrtime.bigint(), rows: 0 });
+        return this.toUpstream(message.frame);
+      }
+      case FrontendCode.Sync:
+        this.pending.push({ kind: 'sync' });
+        return this.toUpstream(message.frame);
+      case FrontendCode.Terminate:
+        this.close();
+        return;
+      case FrontendCode.CopyData:
+      case FrontendCode.CopyDone:
+      case FrontendCode.CopyFail:
+        // COPY FROM is refused by the gate, so no copy-in is ever running: PostgreSQL ignores these too.
+        return;
+      default:
+        // Describe, Close, Flush carry names only.
+        return this.toUpstream(message.frame);
+    }
+  }
+
+  private async check(sql: string): Promise<RewriteOutcome> {
+    const info = this.info!;
+    if (!this.host.options.observer.readyForStatements()) {
+      return { kind: 'refusal', sqlstate: '53000', message: 'audit log unavailable: statement refused', reasons: ['audit_unavailable'], policyVersion: '' };
+    }
+    const result = this.host.options.gate.check(sql, info);
+    return result instanceof Promise ? await result : result;
+  }
+
+  private async onQuery(sql: string): Promise<void> {
+    const outcome = await this.check(sql);
+    const statement = { sql, outcome };
+    this.pending.push({ kind: 'simple', statement, started: new Date(), t0: process.hrtime.bigint(), rows: 0 });
+    this.toUpstream(write.query(this.upstreamText(outcome)));
+  }
+
+  private async onParse(message: FrontendMessage): Promise<void> {
+    const parse = readParse(message);
+    const t0 = process.hrtime.bigint();
+    const outcome = await this.check(parse.sql);
+    const statement = { sql: parse.sql, outcome };
+    this.statements.set(parse.name, statement);
+    if (outcome.kind === 'refusal') {
+      this.report({ kind: 'execute', statement, started: new Date(), t0, rows: 0 }, { sqlstate: outcome.sqlstate, message: outcome.message });
+    }
+    this.toUpstream(write.parse(parse.name, this.upstreamText(outcome), parse.parameterTypes));
+  }
+
+  /** The rewritten SQL, or for a refusal a statement that fails upstream where the refused one stood. */
+  private upstreamText(outcome: RewriteOutcome): string {
+    if (outcome.kind === 'plan') return outcome.sql;
+    this.refusals.push(outcome);
+    return `SELECT "pgveil refused ${this.refusalToken}"`;
+  }
+
+  private toUpstream(frame: Buffer): void {
+    const upstream = this.upstream;
+    if (!upstream) return;
+    if (!upstream.socket.write(frame)) {
+      this.socket.pause();
+      upstream.socket.once('drain', () => this.socket.resume());
+    }
+  }
+
+  // ---------------------------------------------------------------- upstream side
+
+  private attachUpstream(upstream: UpstreamSession): void {
+    upstream.socket.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    upstream.socket.on('error', () => this.upstreamLost());
+    upstream.socket.on('close', () => this.upstreamLost());
+    if (upstream.leftover.length > 0) this.onUpstreamData(upstream.leftover);
+  }
+
+  private upstreamLost(): void {
+    if (this.phase === 'closed') return;
+    this.event('upstream_failure', 'upstream connection lost');
+    this.fail(new PgError('08006', 'connection to the data product upstream was lost', 'FATAL'));
+  }
+
+  /**
+   * Relays whole frames. Runs of frames that pass unchanged are written as one slice; only the
+   * frames the proxy must look at are decoded. DataRows are counted, never re-encoded.
+   */
+  private onUpstreamData(chunk: Buffer): void {
+    const buf = this.upstreamBuffer.length === 0 ? chunk : Buffer.concat([this.upstreamBuffer, chunk]);
+    let pos = 0;
+    let runStart = 0;
+    const out: Buffer[] = [];
+    while (pos + 5 <= buf.length) {
+      const code = buf[pos]!;
+      const end = pos + 1 + buf.readUInt32BE(pos + 1);
+      if (end > buf.length) break;
+      if (code === BackendCode.DataRow) {
+        const head = this.pending[0];
+        if (head && head.kind !== 'sync') head.rows++;
+      } else if (INSPECTED.has(code)) {
+        if (pos > runStart) out.push(buf.subarray(runStart, pos));
+        const replacement = this.onUpstreamFrame(code, buf.subarray(pos, end));
+        if (replacement) out.push(replacement);
+        runStart = end;
+      }
+      pos = end;
+    }
+    if (pos > runStart) out.push(buf.subarray(runStart, pos));
+    this.upstreamBuffer = pos < buf.length ? Buffer.from(buf.subarray(pos)) : Buffer.alloc(0);
+    if (out.length > 0 && this.phase !== 'closed') {
+      const flushed = this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+      if (!flushed && this.upstream) {
+        // Backpressure: stop reading upstream until the client has taken what it was sent.
+        const upstream = this.upstream.socket;
+        upstream.pause();
+        this.socket.once('drain', () => upstream.resume());
+      }
+    }
+    if (this.draining && this.idle) this.drain();
+  }
+
+  /** Returns what the client gets instead of the frame (undefined: nothing). */
+  private onUpstreamFrame(code: number, frame: Buffer): Buffer | undefined {
+    const head = this.pending[0];
+    switch (code) {
+      case BackendCode.ErrorResponse: {
+        const fields = decodeFields(frame);
+        let error = { sqlstate: fields.get('C') ?? 'XX000', message: fields.get('M') ?? '' };
+        let forClient: Buffer = frame;
+        if (error.message.includes(this.refusalToken)) {
+          const refusal = this.refusals.shift();
+          error = refusal ? { sqlstate: refusal.sqlstate, message: refusal.message } : { sqlstate: '42501', message: 'statement refused' };
+          forClient = new PgError(error.sqlstate, error.message).toErrorResponse();
+        }
+        if (head?.kind === 'simple') head.error ??= error;
+        else if (head?.kind === 'execute') this.finish(error);
+        return forClient;
+      }
+      case BackendCode.CommandComplete:
+      case BackendCode.EmptyQueryResponse:
+      case BackendCode.PortalSuspended:
+        if (head?.kind === 'execute') this.finish(undefined);
+        return frame;
+      case BackendCode.ReadyForQuery: {
+        this.transactionStatus = frame[5]!;
+        while (this.pending[0]?.kind === 'execute') this.finish({ sqlstate: '', message: 'not executed: an earlier message in the pipeline failed' });
+        const done = this.pending.shift();
+        if (done?.kind === 'simple') {
+          if (!done.error) this.applyEffects(done.statement.outcome);
+          this.report(done, done.error);
+        }
+        this.refusals.length = 0;
+        return frame;
+      }
+      case BackendCode.ParameterStatus: {
+        const [name = '', value = ''] = frame.toString('utf8', 5, frame.length - 1).split('\0');
+        return this.presentParameter(name, value);
+      }
+      case BackendCode.CopyInResponse:
+      case BackendCode.CopyBothResponse:
+        // The gate never lets COPY FROM through; if upstream asks for data anyway, end the copy.
+        this.upstream?.socket.write(write.copyFail('copy from the client is not allowed through pgveil'));
+        return undefined;
+      case BackendCode.Authentication:
+      case BackendCode.BackendKeyData:
+      case BackendCode.NegotiateProtocolVersion:
+        return undefined;
+      default:
+        return frame;
+    }
+  }
+
+  private finish(error: { sqlstate: string; message: string } | undefined): void {
+    const head = this.pending.shift();
+    if (!head || head.kind !== 'execute') return;
+    if (!error && head.statement) this.applyEffects(head.statement.outcome);
+    this.report(head, error);
+  }
+
+  private applyEffects(outcome: RewriteOutcome): void {
+    if (outcome.kind !== 'plan' || outcome.effects.length === 0 || !this.info) return;
+    let info = this.info;
+    for (const effect of outcome.effects) {
+      if (effect.kind === 'search_path') info = { ...info, searchPath: effect.schemas };
+      else info = { ...info, principal: { ...info.principal, purpose: effect.purpose } };
+    }
+    this.info = info;
+  }
+
+  private report(p: Exclude<Pending, { kind: 'sync' }>, error: { sqlstate: string; message: string } | undefined): void {
+    if (!p.statement || !this.info) return;
+    this.host.options.observer.statementFinished({
+      session: this.info,
+      protocol: p.kind === 'simple' ? 'simple' : 'extended',
+      sql: p.statement.sql,
+      outcome: p.statement.outcome,
+      rows: p.rows,
+      startedAt: p.started,
+      durationMs: Number(process.hrtime.bigint() - p.t0) / 1e6,
+      ...(error ? { error } : {}),
+    });
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  private armIdleTimer(): void {
+    const ms = this.host.options.limits.idleTimeoutMs;
+    if (this.phase !== 'ready' || ms <= 0 || this.pending.length > 0 || this.transactionStatus !== 0x49) return;
+    this.clearIdleTimer();
+    this.idleTimer = setTimeout(() => this.fail(new PgError('57P05', 'terminating connection due to idle-session timeout', 'FATAL'), 'limit_exceeded'), ms);
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  private event(kind: SessionEvent['kind'], detail: string): void {
+    this.host.options.observer.sessionEvent({
+      kind,
+      at: new Date(),
+      sessionId: this.sessionId,
+      user: this.startup?.user,
+      clientAddress: this.clientAddress,
+      dataProduct: this.startup?.database,
+      detail,
+    });
+  }
+
+  /** Sends the error and ends this session only. */
+  fail(error: PgError, kind?: SessionEvent['kind']): void {
+    if (this.phase === 'closed') return;
+    if (kind) this.event(kind, error.message);
+    this.terminate(error);
+  }
+
+  private terminate(error: PgError): void {
+    if (this.phase === 'closed') return;
+    this.socket.end(error.toErrorResponse());
+    this.close();
+  }
+
+  private isClosed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  close(): void {
+    if (this.phase === 'closed') return;
+    const wasReady = this.phase === 'ready';
+    this.phase = 'closed';
+    clearTimeout(this.startupTimer);
+    this.clearIdleTimer();
+    if (this.upstream) {
+      // A client that leaves mid-statement must not leave its query running upstream.
+      if (this.pending.length > 0) this.cancelUpstream();
+      this.upstream.socket.end(write.terminate());
+      this.upstream.socket.destroySoon?.();
+    }
+    if (!this.socket.destroyed) this.socket.destroySoon?.();
+    this.host.unregister(this);
+    if (wasReady) this.event('session_end', 'session ended');
+  }
+}
+
+/** Frames the proxy decodes; everything else passes through untouched. */
+const INSPECTED: ReadonlySet<number> = new Set([
+  BackendCode.ErrorResponse,
+  BackendCode.CommandComplete,
+  BackendCode.EmptyQueryResponse,
+  BackendCode.PortalSuspended,
+  BackendCode.ReadyForQuery,
+  BackendCode.ParameterStatus,
+  BackendCode.CopyInResponse,
+  BackendCode.CopyBothResponse,
+  BackendCode.Authentication,
+  BackendCode.BackendKeyData,
+  BackendCode.NegotiateProtocolVersion,
+]);
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** search_path as the server spells it: comma-separated, identifiers possibly double-quoted. */
+export function parseSearchPath(text: string): string[] {
+  const out: string[] = [];
+  const re = /\s*(?:"((?:[^"]|"")*)"|([^,\s]+))\s*(?:,|$)/gy;
+  let m: RegExpExecArray | null;
+  while (re.lastIndex < text.length && (m = re.exec(text))) {
+    if (m[1] !== undefined) out.push(m[1].replace(/""/g, '"'));
+    else if (m[2] !== undefined) out.push(m[2].toLowerCase());
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+/**
+ * A proxy in front of the machine's PostgreSQL with a pass-through gate (no rewrite), for tests of
+ * the protocol layer. Statements containing PGVEIL_REFUSE are refused, to test refusal handling.
+ */
+import { createProxyServer, createScramVerifier, DEFAULT_LIMITS, type ProxyLimits, type ProxyServer, type StatementRecord, type SessionEvent } from '../../proxy';
+import type { IdentityProvider } from '../../policies/identity';
+import type { RewriteOutcome } from '../../rewriter/rewrite-types';
+import { PG_HOST, PG_PORT, PG_SUPERUSER } from './postgres';
+
+export const REFUSE_MARKER = 'PGVEIL_REFUSE';
+
+export interface ProxyHarness {
+  readonly server: ProxyServer;
+  readonly port: number;
+  readonly records: StatementRecord[];
+  readonly events: SessionEvent[];
+  /** SQL texts the gate let through, as sent upstream. */
+  readonly forwarded: string[];
+  stop(): Promise<void>;
+}
+
+const verifiers = new Map([
+  ['analyst', createScramVerifier('analyst')],
+  ['steward', createScramVerifier('steward')],
+]);
+
+export const testIdentity: IdentityProvider = {
+  scramVerifier: (user) => verifiers.get(user),
+  tokensEnabled: false,
+  verifyToken: async () => ({ ok: false, reason: 'tokens are not configured' }),
+  resolvePrincipal: async (user) => ({ ok: true, principal: { user, groups: [], attributes: {} } }),
+};
+
+export async function startProxyHarness(database: string, options: { limits?: Partial<ProxyLimits>; tls?: { cert: string; key: string } } = {}): Promise<ProxyHarness> {
+  const records: StatementRecord[] = [];
+  const events: SessionEvent[] = [];
+  const forwarded: string[] = [];
+  const server = createProxyServer({
+    host: '127.0.0.1',
+    port: 0,
+    tls: options.tls,
+    limits: { ...DEFAULT_LIMITS, authFailureDelayMs: 50, ...options.limits },
+    identity: testIdentity,
+    route: (db) => (db === database ? { host: PG_HOST, port: PG_PORT, database, user: PG_SUPERUSER } : undefined),
+    gate: {
+      check: (sql): RewriteOutcome => {
+        if (sql.includes(REFUSE_MARKER)) {
+          return { kind: 'refusal', sqlstate: '42501', message: `statement refused by test rule: "${REFUSE_MARKER}"`, reasons: ['test'], policyVersion: 'test' };
+        }
+        forwarded.push(sql);
+        return { kind: 'plan', sql, statementCount: 1, rewritten: false, relations: [], reasons: [], effects: [], policyVersion: 'test' };
+      },
+    },
+    observer: {
+      statementFinished: (r) => void records.push(r),
+      sessionEvent: (e) => void events.push(e),
+      readyForStatements: () => true,
+    },
+    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+  });
+  const { port } = await server.listen();
+  return { server, port, records, events, forwarded, stop: () => server.close() };
+}

@@ -38,21 +38,11 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
 
   const server: Server = createServer((socket: Socket) => {
     socket.on('error', () => socket.destroy());
-    if (sockets.size >= options.limits.maxClientConnections) {
-      // Still answer in protocol: PostgreSQL sends this ErrorResponse before reading the startup packet.
-      socket.end(new PgError('53300', 'sorry, too many clients already', 'FATAL').toErrorResponse());
-      options.observer.sessionEvent({
-        kind: 'limit_exceeded',
-        at: new Date(),
-        sessionId: '',
-        user: undefined,
-        clientAddress: socket.remoteAddress ?? 'unknown',
-        dataProduct: undefined,
-        detail: 'too many client connections',
-      });
-      return;
-    }
-    sockets.add(new ClientSession(socket, host));
+    // Over the limit: PostgreSQL reads the startup packet first and then answers 53300; clients expect that.
+    const overLimit = sockets.size >= options.limits.maxClientConnections;
+    const session = new ClientSession(socket, host, overLimit ? new PgError('53300', 'sorry, too many clients already', 'FATAL') : undefined);
+    if (!overLimit) sockets.add(session);
+    return;
   });
 
   return {

@@ -84,6 +84,8 @@ export class ClientSession {
   constructor(
     socket: Socket,
     private readonly host: SessionHost,
+    /** Set when the session is over a limit: it is refused right after its startup packet. */
+    private readonly rejection?: PgError,
   ) {
     this.socket = socket;
     this.decoder = new FrontendDecoder(host.options.limits.maxMessageBytes);
@@ -171,6 +173,7 @@ export class ClientSession {
         this.close();
         return;
       case 'startup':
+        if (this.rejection) return this.fail(this.rejection, 'limit_exceeded');
         this.decoder.endStartupPhase();
         this.startup = interpretStartup(packet.parameters);
         this.auth = new ClientAuthentication(this.host.options.identity, this.startup.user, this.socket instanceof TLSSocket, this.host.decoySecret);

@@ -35,7 +35,7 @@ export type RowPredicate =
   | { readonly op: 'in'; readonly column: string; readonly values: readonly Literal[] }
   | { readonly op: 'and' | 'or'; readonly args: readonly RowPredicate[] }
   | { readonly op: 'not'; readonly arg: RowPredicate }
-  | { readonly op: 'template'; readonly sql: string; readonly params: readonly Literal[] };
+  | { readonly op: 'template'; readonly sql: string; readonly params: readonly (Literal | readonly Literal[])[] };
 
 export type RowAction =
   | { readonly kind: 'all' }

@@ -222,6 +222,10 @@ export class ClientSession {
     this.event('auth_success', 'authenticated');
     const principal = this.startup.purpose === undefined ? resolved.principal : { ...resolved.principal, purpose: this.startup.purpose };
     const searchPath = parseSearchPath(this.startup.upstream.get('search_path') ?? '"$user", public');
+    if (searchPath.indexOf('pg_catalog') > 0) {
+      this.fail(new PgError('42501', 'search_path must not place pg_catalog after other schemas', 'FATAL'));
+      return;
+    }
     this.info = {
       sessionId: this.sessionId,
       principal,

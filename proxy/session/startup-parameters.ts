@@ -4,6 +4,7 @@
  * asked for explicitly through `options`, and dropped otherwise.
  */
 import { PgError } from '../pg-error';
+import { SAFE_CLIENT_ENCODINGS } from '../../rewriter/statement-guard';
 
 const FORWARDED = new Map([
   ['application_name', 'application_name'],
@@ -34,13 +35,17 @@ export function interpretStartup(parameters: ReadonlyMap<string, string>): Start
     const canonical = FORWARDED.get(name.toLowerCase());
     if (canonical) settings.set(canonical, value);
   }
+  const encoding = settings.get('client_encoding');
+  if (encoding !== undefined && !SAFE_CLIENT_ENCODINGS.has(encoding.toLowerCase())) {
+    throw new PgError('22023', `client_encoding "${encoding}" is not supported through pgveil: use UTF8`, 'FATAL');
+  }
   for (const [name, value] of parseOptions(parameters.get('options') ?? '')) {
     if (name === 'pgveil.purpose') {
       purpose = value;
       continue;
     }
     const canonical = FORWARDED.get(name.toLowerCase());
-    if (!canonical || canonical === 'search_path') {
+    if (!canonical || canonical === 'search_path' || canonical === 'client_encoding') {
       throw new PgError('42501', `startup option "${name}" is not allowed through pgveil`, 'FATAL');
     }
     settings.set(canonical, value);

@@ -1,0 +1,267 @@
+/**
+ * Walks one statement's AST and replaces every reference to a protected relation with a derived
+ * table that applies the column masks and the row filter, under the reference's own alias. Every
+ * relation it resolves is schema-qualified in the output, so a search_path upstream cannot redirect a
+ * name. Names are resolved as PostgreSQL does: CTE scopes first (non-recursive CTEs see only earlier
+ * siblings), then the schema given, or pg_catalog and the session's search_path.
+ */
+import type { DecisionReason, DecisionResult, RelationDecision } from '../policies/decision';
+import type { CatalogRelation } from './catalog-types';
+import type { RewriteContext } from './rewrite-types';
+import { constant, kindOf, names, type Node } from './ast';
+import { maskExpression } from './mask-expressions';
+import { rowFilterExpression } from './row-filter';
+import { checkCatalogRelation, checkFunction, GuardRefusal, SYSTEM_SCHEMAS } from './statement-guard';
+
+interface Scope {
+  readonly ctes: ReadonlySet<string>;
+  readonly parent: Scope | undefined;
+}
+
+const hasCte = (scope: Scope | undefined, name: string): boolean => !!scope && (scope.ctes.has(name) || hasCte(scope.parent, name));
+
+const COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
+
+interface Decided {
+  readonly relation: CatalogRelation;
+  readonly decision: RelationDecision;
+  readonly protectedRelation: boolean;
+}
+
+export class RelationSubstitution {
+  readonly reasons: DecisionReason[] = [];
+  readonly substituted: string[] = [];
+  private readonly decided = new Map<number, Decided>();
+  private readonly deniedColumns = new Set<string>();
+  private readonly deniedAliases = new Set<string>();
+  private readonly columnRefs: Node[] = [];
+  private readonly filtered: Node[] = [];
+  /** An analyst expression that is not provably leakproof runs somewhere in a qualifier. */
+  private leakyQualifier = false;
+
+  constructor(private readonly context: RewriteContext) {}
+
+  /** Rewrites a query node ({SelectStmt: ...}) in place. */
+  query(node: Node, scope?: Scope): Node {
+    return this.visit(node, scope) as Node;
+  }
+
+  /** Expressions outside a query (EXECUTE parameters) get the same treatment. */
+  expression(node: Node): Node {
+    return this.visit(node, undefined) as Node;
+  }
+
+  /** Applies what needs the whole statement: denied columns and the fence. */
+  finish(): void {
+    if (this.deniedColumns.size > 0) {
+      for (const ref of this.columnRefs) {
+        const fields = ref.ColumnRef.fields as Node[];
+        const last = fields[fields.length - 1];
+        if (last && 'A_Star' in last) throw new GuardRefusal('denied_column', 'statement expands "*" over a relation with a denied column');
+        const name = last?.String?.sval as string | undefined;
+        if (name && this.deniedColumns.has(name)) throw new GuardRefusal('denied_column', `column "${name}" may not be referenced`);
+        if (name && fields.length === 1 && this.deniedAliases.has(name)) {
+          throw new GuardRefusal('denied_column', `whole-row reference "${name}" includes a denied column`);
+        }
+      }
+    }
+    if (this.leakyQualifier) {
+      // OFFSET 0 keeps PostgreSQL from pulling the derived table up, so its row filter runs first.
+      for (const select of this.filtered) select.limitOffset = constant(0);
+    }
+  }
+
+  get touchedProtected(): boolean {
+    return this.substituted.length > 0;
+  }
+
+  private visit(value: unknown, scope: Scope | undefined): unknown {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) value[i] = this.visit(value[i], scope);
+      return value;
+    }
+    if (value === null || typeof value !== 'object') return value;
+    const node = value as Node;
+    const kind = kindOf(node);
+    const body = node[kind] as Node | undefined;
+    if (!body || typeof body !== 'object') return node;
+    switch (kind) {
+      case 'SelectStmt':
+        this.selectStmt(body, scope);
+        return node;
+      case 'RangeVar':
+        return this.rangeVar(body, scope);
+      case 'FuncCall': {
+        const parts = names(body.funcname as Node[]);
+        checkFunction(parts.length > 1 ? parts[parts.length - 2] : undefined, parts[parts.length - 1] ?? '', this.context.helperSchema);
+        break;
+      }
+      case 'ColumnRef':
+        this.columnRefs.push(node);
+        return node;
+      case 'JoinExpr':
+        if (body.quals && !isLeakproof(body.quals as Node)) this.leakyQualifier = true;
+        break;
+      case 'InsertStmt':
+      case 'UpdateStmt':
+      case 'DeleteStmt':
+      case 'MergeStmt':
+        throw new GuardRefusal('data_modification', 'data-modifying statements are not allowed through pgveil');
+    }
+    for (const key of Object.keys(body)) body[key] = this.visit(body[key], scope);
+    return node;
+  }
+
+  private selectStmt(select: Node, outer: Scope | undefined): void {
+    if (select.intoClause) throw new GuardRefusal('select_into', 'SELECT INTO creates a table and is not allowed through pgveil');
+    if (select.lockingClause) throw new GuardRefusal('row_locking', 'row-locking clauses (FOR UPDATE/SHARE) are not allowed through pgveil');
+    let scope = outer;
+    const withClause = select.withClause as Node | undefined;
+    if (withClause) {
+      const ctes = (withClause.ctes as Node[]).map((c) => c.CommonTableExpr as Node);
+      const allNames = new Set(ctes.map((c) => c.ctename as string));
+      const seen = new Set<string>();
+      for (const cte of ctes) {
+        // A recursive WITH makes every CTE visible in every body; otherwise only the earlier ones.
+        const visible: Scope = { ctes: withClause.recursive ? allNames : new Set(seen), parent: outer };
+        const inner = cte.ctequery as Node;
+        if (kindOf(inner) !== 'SelectStmt') throw new GuardRefusal('data_modification', 'data-modifying statements in WITH are not allowed through pgveil');
+        cte.ctequery = this.visit(inner, visible);
+        seen.add(cte.ctename as string);
+      }
+      scope = { ctes: allNames, parent: outer };
+    }
+    for (const clause of ['whereClause', 'havingClause'] as const) {
+      if (select[clause] && !isLeakproof(select[clause] as Node)) this.leakyQualifier = true;
+    }
+    for (const key of Object.keys(select)) {
+      if (key !== 'withClause') select[key] = this.visit(select[key], scope);
+    }
+  }
+
+  private rangeVar(rv: Node, scope: Scope | undefined): Node {
+    const name = rv.relname as string;
+    if (!rv.schemaname && !rv.catalogname && hasCte(scope, name)) return { RangeVar: rv };
+    if (rv.catalogname) throw new GuardRefusal('cross_database', `cross-database reference "${rv.catalogname}.${rv.schemaname}.${name}" is not allowed`);
+    const relation = this.resolve(rv.schemaname as string | undefined, name);
+    rv.schemaname = relation.schema;
+    if (SYSTEM_SCHEMAS.has(relation.schema)) {
+      checkCatalogRelation(relation.schema, relation.name);
+      return { RangeVar: rv };
+    }
+    if (relation.schema === this.context.helperSchema) throw new GuardRefusal('helper_schema', `relation "${relation.schema}.${name}" is reserved for pgveil`);
+    const decided = this.decide(relation);
+    if (!decided.protectedRelation) return { RangeVar: rv };
+    return this.derivedTable(rv, decided);
+  }
+
+  private resolve(schema: string | undefined, name: string): CatalogRelation {
+    const { catalog, searchPath } = this.context;
+    const path = schema ? [schema] : searchPath.includes('pg_catalog') ? searchPath : ['pg_catalog', ...searchPath];
+    for (const s of path) {
+      if (s === '$user' || s.startsWith('pg_temp')) continue;
+      const relation = catalog.relation(s, name);
+      if (relation) return relation;
+    }
+    const shown = schema ? `${schema}.${name}` : name;
+    throw new GuardRefusal('unknown_relation', `relation "${shown}" does not exist`, '42P01');
+  }
+
+  /** One decide() per relation per statement; views and partitions inherit protection. */
+  private decide(relation: CatalogRelation, seen: ReadonlySet<number> = new Set()): Decided {
+    const memo = this.decided.get(relation.oid);
+    if (memo) return memo;
+    const result: DecisionResult = this.context.policies.decide(
+      this.context.principal,
+      {
+        dataProduct: this.context.dataProduct,
+        schema: relation.schema,
+        name: relation.name,
+        columns: relation.columns.map((c) => ({ name: c.name, type: c.type, ...(c.comment ? { comment: c.comment } : {}) })),
+      },
+      this.context.principal.purpose,
+    );
+    if (result.errors.length > 0) {
+      throw new GuardRefusal('policy_error', `policy for relation "${relation.schema}.${relation.name}" could not be evaluated: ${result.errors.join('; ')}`);
+    }
+    let decision = result.decision;
+    const next = new Set([...seen, relation.oid]);
+    // A partition or inheritance child is protected by its parent's decision.
+    for (const parentOid of relation.parents) {
+      const parent = this.context.catalog.relationByOid(parentOid);
+      if (parent && !next.has(parentOid) && this.decide(parent, next).protectedRelation) decision = this.decide(parent, next).decision;
+    }
+    // A view reads its tables with its owner's rights: one over a protected relation is refused.
+    for (const dependency of relation.dependsOn) {
+      const base = this.context.catalog.relationByOid(dependency);
+      if (base && !SYSTEM_SCHEMAS.has(base.schema) && !next.has(dependency) && this.decide(base, next).protectedRelation) {
+        throw new GuardRefusal('view_over_protected', `relation "${relation.schema}.${relation.name}" reads protected relation "${base.schema}.${base.name}" with its owner's rights`);
+      }
+    }
+    const protectedRelation =
+      decision.access === 'deny' || decision.rows.kind !== 'all' || Object.values(decision.columns).some((c) => c.action.kind !== 'allow');
+    const decided = { relation, decision, protectedRelation };
+    this.decided.set(relation.oid, decided);
+    this.reasons.push(...result.reasons);
+    return decided;
+  }
+
+  private derivedTable(rv: Node, { relation, decision }: Decided): Node {
+    const qualified = `${relation.schema}.${relation.name}`;
+    if (decision.access === 'deny') throw new GuardRefusal('relation_denied', `access to relation "${qualified}" is denied by policy`);
+    const alias = (rv.alias as Node | undefined) ?? { aliasname: relation.name };
+    const targetList = relation.columns.map((column) => {
+      const action = decision.columns[column.name]?.action ?? { kind: 'allow' as const };
+      if (action.kind === 'deny') {
+        this.deniedColumns.add(column.name);
+        this.deniedAliases.add(alias.aliasname as string);
+      }
+      return { ResTarget: { name: column.name, val: maskExpression(column, action, this.context.helperSchema) } };
+    });
+    const select: Node = {
+      targetList,
+      fromClause: [{ RangeVar: { schemaname: relation.schema, relname: relation.name, inh: rv.inh, relpersistence: 'p' } }],
+      limitOption: 'LIMIT_OPTION_DEFAULT',
+      op: 'SETOP_NONE',
+    };
+    if (decision.rows.kind === 'none') select.whereClause = constant(false);
+    if (decision.rows.kind === 'filter') {
+      select.whereClause = rowFilterExpression(decision.rows.predicate);
+      this.filtered.push(select);
+    }
+    if (!this.substituted.includes(qualified)) this.substituted.push(qualified);
+    return { RangeSubselect: { subquery: { SelectStmt: select }, alias } };
+  }
+}
+
+/**
+ * Leakproof enough to run before a row filter: comparisons and boolean logic over columns and
+ * constants, which neither raise nor call user code. Anything else (casts of columns, LIKE,
+ * arithmetic, functions, sub-queries) is treated as able to leak and fences the derived tables.
+ */
+function isLeakproof(node: Node): boolean {
+  const kind = kindOf(node);
+  const body = node[kind] as Node;
+  switch (kind) {
+    case 'ColumnRef':
+      return !(body.fields as Node[]).some((f) => 'A_Star' in f);
+    case 'A_Const':
+    case 'ParamRef':
+      return true;
+    case 'BoolExpr':
+      return (body.args as Node[]).every(isLeakproof);
+    case 'NullTest':
+    case 'BooleanTest':
+      return isLeakproof(body.arg as Node);
+    case 'TypeCast':
+      return kindOf(body.arg as Node) === 'A_Const' || kindOf(body.arg as Node) === 'ParamRef';
+    case 'A_Expr': {
+      const op = names(body.name as Node[]).pop() ?? '';
+      if (body.kind === 'AEXPR_OP' && COMPARISONS.has(op)) return isLeakproof(body.lexpr as Node) && isLeakproof(body.rexpr as Node);
+      if (body.kind === 'AEXPR_IN') return isLeakproof(body.lexpr as Node) && (body.rexpr as Node[]).every(isLeakproof);
+      return false;
+    }
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * rewrite(sql, context): parse with PostgreSQL's grammar, allow only known statement classes,
+ * substitute protected relations, deparse. Pure and synchronous; every failure is a Refusal.
+ */
+import type { DecisionReason } from '../policies/decision';
+import type { Refusal, RewriteContext, RewriteOutcome, SessionEffect } from './rewrite-types';
+import { kindOf, names, type Node } from './ast';
+import { deparseStatement, parseStatements } from './sql-parser';
+import { RelationSubstitution } from './relation-substitution';
+import {
+  checkSearchPath,
+  checkTransaction,
+  describeStatement,
+  GuardRefusal,
+  PLAIN_STATEMENTS,
+  QUERY_STATEMENTS,
+  SAFE_CLIENT_ENCODINGS,
+  SETTABLE,
+} from './statement-guard';
+
+const DEFAULT_SEARCH_PATH = ['$user', 'public'];
+
+export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
+  const policyVersion = context.policies.version;
+  let statements: Array<{ stmt: Node }>;
+  try {
+    statements = parseStatements(sql);
+  } catch (error) {
+    return refusal('42601', `statement could not be parsed: ${(error as Error).message}`, ['syntax_error'], policyVersion);
+  }
+  try {
+    const subscription = context.policies.subscription(context.principal, context.dataProduct);
+    if (!subscription.allowed) {
+      throw new GuardRefusal('not_subscribed', `user "${context.principal.user}" is not subscribed to data product "${context.dataProduct}"`);
+    }
+    const out: string[] = [];
+    const effects: SessionEffect[] = [];
+    const reasons: DecisionReason[] = [];
+    const relations = new Set<string>();
+    let searchPath = context.searchPath;
+    for (const { stmt } of statements) {
+      // A SET search_path earlier in the same message applies to the statements after it.
+      const substitution = new RelationSubstitution({ ...context, searchPath });
+      const effect = rewriteStatement(stmt, substitution);
+      substitution.finish();
+      if (effect) {
+        effects.push(effect);
+        if (effect.kind === 'search_path') searchPath = effect.schemas;
+      }
+      out.push(deparseStatement(stmt));
+      reasons.push(...substitution.reasons);
+      for (const r of substitution.substituted) relations.add(r);
+    }
+    return {
+      kind: 'plan',
+      sql: out.join(';\n'),
+      statementCount: out.length,
+      rewritten: relations.size > 0,
+      relations: [...relations],
+      reasons,
+      effects,
+      policyVersion,
+    };
+  } catch (error) {
+    if (error instanceof GuardRefusal) return refusal(error.sqlstate, error.message, [error.rule], policyVersion);
+    return refusal('XX000', `statement refused: pgveil could not rewrite it (${(error as Error).message})`, ['internal_error'], policyVersion);
+  }
+}
+
+/** Rewrites one statement in place; returns the session effect it has once it succeeds. */
+function rewriteStatement(stmt: Node, substitution: RelationSubstitution): SessionEffect | undefined {
+  const kind = kindOf(stmt);
+  const body = stmt[kind] as Node;
+  if (!QUERY_STATEMENTS.has(kind) && !PLAIN_STATEMENTS.has(kind)) {
+    throw new GuardRefusal('statement_class', `${describeStatement(kind)} statements are not allowed through pgveil`);
+  }
+  switch (kind) {
+    case 'SelectStmt':
+      substitution.query(stmt);
+      return undefined;
+    case 'DeclareCursorStmt':
+      body.query = substitution.query(body.query as Node);
+      return undefined;
+    case 'PrepareStmt':
+      body.query = substitution.query(body.query as Node);
+      if (kindOf(body.query as Node) !== 'SelectStmt') throw new GuardRefusal('statement_class', 'only queries may be prepared through pgveil');
+      return undefined;
+    case 'ExecuteStmt':
+      if (body.params) body.params = (body.params as Node[]).map((p) => substitution.expression(p));
+      return undefined;
+    case 'ExplainStmt':
+      return explain(body, substitution);
+    case 'CopyStmt':
+      copy(body, substitution);
+      return undefined;
+    case 'VariableSetStmt':
+      return setting(body);
+    case 'TransactionStmt':
+      checkTransaction(body.kind as string);
+      return undefined;
+    case 'DiscardStmt':
+      return body.target === 'DISCARD_ALL' ? { kind: 'search_path', schemas: DEFAULT_SEARCH_PATH } : undefined;
+    default:
+      return undefined; // SHOW, FETCH, MOVE, CLOSE, DEALLOCATE
+  }
+}
+
+function explain(body: Node, substitution: RelationSubstitution): undefined {
+  const options = ((body.options as Node[] | undefined) ?? []).map((o) => o.DefElem?.defname as string);
+  if (options.includes('analyze')) throw new GuardRefusal('explain_analyze', 'EXPLAIN ANALYZE executes the statement and reports rows a policy hides: not allowed through pgveil');
+  const query = body.query as Node;
+  if (kindOf(query) !== 'SelectStmt') throw new GuardRefusal('statement_class', 'only queries may be explained through pgveil');
+  body.query = substitution.query(query);
+  // Plans carry estimates computed from statistics over the raw values of every row.
+  if (substitution.touchedProtected) {
+    throw new GuardRefusal('explain_protected', 'EXPLAIN of a statement over a protected relation is not allowed: its estimates come from statistics of hidden values');
+  }
+  return undefined;
+}
+
+function copy(body: Node, substitution: RelationSubstitution): void {
+  if (body.is_from) throw new GuardRefusal('copy_from', 'COPY FROM is not allowed through pgveil');
+  if (body.filename !== undefined || body.is_program) throw new GuardRefusal('copy_to_file', 'COPY to a file or program is not allowed through pgveil: use COPY ... TO STDOUT');
+  if (body.relation) {
+    // COPY t (cols) TO STDOUT reads the table directly: turn it into a query over the same columns.
+    const columns = ((body.attlist as Node[] | undefined) ?? []).map((c) => ({ ResTarget: { val: { ColumnRef: { fields: [c] } } } }));
+    body.query = {
+      SelectStmt: {
+        targetList: columns.length > 0 ? columns : [{ ResTarget: { val: { ColumnRef: { fields: [{ A_Star: {} }] } } } }],
+        fromClause: [{ RangeVar: body.relation }],
+        limitOption: 'LIMIT_OPTION_DEFAULT',
+        op: 'SETOP_NONE',
+      },
+    };
+    delete body.relation;
+    delete body.attlist;
+  }
+  body.query = substitution.query(body.query as Node);
+}
+
+function setting(body: Node): SessionEffect | undefined {
+  const kind = body.kind as string;
+  if (kind === 'VAR_RESET_ALL') return { kind: 'search_path', schemas: DEFAULT_SEARCH_PATH };
+  const name = String(body.name ?? '').toLowerCase();
+  if (kind === 'VAR_SET_MULTI') {
+    if (name === 'transaction' || name === 'session characteristics') return undefined;
+    throw new GuardRefusal('setting', `setting "${name}" cannot be changed through pgveil`);
+  }
+  if (!SETTABLE.has(name)) throw new GuardRefusal('setting', `setting "${name}" cannot be changed through pgveil`);
+  const values = ((body.args as Node[] | undefined) ?? []).map((a) => String(a.A_Const?.sval?.sval ?? names(a.ColumnRef?.fields as Node[]).join('.')));
+  const reset = kind === 'VAR_RESET' || kind === 'VAR_SET_DEFAULT';
+  if ((name === 'search_path' || name === 'pgveil.purpose') && body.is_local) {
+    throw new GuardRefusal('setting', `SET LOCAL ${name} cannot be tracked by pgveil: use SET`);
+  }
+  if (name === 'client_encoding' && !reset && !SAFE_CLIENT_ENCODINGS.has((values[0] ?? '').toLowerCase())) {
+    throw new GuardRefusal('setting', `client_encoding "${values[0] ?? ''}" is not supported through pgveil: use UTF8`);
+  }
+  if (name === 'search_path') {
+    checkSearchPath(values);
+    return { kind: 'search_path', schemas: reset ? DEFAULT_SEARCH_PATH : values };
+  }
+  if (name === 'pgveil.purpose') return { kind: 'purpose', purpose: reset ? undefined : values[0] };
+  return undefined;
+}
+
+function refusal(sqlstate: string, message: string, reasons: string[], policyVersion: string): Refusal {
+  return { kind: 'refusal', sqlstate, message, reasons, policyVersion };
+}

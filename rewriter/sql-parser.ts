@@ -1,0 +1,46 @@
+/** PostgreSQL's own grammar (libpg-query, WASM) and its inverse (pgsql-deparser). */
+import { loadModule, parseSync } from 'libpg-query';
+import { deparseSync } from 'pgsql-deparser';
+import type { Node } from './ast';
+
+let loaded: Promise<void> | undefined;
+
+/** Loads the parser once per process; rewrite() needs it to have resolved. */
+export function initRewriter(): Promise<void> {
+  loaded ??= loadModule();
+  return loaded;
+}
+
+export interface ParsedStatement {
+  readonly stmt: Node;
+}
+
+export function parseStatements(sql: string): ParsedStatement[] {
+  const tree = parseSync(sql) as { stmts?: Array<{ stmt?: Node }> };
+  return (tree.stmts ?? []).filter((s): s is { stmt: Node } => s.stmt !== undefined).map((s) => ({ stmt: s.stmt }));
+}
+
+export function deparseStatement(stmt: Node): string {
+  return deparseSync({ version: 170000, stmts: [{ stmt }] } as never, { pretty: false } as never);
+}
+
+/** The expression of `SELECT 1 WHERE <expression>`, used for trusted templates (types, row filters). */
+export function parseExpression(sql: string): Node {
+  const select = parseStatements(`SELECT 1 WHERE ${sql}`)[0]?.stmt.SelectStmt as Node | undefined;
+  if (!select?.whereClause) throw new Error(`invalid expression template "${sql}"`);
+  return select.whereClause as Node;
+}
+
+const typeNames = new Map<string, Node>();
+
+/** TypeName node for a type as format_type() prints it, e.g. `character varying(64)`. */
+export function parseTypeName(type: string): Node {
+  let cached = typeNames.get(type);
+  if (!cached) {
+    const select = parseStatements(`SELECT NULL::${type}`)[0]?.stmt.SelectStmt as Node | undefined;
+    cached = select?.targetList?.[0]?.ResTarget?.val?.TypeCast?.typeName as Node | undefined;
+    if (!cached) throw new Error(`invalid type "${type}"`);
+    typeNames.set(type, cached);
+  }
+  return structuredClone(cached);
+}

@@ -258,7 +258,10 @@ function isLeakproof(node: Node): boolean {
     case 'A_Expr': {
       const op = names(body.name as Node[]).pop() ?? '';
       if (body.kind === 'AEXPR_OP' && COMPARISONS.has(op)) return isLeakproof(body.lexpr as Node) && isLeakproof(body.rexpr as Node);
-      if (body.kind === 'AEXPR_IN') return isLeakproof(body.lexpr as Node) && (body.rexpr as Node[]).every(isLeakproof);
+      if (body.kind === 'AEXPR_IN') {
+        const list = (body.rexpr as Node).List?.items ?? body.rexpr;
+        return isLeakproof(body.lexpr as Node) && Array.isArray(list) && (list as Node[]).every(isLeakproof);
+      }
       return false;
     }
     default:

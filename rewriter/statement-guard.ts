@@ -100,7 +100,6 @@ export function checkFunction(schema: string | undefined, name: string, helperSc
 /** Catalog relations that hold column statistics, other sessions' statements or credentials. */
 const REFUSED_CATALOGS = new Set([
   'pg_statistic',
-  'pg_statistic_ext',
   'pg_statistic_ext_data',
   'pg_stats',
   'pg_stats_ext',

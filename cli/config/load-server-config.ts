@@ -1,17 +1,13 @@
 /** Reads and validates pgveil.yaml; every error names the file, line and key at fault. */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Ajv, { type ErrorObject } from 'ajv';
-import { parseDocument, isNode, type Document } from 'yaml';
 import schema from './server-config-schema.json';
 import type { ServerConfig, EventSinkConfig } from './server-config';
+import { compileSchema, parseValidatedYaml, ValidationError } from '../../policies/yaml-validation';
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ValidationError as ConfigError };
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-const validate = ajv.compile<ServerConfig>(schema);
+const validate = compileSchema<ServerConfig>(schema);
 
 export function loadServerConfig(file: string): ServerConfig {
   const path = resolve(file);
@@ -19,27 +15,9 @@ export function loadServerConfig(file: string): ServerConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read configuration "${path}": ${(error as Error).message}`);
+    throw new ValidationError(`cannot read configuration "${path}": ${(error as Error).message}`);
   }
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(`${path}: ${doc.errors.map((e) => e.message).join('; ')}`);
-  }
-  const value: unknown = doc.toJS() ?? {};
-  if (!validate(value)) {
-    throw new ConfigError((validate.errors ?? []).map((e) => describeError(path, doc, e, text)).join('\n'));
-  }
-  return resolvePaths(value, dirname(path));
-}
-
-function describeError(path: string, doc: Document, error: ErrorObject, text: string): string {
-  const keys = error.instancePath.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const node = doc.getIn(keys, true);
-  const offset = isNode(node) && node.range ? node.range[0] : 0;
-  const line = text.slice(0, offset).split('\n').length;
-  const key = keys.length > 0 ? keys.join('.') : '(top level)';
-  const extra = error.keyword === 'additionalProperties' ? ` "${String(error.params.additionalProperty)}"` : '';
-  return `${path}:${line}: ${key}: ${error.message ?? 'invalid'}${extra}`;
+  return resolvePaths(parseValidatedYaml(path, text, validate), dirname(path));
 }
 
 function resolvePaths(config: ServerConfig, base: string): ServerConfig {

@@ -15,7 +15,6 @@ export interface ServerConfig {
   };
   /** Policy files (YAML): data products, tags, global and domain policies, users. */
   readonly policies: readonly string[];
-  readonly redis?: { readonly url: string; readonly keyPrefix: string };
   readonly audit: {
     readonly file: string;
     /** Keys the hash chain (HMAC) when set. Read from this environment variable. */
@@ -34,6 +33,4 @@ export interface ServerConfig {
 
 export type EventSinkConfig =
   | { readonly type: 'file'; readonly path: string }
-  | { readonly type: 'stdout' }
-  | { readonly type: 'redis-stream'; readonly key: string; readonly maxLen?: number }
-  | { readonly type: 'http'; readonly url: string };
+  | { readonly type: 'stdout' };

@@ -67,6 +67,7 @@ export class ScramError extends Error {
 /** One server-side exchange. `verifier` may be a decoy: the exchange then fails at the proof. */
 export class ScramServerExchange {
   private clientFirstBare = '';
+  private gs2Header = 'n,,';
   private serverFirst = '';
   private nonce = '';
 
@@ -74,11 +75,13 @@ export class ScramServerExchange {
 
   /** SASLInitialResponse data -> server-first-message. */
   clientFirst(message: string): string {
-    if (!message.startsWith('n,')) {
-      throw new ScramError(message.startsWith('p=') || message.startsWith('y,') ? 'channel binding is not supported' : 'malformed SCRAM message');
+    // 'n': no channel binding; 'y': the client could bind but we did not offer it. 'p=' asks for it.
+    if (!message.startsWith('n,') && !message.startsWith('y,')) {
+      throw new ScramError(message.startsWith('p=') ? 'channel binding is not supported' : 'malformed SCRAM message');
     }
     const headerEnd = message.indexOf(',', 2);
     if (headerEnd < 0) throw new ScramError('malformed SCRAM message');
+    this.gs2Header = message.slice(0, headerEnd + 1);
     this.clientFirstBare = message.slice(headerEnd + 1);
     const clientNonce = attributes(this.clientFirstBare).get('r');
     if (!clientNonce || !/^[\x21-\x2b\x2d-\x7e]+$/.test(clientNonce)) throw new ScramError('malformed SCRAM message');
@@ -93,7 +96,7 @@ export class ScramServerExchange {
     if (proofAt < 0) throw new ScramError('malformed SCRAM message');
     const withoutProof = message.slice(0, proofAt);
     const attrs = attributes(message);
-    if (attrs.get('c') !== 'biws' || attrs.get('r') !== this.nonce) throw new ScramError('malformed SCRAM message');
+    if (attrs.get('c') !== Buffer.from(this.gs2Header).toString('base64') || attrs.get('r') !== this.nonce) throw new ScramError('malformed SCRAM message');
     const proof = Buffer.from(attrs.get('p') ?? '', 'base64');
     if (proof.length !== 32) throw new ScramError('malformed SCRAM message');
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;

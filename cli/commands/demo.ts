@@ -1,0 +1,37 @@
+/** `pgveil demo` (what `npm start` runs): pgveil on an embedded default, ready for psql. */
+import type { Command } from 'commander';
+import { loadServerConfig } from '../config/load-server-config';
+import { startPgveil } from '../runtime/start-pgveil';
+import { stopOnSignals } from './serve';
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('run pgveil with a bundled PostgreSQL, a demo data product, policies and users')
+    .option('--dir <dir>', 'where the demo keeps its files', '.pgveil/demo')
+    .option('--port <port>', 'port pgveil listens on', '6432')
+    .option('--upstream-port <port>', 'port of the bundled PostgreSQL', '54329')
+    .action(async (options: { dir: string; port: string; upstreamPort: string }) => {
+      // Loaded here so that `pgveil serve` (and the container image) never needs the bundled PostgreSQL.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { prepareDemo } = require('../demo/prepare-demo') as typeof import('../demo/prepare-demo.js');
+      const demo = await prepareDemo(options.dir, Number(options.port), Number(options.upstreamPort));
+      const config = loadServerConfig(demo.configPath);
+      const running = await startPgveil(config).catch(async (error: unknown) => {
+        await demo.upstream.stop();
+        throw error;
+      });
+      stopOnSignals(running, () => demo.upstream.stop());
+      const ssl = demo.tls ? 'require' : 'disable';
+      process.stdout.write(
+        [
+          '',
+          `pgveil demo is running on 127.0.0.1:${running.port} (files in ${options.dir}, Ctrl-C stops everything).`,
+          'As the analyst (region EU, no PII clearance):',
+          `  PGPASSWORD=analyst psql "host=127.0.0.1 port=${running.port} dbname=demo user=analyst sslmode=${ssl}" -c "SELECT id, name, email, ssn, phone, region FROM customers ORDER BY id LIMIT 3"`,
+          'As the steward (raw values, all regions): the same with user=steward and PGPASSWORD=steward.',
+          '',
+        ].join('\n'),
+      );
+    });
+}

@@ -1,0 +1,55 @@
+/**
+ * The StatementGate the proxy calls for every SQL text: it pins one policy version and one catalog
+ * snapshot for the statement, asks the rewriter (through its cache), and turns anything unexpected
+ * into a Refusal, so the proxy only ever forwards SQL the rewriter returned. Synchronous whenever
+ * the catalog is already loaded, which keeps the hot path free of promise hops.
+ */
+import type { StatementGate, SessionInfo } from '../../proxy/statement-gate';
+import type { PolicySnapshot } from '../../policies/decision';
+import type { CatalogSnapshot } from '../../rewriter/catalog-types';
+import type { RewriteContext, RewriteOutcome, Refusal } from '../../rewriter/rewrite-types';
+
+export interface RewritingGateOptions {
+  /** The current policy version; read once per statement so a statement sees exactly one. */
+  readonly policies: () => PolicySnapshot;
+  /** The catalog snapshot of a data product (cached; a promise only while it loads). */
+  readonly catalog: (dataProduct: string) => CatalogSnapshot | Promise<CatalogSnapshot>;
+  readonly rewrite: (sql: string, context: RewriteContext) => RewriteOutcome;
+  readonly helperSchema: string;
+}
+
+export function createRewritingGate(options: RewritingGateOptions): StatementGate {
+  return {
+    check(sql: string, session: SessionInfo): RewriteOutcome | Promise<RewriteOutcome> {
+      const policies = options.policies();
+      const run = (catalog: CatalogSnapshot): RewriteOutcome => {
+        const context: RewriteContext = {
+          principal: session.principal,
+          dataProduct: session.dataProduct,
+          searchPath: session.searchPath,
+          catalog,
+          policies,
+          helperSchema: options.helperSchema,
+        };
+        try {
+          return options.rewrite(sql, context);
+        } catch {
+          // rewrite() is specified never to throw; if it does, refuse rather than guess.
+          return refusal('XX000', 'internal rewrite error: statement refused', 'internal_error', policies.version);
+        }
+      };
+      const unavailable = (): Refusal =>
+        refusal('58000', `catalog of data product "${session.dataProduct}" is unavailable: statement refused`, 'catalog_unavailable', policies.version);
+      try {
+        const catalog = options.catalog(session.dataProduct);
+        return catalog instanceof Promise ? catalog.then(run, unavailable) : run(catalog);
+      } catch {
+        return unavailable();
+      }
+    },
+  };
+}
+
+function refusal(sqlstate: string, message: string, reason: string, policyVersion: string): Refusal {
+  return { kind: 'refusal', sqlstate, message, reasons: [reason], policyVersion };
+}

@@ -1,0 +1,93 @@
+/**
+ * Assembles one pgveil process from its configuration: policies (hot-reloaded), identity, catalog
+ * caches, the rewriting gate, the audit log and security events, and the proxy listener.
+ */
+import { readFileSync } from 'node:fs';
+import pino, { type Logger } from 'pino';
+import { createProxyServer, DEFAULT_LIMITS, type UpstreamTarget } from '../../proxy';
+import { initRewriter, rewrite, RewriteCache } from '../../rewriter';
+import { createIdentityProvider, PolicyStore, upstreamPassword } from '../../policies';
+import { AuditLog, createAuditObserver, fanOut, fileSink, streamSink, type EventSink } from '../../audit';
+import type { ServerConfig } from '../config/server-config';
+import { CatalogCache } from './catalog-cache';
+import { createRewritingGate } from './rewriting-gate';
+
+export interface RunningPgveil {
+  readonly port: number;
+  readonly log: Logger;
+  readonly policies: PolicyStore;
+  readonly catalogs: CatalogCache;
+  /** No new sessions; running statements finish; then everything is closed. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startPgveil(config: ServerConfig, log: Logger = pino({ level: config.log.level, base: { service: 'pgveil' } })): Promise<RunningPgveil> {
+  await initRewriter();
+  const events: EventSink = fanOut(config.events.sinks.map((s) => (s.type === 'file' ? fileSink(s.path) : streamSink(process.stdout))));
+  const policies = new PolicyStore({
+    paths: config.policies,
+    watch: true,
+    onReloaded: (bundle) => log.info({ policyVersion: bundle.version }, 'policies reloaded'),
+    onReloadFailed: (error) => {
+      log.error({ error: error.message }, 'policy change refused: the running version stays');
+      events.emit({
+        time: new Date().toISOString(),
+        kind: 'policy_reload_failed',
+        severity: 'high',
+        actor: { user: null, session: '', client: '' },
+        dataProduct: null,
+        message: error.message,
+        reasons: ['policy_invalid'],
+      });
+    },
+  });
+  const route = (database: string): UpstreamTarget | undefined => {
+    const product = policies.current().dataProducts.get(database);
+    if (!product) return undefined;
+    const u = product.upstream;
+    return { host: u.host, port: u.port, database: u.database, user: u.user, password: upstreamPassword(product), ...(u.ssl ? { ssl: u.ssl } : {}) };
+  };
+  const catalogs = new CatalogCache(route, config.catalog.refreshSeconds);
+  const cache = new RewriteCache();
+  const secret = config.audit.secretEnv ? process.env[config.audit.secretEnv] : undefined;
+  const auditLog = new AuditLog(config.audit.file, secret ? Buffer.from(secret) : undefined);
+  const proxy = createProxyServer({
+    host: config.listen.host,
+    port: config.listen.port,
+    tls: config.tls ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined,
+    limits: { ...DEFAULT_LIMITS, ...config.limits },
+    identity: createIdentityProvider(() => policies.current()),
+    route,
+    gate: createRewritingGate({
+      policies: () => policies.current().snapshot,
+      catalog: (dataProduct) => catalogs.get(dataProduct),
+      rewrite: (sql, context) => cache.get(sql, context, () => rewrite(sql, context)),
+      helperSchema: config.helperSchema,
+    }),
+    observer: createAuditObserver({ log: auditLog, events, rawStatements: config.audit.rawStatements, failClosed: config.audit.failClosed }),
+    logger: log,
+  });
+  const { port } = await proxy.listen();
+  log.info({ host: config.listen.host, port, policyVersion: policies.current().version }, 'pgveil is listening');
+  const shutdown = async (): Promise<void> => {
+    policies.close();
+    auditLog.close();
+    await events.close();
+  };
+  return {
+    port,
+    log,
+    policies,
+    catalogs,
+    async drain() {
+      await proxy.drain();
+      await proxy.close();
+      await shutdown();
+    },
+    async close() {
+      await proxy.close();
+      await shutdown();
+    },
+  };
+}

@@ -31,7 +31,12 @@ export async function installHelperSchema(client: Client, options: HelperSchemaO
   const owner = quoteIdent(options.ownerRole);
   const service = quoteIdent(options.serviceRole);
   const exists = await client.query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [options.ownerRole]);
-  if (exists.rowCount === 0) await client.query(`CREATE ROLE ${owner} NOLOGIN NOINHERIT`);
+  if (exists.rowCount === 0) {
+    // Roles are cluster-wide: another installer may create it at the same moment.
+    await client.query(`CREATE ROLE ${owner} NOLOGIN NOINHERIT`).catch((error: { code?: string }) => {
+      if (error.code !== '42710') throw error;
+    });
+  }
   await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema} AUTHORIZATION ${owner}`);
   await client.query(`REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC`);
   await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.hash_key (inner_pad bytea NOT NULL, outer_pad bytea NOT NULL)`);

@@ -1,0 +1,100 @@
+/**
+ * The whole product in a test: the demo data product in a fresh database of the machine's
+ * PostgreSQL, a service account that may only read it, the helper schema, the demo policies, and a
+ * running pgveil on an ephemeral port.
+ */
+import { Client } from 'pg';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { createTestDatabase, PG_HOST, PG_PORT, type TestDatabase } from './postgres';
+import { loadDemoData, provisionServiceAccount } from '../../cli/demo/provision-data-product';
+import { demoPolicyYaml } from '../../cli/demo/demo-policy';
+import { installHelperSchema } from '../../rewriter';
+import { createScramVerifier } from '../../proxy';
+import { loadServerConfig } from '../../cli/config/load-server-config';
+import { startPgveil, type RunningPgveil } from '../../cli/runtime/start-pgveil';
+
+export interface Stack {
+  readonly db: TestDatabase;
+  readonly pgveil: RunningPgveil;
+  readonly port: number;
+  readonly dir: string;
+  readonly auditFile: string;
+  readonly eventsFile: string;
+  readonly policiesFile: string;
+  readonly serviceRole: string;
+  connect(user: 'analyst' | 'steward'): Promise<Client>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** SQL run as superuser after the demo data is loaded (canaries, extra tables). */
+  readonly extraSql?: string;
+  /** Replaces the demo policy file. */
+  readonly policyYaml?: (demo: string) => string;
+}
+
+export async function startStack(prefix: string, options: StackOptions = {}): Promise<Stack> {
+  const db = await createTestDatabase(prefix);
+  const dir = mkdtempSync(join(tmpdir(), 'pgveil-stack-'));
+  const serviceRole = `pgveil_svc_${randomBytes(4).toString('hex')}`;
+  const servicePassword = randomBytes(12).toString('hex');
+  const admin = new Client(db.config());
+  await admin.connect();
+  try {
+    await loadDemoData(admin);
+    if (options.extraSql) await admin.query(options.extraSql);
+    await provisionServiceAccount(admin, db.name, { role: serviceRole, password: servicePassword });
+    await admin.query(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${serviceRole}`);
+    await installHelperSchema(admin, { schema: 'pgveil', ownerRole: 'pgveil_owner', serviceRole, key: randomBytes(32) });
+  } finally {
+    await admin.end();
+  }
+  writeFileSync(join(dir, 'service.password'), servicePassword);
+  const demo = demoPolicyYaml({
+    upstreamPort: PG_PORT,
+    upstreamDatabase: db.name,
+    serviceRole,
+    passwordFile: 'service.password',
+    analystVerifier: createScramVerifier('analyst'),
+    stewardVerifier: createScramVerifier('steward'),
+  }).replace('host: 127.0.0.1', `host: ${PG_HOST}`);
+  const policiesFile = join(dir, 'policies.yaml');
+  writeFileSync(policiesFile, options.policyYaml ? options.policyYaml(demo) : demo);
+  writeFileSync(join(dir, 'pgveil.yaml'), [
+    'listen: { host: 127.0.0.1, port: 0 }',
+    'policies: [ policies.yaml ]',
+    'audit: { file: audit/audit.jsonl }',
+    'events: { sinks: [ { type: file, path: audit/events.jsonl } ] }',
+    'limits: { startupTimeoutMs: 5000 }',
+    '',
+  ].join('\n'));
+  const pgveil = await startPgveil(loadServerConfig(join(dir, 'pgveil.yaml')), pino({ level: 'silent' }));
+  return {
+    db,
+    pgveil,
+    port: pgveil.port,
+    dir,
+    auditFile: join(dir, 'audit/audit.jsonl'),
+    eventsFile: join(dir, 'audit/events.jsonl'),
+    policiesFile,
+    serviceRole,
+    async connect(user) {
+      const c = new Client({ host: '127.0.0.1', port: pgveil.port, user, password: user, database: 'demo' });
+      await c.connect();
+      return c;
+    },
+    async stop() {
+      await pgveil.close();
+      await db.drop();
+      const cleanup = new Client({ host: PG_HOST, port: PG_PORT, user: 'postgres', database: 'postgres' });
+      await cleanup.connect();
+      await cleanup.query(`DROP ROLE IF EXISTS ${serviceRole}`).catch(() => undefined);
+      await cleanup.end();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -83,8 +83,14 @@ export class RelationSubstitution {
     if (value === null || typeof value !== 'object') return value;
     const node = value as Node;
     const kind = kindOf(node);
-    const body = node[kind] as Node | undefined;
-    if (!body || typeof body !== 'object') return node;
+    // Nodes are `{ Kind: {...} }`, but some fields hold a node's body directly (a set operation's
+    // larg/rarg, aliases): walk those as plain objects, never skip them.
+    if (!isWrapper(node, kind)) {
+      if (isSelectBody(node)) this.selectStmt(node, scope);
+      else for (const key of Object.keys(node)) node[key] = this.visit(node[key], scope);
+      return node;
+    }
+    const body = node[kind] as Node;
     switch (kind) {
       case 'SelectStmt':
         this.selectStmt(body, scope);
@@ -232,6 +238,16 @@ export class RelationSubstitution {
     if (!this.substituted.includes(qualified)) this.substituted.push(qualified);
     return { RangeSubselect: { subquery: { SelectStmt: select }, alias } };
   }
+}
+
+function isWrapper(node: Node, kind: string): boolean {
+  const body = node[kind] as unknown;
+  return Object.keys(node).length === 1 && /^[A-Z]/.test(kind) && body !== null && typeof body === 'object' && !Array.isArray(body);
+}
+
+/** A SelectStmt body met without its wrapper (UNION/INTERSECT/EXCEPT branches). */
+function isSelectBody(node: Node): boolean {
+  return 'op' in node && 'limitOption' in node;
 }
 
 /**

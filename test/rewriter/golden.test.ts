@@ -1,0 +1,34 @@
+import { createDemoProduct, type DemoProduct } from '../support/rewrite-harness';
+import { analystPolicy } from '../support/static-policy';
+import { GOLDEN } from './golden-cases';
+import { rewrite } from '../../rewriter';
+
+let demo: DemoProduct;
+beforeAll(async () => {
+  demo = await createDemoProduct('rw_golden');
+});
+afterAll(() => demo.stop());
+
+test('there are at least 60 golden cases', () => {
+  expect(GOLDEN.length).toBeGreaterThanOrEqual(60);
+});
+
+describe.each(GOLDEN.map((g) => [g.name, g] as const))('%s', (_name, golden) => {
+  test('rewrites exactly as expected, and runs on PostgreSQL', async () => {
+    const searchPath = 'searchPath' in golden && golden.searchPath ? golden.searchPath : ['$user', 'public'];
+    const outcome = rewrite(golden.sql, demo.context(analystPolicy, {}, searchPath));
+    if ('refused' in golden) {
+      expect(outcome).toMatchObject({ kind: 'refusal', sqlstate: golden.refused.sqlstate, reasons: [golden.refused.rule] });
+      return;
+    }
+    if (outcome.kind !== 'plan') throw new Error(`refused: ${outcome.message}`);
+    expect(outcome.sql).toBe(golden.expected);
+    if (golden.execute === false) return;
+    await demo.client.query('BEGIN');
+    try {
+      await demo.client.query(outcome.sql);
+    } finally {
+      await demo.client.query('ROLLBACK');
+    }
+  });
+});

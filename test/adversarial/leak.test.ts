@@ -1,0 +1,53 @@
+/** Every leak case through pgveil as the restricted analyst: refused, or answered without a canary. */
+import { Client } from 'pg';
+import { startStack, type Stack } from '../support/pgveil-stack';
+import { CANARY_SQL, leakedCanaries } from './canaries';
+import { LEAK_CASES } from './leak-statements';
+
+let stack: Stack;
+let analyst: Client;
+let seen: string[] = [];
+
+beforeAll(async () => {
+  stack = await startStack('leak', { extraSql: CANARY_SQL });
+  analyst = await stack.connect('analyst');
+  analyst.on('notice', (n) => seen.push(JSON.stringify(n)));
+  analyst.on('error', () => undefined);
+});
+afterAll(async () => {
+  await analyst.end();
+  await stack.stop();
+});
+
+test('the canaries are really there (for the steward) so the tests can fail', async () => {
+  const steward = await stack.connect('steward');
+  try {
+    const r = await steward.query("SELECT name, ssn FROM customers WHERE id IN (1, 3) ORDER BY id");
+    expect(leakedCanaries(JSON.stringify(r.rows))).toEqual(['ZQ7SSN', 'ZQ7NAME']);
+  } finally {
+    await steward.end();
+  }
+});
+
+test('there are at least 120 leak cases', () => {
+  expect(LEAK_CASES.length).toBeGreaterThanOrEqual(120);
+});
+
+describe.each(LEAK_CASES.map((c, i) => [`${i + 1} ${c.category}: ${c.sql}`, c] as const))('%s', (_title, leakCase) => {
+  test('no canary reaches the analyst', async () => {
+    seen = [];
+    let answer = '';
+    let error: { code?: string; message?: string } | undefined;
+    try {
+      const result = await analyst.query(leakCase.sql);
+      answer = JSON.stringify(result);
+    } catch (e) {
+      error = e as { code?: string; message?: string };
+      answer = JSON.stringify({ ...(e as object), message: (e as Error).message });
+    }
+    // Leave any transaction the case opened, so the next case starts clean.
+    await analyst.query('ROLLBACK').catch(() => undefined);
+    expect(leakedCanaries(answer + seen.join(''))).toEqual([]);
+    if (leakCase.refused) expect(error?.code).toBe(leakCase.refused);
+  });
+});

@@ -4,5 +4,6 @@ export { rewrite } from './rewrite';
 export { RewriteCache } from './rewrite-cache';
 export { loadCatalog, createCatalogSnapshot } from './catalog-loader';
 export { installHelperSchema } from './helper-schema';
+export { explainRewrite } from './explain';
 export type { RewriteContext, RewriteOutcome, RewritePlan, Refusal, SessionEffect } from './rewrite-types';
 export type { CatalogSnapshot, CatalogRelation } from './catalog-types';

@@ -2,7 +2,10 @@
 import type { Command } from 'commander';
 import { register as serve } from './serve';
 import { register as demo } from './demo';
+import { register as explain } from './explain';
+import { register as user } from './user';
+import { register as audit } from './audit';
 
 export function registerCommands(program: Command): void {
-  for (const register of [serve, demo]) register(program);
+  for (const register of [serve, demo, explain, user, audit]) register(program);
 }

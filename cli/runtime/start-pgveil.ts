@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { createProxyServer, DEFAULT_LIMITS, type UpstreamTarget } from '../../proxy';
 import { initRewriter, rewrite, RewriteCache } from '../../rewriter';
-import { createIdentityProvider, PolicyStore, upstreamPassword } from '../../policies';
+import { createIdentityProvider, PolicyStore } from '../../policies';
+import { upstreamTargetOf } from './upstream-target-of';
 import { AuditLog, createAuditObserver, fanOut, fileSink, streamSink, type EventSink } from '../../audit';
 import type { ServerConfig } from '../config/server-config';
 import { CatalogCache } from './catalog-cache';
@@ -44,9 +45,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = pino({ lev
   });
   const route = (database: string): UpstreamTarget | undefined => {
     const product = policies.current().dataProducts.get(database);
-    if (!product) return undefined;
-    const u = product.upstream;
-    return { host: u.host, port: u.port, database: u.database, user: u.user, password: upstreamPassword(product), ...(u.ssl ? { ssl: u.ssl } : {}) };
+    return product ? upstreamTargetOf(product) : undefined;
   };
   const catalogs = new CatalogCache(route, config.catalog.refreshSeconds);
   const cache = new RewriteCache();

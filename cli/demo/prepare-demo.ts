@@ -3,7 +3,7 @@
  * account, pgveil's helper schema, TLS pair, policies with the two demo users, pgveil.yaml — and
  * reuses it afterwards, so a newcomer can read and edit every file.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createScramVerifier } from '../../proxy';
@@ -31,6 +31,8 @@ function secretFile(path: string): string {
 export async function prepareDemo(dirArgument: string, port: number, upstreamPort: number): Promise<PreparedDemo> {
   const dir = resolve(dirArgument);
   mkdirSync(dir, { recursive: true });
+  // As root the bundled PostgreSQL runs as the `postgres` user, which must be able to reach db/ below.
+  if (process.getuid?.() === 0) chmodSync(dir, 0o711);
   const superuserPassword = secretFile(join(dir, 'upstream-superuser.password'));
   const servicePassword = secretFile(join(dir, 'upstream-service.password'));
   const upstream = await startEmbeddedUpstream(dir, upstreamPort, superuserPassword);

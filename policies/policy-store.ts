@@ -12,6 +12,8 @@ export interface PolicyStoreOptions {
   readonly onReloaded?: (bundle: PolicyBundle) => void;
   readonly onReloadFailed?: (error: Error) => void;
   readonly debounceMs?: number;
+  /** Tells the other replicas to reload after a change this one loaded (Redis pub/sub). */
+  readonly announce?: (version: string) => void;
 }
 
 export class PolicyStore {
@@ -37,6 +39,7 @@ export class PolicyStore {
       if (next.version !== this.bundle.version) {
         this.bundle = next;
         this.options.onReloaded?.(next);
+        this.options.announce?.(next.version);
       }
       return true;
     } catch (error) {

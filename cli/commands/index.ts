@@ -5,7 +5,8 @@ import { register as demo } from './demo';
 import { register as explain } from './explain';
 import { register as user } from './user';
 import { register as audit } from './audit';
+import { register as grant } from './grant';
 
 export function registerCommands(program: Command): void {
-  for (const register of [serve, demo, explain, user, audit]) register(program);
+  for (const register of [serve, demo, explain, user, grant, audit]) register(program);
 }

@@ -27,6 +27,9 @@ function resolvePaths(config: ServerConfig, base: string): ServerConfig {
     ...config,
     tls: config.tls ? { cert: at(config.tls.cert), key: at(config.tls.key) } : undefined,
     policies: config.policies.map(at),
+    ...(config.tokens
+      ? { tokens: { ...config.tokens, ...(config.tokens.keyFile ? { keyFile: at(config.tokens.keyFile) } : {}), ...(config.tokens.jwksFile ? { jwksFile: at(config.tokens.jwksFile) } : {}) } }
+      : {}),
     audit: { ...config.audit, file: at(config.audit.file) },
     events: { sinks },
   };

@@ -3,6 +3,8 @@
  * are). What is governed (data products, policies, users) lives in the policy files it names.
  * Relative paths are resolved against the directory of the configuration file.
  */
+import type { TokenConfig } from '../../policies/token-verifier';
+
 export interface ServerConfig {
   readonly listen: { readonly host: string; readonly port: number };
   readonly tls?: { readonly cert: string; readonly key: string };
@@ -15,6 +17,8 @@ export interface ServerConfig {
   };
   /** Policy files (YAML): data products, tags, global and domain policies, users. */
   readonly policies: readonly string[];
+  readonly redis?: { readonly url: string; readonly keyPrefix: string; readonly refreshMs: number; readonly maxStaleMs: number };
+  readonly tokens?: TokenConfig;
   readonly audit: {
     readonly file: string;
     /** Keys the hash chain (HMAC) when set. Read from this environment variable. */

@@ -6,6 +6,7 @@
  */
 import type { StatementGate, SessionInfo } from '../../proxy/statement-gate';
 import type { PolicySnapshot } from '../../policies/decision';
+import type { Principal } from '../../policies/principal';
 import type { CatalogSnapshot } from '../../rewriter/catalog-types';
 import type { RewriteContext, RewriteOutcome, Refusal } from '../../rewriter/rewrite-types';
 
@@ -16,15 +17,21 @@ export interface RewritingGateOptions {
   readonly catalog: (dataProduct: string) => CatalogSnapshot | Promise<CatalogSnapshot>;
   readonly rewrite: (sql: string, context: RewriteContext) => RewriteOutcome;
   readonly helperSchema: string;
+  /** The principal as of this statement (live attributes and grants), or why it cannot be known. */
+  readonly principal?: (principal: Principal) => { ok: true; principal: Principal } | { ok: false; reason: string };
 }
 
 export function createRewritingGate(options: RewritingGateOptions): StatementGate {
   return {
     check(sql: string, session: SessionInfo): RewriteOutcome | Promise<RewriteOutcome> {
       const policies = options.policies();
+      const current = options.principal ? options.principal(session.principal) : { ok: true as const, principal: session.principal };
+      if (!current.ok) {
+        return refusal('42501', `attributes of user "${session.principal.user}" are unavailable (${current.reason}): statement refused`, 'attributes_unavailable', policies.version);
+      }
       const run = (catalog: CatalogSnapshot): RewriteOutcome => {
         const context: RewriteContext = {
-          principal: session.principal,
+          principal: current.principal,
           dataProduct: session.dataProduct,
           searchPath: session.searchPath,
           catalog,

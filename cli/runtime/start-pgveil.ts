@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { createProxyServer, DEFAULT_LIMITS, type UpstreamTarget } from '../../proxy';
 import { initRewriter, rewrite, RewriteCache } from '../../rewriter';
-import { createIdentityProvider, PolicyStore } from '../../policies';
+import { createIdentityProvider, PolicyStore, RedisAttributeSource, createTokenVerifier } from '../../policies';
+import { connectRedis, subscriberOf } from './connect-redis';
+import { announceTo, followAnnouncements } from '../../policies/policy-reload-channel';
 import { upstreamTargetOf } from './upstream-target-of';
 import { AuditLog, createAuditObserver, fanOut, fileSink, streamSink, type EventSink } from '../../audit';
 import type { ServerConfig } from '../config/server-config';
@@ -26,23 +28,34 @@ export interface RunningPgveil {
 export async function startPgveil(config: ServerConfig, log: Logger = pino({ level: config.log.level, base: { service: 'pgveil' } })): Promise<RunningPgveil> {
   await initRewriter();
   const events: EventSink = fanOut(config.events.sinks.map((s) => (s.type === 'file' ? fileSink(s.path) : streamSink(process.stdout))));
+  const securityEvent = (kind: string, message: string, reason: string): void =>
+    events.emit({ time: new Date().toISOString(), kind, severity: 'high', actor: { user: null, session: '', client: '' }, dataProduct: null, message, reasons: [reason] });
+  const redis = config.redis ? await connectRedis(config.redis.url) : undefined;
+  const reloadChannel = `${config.redis?.keyPrefix ?? 'pgveil:'}policy-reload`;
   const policies = new PolicyStore({
     paths: config.policies,
     watch: true,
+    announce: redis ? announceTo(redis, reloadChannel) : undefined,
     onReloaded: (bundle) => log.info({ policyVersion: bundle.version }, 'policies reloaded'),
     onReloadFailed: (error) => {
       log.error({ error: error.message }, 'policy change refused: the running version stays');
-      events.emit({
-        time: new Date().toISOString(),
-        kind: 'policy_reload_failed',
-        severity: 'high',
-        actor: { user: null, session: '', client: '' },
-        dataProduct: null,
-        message: error.message,
-        reasons: ['policy_invalid'],
-      });
+      securityEvent('policy_reload_failed', error.message, 'policy_invalid');
     },
   });
+  // Every replica reloads when one announces a new version (it reads the same files).
+  const subscriber = redis ? subscriberOf(redis) : undefined;
+  if (subscriber) void followAnnouncements(subscriber, reloadChannel, () => policies).catch(() => undefined);
+  const attributes = redis && config.redis
+    ? new RedisAttributeSource(redis, {
+        keyPrefix: config.redis.keyPrefix,
+        refreshMs: config.redis.refreshMs,
+        maxStaleMs: config.redis.maxStaleMs,
+        onOutage: (detail) => securityEvent('attribute_source_outage', detail, 'redis_unreachable'),
+        onRecovery: () => log.info({}, 'attribute store reachable again'),
+      })
+    : undefined;
+  const tokens = config.tokens ? { verify: await createTokenVerifier(config.tokens), claims: config.tokens.claims } : undefined;
+  const identity = createIdentityProvider({ bundle: () => policies.current(), tokens, redis: attributes });
   const route = (database: string): UpstreamTarget | undefined => {
     const product = policies.current().dataProducts.get(database);
     return product ? upstreamTargetOf(product) : undefined;
@@ -56,13 +69,14 @@ export async function startPgveil(config: ServerConfig, log: Logger = pino({ lev
     port: config.listen.port,
     tls: config.tls ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined,
     limits: { ...DEFAULT_LIMITS, ...config.limits },
-    identity: createIdentityProvider(() => policies.current()),
+    identity,
     route,
     gate: createRewritingGate({
       policies: () => policies.current().snapshot,
       catalog: (dataProduct) => catalogs.get(dataProduct),
       rewrite: (sql, context) => cache.get(sql, context, () => rewrite(sql, context)),
       helperSchema: config.helperSchema,
+      principal: (principal) => identity.current(principal),
     }),
     observer: createAuditObserver({ log: auditLog, events, rawStatements: config.audit.rawStatements, failClosed: config.audit.failClosed }),
     logger: log,
@@ -72,6 +86,8 @@ export async function startPgveil(config: ServerConfig, log: Logger = pino({ lev
   const shutdown = async (): Promise<void> => {
     policies.close();
     auditLog.close();
+    subscriber?.disconnect();
+    redis?.disconnect();
     await events.close();
   };
   return {

@@ -1,0 +1,105 @@
+/** Attributes, grants with TTL, revocation, outage and pub/sub reload against the machine's real Redis. */
+import Redis from 'ioredis';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RedisAttributeSource, PolicyStore } from '../../policies';
+import { announceTo, followAnnouncements } from '../../policies/policy-reload-channel';
+import { deletePrefix, REDIS_URL, testKeyPrefix } from '../support/redis';
+
+let redis: Redis;
+let prefix: string;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+  prefix = testKeyPrefix('attributes');
+});
+afterAll(async () => {
+  await deletePrefix(redis, prefix);
+  redis.disconnect();
+});
+
+const source = (options: Partial<ConstructorParameters<typeof RedisAttributeSource>[1]> = {}, client = redis) =>
+  new RedisAttributeSource(client, { keyPrefix: prefix, refreshMs: 50, maxStaleMs: 60_000, ...options });
+
+test('attributes and grants merge; a grant expires by itself, mid-session', async () => {
+  const s = source();
+  await s.setAttribute('ana', 'region', 'EU');
+  await s.grant('ana', 'region', 'US', 1);
+  await s.grant('ana', 'clearance', 'pii', 60);
+  expect(await s.load('ana')).toEqual({ ok: true, attributes: { region: ['EU', 'US'], clearance: 'pii' } });
+  await sleep(1100);
+  // The local copy is older than the grant's expiry: it stops counting at once.
+  expect(s.current('ana')).toEqual({ ok: true, attributes: { region: 'EU', clearance: 'pii' } });
+  expect(await redis.exists(`${prefix}grant:ana:region:US`)).toBe(0);
+});
+
+test('a revoke is seen by every replica at its next refresh', async () => {
+  const replicaA = source();
+  const replicaB = source();
+  await replicaA.grant('bob', 'region', 'APAC', 600);
+  expect(await replicaB.load('bob')).toEqual({ ok: true, attributes: { region: 'APAC' } });
+  expect(await replicaA.revoke('bob', 'region')).toBe(1);
+  await sleep(80);
+  replicaB.current('bob'); // triggers the background refresh
+  await sleep(50);
+  expect(replicaB.current('bob')).toEqual({ ok: true, attributes: {} });
+});
+
+describe('Redis outage', () => {
+  let server: ChildProcess;
+  const port = 16379 + (process.pid % 1000);
+  beforeAll(async () => {
+    server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await sleep(300);
+  });
+  afterAll(() => {
+    server.kill('SIGKILL');
+  });
+
+  test('last known values serve for a bounded time, then the user is refused; an event says so', async () => {
+    const client = new Redis({ port, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => 200 });
+    client.on('error', () => undefined);
+    await sleep(200);
+    const events: string[] = [];
+    const s = source({ maxStaleMs: 500, onOutage: (d) => events.push(d) }, client);
+    await s.setAttribute('eve', 'region', 'EU');
+    expect(await s.load('eve')).toEqual({ ok: true, attributes: { region: 'EU' } });
+    server.kill('SIGKILL');
+    await sleep(100);
+    s.current('eve');
+    await sleep(100);
+    expect(s.current('eve')).toEqual({ ok: true, attributes: { region: 'EU' } });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatch(/^attribute store unreachable/);
+    await sleep(500);
+    expect(s.current('eve')).toEqual({ ok: false, reason: 'attribute store unreachable for too long' });
+    client.disconnect();
+  });
+});
+
+test('a policy version loaded by one replica is announced and loaded by the others', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pgveil-reload-'));
+  const file = join(dir, 'policies.yaml');
+  writeFileSync(file, 'globalPolicies:\n  - id: one\n    columns: [ { tags: [pii], action: { kind: hash } } ]\n');
+  const channel = `${prefix}policy-reload`;
+  const subscriber = new Redis(REDIS_URL);
+  const a = new PolicyStore({ paths: [file], watch: false, announce: announceTo(redis, channel) });
+  const b = new PolicyStore({ paths: [file], watch: false });
+  try {
+    await followAnnouncements(subscriber, channel, () => b);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('kind: hash', 'kind: "null"'));
+    expect(a.reload()).toBe(true);
+    const deadline = Date.now() + 3000;
+    while (b.current().version !== a.current().version && Date.now() < deadline) await sleep(20);
+    expect(b.current().version).toBe(a.current().version);
+    expect(b.current().set.globalPolicies[0]!.columns![0]!.action).toEqual({ kind: 'null' });
+  } finally {
+    a.close();
+    b.close();
+    subscriber.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

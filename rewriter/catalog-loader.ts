@@ -57,5 +57,6 @@ export function createCatalogSnapshot(relations: readonly CatalogRelation[], ver
     relation: (schema, name) => byName.get(`${schema}\0${name}`),
     relationByOid: (oid) => byOid.get(oid),
     hasSchema: (schema) => schemas.has(schema),
+    all: () => relations,
   };
 }

@@ -31,4 +31,6 @@ export interface CatalogSnapshot {
   relation(schema: string, name: string): CatalogRelation | undefined;
   relationByOid(oid: number): CatalogRelation | undefined;
   hasSchema(schema: string): boolean;
+  /** Every relation, for tools that list what a data product holds (access matrix, lint). */
+  all(): readonly CatalogRelation[];
 }

@@ -6,7 +6,8 @@ import { register as explain } from './explain';
 import { register as user } from './user';
 import { register as audit } from './audit';
 import { register as grant } from './grant';
+import { register as policy } from './policy';
 
 export function registerCommands(program: Command): void {
-  for (const register of [serve, demo, explain, user, grant, audit]) register(program);
+  for (const register of [serve, demo, explain, policy, user, grant, audit]) register(program);
 }

@@ -1,0 +1,72 @@
+/** `pgveil policy lint|test` and `pgveil access-matrix`: tools for policy authors. */
+import type { Command } from 'commander';
+import { loadServerConfig } from '../config/load-server-config';
+import { loadPolicyFiles, type PolicyBundle } from '../../policies';
+import { fileTags, lintPolicies } from '../../policies/policy-lint';
+import { runPolicyTests } from '../../policies/policy-tests';
+import { accessMatrix, formatAccessMatrix } from '../../policies/access-matrix';
+import { commentTags } from '../../policies/tags';
+import type { RelationRef } from '../../policies/decision';
+import { CatalogCache } from '../runtime/catalog-cache';
+import { upstreamTargetOf } from '../runtime/upstream-target-of';
+import { SYSTEM_SCHEMAS } from '../../rewriter/statement-guard';
+
+/** The user relations of every declared data product, read from their upstream catalogs. */
+async function upstreamRelations(bundle: PolicyBundle, helperSchema: string): Promise<RelationRef[]> {
+  const catalogs = new CatalogCache((name) => {
+    const product = bundle.dataProducts.get(name);
+    return product ? upstreamTargetOf(product) : undefined;
+  }, 60);
+  const out: RelationRef[] = [];
+  for (const dataProduct of bundle.dataProducts.keys()) {
+    const catalog = await catalogs.get(dataProduct);
+    for (const r of catalog.all()) {
+      if (SYSTEM_SCHEMAS.has(r.schema) || r.schema === helperSchema || r.schema === 'pg_toast') continue;
+      out.push({ dataProduct, schema: r.schema, name: r.name, columns: r.columns.map((c) => ({ name: c.name, type: c.type, ...(c.comment ? { comment: c.comment } : {}) })) });
+    }
+  }
+  return out.sort((a, b) => `${a.dataProduct}.${a.schema}.${a.name}`.localeCompare(`${b.dataProduct}.${b.schema}.${b.name}`));
+}
+
+export function register(program: Command): void {
+  const policy = program.command('policy').description('tools for policy authors');
+  policy
+    .command('lint')
+    .description('list conflicts, shadowed rules and tags that no column carries')
+    .argument('<files...>', 'policy files')
+    .option('-c, --config <file>', 'also read column tags from the upstream catalogs of this configuration')
+    .action(async (files: string[], options: { config?: string }) => {
+      const bundle = loadPolicyFiles(files);
+      const tags = fileTags(bundle);
+      if (options.config) {
+        const config = loadServerConfig(options.config);
+        for (const r of await upstreamRelations(bundle, config.helperSchema)) for (const c of r.columns) for (const t of commentTags(c.comment)) tags.add(t);
+      }
+      const findings = lintPolicies(bundle, tags);
+      for (const f of findings) process.stdout.write(`${f.kind}: ${f.message}\n`);
+      process.stdout.write(`${findings.length} finding(s) in policy version ${bundle.version}\n`);
+    });
+  policy
+    .command('test')
+    .description('run policy test cases (principal + relation -> expected actions and rows)')
+    .argument('<file>', 'test file (YAML)')
+    .action((file: string) => {
+      const results = runPolicyTests(file);
+      for (const r of results) process.stdout.write(`${r.passed ? 'ok  ' : 'FAIL'} ${r.name}${r.problems.map((p) => `\n     ${p}`).join('')}\n`);
+      const failed = results.filter((r) => !r.passed).length;
+      process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
+      if (failed > 0) process.exitCode = 1;
+    });
+  program
+    .command('access-matrix')
+    .description('print who sees what: the users of the policy files x the columns of every data product')
+    .requiredOption('-c, --config <file>', 'pgveil.yaml')
+    .option('--json', 'print JSON')
+    .action(async (options: { config: string; json?: boolean }) => {
+      const config = loadServerConfig(options.config);
+      const bundle = loadPolicyFiles(config.policies);
+      const profiles = [...bundle.users.values()].map((u) => ({ name: u.name, principal: { user: u.name, groups: u.groups ?? [], attributes: u.attributes ?? {} } }));
+      const matrix = accessMatrix(bundle.snapshot, profiles, await upstreamRelations(bundle, config.helperSchema));
+      process.stdout.write(options.json ? `${JSON.stringify(matrix, null, 2)}\n` : `${formatAccessMatrix(matrix)}\n`);
+    });
+}

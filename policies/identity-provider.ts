@@ -5,7 +5,7 @@
  * expires, or a revoke, takes effect mid-session.
  */
 import type { IdentityProvider } from './identity';
-import type { Principal } from './principal';
+import type { AttributeValue, Principal } from './principal';
 import type { PolicyBundle } from './policy-loader';
 import type { RedisAttributeSource } from './redis-attributes';
 import { claimsToAttributes, type TokenVerifier } from './token-verifier';
@@ -46,12 +46,25 @@ export function createIdentityProvider(options: IdentityOptions | (() => PolicyB
       if (!live.ok) return live;
       // Same inputs, same object: the rewrite cache keys principals by identity first.
       const cached = merged.get(principal.user);
-      if (cached && cached.base === principal && sameAttributes(cached.overlay, live.attributes)) return { ok: true, principal: cached.principal };
-      const next: Principal = { ...principal, attributes: { ...principal.attributes, ...live.attributes } };
-      merged.set(principal.user, { base: principal, overlay: live.attributes, principal: next });
+      const key = [live.attributes, live.granted];
+      if (cached && cached.base === principal && sameAttributes(cached.overlay, key)) return { ok: true, principal: cached.principal };
+      const next: Principal = { ...principal, attributes: overlay(principal.attributes, live.attributes, live.granted) };
+      merged.set(principal.user, { base: principal, overlay: key, principal: next });
       return { ok: true, principal: next };
     },
   };
+}
+
+/** Lasting Redis values replace the file's; granted values add to what the user has. */
+function overlay(base: Principal['attributes'], lasting: Readonly<Record<string, string>>, granted: Readonly<Record<string, readonly string[]>>): Principal['attributes'] {
+  const out: Record<string, AttributeValue> = { ...base, ...lasting };
+  for (const [attribute, values] of Object.entries(granted)) {
+    const existing = out[attribute];
+    const list = existing === undefined ? [] : typeof existing === 'string' ? [existing] : [...existing];
+    for (const v of values) if (!list.includes(v)) list.push(v);
+    out[attribute] = list.length === 1 ? list[0]! : list;
+  }
+  return out;
 }
 
 function sameAttributes(a: unknown, b: unknown): boolean {

@@ -6,7 +6,6 @@
  * known values serve for `maxStaleMs`, then the user's statements are refused until it is back.
  */
 import type Redis from 'ioredis';
-import type { AttributeValue } from './principal';
 
 export interface RedisAttributeOptions {
   readonly keyPrefix: string;
@@ -28,19 +27,42 @@ interface Entry {
   attributes: Record<string, string>;
   grants: Grant[];
   fetchedAt: number;
+  usedAt: number;
   refreshing?: Promise<void>;
 }
 
-export type AttributeLookup = { readonly ok: true; readonly attributes: Readonly<Record<string, AttributeValue>> } | { readonly ok: false; readonly reason: string };
+/**
+ * `attributes`: lasting values (they replace the users file's); `granted`: values added for a
+ * while (they add to whatever the user already has).
+ */
+export type AttributeLookup =
+  | { readonly ok: true; readonly attributes: Readonly<Record<string, string>>; readonly granted: Readonly<Record<string, readonly string[]>> }
+  | { readonly ok: false; readonly reason: string };
+
+/** Users not seen for this long are no longer refreshed in the background. */
+const IDLE_MS = 60_000;
 
 export class RedisAttributeSource {
   private readonly entries = new Map<string, Entry>();
   private outage = false;
+  private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly redis: Redis,
     private readonly options: RedisAttributeOptions,
-  ) {}
+  ) {
+    // Users in use are refreshed ahead of their statements, so a grant or a revoke counts from the
+    // next statement after at most `refreshMs`.
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      for (const [user, entry] of this.entries) if (now - entry.usedAt < IDLE_MS) void this.refresh(user);
+    }, options.refreshMs);
+    this.timer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
 
   private attributesKey = (user: string): string => `${this.options.keyPrefix}attributes:${user}`;
   private grantKey = (user: string, attribute: string, value: string): string => `${this.options.keyPrefix}grant:${user}:${attribute}:${value}`;
@@ -51,24 +73,22 @@ export class RedisAttributeSource {
     return this.current(user);
   }
 
-  /** The user's attributes as of now, from the local copy; schedules a refresh when it is old. */
+  /** The user's attributes as of now, from the local copy (never waits for Redis). */
   current(user: string, now = Date.now()): AttributeLookup {
     const entry = this.entries.get(user);
     if (!entry) {
       void this.refresh(user);
       return { ok: false, reason: 'attributes not loaded yet' };
     }
-    if (now - entry.fetchedAt > this.options.refreshMs && !entry.refreshing) void this.refresh(user);
+    entry.usedAt = now;
     if (now - entry.fetchedAt > this.options.maxStaleMs) return { ok: false, reason: 'attribute store unreachable for too long' };
-    const out: Record<string, AttributeValue> = { ...entry.attributes };
+    const granted: Record<string, string[]> = {};
     for (const grant of entry.grants) {
       if (grant.expiresAt <= now) continue;
-      const existing = out[grant.attribute];
-      const list = existing === undefined ? [] : typeof existing === 'string' ? [existing] : [...existing];
+      const list = (granted[grant.attribute] ??= []);
       if (!list.includes(grant.value)) list.push(grant.value);
-      out[grant.attribute] = list.length === 1 ? list[0]! : list;
     }
-    return { ok: true, attributes: out };
+    return { ok: true, attributes: entry.attributes, granted };
   }
 
   private refresh(user: string): Promise<void> {
@@ -76,7 +96,7 @@ export class RedisAttributeSource {
     if (entry?.refreshing) return entry.refreshing;
     const refreshing = this.fetch(user)
       .then((fresh) => {
-        this.entries.set(user, { ...fresh, fetchedAt: Date.now() });
+        this.entries.set(user, { ...fresh, fetchedAt: Date.now(), usedAt: this.entries.get(user)?.usedAt ?? Date.now() });
         if (this.outage) {
           this.outage = false;
           this.options.onRecovery?.();

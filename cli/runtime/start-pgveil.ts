@@ -86,6 +86,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = pino({ lev
   const shutdown = async (): Promise<void> => {
     policies.close();
     auditLog.close();
+    attributes?.close();
     subscriber?.disconnect();
     redis?.disconnect();
     await events.close();

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createTestDatabase, PG_HOST, PG_PORT, type TestDatabase } from './postgres';
+import { REDIS_URL } from './redis';
 import { loadDemoData, provisionServiceAccount } from '../../cli/demo/provision-data-product';
 import { demoPolicyYaml } from '../../cli/demo/demo-policy';
 import { installHelperSchema } from '../../rewriter';
@@ -26,7 +27,7 @@ export interface Stack {
   readonly eventsFile: string;
   readonly policiesFile: string;
   readonly serviceRole: string;
-  connect(user: 'analyst' | 'steward'): Promise<Client>;
+  connect(user: 'analyst' | 'steward', options?: string): Promise<Client>;
   stop(): Promise<void>;
 }
 
@@ -35,6 +36,8 @@ export interface StackOptions {
   readonly extraSql?: string;
   /** Replaces the demo policy file. */
   readonly policyYaml?: (demo: string) => string;
+  /** Configure Redis (the machine's) under this key prefix. */
+  readonly redisPrefix?: string;
 }
 
 export async function startStack(prefix: string, options: StackOptions = {}): Promise<Stack> {
@@ -70,6 +73,7 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     'audit: { file: audit/audit.jsonl }',
     'events: { sinks: [ { type: file, path: audit/events.jsonl } ] }',
     'limits: { startupTimeoutMs: 5000 }',
+    ...(options.redisPrefix ? [`redis: { url: "${REDIS_URL}", keyPrefix: "${options.redisPrefix}", refreshMs: 100 }`] : []),
     '',
   ].join('\n'));
   const pgveil = await startPgveil(loadServerConfig(join(dir, 'pgveil.yaml')), pino({ level: 'silent' }));
@@ -82,8 +86,8 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     eventsFile: join(dir, 'audit/events.jsonl'),
     policiesFile,
     serviceRole,
-    async connect(user) {
-      const c = new Client({ host: '127.0.0.1', port: pgveil.port, user, password: user, database: 'demo' });
+    async connect(user, startupOptions) {
+      const c = new Client({ host: '127.0.0.1', port: pgveil.port, user, password: user, database: 'demo', ...(startupOptions ? { options: startupOptions } : {}) });
       await c.connect();
       return c;
     },

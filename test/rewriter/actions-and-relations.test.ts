@@ -92,3 +92,8 @@ test('the rewrite cache returns the same outcome for the same inputs and separat
   expect(cache.hits).toBe(1);
   expect(cache.misses).toBe(3);
 });
+
+test('a principal not subscribed to the data product is refused every statement', () => {
+  const unsubscribed = staticPolicy({}, 'v-sub', false);
+  expect(demo.rewrite('SELECT 1', unsubscribed)).toMatchObject({ kind: 'refusal', sqlstate: '42501', reasons: ['not_subscribed'], message: 'user "analyst" is not subscribed to data product "demo"' });
+});

@@ -4,8 +4,8 @@
  * chain. The chain continues across restarts: the last hash is read back when the file is opened.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export const GENESIS = '0'.repeat(64);
 
@@ -14,22 +14,43 @@ export function chainHash(previous: string, body: string, secret: Buffer | undef
   return h.update(previous).update('\n').update(body).digest('hex');
 }
 
+export interface RotationOptions {
+  /** Start a new file once the current one reaches this size. */
+  readonly maxBytes?: number;
+  /** Start a new file once the current one is this old. */
+  readonly maxAgeMs?: number;
+}
+
+/** Rotated files are `<file>.000001`, `<file>.000002`, ... oldest first; the chain runs through them. */
+const rotatedName = (path: string, seq: number): string => `${path}.${String(seq).padStart(6, '0')}`;
+
 export class AuditLog {
   private fd: number | undefined;
   private last = GENESIS;
   private failed: Error | undefined;
+  private size = 0;
+  private openedAt = Date.now();
 
   constructor(
     private readonly path: string,
     private readonly secret: Buffer | undefined,
+    private readonly rotation: RotationOptions = {},
   ) {
     try {
       mkdirSync(dirname(path), { recursive: true });
-      if (existsSync(path)) this.last = lastHash(path);
-      this.fd = openSync(path, 'a');
+      // Continue the chain from the newest record, in the current file or the newest rotated one.
+      const newest = [...rotatedFiles(path), ...(existsSync(path) ? [path] : [])].reverse().find((f) => statSync(f).size > 0);
+      if (newest) this.last = lastHash(newest);
+      this.open();
     } catch (error) {
       this.failed = error as Error;
     }
+  }
+
+  private open(): void {
+    this.fd = openSync(this.path, 'a');
+    this.size = fstatSync(this.fd).size;
+    this.openedAt = Date.now();
   }
 
   /** False once a write failed: the proxy then refuses statements rather than run them unaudited. */
@@ -38,25 +59,60 @@ export class AuditLog {
   }
 
   /**
-   * Appends one record. Writes are synchronous on purpose: a statement is answered only after its
-   * record is in the file, and records keep their order.
+   * Appends one record; false when it could not be written. Writes are synchronous on purpose: a
+   * statement is answered only after its record is in the file, and records keep their order.
    */
-  append(record: Record<string, unknown>): void {
-    if (this.fd === undefined) return;
+  append(record: Record<string, unknown>): boolean {
+    if (this.fd === undefined || this.failed) return false;
     const body = JSON.stringify({ ...record, prev: this.last });
     const hash = chainHash(this.last, body, this.secret);
+    const line = `${body.slice(0, -1)},"hash":"${hash}"}\n`;
     try {
-      writeSync(this.fd, `${body.slice(0, -1)},"hash":"${hash}"}\n`);
+      this.rotateIfDue();
+      writeSync(this.fd, line);
+      this.size += Buffer.byteLength(line);
       this.last = hash;
+      return true;
     } catch (error) {
       this.failed = error as Error;
+      return false;
     }
+  }
+
+  private rotateIfDue(): void {
+    const { maxBytes, maxAgeMs } = this.rotation;
+    const due = (maxBytes !== undefined && this.size >= maxBytes) || (maxAgeMs !== undefined && this.size > 0 && Date.now() - this.openedAt >= maxAgeMs);
+    if (!due || this.fd === undefined) return;
+    closeSync(this.fd);
+    const existing = rotatedFiles(this.path);
+    renameSync(this.path, rotatedName(this.path, existing.length + 1));
+    this.open();
   }
 
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
+}
+
+/** The rotated files of an audit log, oldest first. */
+export function rotatedFiles(path: string): string[] {
+  const dir = dirname(path);
+  const base = basename(path);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.startsWith(`${base}.`) && /^\d{6}$/.test(f.slice(base.length + 1)))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** Orders files as the chain runs: rotated files by sequence, then the current file. */
+export function chainOrder(paths: readonly string[]): string[] {
+  const seq = (p: string): number => {
+    const m = /\.(\d{6})$/.exec(p);
+    return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER;
+  };
+  return [...paths].sort((a, b) => seq(a) - seq(b));
 }
 
 function lastHash(path: string): string {

@@ -1,17 +1,22 @@
 /**
  * The StatementObserver: one audit record per statement (normalized SQL by default, so literal
- * values are not copied into the log), and a security event per refusal or failed authentication.
+ * values are not copied into the log), a security event per refusal, failed authentication,
+ * protocol violation or anomaly, and the metrics.
  */
 import { normalizeSync } from 'libpg-query';
 import type { SessionEvent, StatementObserver, StatementRecord } from '../proxy/statement-gate';
 import type { AuditLog } from './audit-log';
 import type { EventSink, SecurityEvent } from './security-events';
+import type { PgveilMetrics } from './metrics';
+import type { AnomalyDetector } from './anomaly-detector';
 
 export interface AuditObserverOptions {
   readonly log: AuditLog;
   readonly events: EventSink;
   readonly rawStatements: boolean;
   readonly failClosed: boolean;
+  readonly metrics?: PgveilMetrics;
+  readonly anomalies?: AnomalyDetector;
 }
 
 function normalized(sql: string, raw: boolean): string {
@@ -24,11 +29,12 @@ function normalized(sql: string, raw: boolean): string {
 }
 
 export function createAuditObserver(options: AuditObserverOptions): StatementObserver {
+  const { metrics } = options;
   return {
     statementFinished(record: StatementRecord) {
       const { session, outcome } = record;
       const decision = outcome.kind === 'refusal' ? 'refused' : outcome.rewritten ? 'rewritten' : 'allowed';
-      options.log.append({
+      const written = options.log.append({
         time: record.startedAt.toISOString(),
         session: session.sessionId,
         client: session.clientAddress,
@@ -48,18 +54,38 @@ export function createAuditObserver(options: AuditObserverOptions): StatementObs
         durationMs: Math.round(record.durationMs * 1000) / 1000,
         error: record.error ?? null,
       });
+      if (!written) metrics?.auditFailures.inc();
+      metrics?.statements.inc({ decision });
+      metrics?.statementSeconds.observe(record.durationMs / 1000);
+      metrics?.rows.inc(record.rows);
+      const actor = { user: session.principal.user, session: session.sessionId, client: session.clientAddress };
       if (outcome.kind === 'refusal') {
-        options.events.emit(event('statement_refused', 'high', session.principal.user, session.sessionId, session.clientAddress, session.dataProduct, outcome.message, outcome.reasons));
+        for (const rule of outcome.reasons) metrics?.refusals.inc({ rule });
+        options.events.emit(event('statement_refused', 'high', actor, session.dataProduct, outcome.message, outcome.reasons));
       }
+      const anomaly = options.anomalies?.observe(session.principal.user, record.rows, outcome.kind === 'refusal');
+      if (anomaly) options.events.emit(event(anomaly.kind, 'high', actor, session.dataProduct, anomaly.message, ['anomaly']));
     },
     sessionEvent(e: SessionEvent) {
-      if (e.kind === 'session_start' || e.kind === 'session_end' || e.kind === 'auth_success') return;
-      options.events.emit(event(e.kind, e.kind === 'auth_failure' ? 'medium' : 'low', e.user, e.sessionId, e.clientAddress, e.dataProduct, e.detail, []));
+      if (e.kind === 'session_start') {
+        metrics?.clientConnections.inc();
+        metrics?.upstreamConnections.inc();
+        return;
+      }
+      if (e.kind === 'session_end') {
+        metrics?.clientConnections.dec();
+        metrics?.upstreamConnections.dec();
+        return;
+      }
+      if (e.kind === 'auth_success') return;
+      if (e.kind === 'auth_failure') metrics?.authFailures.inc();
+      const severity = e.kind === 'auth_failure' || e.kind === 'protocol_violation' ? 'medium' : 'low';
+      options.events.emit(event(e.kind, severity, { user: e.user ?? null, session: e.sessionId, client: e.clientAddress }, e.dataProduct, e.detail, []));
     },
     readyForStatements: () => !options.failClosed || options.log.writable,
   };
 }
 
-function event(kind: string, severity: SecurityEvent['severity'], user: string | undefined, session: string, client: string, dataProduct: string | undefined, message: string, reasons: readonly string[]): SecurityEvent {
-  return { time: new Date().toISOString(), kind, severity, actor: { user: user ?? null, session, client }, dataProduct: dataProduct ?? null, message, reasons: [...reasons] };
+function event(kind: string, severity: SecurityEvent['severity'], actor: SecurityEvent['actor'], dataProduct: string | undefined, message: string, reasons: readonly string[]): SecurityEvent {
+  return { time: new Date().toISOString(), kind, severity, actor, dataProduct: dataProduct ?? null, message, reasons: [...reasons] };
 }

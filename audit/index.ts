@@ -1,4 +1,8 @@
 /** audit/: the audit log with its hash chain, security events, and the observer the proxy reports to. */
-export { AuditLog, verifyAuditFiles, type VerifyResult } from './audit-log';
+export { AuditLog, verifyAuditFiles, chainOrder, rotatedFiles, type VerifyResult } from './audit-log';
+export { AnomalyDetector, DEFAULT_ANOMALY_OPTIONS } from './anomaly-detector';
 export { createAuditObserver } from './audit-observer';
-export { fanOut, fileSink, streamSink, type EventSink, type SecurityEvent } from './security-events';
+export { fanOut, fileSink, streamSink, redisStreamSink, httpSink, queuedSink, type EventSink, type SecurityEvent } from './security-events';
+export { PgveilMetrics } from './metrics';
+export { createLogger } from './logger';
+export { startAdminServer, type AdminServer, type ReadinessCheck } from './admin-server';

@@ -1,9 +1,12 @@
 /**
- * Security events: refusals, authentication failures, protocol violations, reload failures, in one
- * JSON shape. A sink never blocks a statement: events queue in bounded memory and drops are counted.
+ * Security events: refusals, authentication failures, protocol violations, limits, reload failures,
+ * attribute-store outages and anomalies, in one JSON shape (docs/audit.md). A sink never delays a
+ * statement: each has a bounded in-memory queue drained in the background; when it is full the
+ * newest event is dropped and counted.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type Redis from 'ioredis';
 
 export interface SecurityEvent {
   readonly time: string;
@@ -16,40 +19,96 @@ export interface SecurityEvent {
 }
 
 export interface EventSink {
+  readonly name: string;
   emit(event: SecurityEvent): void;
   readonly dropped: number;
+  readonly depth: number;
+  /** Delivers what is queued (bounded wait), then stops. */
   close(): Promise<void>;
 }
 
-/** Writes JSON lines to a stream; beyond `maxQueued` unwritten bytes, events are dropped and counted. */
-export function streamSink(stream: NodeJS.WritableStream, maxQueuedBytes = 4 * 1024 * 1024): EventSink {
+/** A bounded queue in front of an async delivery; one delivery at a time keeps events in order. */
+export function queuedSink(name: string, deliver: (event: SecurityEvent) => Promise<void>, capacity = 10_000, onClose?: () => Promise<void>): EventSink {
+  const queue: SecurityEvent[] = [];
   let dropped = 0;
+  let running: Promise<void> | undefined;
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const next = queue[0]!;
+      // A failed delivery is the sink's business (retries inside deliver); the event is then dropped.
+      await deliver(next).catch(() => void dropped++);
+      queue.shift();
+    }
+    running = undefined;
+  };
   return {
+    name,
     emit(event) {
-      const writable = stream as Partial<WriteStream>;
-      if ((writable.writableLength ?? 0) > maxQueuedBytes) {
+      if (queue.length >= capacity) {
         dropped++;
         return;
       }
-      stream.write(`${JSON.stringify(event)}\n`);
+      queue.push(event);
+      running ??= drain();
     },
     get dropped() {
       return dropped;
     },
-    close: () => new Promise<void>((resolve) => (stream === process.stdout ? resolve() : stream.end(() => resolve()))),
+    get depth() {
+      return queue.length;
+    },
+    async close() {
+      await Promise.race([running ?? Promise.resolve(), new Promise((r) => setTimeout(r, 5000).unref())]);
+      await onClose?.();
+    },
   };
+}
+
+export function streamSink(name: string, stream: NodeJS.WritableStream, onClose?: () => Promise<void>): EventSink {
+  const write = (event: SecurityEvent): Promise<void> =>
+    new Promise<void>((resolve, reject) => stream.write(`${JSON.stringify(event)}\n`, (error) => (error ? reject(error) : resolve())));
+  return queuedSink(name, write, 10_000, onClose);
 }
 
 export function fileSink(path: string): EventSink {
   mkdirSync(dirname(path), { recursive: true });
-  return streamSink(createWriteStream(path, { flags: 'a' }));
+  const stream = createWriteStream(path, { flags: 'a' });
+  return streamSink(`file:${path}`, stream, () => new Promise<void>((r) => stream.end(() => r())));
 }
 
-export function fanOut(sinks: readonly EventSink[]): EventSink {
+/** XADD to a stream capped at about `maxLen` entries, so the stream itself stays bounded. */
+export function redisStreamSink(redis: Redis, key: string, maxLen: number): EventSink {
+  return queuedSink(`redis:${key}`, async (event) => {
+    await redis.xadd(key, 'MAXLEN', '~', String(maxLen), '*', 'event', JSON.stringify(event));
+  });
+}
+
+/** POST to a webhook; retried with exponential backoff, then dropped and counted. */
+export function httpSink(url: string, attempts = 4, baseDelayMs = 200, timeoutMs = 5000): EventSink {
+  return queuedSink(`http:${new URL(url).host}`, async (event) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event), signal: AbortSignal.timeout(timeoutMs) });
+        if (response.ok) return;
+        throw new Error(`webhook answered ${response.status}`);
+      } catch (error) {
+        if (attempt >= attempts) throw error;
+        await new Promise((r) => setTimeout(r, baseDelayMs * 2 ** (attempt - 1)));
+      }
+    }
+  });
+}
+
+export function fanOut(sinks: readonly EventSink[]): EventSink & { readonly sinks: readonly EventSink[] } {
   return {
+    name: 'all',
+    sinks,
     emit: (event) => sinks.forEach((s) => s.emit(event)),
     get dropped() {
       return sinks.reduce((n, s) => n + s.dropped, 0);
+    },
+    get depth() {
+      return sinks.reduce((n, s) => n + s.depth, 0);
     },
     close: async () => void (await Promise.all(sinks.map((s) => s.close()))),
   };

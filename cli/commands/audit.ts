@@ -1,6 +1,6 @@
 /** `pgveil audit verify FILE...`: checks the hash chain of an audit log, oldest file first. */
 import type { Command } from 'commander';
-import { verifyAuditFiles } from '../../audit';
+import { chainOrder, verifyAuditFiles } from '../../audit';
 
 export function register(program: Command): void {
   const audit = program.command('audit').description('work with audit logs');
@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .action((files: string[], options: { secretEnv?: string }) => {
       const secret = options.secretEnv ? process.env[options.secretEnv] : undefined;
       if (options.secretEnv && !secret) throw new Error(`environment variable "${options.secretEnv}" is not set`);
-      const result = verifyAuditFiles(files, secret ? Buffer.from(secret) : undefined);
+      const result = verifyAuditFiles(chainOrder(files), secret ? Buffer.from(secret) : undefined);
       if (result.ok) process.stdout.write(`ok: ${result.records} records, chain intact\n`);
       else {
         process.stdout.write(`tampered: ${result.problem} (after ${result.records} good records)\n`);

@@ -4,6 +4,7 @@
  * Relative paths are resolved against the directory of the configuration file.
  */
 import type { TokenConfig } from '../../policies/token-verifier';
+import type { AnomalyOptions } from '../../audit/anomaly-detector';
 
 export interface ServerConfig {
   readonly listen: { readonly host: string; readonly port: number };
@@ -27,7 +28,9 @@ export interface ServerConfig {
     /** Refuse statements when the audit log cannot be written. */
     readonly failClosed: boolean;
     readonly rotateBytes?: number;
+    readonly rotateMaxAgeSeconds?: number;
   };
+  readonly anomalies: AnomalyOptions;
   readonly events: { readonly sinks: readonly EventSinkConfig[] };
   /** Upstream schema with pgveil's SECURITY DEFINER helpers (keyed hash). */
   readonly helperSchema: string;
@@ -37,4 +40,6 @@ export interface ServerConfig {
 
 export type EventSinkConfig =
   | { readonly type: 'file'; readonly path: string }
-  | { readonly type: 'stdout' };
+  | { readonly type: 'stdout' }
+  | { readonly type: 'redis-stream'; readonly key: string; readonly maxLen: number }
+  | { readonly type: 'http'; readonly url: string; readonly attempts: number };

@@ -3,14 +3,16 @@
  * caches, the rewriting gate, the audit log and security events, and the proxy listener.
  */
 import { readFileSync } from 'node:fs';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createProxyServer, DEFAULT_LIMITS, type UpstreamTarget } from '../../proxy';
 import { initRewriter, rewrite, RewriteCache } from '../../rewriter';
 import { createIdentityProvider, PolicyStore, RedisAttributeSource, createTokenVerifier } from '../../policies';
 import { connectRedis, subscriberOf } from './connect-redis';
 import { announceTo, followAnnouncements } from '../../policies/policy-reload-channel';
 import { upstreamTargetOf } from './upstream-target-of';
-import { AuditLog, createAuditObserver, fanOut, fileSink, streamSink, type EventSink } from '../../audit';
+import { AnomalyDetector, AuditLog, createAuditObserver, createLogger, fanOut, fileSink, httpSink, PgveilMetrics, redisStreamSink, startAdminServer, streamSink, type EventSink } from '../../audit';
+import type Redis from 'ioredis';
+import type { EventSinkConfig } from '../config/server-config';
 import type { ServerConfig } from '../config/server-config';
 import { CatalogCache } from './catalog-cache';
 import { createRewritingGate } from './rewriting-gate';
@@ -20,23 +22,29 @@ export interface RunningPgveil {
   readonly log: Logger;
   readonly policies: PolicyStore;
   readonly catalogs: CatalogCache;
+  readonly metrics: PgveilMetrics;
+  readonly adminPort: number | undefined;
   /** No new sessions; running statements finish; then everything is closed. */
   drain(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startPgveil(config: ServerConfig, log: Logger = pino({ level: config.log.level, base: { service: 'pgveil' } })): Promise<RunningPgveil> {
+export async function startPgveil(config: ServerConfig, log: Logger = createLogger(config.log.level)): Promise<RunningPgveil> {
   await initRewriter();
-  const events: EventSink = fanOut(config.events.sinks.map((s) => (s.type === 'file' ? fileSink(s.path) : streamSink(process.stdout))));
+  const metrics = new PgveilMetrics();
+  const redis = config.redis ? await connectRedis(config.redis.url) : undefined;
+  const events = fanOut(config.events.sinks.map((s): EventSink => eventSink(s, redis)));
   const securityEvent = (kind: string, message: string, reason: string): void =>
     events.emit({ time: new Date().toISOString(), kind, severity: 'high', actor: { user: null, session: '', client: '' }, dataProduct: null, message, reasons: [reason] });
-  const redis = config.redis ? await connectRedis(config.redis.url) : undefined;
   const reloadChannel = `${config.redis?.keyPrefix ?? 'pgveil:'}policy-reload`;
   const policies = new PolicyStore({
     paths: config.policies,
     watch: true,
     announce: redis ? announceTo(redis, reloadChannel) : undefined,
-    onReloaded: (bundle) => log.info({ policyVersion: bundle.version }, 'policies reloaded'),
+    onReloaded: (bundle) => {
+      metrics.setPolicyVersion(bundle.version);
+      log.info({ policyVersion: bundle.version }, 'policies reloaded');
+    },
     onReloadFailed: (error) => {
       log.error({ error: error.message }, 'policy change refused: the running version stays');
       securityEvent('policy_reload_failed', error.message, 'policy_invalid');
@@ -63,7 +71,11 @@ export async function startPgveil(config: ServerConfig, log: Logger = pino({ lev
   const catalogs = new CatalogCache(route, config.catalog.refreshSeconds);
   const cache = new RewriteCache();
   const secret = config.audit.secretEnv ? process.env[config.audit.secretEnv] : undefined;
-  const auditLog = new AuditLog(config.audit.file, secret ? Buffer.from(secret) : undefined);
+  const auditLog = new AuditLog(config.audit.file, secret ? Buffer.from(secret) : undefined, {
+    ...(config.audit.rotateBytes ? { maxBytes: config.audit.rotateBytes } : {}),
+    ...(config.audit.rotateMaxAgeSeconds ? { maxAgeMs: config.audit.rotateMaxAgeSeconds * 1000 } : {}),
+  });
+  metrics.setPolicyVersion(policies.current().version);
   const proxy = createProxyServer({
     host: config.listen.host,
     port: config.listen.port,
@@ -74,16 +86,44 @@ export async function startPgveil(config: ServerConfig, log: Logger = pino({ lev
     gate: createRewritingGate({
       policies: () => policies.current().snapshot,
       catalog: (dataProduct) => catalogs.get(dataProduct),
-      rewrite: (sql, context) => cache.get(sql, context, () => rewrite(sql, context)),
+      rewrite: (sql, context) => {
+        const started = process.hrtime.bigint();
+        const hits = cache.hits;
+        const outcome = cache.get(sql, context, () => rewrite(sql, context));
+        metrics.rewriteSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        metrics.rewriteCache.inc({ result: cache.hits > hits ? 'hit' : 'miss' });
+        return outcome;
+      },
       helperSchema: config.helperSchema,
       principal: (principal) => identity.current(principal),
     }),
-    observer: createAuditObserver({ log: auditLog, events, rawStatements: config.audit.rawStatements, failClosed: config.audit.failClosed }),
+    observer: createAuditObserver({
+      log: auditLog,
+      events,
+      rawStatements: config.audit.rawStatements,
+      failClosed: config.audit.failClosed,
+      metrics,
+      anomalies: new AnomalyDetector(config.anomalies),
+    }),
     logger: log,
   });
   const { port } = await proxy.listen();
+  metrics.watchSinks(events.sinks);
+  const admin = config.admin
+    ? await startAdminServer(config.admin.host, config.admin.port, metrics, [
+        { name: 'policies', check: async () => policies.current().version.length > 0 },
+        { name: 'audit', check: async () => auditLog.writable || !config.audit.failClosed },
+        ...[...policies.current().dataProducts.keys()].map((name) => ({
+          name: `upstream:${name}`,
+          // Reachable when its catalog can be (re)loaded: the same connection statements need.
+          check: async () => (await Promise.race([catalogs.refresh(name).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref())])),
+        })),
+      ])
+    : undefined;
+  if (admin) log.info({ port: admin.port }, 'admin endpoint (metrics, healthz, readyz) is listening');
   log.info({ host: config.listen.host, port, policyVersion: policies.current().version }, 'pgveil is listening');
   const shutdown = async (): Promise<void> => {
+    await admin?.close();
     policies.close();
     auditLog.close();
     attributes?.close();
@@ -96,6 +136,8 @@ export async function startPgveil(config: ServerConfig, log: Logger = pino({ lev
     log,
     policies,
     catalogs,
+    metrics,
+    adminPort: admin?.port,
     async drain() {
       await proxy.drain();
       await proxy.close();
@@ -106,4 +148,18 @@ export async function startPgveil(config: ServerConfig, log: Logger = pino({ lev
       await shutdown();
     },
   };
+}
+
+function eventSink(config: EventSinkConfig, redis: Redis | undefined): EventSink {
+  switch (config.type) {
+    case 'file':
+      return fileSink(config.path);
+    case 'stdout':
+      return streamSink('stdout', process.stdout);
+    case 'http':
+      return httpSink(config.url, config.attempts);
+    case 'redis-stream':
+      if (!redis) throw new Error('the redis-stream event sink needs the redis section of the configuration');
+      return redisStreamSink(redis, config.key, config.maxLen);
+  }
 }

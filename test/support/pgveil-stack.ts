@@ -38,6 +38,8 @@ export interface StackOptions {
   readonly policyYaml?: (demo: string) => string;
   /** Configure Redis (the machine's) under this key prefix. */
   readonly redisPrefix?: string;
+  /** Extra lines for pgveil.yaml (sinks, admin, anomalies...). */
+  readonly configLines?: readonly string[];
 }
 
 export async function startStack(prefix: string, options: StackOptions = {}): Promise<Stack> {
@@ -71,7 +73,8 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     'listen: { host: 127.0.0.1, port: 0 }',
     'policies: [ policies.yaml ]',
     'audit: { file: audit/audit.jsonl }',
-    'events: { sinks: [ { type: file, path: audit/events.jsonl } ] }',
+    ...(options.configLines?.some((l) => l.startsWith('events:')) ? [] : ['events: { sinks: [ { type: file, path: audit/events.jsonl } ] }']),
+    ...(options.configLines ?? []),
     'limits: { startupTimeoutMs: 5000 }',
     ...(options.redisPrefix ? [`redis: { url: "${REDIS_URL}", keyPrefix: "${options.redisPrefix}", refreshMs: 100 }`] : []),
     '',

@@ -1,0 +1,65 @@
+/** Prometheus metrics on pgveil's own registry (no global default registry). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class PgveilMetrics {
+  readonly registry = new Registry();
+  readonly statements = new Counter({ name: 'pgveil_statements_total', help: 'Statements by decision (allowed, rewritten, refused)', labelNames: ['decision'], registers: [this.registry] });
+  readonly refusals = new Counter({ name: 'pgveil_refusals_total', help: 'Refused statements by rule', labelNames: ['rule'], registers: [this.registry] });
+  readonly rewriteSeconds = new Histogram({
+    name: 'pgveil_rewrite_duration_seconds',
+    help: 'Time to rewrite one SQL text (cache hits included)',
+    buckets: [0.000002, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.02, 0.1],
+    registers: [this.registry],
+  });
+  readonly rewriteCache = new Counter({ name: 'pgveil_rewrite_cache_total', help: 'Rewrite cache lookups by result (hit, miss)', labelNames: ['result'], registers: [this.registry] });
+  readonly statementSeconds = new Histogram({
+    name: 'pgveil_statement_duration_seconds',
+    help: 'Statement duration from the client message to the upstream answer',
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+  readonly rows = new Counter({ name: 'pgveil_rows_returned_total', help: 'Rows relayed to clients', registers: [this.registry] });
+  readonly clientConnections = new Gauge({ name: 'pgveil_client_connections', help: 'Authenticated client sessions', registers: [this.registry] });
+  readonly upstreamConnections = new Gauge({ name: 'pgveil_upstream_connections', help: 'Upstream connections (one per client session)', registers: [this.registry] });
+  readonly authFailures = new Counter({ name: 'pgveil_auth_failures_total', help: 'Failed authentications', registers: [this.registry] });
+  readonly policyVersion = new Gauge({ name: 'pgveil_policy_version_info', help: 'The running policy version (value 1)', labelNames: ['version'], registers: [this.registry] });
+  readonly auditFailures = new Counter({ name: 'pgveil_audit_write_failures_total', help: 'Audit records that could not be written', registers: [this.registry] });
+  private sinks: ReadonlyArray<{ readonly name: string; readonly depth: number; readonly dropped: number }> = [];
+  private readonly droppedSeen = new Map<string, number>();
+  // Read from the sinks at scrape time, so a scrape always shows the current queues.
+  readonly eventQueueDepth = new Gauge({
+    name: 'pgveil_event_queue_depth',
+    help: 'Security events waiting for a sink',
+    labelNames: ['sink'],
+    registers: [this.registry],
+    collect: () => {
+      for (const s of this.sinks) this.eventQueueDepth.set({ sink: s.name }, s.depth);
+    },
+  });
+  readonly eventsDropped = new Counter({
+    name: 'pgveil_events_dropped_total',
+    help: 'Security events dropped because a sink queue was full or delivery failed',
+    labelNames: ['sink'],
+    registers: [this.registry],
+    collect: () => {
+      for (const s of this.sinks) {
+        const delta = s.dropped - (this.droppedSeen.get(s.name) ?? 0);
+        if (delta > 0) this.eventsDropped.inc({ sink: s.name }, delta);
+        this.droppedSeen.set(s.name, s.dropped);
+      }
+    },
+  });
+
+  watchSinks(sinks: ReadonlyArray<{ readonly name: string; readonly depth: number; readonly dropped: number }>): void {
+    this.sinks = sinks;
+  }
+
+  constructor(withProcessMetrics = true) {
+    if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'pgveil_' });
+  }
+
+  setPolicyVersion(version: string): void {
+    this.policyVersion.reset();
+    this.policyVersion.set({ version }, 1);
+  }
+}

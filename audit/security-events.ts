@@ -18,6 +18,29 @@ export interface SecurityEvent {
   readonly reasons: readonly string[];
 }
 
+/**
+ * The OCSF class an event kind belongs to, where one fits: authentication failures are OCSF
+ * Authentication events, refused statements Datastore Activity, anomalies Detection Findings,
+ * the rest (reloads, outages, limits) Application Lifecycle / Network Activity.
+ */
+const OCSF_CLASSES: Readonly<Record<string, readonly [number, string]>> = {
+  auth_failure: [3002, 'Authentication'],
+  statement_refused: [6005, 'Datastore Activity'],
+  rows_spike: [2004, 'Detection Finding'],
+  refusal_spike: [2004, 'Detection Finding'],
+  protocol_violation: [4001, 'Network Activity'],
+  limit_exceeded: [4001, 'Network Activity'],
+  upstream_failure: [4001, 'Network Activity'],
+  policy_reload_failed: [6002, 'Application Lifecycle'],
+  attribute_source_outage: [6002, 'Application Lifecycle'],
+};
+
+/** The serialized form: the event plus its OCSF class. */
+export function serializeEvent(event: SecurityEvent): string {
+  const [classUid, className] = OCSF_CLASSES[event.kind] ?? [0, 'Base Event'];
+  return JSON.stringify({ class_uid: classUid, class_name: className, ...event });
+}
+
 export interface EventSink {
   readonly name: string;
   emit(event: SecurityEvent): void;
@@ -66,7 +89,7 @@ export function queuedSink(name: string, deliver: (event: SecurityEvent) => Prom
 
 export function streamSink(name: string, stream: NodeJS.WritableStream, onClose?: () => Promise<void>): EventSink {
   const write = (event: SecurityEvent): Promise<void> =>
-    new Promise<void>((resolve, reject) => stream.write(`${JSON.stringify(event)}\n`, (error) => (error ? reject(error) : resolve())));
+    new Promise<void>((resolve, reject) => stream.write(`${serializeEvent(event)}\n`, (error) => (error ? reject(error) : resolve())));
   return queuedSink(name, write, 10_000, onClose);
 }
 
@@ -79,7 +102,7 @@ export function fileSink(path: string): EventSink {
 /** XADD to a stream capped at about `maxLen` entries, so the stream itself stays bounded. */
 export function redisStreamSink(redis: Redis, key: string, maxLen: number): EventSink {
   return queuedSink(`redis:${key}`, async (event) => {
-    await redis.xadd(key, 'MAXLEN', '~', String(maxLen), '*', 'event', JSON.stringify(event));
+    await redis.xadd(key, 'MAXLEN', '~', String(maxLen), '*', 'event', serializeEvent(event));
   });
 }
 
@@ -88,7 +111,7 @@ export function httpSink(url: string, attempts = 4, baseDelayMs = 200, timeoutMs
   return queuedSink(`http:${new URL(url).host}`, async (event) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event), signal: AbortSignal.timeout(timeoutMs) });
+        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: serializeEvent(event), signal: AbortSignal.timeout(timeoutMs) });
         if (response.ok) return;
         throw new Error(`webhook answered ${response.status}`);
       } catch (error) {

@@ -57,7 +57,7 @@ describe('through a running pgveil', () => {
       if (i > 0) await new Promise((r) => setTimeout(r, 50));
       events = (await redis.xrange(`${prefix}events`, '-', '+')).map(([, fields]) => JSON.parse(fields[1]!) as SecurityEvent);
     }
-    expect(events.find((e) => e.kind === 'statement_refused')).toMatchObject({ actor: { user: 'analyst' }, dataProduct: 'demo', message: 'drop statements are not allowed through pgveil', reasons: ['statement_class'] });
+    expect(events.find((e) => e.kind === 'statement_refused')).toMatchObject({ class_uid: 6005, class_name: 'Datastore Activity', actor: { user: 'analyst' }, dataProduct: 'demo', message: 'drop statements are not allowed through pgveil', reasons: ['statement_class'] });
     const deadline = Date.now() + 5000;
     while (!received.some((e) => e.kind === 'statement_refused') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(received.find((e) => e.kind === 'statement_refused')?.message).toBe('drop statements are not allowed through pgveil');

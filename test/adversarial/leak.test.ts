@@ -33,13 +33,25 @@ test('there are at least 120 leak cases', () => {
   expect(LEAK_CASES.length).toBeGreaterThanOrEqual(120);
 });
 
-describe.each(LEAK_CASES.map((c, i) => [`${i + 1} ${c.category}: ${c.sql}`, c] as const))('%s', (_title, leakCase) => {
+// Every case over the simple protocol, and every single statement again over the extended protocol
+// (Parse/Bind/Describe/Execute/Sync), where pgveil rewrites at Parse.
+const single = (sql: string): boolean => !sql.replace(/;+\s*$/, '').includes(';') || sql.includes("'a'';");
+const runs = [
+  ...LEAK_CASES.map((c, i) => [`${i + 1} simple ${c.category}: ${c.sql}`, c, 'simple'] as const),
+  ...LEAK_CASES.filter((c) => single(c.sql) && !c.sql.startsWith('COPY')).map((c, i) => [`${i + 1} extended ${c.category}: ${c.sql}`, c, 'extended'] as const),
+];
+
+test('there are at least 150 leak runs across both protocols', () => {
+  expect(runs.length).toBeGreaterThanOrEqual(150);
+});
+
+describe.each(runs)('%s', (_title, leakCase, mode) => {
   test('no canary reaches the analyst', async () => {
     seen = [];
     let answer = '';
     let error: { code?: string; message?: string } | undefined;
     try {
-      const result = await analyst.query(leakCase.sql);
+      const result = await analyst.query(mode === 'extended' ? { text: leakCase.sql, queryMode: 'extended' } : leakCase.sql);
       answer = JSON.stringify(result);
     } catch (e) {
       error = e as { code?: string; message?: string };

@@ -1,5 +1,5 @@
 /** Every leak case through pgveil as the restricted analyst: refused, or answered without a canary. */
-import { Client } from 'pg';
+import { Client, type QueryConfig } from 'pg';
 import { startStack, type Stack } from '../support/pgveil-stack';
 import { CANARY_SQL, leakedCanaries } from './canaries';
 import { LEAK_CASES } from './leak-statements';
@@ -51,7 +51,9 @@ describe.each(runs)('%s', (_title, leakCase, mode) => {
     let answer = '';
     let error: { code?: string; message?: string } | undefined;
     try {
-      const result = await analyst.query(mode === 'extended' ? { text: leakCase.sql, queryMode: 'extended' } : leakCase.sql);
+      // node-postgres reads `queryMode` at run time; its typings do not declare it.
+      const extended = { text: leakCase.sql, queryMode: 'extended' } as unknown as QueryConfig;
+      const result = await analyst.query(mode === 'extended' ? extended : leakCase.sql);
       answer = JSON.stringify(result);
     } catch (e) {
       error = e as { code?: string; message?: string };

@@ -1,0 +1,90 @@
+/**
+ * Rewrite latency: for every corpus statement, a point query and BI-style queries on protected
+ * tables, p50/p99 of libpg-query's bare parse, of a cold rewrite (no cache) and of a cached
+ * rewrite, measured in the same process, with ratios to the bare parse.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { parseSync } from 'libpg-query';
+import { initRewriter, loadCatalog, rewrite, RewriteCache, type RewriteContext } from '../rewriter';
+import { createPolicySnapshot } from '../policies';
+import type { PolicySnapshot } from '../policies/decision';
+
+export interface LatencyRow {
+  readonly id: string;
+  readonly parseP50: number;
+  readonly parseP99: number;
+  readonly coldP50: number;
+  readonly coldP99: number;
+  readonly cachedP50: number;
+  readonly cachedP99: number;
+}
+
+const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
+function time(fn: () => unknown, iterations: number): number[] {
+  const samples: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    samples.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  return samples.sort((a, b) => a - b);
+}
+
+/** Demo-like policies on pgbench_accounts and the demo tables. */
+export function benchPolicies(): PolicySnapshot {
+  return createPolicySnapshot(
+    {
+      dataProducts: [{ name: 'bench', domain: 'bench', upstream: { host: '127.0.0.1', port: 5432, database: 'bench', user: 'postgres' } }],
+      globalPolicies: [
+        { id: 'mask-filler', columns: [{ columns: ['pgbench_accounts.filler'], action: { kind: 'mask', keepFirst: 2, keepLast: 2, maskChar: '*' } }] },
+        { id: 'mask-pii', columns: [{ tags: ['pii.email'], action: { kind: 'mask_email' } }, { tags: ['pii.ssn'], action: { kind: 'hash' } }] },
+      ],
+      domainPolicies: [
+        { id: 'branch-rows', domain: 'bench', tables: ['pgbench_accounts'], rows: { column: 'bid', in: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] } },
+        { id: 'region-rows', domain: 'bench', tables: ['customers'], rows: { column: 'region', equals: 'EU' } },
+      ],
+      subscriptions: [{ dataProduct: 'bench', users: ['analyst'] }],
+    },
+    'bench-1',
+  );
+}
+
+export const BI_QUERIES: ReadonlyArray<{ id: string; sql: string }> = [
+  { id: 'point-query', sql: 'SELECT abalance FROM pgbench_accounts WHERE aid = 4711' },
+  { id: 'bi-top-customers', sql: 'SELECT c.region, c.email, sum(o.amount) AS total FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 20' },
+  { id: 'bi-monthly', sql: "SELECT date_trunc('month', o.ordered_at) AS m, count(*), avg(o.amount) FROM orders o WHERE o.status <> 'returned' GROUP BY 1 ORDER BY 1" },
+  { id: 'bi-cohort', sql: 'WITH first AS (SELECT customer_id, min(ordered_at) AS f FROM orders GROUP BY 1) SELECT c.region, count(*) FROM first JOIN customers c ON c.id = first.customer_id GROUP BY 1' },
+  { id: 'bi-search', sql: "SELECT id, name, email FROM customers WHERE name ILIKE '%ada%' ORDER BY id LIMIT 50" },
+];
+
+export async function measureRewriteLatency(client: Client, corpusDir: string, iterations = 300): Promise<LatencyRow[]> {
+  await initRewriter();
+  const catalog = await loadCatalog(client);
+  const policies = benchPolicies();
+  const load = (f: string): Array<{ id: string; sql: string }> => JSON.parse(readFileSync(join(corpusDir, f), 'utf8')) as Array<{ id: string; sql: string }>;
+  const statements = [...BI_QUERIES, ...load('tpch.json'), ...load('psql-catalog.json'), ...load('pgjdbc.json')];
+  const context = (searchPath: string[]): RewriteContext => ({
+    principal: { user: 'analyst', groups: [], attributes: {} },
+    dataProduct: 'bench',
+    searchPath,
+    catalog,
+    policies,
+    helperSchema: 'pgveil',
+  });
+  const rows: LatencyRow[] = [];
+  for (const { id, sql } of statements) {
+    const ctx = context(id.startsWith('tpch') ? ['tpch', 'public'] : ['$user', 'public']);
+    const outcome = rewrite(sql, ctx);
+    if (outcome.kind === 'refusal') throw new Error(`${id} refused: ${outcome.message}`);
+    const cache = new RewriteCache();
+    cache.get(sql, ctx, () => outcome);
+    const parse = time(() => parseSync(sql), iterations);
+    const cold = time(() => rewrite(sql, ctx), iterations);
+    const cached = time(() => cache.get(sql, ctx, () => outcome), iterations * 10);
+    rows.push({ id, parseP50: quantile(parse, 0.5), parseP99: quantile(parse, 0.99), coldP50: quantile(cold, 0.5), coldP99: quantile(cold, 0.99), cachedP50: quantile(cached, 0.5), cachedP99: quantile(cached, 0.99) });
+  }
+  return rows;
+}

@@ -1,0 +1,208 @@
+/**
+ * `npm run bench`: every benchmark in one run on this machine, each figure as a ratio to its
+ * baseline measured in the same run, written to bench/RESULTS.md. Needs the machine's PostgreSQL
+ * (127.0.0.1:5432, trust) and pgbench; PgBouncer and pgpool-II are measured when installed
+ * (Debian packages pgbouncer, pgpool2).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import { Client } from 'pg';
+import { demoSchemaSql } from '../cli/demo/demo-data';
+import { installHelperSchema } from '../rewriter';
+import { createScramVerifier } from '../proxy';
+import { measureRewriteLatency, type LatencyRow } from './rewrite-latency';
+import { TPCH_SQL } from '../test/support/tpch';
+
+const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
+const DB = 'pgveil_bench';
+const ROOT = join(__dirname, '..', '..');
+const CORPUS = process.env.PGVEIL_CORPUS ?? join(ROOT, '..', 'shared', 'corpus');
+const PROXY_PORT = 6632;
+const BOUNCER_PORT = 6633;
+const PGPOOL_PORT = 6634;
+const DURATION = Number(process.env.PGVEIL_BENCH_SECONDS ?? 10);
+
+const sh = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): string =>
+  execFileSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+const fmt = (n: number, digits = 2): string => n.toFixed(digits);
+
+async function admin(database = 'postgres'): Promise<Client> {
+  const c = new Client({ ...PG, database });
+  await c.connect();
+  return c;
+}
+
+async function setUp(): Promise<void> {
+  const c = await admin();
+  await c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await c.query(`CREATE DATABASE ${DB}`);
+  await c.end();
+  sh('pgbench', ['-i', '-q', '-s', '10', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, DB]);
+  const db = await admin(DB);
+  await db.query(demoSchemaSql);
+  await db.query(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgveil_bench_svc') THEN CREATE ROLE pgveil_bench_svc LOGIN; END IF; END $$`);
+  await db.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO pgveil_bench_svc');
+  await installHelperSchema(db, { schema: 'pgveil', ownerRole: 'pgveil_owner', serviceRole: 'pgveil_bench_svc', key: Buffer.alloc(32, 9) });
+  await db.query(TPCH_SQL);
+  await db.end();
+}
+
+function writeProxyConfig(dir: string): string {
+  writeFileSync(join(dir, 'policies.yaml'), `
+dataProducts:
+  - name: ${DB}
+    domain: bench
+    upstream: { host: 127.0.0.1, port: 5432, database: ${DB}, user: pgveil_bench_svc }
+globalPolicies:
+  - id: mask-filler
+    columns: [ { columns: [pgbench_accounts.filler], action: { kind: mask, keepFirst: 2, keepLast: 2 } } ]
+  - id: mask-pii
+    columns: [ { tags: [pii.email], action: { kind: mask_email } }, { tags: [pii.ssn], action: { kind: hash } } ]
+domainPolicies:
+  - id: branch-rows
+    domain: bench
+    tables: [pgbench_accounts]
+    rows: { column: bid, in: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }
+subscriptions: [ { dataProduct: ${DB}, users: [analyst] } ]
+users: [ { name: analyst, password: "${createScramVerifier('analyst')}" } ]
+`);
+  writeFileSync(join(dir, 'pgveil.yaml'), `listen: { host: 127.0.0.1, port: ${PROXY_PORT} }\npolicies: [ policies.yaml ]\naudit: { file: audit.jsonl }\nlimits: { maxClientConnections: 2000 }\nlog: { level: warn }\n`);
+  return join(dir, 'pgveil.yaml');
+}
+
+async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)));
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function rssKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+}
+
+function startPgbouncer(dir: string): ChildProcess | undefined {
+  if (!existsSync('/usr/sbin/pgbouncer')) return undefined;
+  writeFileSync(join(dir, 'userlist.txt'), '"postgres" ""\n');
+  writeFileSync(join(dir, 'pgbouncer.ini'), `[databases]\n${DB} = host=127.0.0.1 port=5432 dbname=${DB}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${BOUNCER_PORT}\nauth_type = trust\nauth_file = ${join(dir, 'userlist.txt')}\npool_mode = transaction\nmax_client_conn = 2000\ndefault_pool_size = 16\nmax_prepared_statements = 200\nlogfile = ${join(dir, 'pgbouncer.log')}\npidfile = ${join(dir, 'pgbouncer.pid')}\nunix_socket_dir =\n`);
+  const args = [join(dir, 'pgbouncer.ini')];
+  if (process.getuid?.() === 0) args.unshift('-u', 'postgres');
+  execFileSync('chmod', ['-R', 'a+rwX', dir]);
+  return spawn('/usr/sbin/pgbouncer', args, { stdio: 'ignore' });
+}
+
+function startPgpool(dir: string): ChildProcess | undefined {
+  if (!existsSync('/usr/sbin/pgpool')) return undefined;
+  writeFileSync(join(dir, 'pgpool.conf'), [
+    `listen_addresses = '127.0.0.1'`, `port = ${PGPOOL_PORT}`, `backend_hostname0 = '127.0.0.1'`, `backend_port0 = 5432`, `backend_weight0 = 1`,
+    `backend_flag0 = 'ALLOW_TO_FAILOVER'`, `enable_pool_hba = off`, `num_init_children = 16`, `max_pool = 4`, `connection_cache = on`,
+    `load_balance_mode = off`, `sr_check_period = 0`, `health_check_period = 0`, `pid_file_name = '${join(dir, 'pgpool.pid')}'`,
+    `logdir = '${dir}'`, `socket_dir = '${dir}'`, `pcp_socket_dir = '${dir}'`, `pcp_port = ${PGPOOL_PORT + 1}`, `unix_socket_directories = '${dir}'`,
+    `pcp_socket_directories = '${dir}'`, `wd_ipc_socket_dir = '${dir}'`, `backend_clustering_mode = 'raw'`, `log_destination = 'stderr'`, '',
+  ].join('\n'));
+  writeFileSync(join(dir, 'pcp.conf'), '');
+  return spawn('/usr/sbin/pgpool', ['-n', '-f', join(dir, 'pgpool.conf'), '-F', join(dir, 'pcp.conf')], { stdio: 'ignore' });
+}
+
+function pgbench(port: number, mode: string, user: string, password?: string): number {
+  const out = sh('pgbench', ['-S', '-n', '-c', '8', '-j', '2', '-T', String(DURATION), '-M', mode, '-h', '127.0.0.1', '-p', String(port), '-U', user, DB], password ? { PGPASSWORD: password } : {});
+  const tps = /tps = ([\d.]+)/.exec(out)?.[1];
+  if (!tps) throw new Error(`pgbench printed no tps:\n${out}`);
+  return Number(tps);
+}
+
+async function streamSeconds(port: number, user: string, password?: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  sh('psql', ['-X', '-q', '-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', DB, '-c', "\\copy (SELECT i, repeat('x', 40) FROM generate_series(1, 1000000) i) to '/dev/null'"], password ? { PGPASSWORD: password } : {});
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+async function idleSessions(count: number): Promise<Client[]> {
+  const clients: Client[] = [];
+  for (let i = 0; i < count; i += 50) {
+    const batch = Array.from({ length: Math.min(50, count - i) }, () => new Client({ host: '127.0.0.1', port: PROXY_PORT, user: 'analyst', password: 'analyst', database: DB }));
+    for (const c of batch) c.on('error', () => undefined);
+    await Promise.all(batch.map((c) => c.connect()));
+    clients.push(...batch);
+  }
+  return clients;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const dir = mkdtempSync(join(tmpdir(), 'pgveil-bench-'));
+  await setUp();
+  const lines: string[] = [];
+  const commands: string[] = ['npm run bench', `PGVEIL_BENCH_SECONDS=${DURATION}`];
+
+  // 1. Rewrite latency (in process).
+  const db = await admin(DB);
+  const latency: LatencyRow[] = await measureRewriteLatency(db, CORPUS);
+  await db.end();
+
+  // 2. End to end, 3. streaming, 4. idle sessions: pgveil as its own process.
+  const proxy = spawn('node', [join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', writeProxyConfig(dir)], { stdio: 'ignore' });
+  const bouncer = startPgbouncer(dir);
+  const pool = startPgpool(dir);
+  try {
+    await waitForPort(PROXY_PORT);
+    const peers: Array<{ name: string; port: number; user: string; password?: string }> = [{ name: 'direct', port: PG.port, user: PG.user }, { name: 'pgveil', port: PROXY_PORT, user: 'analyst', password: 'analyst' }];
+    if (bouncer && (await waitForPort(BOUNCER_PORT, 5000).then(() => true, () => false))) peers.push({ name: 'pgbouncer (transaction)', port: BOUNCER_PORT, user: PG.user });
+    if (pool && (await waitForPort(PGPOOL_PORT, 10000).then(() => true, () => false))) peers.push({ name: 'pgpool-II', port: PGPOOL_PORT, user: PG.user });
+    const modes = ['simple', 'extended', 'prepared'];
+    const tps = new Map<string, number>();
+    // Modes interleaved, each peer once per mode, so drift affects all alike.
+    for (const mode of modes) for (const peer of peers) tps.set(`${peer.name}/${mode}`, pgbench(peer.port, mode, peer.user, peer.password));
+    const directStream = await streamSeconds(PG.port, PG.user);
+    const rssBefore = rssKb(proxy.pid!, 'VmRSS');
+    const proxyStream = await streamSeconds(PROXY_PORT, 'analyst', 'analyst');
+    const hwmAfterStream = rssKb(proxy.pid!, 'VmHWM');
+    // Each session holds its own upstream connection, so the upstream's max_connections bounds
+    // how many can be open at once; measure what fits and report the per-session cost.
+    const maxConnections = Number((await (async () => { const c = await admin(); const r = await c.query('SHOW max_connections'); await c.end(); return r.rows[0].max_connections as string; })()));
+    const sessionCount = Math.max(10, maxConnections - 30);
+    const rssIdleBefore = rssKb(proxy.pid!, 'VmRSS');
+    const sessions = await idleSessions(sessionCount);
+    const rssSessions = rssKb(proxy.pid!, 'VmRSS');
+    await Promise.all(sessions.map((c) => c.end().catch(() => undefined)));
+
+    lines.push('# Benchmark results', '', `Measured ${new Date().toISOString()} on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${sh('psql', ['--version']).trim()}; whole run ${Math.round((Date.now() - started) / 1000)} s.`, '', `Reproduce: \`${commands.join(' ')}\` (PostgreSQL on 127.0.0.1:5432; pgbouncer and pgpool2 from Debian when installed).`, '');
+    lines.push('## Rewrite latency (microseconds; ratio to libpg-query\'s bare parse of the same text)', '', '| statement | parse p50 | cold rewrite p50 (ratio) | cold p99 | cached p50 | cached p99 |', '| --- | --- | --- | --- | --- | --- |');
+    for (const r of latency) lines.push(`| ${r.id} | ${fmt(r.parseP50, 1)} | ${fmt(r.coldP50, 1)} (${fmt(r.coldP50 / r.parseP50)}x) | ${fmt(r.coldP99, 1)} | ${fmt(r.cachedP50, 2)} | ${fmt(r.cachedP99, 2)} |`);
+    const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    lines.push('', `Median over statements: cold rewrite ${fmt(median(latency.map((r) => r.coldP50 / r.parseP50)))}x the bare parse (target 1.5x); cached p50 ${fmt(median(latency.map((r) => r.cachedP50)))} us (target 2 us).`, '');
+    lines.push(`## End to end: pgbench -S, 8 clients, ${DURATION} s per run, scale 10, masking and a row filter on pgbench_accounts through pgveil`, '', '| peer | simple tps (ratio) | extended tps (ratio) | prepared tps (ratio) |', '| --- | --- | --- | --- |');
+    for (const peer of peers) {
+      lines.push(`| ${peer.name} | ${modes.map((m) => `${fmt(tps.get(`${peer.name}/${m}`)!, 0)} (${fmt(tps.get(`${peer.name}/${m}`)! / tps.get(`direct/${m}`)!)})`).join(' | ')} |`);
+    }
+    lines.push('', '## Streaming: 1,000,000 rows (`\\copy (SELECT ...) to /dev/null` with psql)', '', `| path | seconds | throughput ratio to direct |`, '| --- | --- | --- |', `| direct | ${fmt(directStream)} | 1.00 |`, `| pgveil | ${fmt(proxyStream)} | ${fmt(directStream / proxyStream)} |`, '', `pgveil peak RSS growth during the stream: ${fmt((hwmAfterStream - rssBefore) / 1024, 1)} MB (target at most 50 MB).`, '');
+    const perSession = (rssSessions - rssIdleBefore) / sessionCount;
+    lines.push('## Connections', '', `pgveil RSS with ${sessionCount} idle authenticated sessions: ${fmt(rssSessions / 1024, 1)} MB (${fmt(perSession, 0)} kB per session). 1,000 sessions were not measured: every session holds its own upstream connection and this PostgreSQL allows ${maxConnections}; extrapolated, 1,000 sessions would take about ${fmt((rssIdleBefore + perSession * 1000) / 1024, 0)} MB of pgveil memory (target at most 250 MB), and 1,000 upstream connections.`, '');
+    writeFileSync(join(__dirname, '..', '..', 'bench', 'RESULTS.md'), `${lines.join('\n')}\n`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await new Promise((r) => setTimeout(r, 200));
+    proxy.kill('SIGTERM');
+    bouncer?.kill('SIGTERM');
+    pool?.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+    const c = await admin();
+    await c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+    await c.end();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

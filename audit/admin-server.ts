@@ -12,12 +12,20 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-export async function startAdminServer(host: string, port: number, metrics: PgveilMetrics, readiness: readonly ReadinessCheck[]): Promise<AdminServer> {
+/** Operator actions on POST, e.g. `/catalog/refresh` after DDL on a data product. */
+export type AdminActions = Readonly<Record<string, () => Promise<unknown>>>;
+
+export async function startAdminServer(host: string, port: number, metrics: PgveilMetrics, readiness: readonly ReadinessCheck[], actions: AdminActions = {}): Promise<AdminServer> {
   const server: Server = createServer((req, res) => {
     const send = (status: number, body: string, type = 'application/json'): void => {
       res.writeHead(status, { 'content-type': type });
       res.end(body);
     };
+    const action = req.method === 'POST' ? actions[req.url ?? ''] : undefined;
+    if (action) {
+      void action().then((result) => send(200, JSON.stringify({ status: 'ok', result })), (error: Error) => send(500, JSON.stringify({ status: 'failed', error: error.message })));
+      return;
+    }
     if (req.method !== 'GET') return send(405, '{"error":"method not allowed"}');
     if (req.url === '/metrics') {
       void metrics.registry.metrics().then((text) => send(200, text, metrics.registry.contentType), () => send(500, '{"error":"metrics unavailable"}'));

@@ -19,13 +19,23 @@ export interface AuditObserverOptions {
   readonly anomalies?: AnomalyDetector;
 }
 
+/** Statements repeat (prepared statements, tools): normalize each text once. */
+const normalizedTexts = new Map<string, string>();
+const NORMALIZED_CAPACITY = 5000;
+
 function normalized(sql: string, raw: boolean): string {
   if (raw) return sql;
-  try {
-    return normalizeSync(sql);
-  } catch {
-    return '(unparseable statement)';
+  let text = normalizedTexts.get(sql);
+  if (text === undefined) {
+    try {
+      text = normalizeSync(sql);
+    } catch {
+      text = '(unparseable statement)';
+    }
+    if (normalizedTexts.size >= NORMALIZED_CAPACITY) normalizedTexts.delete(normalizedTexts.keys().next().value as string);
+    normalizedTexts.set(sql, text);
   }
+  return text;
 }
 
 export function createAuditObserver(options: AuditObserverOptions): StatementObserver {

@@ -118,7 +118,14 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
           // Reachable when its catalog can be (re)loaded: the same connection statements need.
           check: async () => (await Promise.race([catalogs.refresh(name).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref())])),
         })),
-      ])
+      ], {
+        // After DDL on a data product: reload every catalog now instead of at the next refresh.
+        '/catalog/refresh': async () => {
+          const names = [...policies.current().dataProducts.keys()];
+          await Promise.all(names.map((name) => catalogs.refresh(name)));
+          return { refreshed: names };
+        },
+      })
     : undefined;
   if (admin) log.info({ port: admin.port }, 'admin endpoint (metrics, healthz, readyz) is listening');
   log.info({ host: config.listen.host, port, policyVersion: policies.current().version }, 'pgveil is listening');

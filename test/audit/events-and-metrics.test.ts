@@ -88,6 +88,20 @@ describe('through a running pgveil', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { policies: true, audit: true, 'upstream:demo': true } });
   });
+
+  test('POST /catalog/refresh makes a new table known at once', async () => {
+    await stack.db.exec('CREATE TABLE public.created_later (x int); INSERT INTO public.created_later VALUES (7)');
+    await stack.db.exec(`GRANT SELECT ON public.created_later TO ${stack.serviceRole}`);
+    const analyst = await stack.connect('analyst');
+    try {
+      await expect(analyst.query('SELECT x FROM created_later')).rejects.toMatchObject({ code: '42P01' });
+      const response = await fetch(`http://127.0.0.1:${stack.pgveil.adminPort}/catalog/refresh`, { method: 'POST' });
+      expect(await response.json()).toEqual({ status: 'ok', result: { refreshed: ['demo'] } });
+      expect((await analyst.query('SELECT x FROM created_later')).rows).toEqual([{ x: 7 }]);
+    } finally {
+      await analyst.end();
+    }
+  });
 });
 
 test('a failing or hanging sink never blocks: emit returns at once, the queue is bounded and drops are counted', async () => {

@@ -6,7 +6,8 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # Dependencies without install scripts: the build stage needs only the compiler and the typings.
-RUN npm ci --no-audit --no-fund --ignore-scripts
+# (npm install is the fallback for registry mirrors that lack other platforms' optional packages.)
+RUN npm ci --no-audit --no-fund --ignore-scripts || npm install --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY proxy proxy
 COPY rewriter rewriter

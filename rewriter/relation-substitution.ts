@@ -20,6 +20,9 @@ interface Scope {
 
 const hasCte = (scope: Scope | undefined, name: string): boolean => !!scope && (scope.ctes.has(name) || hasCte(scope.parent, name));
 
+/** Deeper ASTs are refused: nesting that deep is an attack on the walker, not a query. */
+export const MAX_AST_DEPTH = 1500;
+
 const COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
 
 interface Decided {
@@ -75,7 +78,18 @@ export class RelationSubstitution {
     return this.substituted.length > 0;
   }
 
+  private depth = 0;
+
   private visit(value: unknown, scope: Scope | undefined): unknown {
+    if (++this.depth > MAX_AST_DEPTH) throw new GuardRefusal('ast_depth', `statement nesting exceeds ${MAX_AST_DEPTH} levels`, '54001');
+    try {
+      return this.visitNode(value, scope);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private visitNode(value: unknown, scope: Scope | undefined): unknown {
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) value[i] = this.visit(value[i], scope);
       return value;

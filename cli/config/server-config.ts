@@ -15,6 +15,8 @@ export interface ServerConfig {
     readonly startupTimeoutMs: number;
     readonly idleTimeoutMs: number;
     readonly maxClientConnections: number;
+    readonly statementsPerSecond?: number;
+    readonly statementBurst: number;
   };
   /** Policy files (YAML): data products, tags, global and domain policies, users. */
   readonly policies: readonly string[];

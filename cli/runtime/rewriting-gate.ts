@@ -19,12 +19,18 @@ export interface RewritingGateOptions {
   readonly helperSchema: string;
   /** The principal as of this statement (live attributes and grants), or why it cannot be known. */
   readonly principal?: (principal: Principal) => { ok: true; principal: Principal } | { ok: false; reason: string };
+  /** Statements per second per user (token bucket); refusals beyond it become security events. */
+  readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
 }
 
 export function createRewritingGate(options: RewritingGateOptions): StatementGate {
+  const buckets = options.rateLimit ? new TokenBuckets(options.rateLimit.perSecond, options.rateLimit.burst) : undefined;
   return {
     check(sql: string, session: SessionInfo): RewriteOutcome | Promise<RewriteOutcome> {
       const policies = options.policies();
+      if (buckets && !buckets.take(session.principal.user)) {
+        return refusal('53400', `rate limit of ${options.rateLimit!.perSecond} statements per second exceeded for user "${session.principal.user}"`, 'rate_limit', policies.version);
+      }
       const current = options.principal ? options.principal(session.principal) : { ok: true as const, principal: session.principal };
       if (!current.ok) {
         return refusal('42501', `attributes of user "${session.principal.user}" are unavailable (${current.reason}): statement refused`, 'attributes_unavailable', policies.version);
@@ -59,4 +65,24 @@ export function createRewritingGate(options: RewritingGateOptions): StatementGat
 
 function refusal(sqlstate: string, message: string, reason: string, policyVersion: string): Refusal {
   return { kind: 'refusal', sqlstate, message, reasons: [reason], policyVersion };
+}
+
+/** One token bucket per user: `burst` statements at once, refilled at `perSecond`. */
+class TokenBuckets {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+  ) {}
+
+  take(user: string, now = Date.now()): boolean {
+    const bucket = this.buckets.get(user) ?? { tokens: this.burst, at: now };
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
+    bucket.at = now;
+    this.buckets.set(user, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
 }

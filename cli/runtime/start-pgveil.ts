@@ -80,7 +80,13 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     host: config.listen.host,
     port: config.listen.port,
     tls: config.tls ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined,
-    limits: { ...DEFAULT_LIMITS, ...config.limits },
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxMessageBytes: config.limits.maxMessageBytes,
+      startupTimeoutMs: config.limits.startupTimeoutMs,
+      idleTimeoutMs: config.limits.idleTimeoutMs,
+      maxClientConnections: config.limits.maxClientConnections,
+    },
     identity,
     route,
     gate: createRewritingGate({
@@ -96,6 +102,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
       },
       helperSchema: config.helperSchema,
       principal: (principal) => identity.current(principal),
+      ...(config.limits.statementsPerSecond ? { rateLimit: { perSecond: config.limits.statementsPerSecond, burst: config.limits.statementBurst } } : {}),
     }),
     observer: createAuditObserver({
       log: auditLog,

@@ -75,7 +75,7 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     'audit: { file: audit/audit.jsonl }',
     ...(options.configLines?.some((l) => l.startsWith('events:')) ? [] : ['events: { sinks: [ { type: file, path: audit/events.jsonl } ] }']),
     ...(options.configLines ?? []),
-    'limits: { startupTimeoutMs: 5000 }',
+    ...(options.configLines?.some((l) => l.startsWith('limits:')) ? [] : ['limits: { startupTimeoutMs: 5000 }']),
     ...(options.redisPrefix ? [`redis: { url: "${REDIS_URL}", keyPrefix: "${options.redisPrefix}", refreshMs: 100 }`] : []),
     '',
   ].join('\n'));

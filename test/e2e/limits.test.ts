@@ -1,0 +1,48 @@
+/** Per-user rate limits and the AST depth limit: refusals with a SQLSTATE that become security events. */
+import { readFileSync } from 'node:fs';
+import { startStack, type Stack } from '../support/pgveil-stack';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack('limits', { configLines: ['limits: { startupTimeoutMs: 5000, statementsPerSecond: 5, statementBurst: 10 }'] });
+});
+afterAll(() => stack.stop());
+
+test('beyond its burst a user is rate limited, another user is not, and the limit refills', async () => {
+  const analyst = await stack.connect('analyst');
+  const steward = await stack.connect('steward');
+  try {
+    const results = [];
+    for (let i = 0; i < 14; i++) results.push(await analyst.query('SELECT 1').then(() => 'ok', (e: { code: string }) => e.code));
+    expect(results.slice(0, 10)).toEqual(Array(10).fill('ok'));
+    expect(results.slice(10)).toContain('53400');
+    expect((await steward.query('SELECT 2 AS other_user')).rows).toEqual([{ other_user: 2 }]);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await analyst.query('SELECT 3 AS refilled')).rows).toEqual([{ refilled: 3 }]);
+  } finally {
+    await analyst.end();
+    await steward.end();
+  }
+  let events = '';
+  for (let i = 0; i < 100 && !events.includes('rate limit'); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    events = readFileSync(stack.eventsFile, 'utf8');
+  }
+  expect(events).toContain('rate limit of 5 statements per second exceeded for user \\"analyst\\"');
+});
+
+test('absurdly nested statements are refused, not crashed on', async () => {
+  await new Promise((r) => setTimeout(r, 2500)); // let the bucket refill
+  const analyst = await stack.connect('analyst');
+  try {
+    const deep = `SELECT 1${' + 1'.repeat(3000)}`; // a left-deep expression 3,000 levels down
+    const error = (await analyst.query(deep).catch((e: unknown) => e)) as { code?: string };
+    expect(['54001', '42601']).toContain(error.code);
+    const sub = `SELECT ${'(SELECT '.repeat(400)}email FROM customers${')'.repeat(400)}`;
+    const subError = (await analyst.query(sub).catch((e: unknown) => e)) as { code?: string };
+    expect(['54001', '42601']).toContain(subError.code);
+    expect((await analyst.query('SELECT 1 AS alive')).rows).toEqual([{ alive: 1 }]);
+  } finally {
+    await analyst.end();
+  }
+});

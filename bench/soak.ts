@@ -1,0 +1,125 @@
+/**
+ * Load and soak (not part of CI): N concurrent analysts for M minutes through a pgveil process,
+ * mixing masked queries, refusals and prepared statements. Passes only with zero errors other than
+ * the expected refusals, one audit record per statement, and pgveil's RSS flat over the run.
+ *
+ *   npm run build && node dist/bench/soak.js [clients=60] [minutes=10]
+ *
+ * Each analyst session holds one upstream connection, so the clients must fit in the upstream's
+ * max_connections (100 on a default PostgreSQL).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import { Client } from 'pg';
+import { demoSchemaSql } from '../cli/demo/demo-data';
+import { installHelperSchema } from '../rewriter';
+import { createScramVerifier } from '../proxy';
+import { demoPolicyYaml } from '../cli/demo/demo-policy';
+
+const CLIENTS = Number(process.argv[2] ?? 60);
+const MINUTES = Number(process.argv[3] ?? 10);
+const DB = 'pgveil_soak';
+const PORT = 6650;
+
+const WORKLOAD: ReadonlyArray<{ sql: string; values?: unknown[]; name?: string; refused?: boolean }> = [
+  { sql: 'SELECT id, email, ssn, phone FROM customers WHERE id = $1', values: [3], name: 'by-id' },
+  { sql: 'SELECT region, count(*) FROM customers GROUP BY region' },
+  { sql: 'SELECT c.email, sum(o.amount) FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY 1 ORDER BY 2 DESC LIMIT 10' },
+  { sql: "SELECT count(*) FROM customers WHERE ssn LIKE '7%'" },
+  { sql: 'SELECT card_number FROM orders WHERE id = $1', values: [42] },
+  { sql: 'DELETE FROM customers', refused: true },
+  { sql: 'SELECT * FROM pg_stats', refused: true },
+];
+
+async function rss(pid: number): Promise<number> {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+
+async function main(): Promise<void> {
+  const admin = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${DB}`);
+  await admin.end();
+  const db = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: DB });
+  await db.connect();
+  await db.query(demoSchemaSql);
+  await db.query(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgveil_soak_svc') THEN CREATE ROLE pgveil_soak_svc LOGIN; END IF; END $$`);
+  await db.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO pgveil_soak_svc');
+  await installHelperSchema(db, { schema: 'pgveil', ownerRole: 'pgveil_owner', serviceRole: 'pgveil_soak_svc', key: Buffer.alloc(32, 3) });
+  await db.end();
+
+  const dir = mkdtempSync(join(tmpdir(), 'pgveil-soak-'));
+  writeFileSync(join(dir, 'empty.password'), '');
+  writeFileSync(join(dir, 'policies.yaml'), demoPolicyYaml({
+    upstreamPort: 5432, upstreamDatabase: DB, serviceRole: 'pgveil_soak_svc', passwordFile: 'empty.password',
+    analystVerifier: createScramVerifier('analyst'), stewardVerifier: createScramVerifier('steward'),
+  }).replace('name: demo', `name: ${DB}`).replace('dataProduct: demo', `dataProduct: ${DB}`));
+  writeFileSync(join(dir, 'pgveil.yaml'), `listen: { host: 127.0.0.1, port: ${PORT} }\npolicies: [ policies.yaml ]\naudit: { file: audit.jsonl }\nlog: { level: warn }\n`);
+  const proxy = spawn('node', [join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', join(dir, 'pgveil.yaml')], { stdio: 'inherit' });
+  for (let i = 0; i < 100; i++) {
+    if (await new Promise<boolean>((r) => { const s = connect({ port: PORT, host: '127.0.0.1' }, () => (s.destroy(), r(true))); s.on('error', () => r(false)); })) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  const deadline = Date.now() + MINUTES * 60_000;
+  let statements = 0;
+  let refusals = 0;
+  const unexpected: string[] = [];
+  const samples: Array<{ minute: number; rssMb: number }> = [];
+  samples.push({ minute: 0, rssMb: await rss(proxy.pid!) });
+  const sampler = setInterval(() => void rss(proxy.pid!).then((mb) => samples.push({ minute: Math.round(((Date.now() - (deadline - MINUTES * 60_000)) / 60_000) * 10) / 10, rssMb: mb })), 30_000);
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, n) => {
+      const c = new Client({ host: '127.0.0.1', port: PORT, user: 'analyst', password: 'analyst', database: DB });
+      c.on('error', (e) => unexpected.push(`client ${n}: ${e.message}`));
+      await c.connect();
+      for (let i = n; Date.now() < deadline; i++) {
+        const w = WORKLOAD[i % WORKLOAD.length]!;
+        try {
+          await c.query(w.name ? { name: w.name, text: w.sql, values: w.values } : { text: w.sql, values: w.values });
+          if (w.refused) unexpected.push(`not refused: ${w.sql}`);
+        } catch (error) {
+          if (w.refused && (error as { code?: string }).code === '42501') refusals++;
+          else unexpected.push(`${w.sql}: ${(error as Error).message}`);
+        }
+        statements++;
+      }
+      await c.end();
+    }),
+  );
+  clearInterval(sampler);
+  await new Promise((r) => setTimeout(r, 500));
+  const audited = readFileSync(join(dir, 'audit.jsonl'), 'utf8').split('\n').filter((l) => l.length > 0).length;
+  proxy.kill('SIGTERM');
+  await new Promise((r) => proxy.once('exit', r));
+  rmSync(dir, { recursive: true, force: true });
+  const cleanup = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+  await cleanup.connect();
+  await cleanup.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await cleanup.end();
+  const first = samples[0]?.rssMb ?? 0;
+  const last = samples[samples.length - 1]?.rssMb ?? 0;
+  const report = [
+    `## Soak: ${CLIENTS} concurrent analysts for ${MINUTES} minutes (${new Date().toISOString()})`,
+    '',
+    `Command: \`node dist/bench/soak.js ${CLIENTS} ${MINUTES}\`. Workload: masked point queries (prepared), aggregates, a join, a LIKE over a hashed column, two refusals.`,
+    '',
+    `- statements: ${statements} (${Math.round(statements / (MINUTES * 60))} per second), expected refusals: ${refusals}`,
+    `- unexpected errors: ${unexpected.length}${unexpected.length > 0 ? ` (first: ${unexpected[0]})` : ''}`,
+    `- audit records: ${audited} for ${statements} statements sent`,
+    `- pgveil RSS every 30 s (MB): ${samples.map((s) => s.rssMb.toFixed(0)).join(', ')}; first ${first.toFixed(0)}, last ${last.toFixed(0)}`,
+    '',
+  ].join('\n');
+  process.stdout.write(report);
+  writeFileSync(join(__dirname, '..', '..', 'bench', 'SOAK.md'), `${report}\n`);
+  process.exit(unexpected.length === 0 && audited === statements ? 0 : 1);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`soak failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

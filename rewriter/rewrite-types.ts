@@ -33,6 +33,8 @@ export interface RewritePlan {
   readonly reasons: readonly DecisionReason[];
   readonly effects: readonly SessionEffect[];
   readonly policyVersion: string;
+  /** Set by the gate: the most rows one statement may return to this principal. */
+  readonly rowLimit?: number;
 }
 
 export interface Refusal {

@@ -17,6 +17,7 @@ export interface ServerConfig {
     readonly maxClientConnections: number;
     readonly statementsPerSecond?: number;
     readonly statementBurst: number;
+    readonly maxRowsPerStatement?: number;
   };
   /** Policy files (YAML): data products, tags, global and domain policies, users. */
   readonly policies: readonly string[];

@@ -19,6 +19,8 @@ export interface RewritingGateOptions {
   readonly helperSchema: string;
   /** The principal as of this statement (live attributes and grants), or why it cannot be known. */
   readonly principal?: (principal: Principal) => { ok: true; principal: Principal } | { ok: false; reason: string };
+  /** Rows one statement may return: the principal's `maxRows` attribute, else this default. */
+  readonly maxRowsPerStatement?: number;
   /** Statements per second per user (token bucket); refusals beyond it become security events. */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
 }
@@ -45,7 +47,9 @@ export function createRewritingGate(options: RewritingGateOptions): StatementGat
           helperSchema: options.helperSchema,
         };
         try {
-          return options.rewrite(sql, context);
+          const outcome = options.rewrite(sql, context);
+          const limit = rowLimitOf(current.principal, options.maxRowsPerStatement);
+          return outcome.kind === 'plan' && limit !== undefined ? { ...outcome, rowLimit: limit } : outcome;
         } catch {
           // rewrite() is specified never to throw; if it does, refuse rather than guess.
           return refusal('XX000', 'internal rewrite error: statement refused', 'internal_error', policies.version);
@@ -85,4 +89,10 @@ class TokenBuckets {
     bucket.tokens -= 1;
     return true;
   }
+}
+
+function rowLimitOf(principal: Principal, fallback: number | undefined): number | undefined {
+  const attribute = principal.attributes.maxRows;
+  const own = typeof attribute === 'string' && /^\d+$/.test(attribute) ? Number(attribute) : undefined;
+  return own ?? fallback;
 }

@@ -46,8 +46,8 @@ interface Statement {
 
 /** A unit of upstream work whose answer is still coming, in the order the client sent it. */
 type Pending =
-  | { kind: 'simple'; statement: Statement; started: Date; t0: bigint; rows: number; error?: { sqlstate: string; message: string } }
-  | { kind: 'execute'; statement: Statement | undefined; started: Date; t0: bigint; rows: number }
+  | { kind: 'simple'; statement: Statement; started: Date; t0: bigint; rows: number; overLimit?: boolean; error?: { sqlstate: string; message: string } }
+  | { kind: 'execute'; statement: Statement | undefined; started: Date; t0: bigint; rows: number; overLimit?: boolean }
   | { kind: 'sync' };
 
 type Phase = 'startup' | 'authenticating' | 'connecting' | 'ready' | 'closed';
@@ -377,7 +377,19 @@ export class ClientSession {
       if (end > buf.length) break;
       if (code === BackendCode.DataRow) {
         const head = this.pending[0];
-        if (head && head.kind !== 'sync') head.rows++;
+        if (head && head.kind !== 'sync') {
+          const limit = head.statement?.outcome.kind === 'plan' ? head.statement.outcome.rowLimit : undefined;
+          if (limit === undefined || head.rows < limit) head.rows++;
+          else {
+            // Over the principal's row limit: relay no more rows and stop the query upstream.
+            if (pos > runStart) out.push(buf.subarray(runStart, pos));
+            runStart = end;
+            if (!head.overLimit) {
+              head.overLimit = true;
+              this.cancelUpstream();
+            }
+          }
+        }
       } else if (INSPECTED.has(code)) {
         if (pos > runStart) out.push(buf.subarray(runStart, pos));
         const replacement = this.onUpstreamFrame(code, buf.subarray(pos, end));
@@ -403,6 +415,14 @@ export class ClientSession {
   /** Returns what the client gets instead of the frame (undefined: nothing). */
   private onUpstreamFrame(code: number, frame: Buffer): Buffer | undefined {
     const head = this.pending[0];
+    if (head && head.kind !== 'sync' && head.overLimit && (code === BackendCode.ErrorResponse || code === BackendCode.CommandComplete || code === BackendCode.PortalSuspended)) {
+      const limit = head.statement?.outcome.kind === 'plan' ? head.statement.outcome.rowLimit : 0;
+      const error = { sqlstate: '54000', message: `statement returned more than ${limit} rows, the limit for user "${this.info?.principal.user ?? ''}"` };
+      if (head.kind === 'simple') head.error ??= error;
+      else this.finish(error);
+      head.overLimit = false;
+      return new PgError(error.sqlstate, error.message).toErrorResponse();
+    }
     switch (code) {
       case BackendCode.ErrorResponse: {
         const fields = decodeFields(frame);

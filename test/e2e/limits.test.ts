@@ -1,10 +1,14 @@
 /** Per-user rate limits and the AST depth limit: refusals with a SQLSTATE that become security events. */
 import { readFileSync } from 'node:fs';
 import { startStack, type Stack } from '../support/pgveil-stack';
+import { RawClient, errorFields } from '../support/raw-client';
+import * as write from '../../proxy/protocol/message-writer';
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack('limits', { configLines: ['limits: { startupTimeoutMs: 5000, statementsPerSecond: 5, statementBurst: 10 }'] });
+  // The steward carries its own row limit as an attribute; the analyst gets the configured default.
+  const stewardLimit = (demo: string): string => demo.replace('attributes: { region: "*", clearance: pii }', 'attributes: { region: "*", clearance: pii, maxRows: "20" }');
+  stack = await startStack('limits', { policyYaml: stewardLimit, configLines: ['limits: { startupTimeoutMs: 5000, statementsPerSecond: 5, statementBurst: 10, maxRowsPerStatement: 100 }'] });
 });
 afterAll(() => stack.stop());
 
@@ -44,5 +48,36 @@ test('absurdly nested statements are refused, not crashed on', async () => {
     expect((await analyst.query('SELECT 1 AS alive')).rows).toEqual([{ alive: 1 }]);
   } finally {
     await analyst.end();
+  }
+});
+
+test('a statement returning more rows than the principal may receive stops at the limit with 54000', async () => {
+  await new Promise((r) => setTimeout(r, 2500)); // let the bucket refill
+  const c = await RawClient.session(stack.port, 'demo');
+  try {
+    c.send(write.query('SELECT id, email FROM customers'));
+    const frames = await c.until('Z');
+    expect(frames.filter((f) => f.code === 'D')).toHaveLength(100);
+    const error = frames.find((f) => f.code === 'E');
+    expect(error && errorFields(error).get('C')).toBe('54000');
+    expect(error && errorFields(error).get('M')).toBe('statement returned more than 100 rows, the limit for user "analyst"');
+    // Under the limit, and afterwards, the session works as before.
+    c.send(write.query('SELECT id FROM customers ORDER BY id LIMIT 5'));
+    const next = await c.until('Z');
+    expect(next.map((f) => f.code).join('')).toBe('TDDDDDCZ');
+  } finally {
+    c.close();
+  }
+});
+
+test('a maxRows attribute sets a principal\'s own limit', async () => {
+  const c = await RawClient.session(stack.port, 'demo', 'steward');
+  try {
+    c.send(write.query('SELECT id FROM customers'));
+    const frames = await c.until('Z');
+    expect(frames.filter((f) => f.code === 'D')).toHaveLength(20);
+    expect(errorFields(frames.find((f) => f.code === 'E')!).get('M')).toBe('statement returned more than 20 rows, the limit for user "steward"');
+  } finally {
+    c.close();
   }
 });

@@ -4,6 +4,7 @@
  * mutated sequences to a full pgveil; it must keep serving a bystander and new sessions.
  */
 import fc from 'fast-check';
+import { messageArb, FUZZ_SCALE } from './arbitraries';
 import { FrontendDecoder, readBindNames, readExecutePortal, readParse, readQuery } from '../../proxy/protocol/frontend-decoder';
 import { FrontendCode } from '../../proxy/protocol/message-codes';
 import * as write from '../../proxy/protocol/message-writer';
@@ -11,31 +12,6 @@ import { PgError } from '../../proxy/pg-error';
 import { startStack, type Stack } from '../support/pgveil-stack';
 import { RawClient } from '../support/raw-client';
 import { CANARY_SQL, leakedCanaries } from '../adversarial/canaries';
-
-const CODES = [...Object.values(FrontendCode), 0x00, 0x7f, 0xff, 0x41];
-const VALID: Buffer[] = [
-  write.query("SELECT name, email FROM customers WHERE region = 'US'"),
-  write.parse('s', 'SELECT ssn FROM customers WHERE id = $1', Buffer.from([0, 1, 0, 0, 0, 23])),
-  write.frame(0x42, Buffer.from('\0s\0\0\0\0\x01\0\0\0\x013\0\0')),
-  write.frame(0x44, Buffer.from('P\0')),
-  write.frame(0x45, Buffer.from('\0\0\0\0\0')),
-  write.frame(0x53, Buffer.alloc(0)),
-  write.frame(0x48, Buffer.alloc(0)),
-];
-
-/** A message: random type and body, or a valid one with bytes flipped, cut or appended. */
-const messageArb = fc.oneof(
-  fc.tuple(fc.constantFrom(...CODES), fc.uint8Array({ maxLength: 40 })).map(([code, body]) => write.frame(code, Buffer.from(body))),
-  fc.tuple(fc.constantFrom(...VALID), fc.nat(200), fc.integer({ min: 0, max: 255 })).map(([m, at, byte]) => {
-    const copy = Buffer.from(m);
-    if (copy.length > 5) copy[5 + (at % (copy.length - 5))] = byte;
-    return copy;
-  }),
-  fc.tuple(fc.constantFrom(...VALID), fc.uint8Array({ maxLength: 8 })).map(([m, extra]) => {
-    const body = Buffer.concat([m.subarray(5), Buffer.from(extra)]);
-    return write.frame(m[0]!, body);
-  }),
-);
 
 test('the decoder and message readers answer 100,000 random messages with messages or PgErrors only', () => {
   let fed = 0;
@@ -71,9 +47,9 @@ test('the decoder and message readers answer 100,000 random messages with messag
         }
       });
     }),
-    { numRuns: 2100, seed: 20261122 },
+    { numRuns: FUZZ_SCALE * 2100, seed: Number(process.env.PGVEIL_FUZZ_SEED ?? 20261122) },
   );
-  expect(fed).toBeGreaterThanOrEqual(100_000);
+  expect(fed).toBeGreaterThanOrEqual(FUZZ_SCALE * 100_000);
   expect(decoded).toBeGreaterThan(10_000);
 });
 
@@ -86,7 +62,7 @@ describe('over the wire, against a full pgveil', () => {
 
   test('mutated sequences never crash pgveil, never disturb a bystander, and never leak a canary', async () => {
     const bystander = await stack.connect('analyst');
-    const sequences = fc.sample(fc.array(messageArb, { minLength: 5, maxLength: 30 }), { numRuns: 120, seed: 7 });
+    const sequences = fc.sample(fc.array(messageArb, { minLength: 5, maxLength: 30 }), { numRuns: FUZZ_SCALE * 120, seed: Number(process.env.PGVEIL_FUZZ_SEED ?? 7) });
     let sent = 0;
     for (let i = 0; i < sequences.length; i += 6) {
       await Promise.all(
@@ -115,5 +91,5 @@ describe('over the wire, against a full pgveil', () => {
     expect((await fresh.query('SELECT 1 AS alive')).rows).toEqual([{ alive: 1 }]);
     await fresh.end();
     await bystander.end();
-  }, 120_000);
+  }, FUZZ_SCALE * 120_000);
 });

@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { startStack, type Stack } from '../support/pgveil-stack';
 import { CANARY_SQL, leakedCanaries } from '../adversarial/canaries';
+import { FUZZ_SCALE } from './arbitraries';
 
 const column = fc.constantFrom('name', 'email', 'ssn', 'phone', 'region', 'birth_date::text', 'id::text', 'c.name', 'c.ssn');
 const expression = fc.oneof(
@@ -72,7 +73,7 @@ test('300 generated statements: no canary in any answer or error', async () => {
   let answered = 0;
   let refusedOrFailed = 0;
   try {
-    for (const sql of fc.sample(statement, { numRuns: 300, seed: 42 })) {
+    for (const sql of fc.sample(statement, { numRuns: FUZZ_SCALE * 300, seed: Number(process.env.PGVEIL_FUZZ_SEED ?? 42) })) {
       let text: string;
       try {
         text = JSON.stringify((await analyst.query(sql)).rows);
@@ -90,4 +91,4 @@ test('300 generated statements: no canary in any answer or error', async () => {
   // Both paths were exercised: this is not a suite of refusals only.
   expect(answered).toBeGreaterThan(100);
   expect(refusedOrFailed).toBeGreaterThan(10);
-}, 120_000);
+}, FUZZ_SCALE * 120_000);

@@ -69,6 +69,9 @@ export function createAuditObserver(options: AuditObserverOptions): StatementObs
       metrics?.statementSeconds.observe(record.durationMs / 1000);
       metrics?.rows.inc(record.rows);
       const actor = { user: session.principal.user, session: session.sessionId, client: session.clientAddress };
+      if (record.error?.sqlstate === '54000') {
+        options.events.emit(event('limit_exceeded', 'medium', actor, session.dataProduct, record.error.message, ['row_limit']));
+      }
       if (outcome.kind === 'refusal') {
         for (const rule of outcome.reasons) metrics?.refusals.inc({ rule });
         options.events.emit(event('statement_refused', 'high', actor, session.dataProduct, outcome.message, outcome.reasons));

@@ -80,4 +80,10 @@ test('a maxRows attribute sets a principal\'s own limit', async () => {
   } finally {
     c.close();
   }
+  let events = '';
+  for (let i = 0; i < 100 && !events.includes('the limit for user \\"steward\\"'); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    events = readFileSync(stack.eventsFile, 'utf8');
+  }
+  expect(events).toMatch(/"kind":"limit_exceeded".*the limit for user \\"steward\\"/);
 });

@@ -65,7 +65,8 @@ describe('Redis outage', () => {
     client.on('error', () => undefined);
     await sleep(200);
     const events: string[] = [];
-    const s = source({ maxStaleMs: 500, onOutage: (d) => events.push(d) }, client);
+    let recovered = 0;
+    const s = source({ maxStaleMs: 500, onOutage: (d) => events.push(d), onRecovery: () => recovered++ }, client);
     await s.setAttribute('eve', 'region', 'EU');
     expect(await s.load('eve')).toEqual({ ok: true, attributes: { region: 'EU' }, granted: {} });
     server.kill('SIGKILL');
@@ -75,6 +76,12 @@ describe('Redis outage', () => {
     expect(events[0]).toMatch(/^attribute store unreachable/);
     await sleep(500);
     expect(s.current('eve')).toEqual({ ok: false, reason: 'attribute store unreachable for too long' });
+    // Redis comes back (empty: it keeps nothing on disk): the user is served again.
+    server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const deadline = Date.now() + 5000;
+    while (!s.current('eve').ok && Date.now() < deadline) await sleep(100);
+    expect(s.current('eve')).toEqual({ ok: true, attributes: {}, granted: {} });
+    expect(recovered).toBe(1);
     s.close();
     client.disconnect();
   });

@@ -36,6 +36,22 @@ test('a client that disconnects mid-statement gets its upstream query cancelled'
   expect(n).toBe(0);
 });
 
+test('a slow upstream statement delays only its own session', async () => {
+  const slow = new Client({ host: '127.0.0.1', port: proxy.port, user: 'analyst', password: 'analyst', database: db.name });
+  const fast = new Client({ host: '127.0.0.1', port: proxy.port, user: 'analyst', password: 'analyst', database: db.name });
+  await Promise.all([slow.connect(), fast.connect()]);
+  try {
+    let slowDone = false;
+    const sleeping = slow.query('SELECT pg_sleep(1.5) AS slept').then(() => (slowDone = true));
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 20; i++) expect((await fast.query('SELECT $1::int AS i', [i])).rows).toEqual([{ i }]);
+    expect(slowDone).toBe(false);
+    await sleeping;
+  } finally {
+    await Promise.all([slow.end(), fast.end()]);
+  }
+});
+
 test('a client that stops reading a large result does not grow the proxy without bound', async () => {
   const c = await RawClient.open(proxy.port);
   c.close();

@@ -160,6 +160,9 @@ export class ClientSession {
   private async onStartupPacket(packet: NonNullable<ReturnType<FrontendDecoder['nextStartupPacket']>>): Promise<void> {
     switch (packet.kind) {
       case 'ssl-request':
+        // Bytes sent in the clear behind an SSLRequest would be read as if they came over TLS
+        // (the pattern of CVE-2021-23214): the client must wait for our answer.
+        if (this.decoder.buffered > 0) throw protocolViolation('received unencrypted data after ssl request');
         if (this.host.secureContext && !(this.socket instanceof TLSSocket)) {
           this.socket.write(Buffer.from('S'));
           this.upgradeToTls(this.host.secureContext);

@@ -44,6 +44,14 @@ test('SSLRequest is answered with TLS when a certificate is configured', async (
   }
 });
 
+test('plaintext bytes sent behind an SSLRequest are a protocol violation, not a TLS session', async () => {
+  const c = await RawClient.open(proxy.port);
+  c.send(Buffer.concat([write.sslRequest(), write.startupMessage(new Map([['user', 'analyst'], ['database', db.name]]))]));
+  const frames = await c.drainToClose();
+  expect(frames.map((f) => errorFields(f).get('C'))).toEqual(['08P01']);
+  expect(errorFields(frames[0]!).get('M')).toBe('received unencrypted data after ssl request');
+});
+
 test('SSLRequest is declined with N when no certificate is configured, GSSENCRequest always', async () => {
   const plain = await startProxyHarness(db.name);
   try {

@@ -42,5 +42,3 @@ export const isNull = (arg: Node): Node => ({ NullTest: { arg, nulltesttype: 'IS
 export const boolExpr = (boolop: 'AND_EXPR' | 'OR_EXPR' | 'NOT_EXPR', args: Node[]): Node => ({ BoolExpr: { boolop, args } });
 export const arrayOf = (elements: Node[]): Node => ({ A_ArrayExpr: { elements } });
 
-/** Deep copy, so that a cached fragment is never shared between two rewritten statements. */
-export const clone = <T>(node: T): T => structuredClone(node);

@@ -124,6 +124,8 @@ function lastHash(path: string): string {
 export interface VerifyResult {
   readonly ok: boolean;
   readonly records: number;
+  /** Hash of the last good record: publish it elsewhere to detect later truncation. */
+  readonly lastHash?: string;
   /** `file:line: why` of the first broken record. */
   readonly problem?: string;
 }
@@ -151,5 +153,5 @@ export function verifyAuditFiles(paths: readonly string[], secret: Buffer | unde
       records++;
     }
   }
-  return { ok: true, records };
+  return { ok: true, records, ...(records > 0 ? { lastHash: previous } : {}) };
 }

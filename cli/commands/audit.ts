@@ -13,7 +13,7 @@ export function register(program: Command): void {
       const secret = options.secretEnv ? process.env[options.secretEnv] : undefined;
       if (options.secretEnv && !secret) throw new Error(`environment variable "${options.secretEnv}" is not set`);
       const result = verifyAuditFiles(chainOrder(files), secret ? Buffer.from(secret) : undefined);
-      if (result.ok) process.stdout.write(`ok: ${result.records} records, chain intact\n`);
+      if (result.ok) process.stdout.write(`ok: ${result.records} records, chain intact${result.lastHash ? `, last hash ${result.lastHash}` : ''}\n`);
       else {
         process.stdout.write(`tampered: ${result.problem} (after ${result.records} good records)\n`);
         process.exitCode = 1;

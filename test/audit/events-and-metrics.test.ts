@@ -141,7 +141,7 @@ test('rotation by size keeps one chain across files, and a restart continues it'
     const files = chainOrder([file, ...rotatedFiles(file)]);
     expect(files.length).toBeGreaterThan(2);
     expect(files[files.length - 1]).toBe(file);
-    expect(verifyAuditFiles(files, undefined)).toEqual({ ok: true, records: 21 });
+    expect(verifyAuditFiles(files, undefined)).toMatchObject({ ok: true, records: 21 });
     // A rotated file removed from the middle breaks the chain at the next file's first record.
     const missing = files.filter((_, i) => i !== 1);
     expect(verifyAuditFiles(missing, undefined)).toMatchObject({ ok: false, problem: expect.stringMatching(/:1: chain broken/) });

@@ -88,7 +88,7 @@ test('refusals are errors with a SQLSTATE, become security events, and every sta
   }
   const events = text.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; message: string });
   expect(events.filter((e) => e.kind === 'statement_refused').map((e) => e.message)).toContain('delete statements are not allowed through pgveil');
-  expect(verifyAuditFiles([stack.auditFile], undefined)).toEqual({ ok: true, records: records.length });
+  expect(verifyAuditFiles([stack.auditFile], undefined)).toEqual({ ok: true, records: records.length, lastHash: records[records.length - 1]!.hash });
 });
 
 test('a policy change applies to the next statement; an invalid one is refused and the running version stays', async () => {

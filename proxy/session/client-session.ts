@@ -103,10 +103,11 @@ export class ClientSession {
     return this.phase !== 'ready' || (this.pending.length === 0 && !this.pumping);
   }
 
-  /** Called on SIGTERM: finish what runs, then end the session. */
+  /** Called on SIGTERM: let the running statement and any open transaction finish, then end. */
   drain(): void {
     this.draining = true;
-    if (this.phase !== 'ready' || this.idle) this.terminate(new PgError('57P01', 'terminating connection due to administrator command', 'FATAL'));
+    const quiescent = this.idle && this.transactionStatus === 0x49;
+    if (this.phase !== 'ready' || quiescent) this.terminate(new PgError('57P01', 'terminating connection due to administrator command', 'FATAL'));
   }
 
   cancelUpstream(): void {
@@ -509,7 +510,8 @@ export class ClientSession {
 
   private armIdleTimer(): void {
     const ms = this.host.options.limits.idleTimeoutMs;
-    if (this.phase !== 'ready' || ms <= 0 || this.pending.length > 0 || this.transactionStatus !== 0x49) return;
+    // Idle inside a transaction counts too: such a session holds an upstream connection and locks.
+    if (this.phase !== 'ready' || ms <= 0 || this.pending.length > 0) return;
     this.clearIdleTimer();
     this.idleTimer = setTimeout(() => this.fail(new PgError('57P05', 'terminating connection due to idle-session timeout', 'FATAL'), 'limit_exceeded'), ms);
   }

@@ -176,3 +176,19 @@ test('drain lets the running statement finish, then ends the session', async () 
   await expect(new Client({ host: '127.0.0.1', port: draining.port, user: 'analyst', password: 'analyst', database: db.name }).connect()).rejects.toThrow();
   await draining.stop();
 });
+
+test('drain lets an open transaction finish before ending the session', async () => {
+  const draining = await startProxyHarness(db.name);
+  const c = new Client({ host: '127.0.0.1', port: draining.port, user: 'analyst', password: 'analyst', database: db.name });
+  await c.connect();
+  c.on('error', () => undefined);
+  await c.query('BEGIN');
+  const drained = draining.server.drain(5000);
+  await new Promise((r) => setTimeout(r, 200));
+  // Still served inside its transaction, and the commit goes through.
+  expect((await c.query('SELECT 7 AS in_transaction')).rows).toEqual([{ in_transaction: 7 }]);
+  await c.query('COMMIT');
+  await drained;
+  expect(draining.server.activeSessions).toBe(0);
+  await draining.stop();
+});

@@ -10,6 +10,8 @@ import type { Principal } from '../../policies/principal';
 export interface DemoProduct {
   readonly db: TestDatabase;
   readonly client: Client;
+  /** The NOLOGIN role standing in for pgveil's service account (granted the helper function). */
+  readonly serviceRole: string;
   catalog: CatalogSnapshot;
   context(policies: PolicySnapshot, principal?: Partial<Principal>, searchPath?: string[]): RewriteContext;
   rewrite(sql: string, policies: PolicySnapshot, principal?: Partial<Principal>): RewriteOutcome;
@@ -33,6 +35,7 @@ export async function createDemoProduct(prefix: string, extraSql = ''): Promise<
   const product: DemoProduct = {
     db,
     client,
+    serviceRole,
     catalog: await loadCatalog(client),
     context: (policies, principal = {}, searchPath = ['$user', 'public']) => ({
       principal: { ...ANALYST, ...principal },

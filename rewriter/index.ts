@@ -5,5 +5,5 @@ export { RewriteCache } from './rewrite-cache';
 export { loadCatalog, createCatalogSnapshot } from './catalog-loader';
 export { installHelperSchema } from './helper-schema';
 export { explainRewrite } from './explain';
-export type { RewriteContext, RewriteOutcome, RewritePlan, Refusal, SessionEffect } from './rewrite-types';
+export { refusal, type RewriteContext, type RewriteOutcome, type RewritePlan, type Refusal, type SessionEffect } from './rewrite-types';
 export type { CatalogSnapshot, CatalogRelation } from './catalog-types';

@@ -49,3 +49,8 @@ export interface Refusal {
 }
 
 export type RewriteOutcome = RewritePlan | Refusal;
+
+/** Builds a Refusal; every layer that refuses (rewriter, gate, proxy) uses this one shape. */
+export function refusal(sqlstate: string, message: string, reasons: readonly string[], policyVersion: string): Refusal {
+  return { kind: 'refusal', sqlstate, message, reasons, policyVersion };
+}

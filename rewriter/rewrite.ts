@@ -3,7 +3,7 @@
  * substitute protected relations, deparse. Pure and synchronous; every failure is a Refusal.
  */
 import type { DecisionReason } from '../policies/decision';
-import type { Refusal, RewriteContext, RewriteOutcome, SessionEffect } from './rewrite-types';
+import { refusal, type RewriteContext, type RewriteOutcome, type SessionEffect } from './rewrite-types';
 import { kindOf, names, type Node } from './ast';
 import { deparseStatement, parseStatements } from './sql-parser';
 import { RelationSubstitution } from './relation-substitution';
@@ -161,8 +161,4 @@ function setting(body: Node): SessionEffect | undefined {
   }
   if (name === 'pgveil.purpose') return { kind: 'purpose', purpose: reset ? undefined : values[0] };
   return undefined;
-}
-
-function refusal(sqlstate: string, message: string, reasons: string[], policyVersion: string): Refusal {
-  return { kind: 'refusal', sqlstate, message, reasons, policyVersion };
 }

@@ -8,7 +8,7 @@ import type { StatementGate, SessionInfo } from '../../proxy/statement-gate';
 import type { PolicySnapshot } from '../../policies/decision';
 import type { Principal } from '../../policies/principal';
 import type { CatalogSnapshot } from '../../rewriter/catalog-types';
-import type { RewriteContext, RewriteOutcome, Refusal } from '../../rewriter/rewrite-types';
+import { refusal, type RewriteContext, type RewriteOutcome, type Refusal } from '../../rewriter/rewrite-types';
 
 export interface RewritingGateOptions {
   /** The current policy version; read once per statement so a statement sees exactly one. */
@@ -31,11 +31,11 @@ export function createRewritingGate(options: RewritingGateOptions): StatementGat
     check(sql: string, session: SessionInfo): RewriteOutcome | Promise<RewriteOutcome> {
       const policies = options.policies();
       if (buckets && !buckets.take(session.principal.user)) {
-        return refusal('53400', `rate limit of ${options.rateLimit!.perSecond} statements per second exceeded for user "${session.principal.user}"`, 'rate_limit', policies.version);
+        return refusal('53400', `rate limit of ${options.rateLimit!.perSecond} statements per second exceeded for user "${session.principal.user}"`, ['rate_limit'], policies.version);
       }
       const current = options.principal ? options.principal(session.principal) : { ok: true as const, principal: session.principal };
       if (!current.ok) {
-        return refusal('42501', `attributes of user "${session.principal.user}" are unavailable (${current.reason}): statement refused`, 'attributes_unavailable', policies.version);
+        return refusal('42501', `attributes of user "${session.principal.user}" are unavailable (${current.reason}): statement refused`, ['attributes_unavailable'], policies.version);
       }
       const run = (catalog: CatalogSnapshot): RewriteOutcome => {
         const context: RewriteContext = {
@@ -52,11 +52,11 @@ export function createRewritingGate(options: RewritingGateOptions): StatementGat
           return outcome.kind === 'plan' && limit !== undefined ? { ...outcome, rowLimit: limit } : outcome;
         } catch {
           // rewrite() is specified never to throw; if it does, refuse rather than guess.
-          return refusal('XX000', 'internal rewrite error: statement refused', 'internal_error', policies.version);
+          return refusal('XX000', 'internal rewrite error: statement refused', ['internal_error'], policies.version);
         }
       };
       const unavailable = (): Refusal =>
-        refusal('58000', `catalog of data product "${session.dataProduct}" is unavailable: statement refused`, 'catalog_unavailable', policies.version);
+        refusal('58000', `catalog of data product "${session.dataProduct}" is unavailable: statement refused`, ['catalog_unavailable'], policies.version);
       try {
         const catalog = options.catalog(session.dataProduct);
         return catalog instanceof Promise ? catalog.then(run, unavailable) : run(catalog);
@@ -65,10 +65,6 @@ export function createRewritingGate(options: RewritingGateOptions): StatementGat
       }
     },
   };
-}
-
-function refusal(sqlstate: string, message: string, reason: string, policyVersion: string): Refusal {
-  return { kind: 'refusal', sqlstate, message, reasons: [reason], policyVersion };
 }
 
 /** One token bucket per user: `burst` statements at once, refilled at `perSecond`. */

@@ -25,7 +25,7 @@ import { openUpstream, sendUpstreamCancel, type UpstreamSession } from '../upstr
 import type { UpstreamTarget } from '../upstream/upstream-target';
 import type { ProxyOptions } from '../proxy-options';
 import type { SessionInfo, SessionEvent } from '../statement-gate';
-import type { Refusal, RewriteOutcome } from '../../rewriter/rewrite-types';
+import { refusal, type Refusal, type RewriteOutcome } from '../../rewriter/rewrite-types';
 import { interpretStartup, type StartupRequest } from './startup-parameters';
 import { ClientAuthentication } from './client-authentication';
 
@@ -310,7 +310,7 @@ export class ClientSession {
   private async check(sql: string): Promise<RewriteOutcome> {
     const info = this.info!;
     if (!this.host.options.observer.readyForStatements()) {
-      return { kind: 'refusal', sqlstate: '53000', message: 'audit log unavailable: statement refused', reasons: ['audit_unavailable'], policyVersion: '' };
+      return refusal('53000', 'audit log unavailable: statement refused', ['audit_unavailable'], '');
     }
     const result = this.host.options.gate.check(sql, info);
     return result instanceof Promise ? await result : result;

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startStack, type Stack } from '../support/pgveil-stack';
+import { waitForText } from '../support/wait-for-text';
 import { verifyAuditFiles } from '../../audit';
 
 let stack: Stack;
@@ -81,11 +82,7 @@ test('refusals are errors with a SQLSTATE, become security events, and every sta
   expect(records.some((r) => r.decision === 'rewritten' && r.user === 'analyst')).toBe(true);
   // Normalized by default: the literal SSN of an earlier test is not in the log.
   expect(readFileSync(stack.auditFile, 'utf8')).not.toContain('757-03-0093');
-  let text = '';
-  for (let i = 0; i < 100 && !text.includes('delete statements'); i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    text = readFileSync(stack.eventsFile, 'utf8');
-  }
+  const text = await waitForText(stack.eventsFile, 'delete statements');
   const events = text.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; message: string });
   expect(events.filter((e) => e.kind === 'statement_refused').map((e) => e.message)).toContain('delete statements are not allowed through pgveil');
   expect(verifyAuditFiles([stack.auditFile], undefined)).toEqual({ ok: true, records: records.length, lastHash: records[records.length - 1]!.hash });
@@ -102,12 +99,7 @@ test('a policy change applies to the next statement; an invalid one is refused a
     writeFileSync(stack.policiesFile, original.replace('action: { kind: mask_email }', 'action: { kind: sparkle }'));
     expect(stack.pgveil.policies.reload()).toBe(false);
     expect(stack.pgveil.policies.current().version).not.toBe(before);
-    // Events are written in the background: wait for this one.
-    let events = '';
-    for (let i = 0; i < 100 && !events.includes('policy_reload_failed'); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      events = readFileSync(stack.eventsFile, 'utf8');
-    }
+    const events = await waitForText(stack.eventsFile, 'policy_reload_failed');
     expect(events).toContain('"kind":"policy_reload_failed"');
     expect(events).toMatch(/policies\.yaml:\d+: globalPolicies\.0\.columns\.0\.action\.kind: must be equal to one of the allowed values/);
     expect((await analyst.query('SELECT email FROM customers WHERE id = 3')).rows).toEqual([{ email: null }]);

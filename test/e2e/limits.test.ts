@@ -1,6 +1,6 @@
 /** Per-user rate limits and the AST depth limit: refusals with a SQLSTATE that become security events. */
-import { readFileSync } from 'node:fs';
 import { startStack, type Stack } from '../support/pgveil-stack';
+import { waitForText } from '../support/wait-for-text';
 import { RawClient, errorFields } from '../support/raw-client';
 import * as write from '../../proxy/protocol/message-writer';
 
@@ -27,11 +27,7 @@ test('beyond its burst a user is rate limited, another user is not, and the limi
     await analyst.end();
     await steward.end();
   }
-  let events = '';
-  for (let i = 0; i < 100 && !events.includes('rate limit'); i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    events = readFileSync(stack.eventsFile, 'utf8');
-  }
+  const events = await waitForText(stack.eventsFile, 'rate limit');
   expect(events).toContain('rate limit of 5 statements per second exceeded for user \\"analyst\\"');
 });
 
@@ -80,10 +76,6 @@ test('a maxRows attribute sets a principal\'s own limit', async () => {
   } finally {
     c.close();
   }
-  let events = '';
-  for (let i = 0; i < 100 && !events.includes('the limit for user \\"steward\\"'); i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    events = readFileSync(stack.eventsFile, 'utf8');
-  }
+  const events = await waitForText(stack.eventsFile, 'the limit for user \\"steward\\"');
   expect(events).toMatch(/"kind":"limit_exceeded".*the limit for user \\"steward\\"/);
 });

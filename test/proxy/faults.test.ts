@@ -1,10 +1,9 @@
 /** Faults: a client that leaves mid-statement, a client that stops reading, an audit disk that is full. */
 import { Client } from 'pg';
-import { createProxyServer, DEFAULT_LIMITS } from '../../proxy';
 import { AuditLog, createAuditObserver, queuedSink } from '../../audit';
 import * as write from '../../proxy/protocol/message-writer';
-import { createTestDatabase, PG_HOST, PG_PORT, PG_SUPERUSER, withAdmin, type TestDatabase } from '../support/postgres';
-import { startProxyHarness, testIdentity, type ProxyHarness } from '../support/proxy-harness';
+import { createTestDatabase, withAdmin, type TestDatabase } from '../support/postgres';
+import { startProxyHarness, type ProxyHarness } from '../support/proxy-harness';
 import { RawClient } from '../support/raw-client';
 
 let db: TestDatabase;
@@ -74,17 +73,7 @@ test('when the audit disk is full, statements are refused rather than run unaudi
     rawStatements: false,
     failClosed: true,
   });
-  const server = createProxyServer({
-    host: '127.0.0.1',
-    port: 0,
-    limits: DEFAULT_LIMITS,
-    identity: testIdentity,
-    route: () => ({ host: PG_HOST, port: PG_PORT, database: db.name, user: PG_SUPERUSER }),
-    gate: { check: (sql) => ({ kind: 'plan', sql, statementCount: 1, rewritten: false, relations: [], reasons: [], effects: [], policyVersion: 't' }) },
-    observer,
-    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-  });
-  const { port } = await server.listen();
+  const { server, port } = await startProxyHarness(db.name, { observer });
   const c = new Client({ host: '127.0.0.1', port, user: 'analyst', password: 'analyst', database: db.name });
   try {
     await c.connect();

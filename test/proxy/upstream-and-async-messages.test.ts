@@ -1,8 +1,7 @@
 /** Upstream failures become ErrorResponses (never a hang); notices and notifications are relayed. */
 import { Client } from 'pg';
-import { createProxyServer, DEFAULT_LIMITS } from '../../proxy';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
-import { startProxyHarness, testIdentity, type ProxyHarness } from '../support/proxy-harness';
+import { startProxyHarness, type ProxyHarness } from '../support/proxy-harness';
 
 let db: TestDatabase;
 let proxy: ProxyHarness;
@@ -22,25 +21,18 @@ const connect = async (): Promise<Client> => {
 };
 
 test('an unreachable upstream is reported as 08001 without naming the service account', async () => {
-  const events: string[] = [];
-  const server = createProxyServer({
-    host: '127.0.0.1',
-    port: 0,
-    limits: { ...DEFAULT_LIMITS, authFailureDelayMs: 10 },
-    identity: testIdentity,
+  const unreachable = await startProxyHarness('anything', {
+    limits: { authFailureDelayMs: 10 },
     route: () => ({ host: '127.0.0.1', port: 1, database: 'x', user: 'secret_service_account', password: 'hunter2', connectTimeoutMs: 2000 }),
-    gate: { check: () => ({ kind: 'refusal', sqlstate: '42501', message: 'unused', reasons: [], policyVersion: '' }) },
-    observer: { statementFinished: () => undefined, sessionEvent: (e) => void events.push(e.kind), readyForStatements: () => true },
-    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
   });
-  const { port } = await server.listen();
+  const { port, server } = unreachable;
   try {
     const c = new Client({ host: '127.0.0.1', port, user: 'analyst', password: 'analyst', database: 'anything' });
     const error = (await c.connect().catch((e: unknown) => e)) as { code?: string; message?: string };
     expect(error.code).toBe('08001');
     expect(error.message).toMatch(/^data product upstream is unavailable/);
     expect(error.message).not.toContain('secret_service_account');
-    expect(events).toContain('upstream_failure');
+    expect(unreachable.events.map((e) => e.kind)).toContain('upstream_failure');
   } finally {
     await server.close();
   }

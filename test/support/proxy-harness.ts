@@ -2,7 +2,7 @@
  * A proxy in front of the machine's PostgreSQL with a pass-through gate (no rewrite), for tests of
  * the protocol layer. Statements containing PGVEIL_REFUSE are refused, to test refusal handling.
  */
-import { createProxyServer, createScramVerifier, DEFAULT_LIMITS, type ProxyLimits, type ProxyServer, type StatementRecord, type SessionEvent } from '../../proxy';
+import { createProxyServer, createScramVerifier, DEFAULT_LIMITS, type ProxyLimits, type ProxyOptions, type ProxyServer, type StatementObserver, type StatementRecord, type SessionEvent } from '../../proxy';
 import type { IdentityProvider } from '../../policies/identity';
 import type { RewriteOutcome } from '../../rewriter/rewrite-types';
 import { PG_HOST, PG_PORT, PG_SUPERUSER } from './postgres';
@@ -31,7 +31,16 @@ export const testIdentity: IdentityProvider = {
   resolvePrincipal: async (user) => ({ ok: true, principal: { user, groups: [], attributes: {} } }),
 };
 
-export async function startProxyHarness(database: string, options: { limits?: Partial<ProxyLimits>; tls?: { cert: string; key: string } } = {}): Promise<ProxyHarness> {
+export interface ProxyHarnessOptions {
+  readonly limits?: Partial<ProxyLimits>;
+  readonly tls?: { cert: string; key: string };
+  /** Replaces the route to the test database (an unreachable upstream, say). */
+  readonly route?: ProxyOptions['route'];
+  /** Replaces the recording observer (records and events then stay empty). */
+  readonly observer?: StatementObserver;
+}
+
+export async function startProxyHarness(database: string, options: ProxyHarnessOptions = {}): Promise<ProxyHarness> {
   const records: StatementRecord[] = [];
   const events: SessionEvent[] = [];
   const forwarded: string[] = [];
@@ -41,7 +50,7 @@ export async function startProxyHarness(database: string, options: { limits?: Pa
     tls: options.tls,
     limits: { ...DEFAULT_LIMITS, authFailureDelayMs: 50, ...options.limits },
     identity: testIdentity,
-    route: (db) => (db === database ? { host: PG_HOST, port: PG_PORT, database, user: PG_SUPERUSER } : undefined),
+    route: options.route ?? ((db) => (db === database ? { host: PG_HOST, port: PG_PORT, database, user: PG_SUPERUSER } : undefined)),
     gate: {
       check: (sql): RewriteOutcome => {
         if (sql.includes(REFUSE_MARKER)) {
@@ -51,7 +60,7 @@ export async function startProxyHarness(database: string, options: { limits?: Pa
         return { kind: 'plan', sql, statementCount: 1, rewritten: false, relations: [], reasons: [], effects: [], policyVersion: 'test' };
       },
     },
-    observer: {
+    observer: options.observer ?? {
       statementFinished: (r) => void records.push(r),
       sessionEvent: (e) => void events.push(e),
       readyForStatements: () => true,

@@ -556,9 +556,17 @@ export class ClientSession {
     this.phase = 'closed';
     clearTimeout(this.startupTimer);
     this.clearIdleTimer();
+    const inFlight = this.pending.length > 0;
+    // Statements whose answer had not fully arrived are still audited: a client may leave as soon
+    // as it has read an error, before upstream's ReadyForQuery reaches the proxy.
+    for (const p of this.pending.splice(0)) {
+      if (p.kind === 'sync') continue;
+      const error = p.kind === 'simple' && p.error ? p.error : { sqlstate: '08006', message: 'session ended before the statement completed' };
+      this.report(p, error);
+    }
     if (this.upstream) {
       // A client that leaves mid-statement must not leave its query running upstream.
-      if (this.pending.length > 0) this.cancelUpstream();
+      if (inFlight) this.cancelUpstream();
       this.upstream.socket.end(write.terminate());
       this.upstream.socket.destroySoon?.();
     }

@@ -86,3 +86,18 @@ test('when the audit disk is full, statements are refused rather than run unaudi
     await server.close();
   }
 });
+
+test('a statement is audited even when its client leaves before the answer is complete', async () => {
+  const c = await RawClient.session(proxy.port, db.name);
+  const before = proxy.records.length;
+  // The Query and the Terminate arrive together: the session closes before upstream answers.
+  c.send(Buffer.concat([write.query("SELECT 'left-early' -- PGVEIL_REFUSE"), write.query("SELECT 'also-left'"), write.terminate()]));
+  await c.drainToClose();
+  const deadline = Date.now() + 2000;
+  while (proxy.records.length < before + 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const mine = proxy.records.slice(before).filter((r) => r.sql.includes('left-early') || r.sql.includes('also-left'));
+  expect(mine.map((r) => [r.outcome.kind, r.error?.sqlstate])).toEqual([
+    ['refusal', '08006'],
+    ['plan', '08006'],
+  ]);
+});

@@ -24,6 +24,10 @@ const PROXY_PORT = 6632;
 const BOUNCER_PORT = 6633;
 const PGPOOL_PORT = 6634;
 const DURATION = Number(process.env.PGVEIL_BENCH_SECONDS ?? 10);
+/** Extra node flags for the proxy process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it. */
+const PROXY_NODE_ARGS = (process.env.PGVEIL_BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** `e2e` skips the in-process rewrite latency run (for profiling the proxy). */
+const ONLY = process.env.PGVEIL_BENCH_ONLY;
 
 const sh = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): string =>
   execFileSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -147,11 +151,11 @@ async function main(): Promise<void> {
 
   // 1. Rewrite latency (in process).
   const db = await admin(DB);
-  const latency: LatencyRow[] = await measureRewriteLatency(db, CORPUS);
+  const latency: LatencyRow[] = ONLY === 'e2e' ? [] : await measureRewriteLatency(db, CORPUS);
   await db.end();
 
   // 2. End to end, 3. streaming, 4. idle sessions: pgveil as its own process.
-  const proxy = spawn('node', [join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', writeProxyConfig(dir)], { stdio: 'ignore' });
+  const proxy = spawn('node', [...PROXY_NODE_ARGS, join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', writeProxyConfig(dir)], { stdio: 'ignore' });
   const bouncer = startPgbouncer(dir);
   const pool = startPgpool(dir);
   try {
@@ -189,10 +193,12 @@ async function main(): Promise<void> {
     await Promise.all(sessions.map((c) => c.end().catch(() => undefined)));
 
     lines.push('# Benchmark results', '', `Measured ${new Date().toISOString()} on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${sh('psql', ['--version']).trim()}; whole run ${Math.round((Date.now() - started) / 1000)} s.`, '', `Reproduce: \`${commands.join(' ')}\` (PostgreSQL on 127.0.0.1:5432; pgbouncer and pgpool2 from Debian when installed).`, '');
-    lines.push('## Rewrite latency (microseconds; ratio to libpg-query\'s bare parse of the same text)', '', '| statement | parse p50 | cold rewrite p50 (ratio) | cold p99 | cached p50 | cached p99 |', '| --- | --- | --- | --- | --- | --- |');
-    for (const r of latency) lines.push(`| ${r.id} | ${fmt(r.parseP50, 1)} | ${fmt(r.coldP50, 1)} (${fmt(r.coldP50 / r.parseP50)}x) | ${fmt(r.coldP99, 1)} | ${fmt(r.cachedP50, 2)} | ${fmt(r.cachedP99, 2)} |`);
-    const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    lines.push('', `Median over statements: cold rewrite ${fmt(median(latency.map((r) => r.coldP50 / r.parseP50)))}x the bare parse (target 1.5x); cached p50 ${fmt(median(latency.map((r) => r.cachedP50)))} us (target 2 us).`, '');
+    if (latency.length > 0) {
+      lines.push('## Rewrite latency (microseconds; ratio to libpg-query\'s bare parse of the same text)', '', '| statement | parse p50 | cold rewrite p50 (ratio) | cold p99 | cached p50 | cached p99 |', '| --- | --- | --- | --- | --- | --- |');
+      for (const r of latency) lines.push(`| ${r.id} | ${fmt(r.parseP50, 1)} | ${fmt(r.coldP50, 1)} (${fmt(r.coldP50 / r.parseP50)}x) | ${fmt(r.coldP99, 1)} | ${fmt(r.cachedP50, 2)} | ${fmt(r.cachedP99, 2)} |`);
+      const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      lines.push('', `Median over statements: cold rewrite ${fmt(median(latency.map((r) => r.coldP50 / r.parseP50)))}x the bare parse (target 1.5x); cached p50 ${fmt(median(latency.map((r) => r.cachedP50)))} us (target 2 us).`, '');
+    }
     lines.push(`## End to end: pgbench -S, 8 clients, ${DURATION} s per run, scale 10, masking and a row filter on pgbench_accounts through pgveil`, '', '| peer | simple tps (ratio) | extended tps (ratio) | prepared tps (ratio) |', '| --- | --- | --- | --- |');
     for (const peer of peers) {
       const cell = (m: string): string => {
@@ -203,7 +209,7 @@ async function main(): Promise<void> {
     }
     lines.push('', '## Streaming: 1,000,000 rows (`\\copy (SELECT ...) to /dev/null` with psql)', '', `| path | seconds | throughput ratio to direct |`, '| --- | --- | --- |', `| direct | ${fmt(directStream)} | 1.00 |`, `| pgveil | ${fmt(proxyStream)} | ${fmt(directStream / proxyStream)} |`, '', `pgveil peak RSS growth during the stream: ${fmt((hwmAfterStream - rssBefore) / 1024, 1)} MB (target at most 50 MB).`, '');
     lines.push('## Connections', '', `pgveil RSS with ${sessionCount} idle authenticated sessions: ${fmt(rssSessions / 1024, 1)} MB (${fmt(rssIdleBefore / 1024, 1)} MB before they connected). 1,000 sessions were not measured: every session holds its own upstream connection and this PostgreSQL allows ${maxConnections} connections (target: at most 250 MB with 1,000 sessions).`, '');
-    writeFileSync(join(__dirname, '..', '..', 'bench', 'RESULTS.md'), `${lines.join('\n')}\n`);
+    if (!ONLY) writeFileSync(join(__dirname, '..', '..', 'bench', 'RESULTS.md'), `${lines.join('\n')}\n`);
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await new Promise((r) => setTimeout(r, 200));

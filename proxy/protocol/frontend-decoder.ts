@@ -176,6 +176,12 @@ export function readExecutePortal(m: FrontendMessage): string {
   return new CStringReader(m.frame, 5).cstring();
 }
 
+/** Close and Describe: 'S' (prepared statement) or 'P' (portal), then the name. */
+export function readTarget(m: FrontendMessage): { kind: 'statement' | 'portal'; name: string } {
+  const r = new CStringReader(m.frame, 6);
+  return { kind: m.frame[5] === 0x53 ? 'statement' : 'portal', name: r.cstring() };
+}
+
 export function readPassword(m: FrontendMessage): Buffer {
   return m.frame.subarray(5);
 }

@@ -18,6 +18,7 @@ import {
   readExecutePortal,
   readParse,
   readQuery,
+  readTarget,
   type FrontendMessage,
 } from '../protocol/frontend-decoder';
 import { decodeFields, PgError, protocolViolation } from '../pg-error';
@@ -25,7 +26,7 @@ import { openUpstream, sendUpstreamCancel, type UpstreamSession } from '../upstr
 import type { UpstreamTarget } from '../upstream/upstream-target';
 import type { ProxyOptions } from '../proxy-options';
 import type { SessionInfo, SessionEvent } from '../statement-gate';
-import { refusal, type Refusal, type RewriteOutcome } from '../../rewriter/rewrite-types';
+import { refusal, type RewriteOutcome } from '../../rewriter/rewrite-types';
 import { interpretStartup, type StartupRequest } from './startup-parameters';
 import { ClientAuthentication } from './client-authentication';
 
@@ -44,10 +45,39 @@ interface Statement {
   readonly outcome: RewriteOutcome;
 }
 
-/** A unit of upstream work whose answer is still coming, in the order the client sent it. */
+/** A bound portal as upstream holds it; rows count across every Execute of the portal. */
+interface Portal {
+  readonly statement: Statement | undefined;
+  rows: number;
+}
+
+interface StatementError {
+  readonly sqlstate: string;
+  readonly message: string;
+}
+
+/** One statement run, as audited. */
+interface Execution {
+  statement: Statement | undefined;
+  readonly started: Date;
+  readonly t0: bigint;
+  rows: number;
+  overLimit?: boolean;
+}
+
+/**
+ * A message whose answer is still coming, in the order the client sent it. Prepared statements
+ * and portals change only when upstream confirms (ParseComplete, BindComplete, CloseComplete):
+ * a Parse that upstream rejects (a reused name, a refusal's sentinel) leaves the old statement in
+ * place, exactly as PostgreSQL does, so what is audited and limited is what really runs.
+ */
 type Pending =
-  | { kind: 'simple'; statement: Statement; started: Date; t0: bigint; rows: number; overLimit?: boolean; error?: { sqlstate: string; message: string } }
-  | { kind: 'execute'; statement: Statement | undefined; started: Date; t0: bigint; rows: number; overLimit?: boolean }
+  | ({ kind: 'simple'; error?: StatementError } & Execution & { statement: Statement })
+  | { kind: 'parse'; name: string; statement: Statement }
+  | { kind: 'bind'; portal: string; statementName: string }
+  | { kind: 'close'; target: 'statement' | 'portal'; name: string }
+  | { kind: 'describe' }
+  | ({ kind: 'execute'; portalName: string; portal: Portal | undefined; resolved: boolean } & Execution)
   | { kind: 'sync' };
 
 type Phase = 'startup' | 'authenticating' | 'connecting' | 'ready' | 'closed';
@@ -72,10 +102,12 @@ export class ClientSession {
   private upstreamBuffer: Buffer = Buffer.alloc(0);
 
   private readonly statements = new Map<string, Statement>();
-  private readonly portals = new Map<string, Statement | undefined>();
+  private readonly portals = new Map<string, Portal>();
   private readonly pending: Pending[] = [];
-  private readonly refusals: Refusal[] = [];
   private transactionStatus = 0x49; // 'I'
+  /** An extended-protocol message failed: upstream ignores everything until the next Sync. */
+  private skippingToSync = false;
+  private cancelling: Promise<void> | undefined;
   private pumping = false;
   private draining = false;
   private startupTimer: NodeJS.Timeout | undefined;
@@ -110,8 +142,9 @@ export class ClientSession {
     if (this.phase !== 'ready' || quiescent) this.terminate(new PgError('57P01', 'terminating connection due to administrator command', 'FATAL'));
   }
 
-  cancelUpstream(): void {
-    if (this.target && this.upstream) sendUpstreamCancel(this.target, this.upstream.processId, this.upstream.secretKey);
+  cancelUpstream(): Promise<void> {
+    if (!this.target || !this.upstream) return Promise.resolve();
+    return sendUpstreamCancel(this.target, this.upstream.processId, this.upstream.secretKey);
   }
 
   // ---------------------------------------------------------------- client side
@@ -142,6 +175,7 @@ export class ClientSession {
           continue;
         }
         if (this.phase === 'connecting') break;
+        if (this.cancelling) await this.cancelling;
         const message = this.decoder.next();
         if (!message) break;
         this.clearIdleTimer();
@@ -282,14 +316,21 @@ export class ClientSession {
         return this.onParse(message);
       case FrontendCode.Bind: {
         const { portal, statement } = readBindNames(message);
-        this.portals.set(portal, this.statements.get(statement));
+        this.pending.push({ kind: 'bind', portal, statementName: statement });
         return this.toUpstream(message.frame);
       }
-      case FrontendCode.Execute: {
-        const portal = readExecutePortal(message);
-        this.pending.push({ kind: 'execute', statement: this.portals.get(portal), started: new Date(), t0: process.hrtime.bigint(), rows: 0 });
+      case FrontendCode.Execute:
+        this.pending.push({ kind: 'execute', portalName: readExecutePortal(message), portal: undefined, resolved: false, statement: undefined, started: new Date(), t0: process.hrtime.bigint(), rows: 0 });
+        return this.toUpstream(message.frame);
+      case FrontendCode.Close: {
+        const { kind, name } = readTarget(message);
+        this.pending.push({ kind: 'close', target: kind, name });
         return this.toUpstream(message.frame);
       }
+      case FrontendCode.Describe:
+        readTarget(message);
+        this.pending.push({ kind: 'describe' });
+        return this.toUpstream(message.frame);
       case FrontendCode.Sync:
         this.pending.push({ kind: 'sync' });
         return this.toUpstream(message.frame);
@@ -302,7 +343,7 @@ export class ClientSession {
         // COPY FROM is refused by the gate, so no copy-in is ever running: PostgreSQL ignores these too.
         return;
       default:
-        // Describe, Close, Flush carry names only.
+        // Flush: no answer of its own.
         return this.toUpstream(message.frame);
     }
   }
@@ -328,9 +369,9 @@ export class ClientSession {
     const t0 = process.hrtime.bigint();
     const outcome = await this.check(parse.sql);
     const statement = { sql: parse.sql, outcome };
-    this.statements.set(parse.name, statement);
+    this.pending.push({ kind: 'parse', name: parse.name, statement });
     if (outcome.kind === 'refusal') {
-      this.report({ kind: 'execute', statement, started: new Date(), t0, rows: 0 }, { sqlstate: outcome.sqlstate, message: outcome.message });
+      this.report('extended', { statement, started: new Date(), t0, rows: 0 }, { sqlstate: outcome.sqlstate, message: outcome.message });
     }
     this.toUpstream(write.parse(parse.name, this.upstreamText(outcome), parse.parameterTypes));
   }
@@ -338,7 +379,6 @@ export class ClientSession {
   /** The rewritten SQL, or for a refusal a statement that fails upstream where the refused one stood. */
   private upstreamText(outcome: RewriteOutcome): string {
     if (outcome.kind === 'plan') return outcome.sql;
-    this.refusals.push(outcome);
     return `SELECT "pgveil refused ${this.refusalToken}"`;
   }
 
@@ -380,17 +420,26 @@ export class ClientSession {
       const end = pos + 1 + buf.readUInt32BE(pos + 1);
       if (end > buf.length) break;
       if (code === BackendCode.DataRow) {
-        const head = this.pending[0];
-        if (head && head.kind !== 'sync') {
+        const head = this.running();
+        if (head) {
           const limit = head.statement?.outcome.kind === 'plan' ? head.statement.outcome.rowLimit : undefined;
-          if (limit === undefined || head.rows < limit) head.rows++;
-          else {
+          // A portal's rows count across all its Executes: max-rows fetching is one statement.
+          const portal = head.kind === 'execute' ? head.portal : undefined;
+          if (limit === undefined || (portal ?? head).rows < limit) {
+            head.rows++;
+            if (portal) portal.rows++;
+          } else {
             // Over the principal's row limit: relay no more rows and stop the query upstream.
             if (pos > runStart) out.push(buf.subarray(runStart, pos));
             runStart = end;
             if (!head.overLimit) {
               head.overLimit = true;
-              this.cancelUpstream();
+              // Rows past the limit are dropped either way; the query is cancelled only when no
+              // other statement is queued behind it, which a cancel could hit instead.
+              const queuedBehind = this.pending.some((p, i) => i > 0 && (p.kind === 'simple' || p.kind === 'execute'));
+              // Nothing more goes upstream until the cancel has landed: a late cancel must not
+              // hit the client's next statement instead of this one.
+              if (!queuedBehind) this.cancelling = this.cancelUpstream().finally(() => (this.cancelling = undefined));
             }
           }
         }
@@ -416,15 +465,30 @@ export class ClientSession {
     if (this.draining && this.idle) this.drain();
   }
 
+  /** The head of the queue when it is a statement whose answer is arriving, its portal resolved. */
+  private running(): Extract<Pending, { kind: 'simple' | 'execute' }> | undefined {
+    const head = this.pending[0];
+    if (head?.kind === 'execute' && !head.resolved) {
+      // Resolved only now: every Bind sent before this Execute has been answered by upstream.
+      head.resolved = true;
+      head.portal = this.portals.get(head.portalName);
+      head.statement = head.portal?.statement;
+    }
+    return head?.kind === 'simple' || head?.kind === 'execute' ? head : undefined;
+  }
+
   /** Returns what the client gets instead of the frame (undefined: nothing). */
   private onUpstreamFrame(code: number, frame: Buffer): Buffer | undefined {
     const head = this.pending[0];
-    if (head && head.kind !== 'sync' && head.overLimit && (code === BackendCode.ErrorResponse || code === BackendCode.CommandComplete || code === BackendCode.PortalSuspended)) {
-      const limit = head.statement?.outcome.kind === 'plan' ? head.statement.outcome.rowLimit : 0;
+    const run = this.running();
+    if (run?.overLimit && (code === BackendCode.ErrorResponse || code === BackendCode.CommandComplete || code === BackendCode.PortalSuspended)) {
+      const limit = run.statement?.outcome.kind === 'plan' ? run.statement.outcome.rowLimit : 0;
       const error = { sqlstate: '54000', message: `statement returned more than ${limit} rows, the limit for user "${this.info?.principal.user ?? ''}"` };
-      if (head.kind === 'simple') head.error ??= error;
-      else this.finish(error);
-      head.overLimit = false;
+      run.overLimit = false;
+      // Upstream skips to the next Sync only when the query itself failed (cancelled in time).
+      if (code === BackendCode.ErrorResponse) this.failHead(error);
+      else if (run.kind === 'execute') this.finish(error);
+      else run.error ??= error;
       return new PgError(error.sqlstate, error.message).toErrorResponse();
     }
     switch (code) {
@@ -433,30 +497,46 @@ export class ClientSession {
         let error = { sqlstate: fields.get('C') ?? 'XX000', message: fields.get('M') ?? '' };
         let forClient: Buffer = frame;
         if (error.message.includes(this.refusalToken)) {
-          const refusal = this.refusals.shift();
-          error = refusal ? { sqlstate: refusal.sqlstate, message: refusal.message } : { sqlstate: '42501', message: 'statement refused' };
+          // The sentinel of a refused statement fails where the refused statement stood: at its
+          // Parse or its Query, which is the head of the queue now.
+          const outcome = head?.kind === 'parse' || head?.kind === 'simple' ? head.statement.outcome : undefined;
+          error = outcome?.kind === 'refusal' ? { sqlstate: outcome.sqlstate, message: outcome.message } : { sqlstate: '42501', message: 'statement refused' };
           forClient = new PgError(error.sqlstate, error.message).toErrorResponse();
         }
-        if (head?.kind === 'simple') head.error ??= error;
-        else if (head?.kind === 'execute') this.finish(error);
+        this.failHead(error);
         return forClient;
       }
+      case BackendCode.ParseComplete:
+        if (head?.kind === 'parse') {
+          this.pending.shift();
+          this.statements.set(head.name, head.statement);
+        }
+        return frame;
+      case BackendCode.BindComplete:
+        if (head?.kind === 'bind') {
+          this.pending.shift();
+          this.portals.set(head.portal, { statement: this.statements.get(head.statementName), rows: 0 });
+        }
+        return frame;
+      case BackendCode.CloseComplete:
+        if (head?.kind === 'close') {
+          this.pending.shift();
+          (head.target === 'statement' ? this.statements : this.portals).delete(head.name);
+        }
+        return frame;
+      case BackendCode.RowDescription:
+      case BackendCode.NoData:
+        if (head?.kind === 'describe') this.pending.shift();
+        return frame;
       case BackendCode.CommandComplete:
       case BackendCode.EmptyQueryResponse:
       case BackendCode.PortalSuspended:
         if (head?.kind === 'execute') this.finish(undefined);
         return frame;
-      case BackendCode.ReadyForQuery: {
+      case BackendCode.ReadyForQuery:
         this.transactionStatus = frame[5]!;
-        while (this.pending[0]?.kind === 'execute') this.finish({ sqlstate: '', message: 'not executed: an earlier message in the pipeline failed' });
-        const done = this.pending.shift();
-        if (done?.kind === 'simple') {
-          if (!done.error) this.applyEffects(done.statement.outcome);
-          this.report(done, done.error);
-        }
-        this.refusals.length = 0;
+        this.settle();
         return frame;
-      }
       case BackendCode.ParameterStatus: {
         const [name = '', value = ''] = frame.toString('utf8', 5, frame.length - 1).split('\0');
         return this.presentParameter(name, value);
@@ -475,11 +555,49 @@ export class ClientSession {
     }
   }
 
-  private finish(error: { sqlstate: string; message: string } | undefined): void {
+  /** The message at the head of the queue failed upstream. */
+  private failHead(error: StatementError): void {
+    const head = this.pending[0];
+    if (!head || head.kind === 'sync') return;
+    if (head.kind === 'simple') {
+      head.error ??= error;
+      return;
+    }
+    // PostgreSQL now skips every message up to the next Sync, simple Queries included.
+    this.skippingToSync = true;
+    if (head.kind === 'execute') return this.finish(error);
+    this.pending.shift();
+    // A failed Parse or Bind has already dropped the unnamed statement or portal it was replacing.
+    if (head.kind === 'parse' && head.name === '') this.statements.delete('');
+    if (head.kind === 'bind' && head.portal === '') this.portals.delete('');
+  }
+
+  /** ReadyForQuery: the Query or Sync it answers is done, and so is everything before it. */
+  private settle(): void {
+    const notRun = { sqlstate: '', message: 'not executed: an earlier message in the pipeline failed' };
+    for (;;) {
+      const p = this.pending.shift();
+      if (!p || p.kind === 'sync') break;
+      if (p.kind === 'simple' && !this.skippingToSync) {
+        if (!p.error) this.applyEffects(p.statement.outcome);
+        // PostgreSQL runs no more of a pipeline after a Query: it drops the unnamed statement and portal.
+        this.statements.delete('');
+        this.portals.delete('');
+        this.report('simple', p, p.error);
+        break;
+      }
+      if (p.kind === 'simple') this.report('simple', p, notRun);
+      else if (p.kind === 'execute') this.report('extended', p, notRun);
+    }
+    this.skippingToSync = false;
+  }
+
+  private finish(error: StatementError | undefined): void {
+    this.running();
     const head = this.pending.shift();
-    if (!head || head.kind !== 'execute') return;
+    if (head?.kind !== 'execute') return;
     if (!error && head.statement) this.applyEffects(head.statement.outcome);
-    this.report(head, error);
+    this.report('extended', head, error);
   }
 
   private applyEffects(outcome: RewriteOutcome): void {
@@ -492,11 +610,11 @@ export class ClientSession {
     this.info = info;
   }
 
-  private report(p: Exclude<Pending, { kind: 'sync' }>, error: { sqlstate: string; message: string } | undefined): void {
+  private report(protocol: 'simple' | 'extended', p: Execution, error: StatementError | undefined): void {
     if (!p.statement || !this.info) return;
     this.host.options.observer.statementFinished({
       session: this.info,
-      protocol: p.kind === 'simple' ? 'simple' : 'extended',
+      protocol,
       sql: p.statement.sql,
       outcome: p.statement.outcome,
       rows: p.rows,
@@ -559,10 +677,12 @@ export class ClientSession {
     const inFlight = this.pending.length > 0;
     // Statements whose answer had not fully arrived are still audited: a client may leave as soon
     // as it has read an error, before upstream's ReadyForQuery reaches the proxy.
-    for (const p of this.pending.splice(0)) {
-      if (p.kind === 'sync') continue;
+    while (this.pending.length > 0) {
+      const p = this.running() ?? this.pending[0]!;
+      this.pending.shift();
+      if (p.kind !== 'simple' && p.kind !== 'execute') continue;
       const error = p.kind === 'simple' && p.error ? p.error : { sqlstate: '08006', message: 'session ended before the statement completed' };
-      this.report(p, error);
+      this.report(p.kind === 'simple' ? 'simple' : 'extended', p, error);
     }
     if (this.upstream) {
       // A client that leaves mid-statement must not leave its query running upstream.
@@ -579,6 +699,11 @@ export class ClientSession {
 /** Frames the proxy decodes; everything else passes through untouched. */
 const INSPECTED: ReadonlySet<number> = new Set([
   BackendCode.ErrorResponse,
+  BackendCode.ParseComplete,
+  BackendCode.BindComplete,
+  BackendCode.CloseComplete,
+  BackendCode.RowDescription,
+  BackendCode.NoData,
   BackendCode.CommandComplete,
   BackendCode.EmptyQueryResponse,
   BackendCode.PortalSuspended,

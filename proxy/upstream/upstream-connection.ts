@@ -159,9 +159,16 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, why: string): Pro
 }
 
 /** Cancels the upstream query of one session: a fresh connection carrying upstream's own key. */
-export function sendUpstreamCancel(target: UpstreamTarget, processId: number, secretKey: number): void {
-  const s = netConnect({ host: target.host, port: target.port });
-  s.once('connect', () => s.end(write.cancelRequest(processId, secretKey)));
-  s.once('error', () => s.destroy());
-  s.setTimeout(5000, () => s.destroy());
+/**
+ * Resolves once the server has closed the cancel connection: by then it has signalled the backend,
+ * so a statement sent afterwards cannot be hit by this cancel.
+ */
+export function sendUpstreamCancel(target: UpstreamTarget, processId: number, secretKey: number): Promise<void> {
+  return new Promise((resolve) => {
+    const s = netConnect({ host: target.host, port: target.port });
+    s.once('connect', () => s.end(write.cancelRequest(processId, secretKey)));
+    s.once('error', () => s.destroy());
+    s.once('close', () => resolve());
+    s.setTimeout(5000, () => s.destroy());
+  });
 }

@@ -7,16 +7,29 @@ export interface LeakCase {
   readonly sql: string;
   /** When set, the statement must be refused with this SQLSTATE. */
   readonly refused?: string;
+  /**
+   * How the correctness oracle (leak-oracle.test.ts) treats an answered case. By default the same
+   * SQL runs directly on PostgreSQL with the protected tables replaced by secure views (schema
+   * `reference`) and the answers must be equal. `referenceSql` is the equivalent statement for the
+   * reference run (for instance `public.customers` spelled `reference.customers`); `exclude` says
+   * why a case cannot be compared at all.
+   */
+  readonly oracle?: { readonly referenceSql?: string; readonly exclude?: string };
 }
 
-const q = (category: string, sql: string, refused?: string): LeakCase => ({ category, sql, ...(refused ? { refused } : {}) });
+const q = (category: string, sql: string, refused?: string, oracle?: LeakCase['oracle']): LeakCase =>
+  ({ category, sql, ...(refused ? { refused } : {}), ...(oracle ? { oracle } : {}) });
+/** The statement to run over the secure views instead (same meaning, reference relations named). */
+const ref = (referenceSql: string): LeakCase['oracle'] => ({ referenceSql });
+/** Not compared with the secure-view reference, for the reason given. */
+const exclude = (reason: string): LeakCase['oracle'] => ({ exclude: reason });
 
 export const LEAK_CASES: readonly LeakCase[] = [
   // identifiers
   q('identifier', 'SELECT * FROM customers'),
-  q('identifier', 'SELECT * FROM public.customers'),
-  q('identifier', 'SELECT * FROM "public"."customers"'),
-  q('identifier', 'SELECT * FROM PUBLIC.CUSTOMERS'),
+  q('identifier', 'SELECT * FROM public.customers', undefined, ref('SELECT * FROM reference.customers')),
+  q('identifier', 'SELECT * FROM "public"."customers"', undefined, ref('SELECT * FROM "reference"."customers"')),
+  q('identifier', 'SELECT * FROM PUBLIC.CUSTOMERS', undefined, ref('SELECT * FROM REFERENCE.CUSTOMERS')),
   q('identifier', 'SELECT * FROM U&"\\0063ustomers"'),
   q('identifier', 'SELECT * FROM U&"!0063ustomers" UESCAPE \'!\''),
   q('identifier', 'SELECT * FROM ONLY customers'),
@@ -24,7 +37,7 @@ export const LEAK_CASES: readonly LeakCase[] = [
   q('identifier', 'SELECT * FROM pg_temp.customers', '42P01'),
   q('identifier', 'SELECT * FROM other_db.public.customers', '42501'),
   // scope
-  q('scope', 'WITH customers AS (SELECT * FROM public.customers) SELECT * FROM customers'),
+  q('scope', 'WITH customers AS (SELECT * FROM public.customers) SELECT * FROM customers', undefined, ref('WITH customers AS (SELECT * FROM reference.customers) SELECT * FROM customers')),
   q('scope', 'WITH a AS (SELECT * FROM customers), customers AS (SELECT 1) SELECT * FROM a'),
   q('scope', 'WITH RECURSIVE r AS (SELECT ssn, email, name FROM customers UNION SELECT ssn, email, name FROM r) SELECT * FROM r'),
   q('scope', 'SELECT * FROM (SELECT * FROM customers) customers'),
@@ -113,17 +126,18 @@ export const LEAK_CASES: readonly LeakCase[] = [
   q('prepared', 'PREPARE p AS SELECT * FROM customers; EXECUTE p; DEALLOCATE p'),
   q('prepared', 'PREPARE p2(text) AS SELECT $1; EXECUTE p2((SELECT string_agg(ssn, \',\') FROM customers)); DEALLOCATE p2'),
   // COPY
-  q('copy', 'COPY customers TO STDOUT'),
-  q('copy', 'COPY customers (ssn, email, name) TO STDOUT WITH (FORMAT csv, HEADER)'),
+  // PostgreSQL cannot COPY from a view: the reference copies the view's query instead.
+  q('copy', 'COPY customers TO STDOUT', undefined, ref('COPY (SELECT * FROM customers) TO STDOUT')),
+  q('copy', 'COPY customers (ssn, email, name) TO STDOUT WITH (FORMAT csv, HEADER)', undefined, ref('COPY (SELECT ssn, email, name FROM customers) TO STDOUT WITH (FORMAT csv, HEADER)')),
   q('copy', 'COPY (SELECT * FROM customers WHERE region = \'US\') TO STDOUT'),
-  q('copy', 'COPY orders TO STDOUT'),
+  q('copy', 'COPY orders TO STDOUT', undefined, ref('COPY (SELECT * FROM orders) TO STDOUT')),
   q('copy', "COPY customers TO '/tmp/pgveil-leak.csv'", '42501'),
   q('copy', "COPY customers TO PROGRAM 'cat'", '42501'),
   q('copy', 'COPY customers FROM STDIN', '42501'),
   q('copy', "COPY (SELECT 1) TO PROGRAM 'id'", '42501'),
   // multi-statement and settings
   q('multi', 'SELECT 1; SELECT * FROM customers'),
-  q('multi', "SET search_path = pg_catalog; SELECT * FROM public.customers"),
+  q('multi', "SET search_path = pg_catalog; SELECT * FROM public.customers", undefined, ref('SET search_path = pg_catalog; SELECT * FROM reference.customers')),
   q('multi', 'SET search_path = public, pg_catalog', '42501'),
   q('multi', "SET LOCAL search_path = 'x'", '42501'),
   q('multi', 'SET role postgres', '42501'),
@@ -144,4 +158,46 @@ export const LEAK_CASES: readonly LeakCase[] = [
   q('parser', "SELECT U&'\\0041', name FROM customers"),
   q('parser', 'SELECT name FROM"customers"'),
   q('parser', 'SELECT 1 FROM customers WHERE ssn = ANY(ARRAY[\'ZQ7SSN-EU-991\'])'),
+  // masking: answers the oracle compares value by value with the secure-view reference
+  q('masking', 'SELECT id, email, ssn, phone, birth_date FROM customers ORDER BY id LIMIT 20'),
+  q('masking', 'SELECT * FROM orders ORDER BY id LIMIT 50'),
+  q('masking', 'SELECT c.id, c.ssn, o.card_number FROM customers c JOIN orders o ON o.customer_id = c.id ORDER BY o.id LIMIT 40'),
+  q('masking', 'SELECT email, count(*) FROM customers GROUP BY email ORDER BY 1'),
+  q('masking', "SELECT id FROM customers WHERE ssn LIKE '0%' ORDER BY id"),
+  q('masking', 'SELECT region, min(birth_date), max(birth_date) FROM customers GROUP BY region'),
+  q('masking', 'SELECT row_to_json(c)::text FROM customers c WHERE id < 40'),
+  q('masking', 'SELECT count(*), count(DISTINCT ssn), count(DISTINCT email), count(DISTINCT phone) FROM customers'),
+  q('masking', 'SELECT phone FROM customers UNION SELECT card_number FROM orders ORDER BY 1'),
+  q('masking', 'SELECT o.status, count(*), sum(o.amount) FROM orders o WHERE o.customer_id IN (SELECT id FROM customers) GROUP BY 1'),
+  q('masking', 'SELECT id, rank() OVER (ORDER BY ssn) FROM customers ORDER BY id LIMIT 30'),
+  q('masking', 'SELECT count(*) FROM customers a JOIN customers b ON a.email = b.email AND a.id < b.id'),
+  q('masking', "SELECT left(ssn, 8), right(phone, 4), split_part(email, '@', 2) FROM customers WHERE id BETWEEN 3 AND 60"),
+  q('masking', 'SELECT birth_date, count(*) FROM customers GROUP BY birth_date HAVING count(*) > 1 ORDER BY birth_date'),
+  q('masking', 'SELECT extract(year FROM birth_date) AS y, count(*) FROM customers GROUP BY y ORDER BY y'),
+  q('masking', "SELECT id FROM customers WHERE birth_date > '1990-06-15' ORDER BY id"),
+  q('masking', "SELECT id, email FROM customers WHERE email = 'customer6@example.com'"),
+  q('masking', "SELECT id FROM customers WHERE phone LIKE '%0111'"),
+  q('masking', 'SELECT md5(ssn), md5(email) FROM customers WHERE id < 30'),
+  q('masking', "SELECT string_agg(ssn, ',' ORDER BY id) FROM customers WHERE id < 50"),
+  q('masking', 'SELECT jsonb_agg(c ORDER BY c.id)::text FROM (SELECT id, email, ssn FROM customers WHERE id < 20) c'),
+  q('masking', 'SELECT c.id, o.id, o.card_number FROM customers c LEFT JOIN orders o ON o.customer_id = c.id WHERE c.id < 30 ORDER BY c.id, o.id'),
+  q('masking', "SELECT EXISTS (SELECT 1 FROM customers WHERE region = 'US'), (SELECT count(*) FROM customers WHERE id = 1)"),
+  q('masking', 'SELECT id, ssn = (SELECT ssn FROM customers WHERE id = 3) FROM customers WHERE id IN (3, 6) ORDER BY id'),
+  q('masking', 'SELECT region, count(*) FROM customers GROUP BY ROLLUP (region) ORDER BY 1'),
+  q('masking', 'SELECT length(ssn), length(email), length(phone) FROM customers WHERE id = 3'),
+  q('masking', "SELECT * FROM orders o WHERE o.card_number LIKE '%9999' ORDER BY id"),
+  q('masking', "SELECT id FROM customers WHERE id = ANY (SELECT customer_id FROM orders WHERE card_number LIKE '4111%')"),
+  q('masking', 'SELECT DISTINCT substr(email, 2, 5) FROM customers'),
+  q('masking', 'SELECT id, lower(email), upper(ssn) FROM customers WHERE id < 20 ORDER BY id'),
+  q('masking', 'BEGIN; DECLARE k CURSOR FOR SELECT id, ssn, email FROM customers ORDER BY id; FETCH 5 FROM k; FETCH 5 FROM k; COMMIT'),
+  q('masking', "SELECT count(*) FILTER (WHERE ssn < '8'), count(*) FILTER (WHERE email LIKE 'c%') FROM customers"),
+  q('masking', 'VALUES ((SELECT max(phone) FROM customers), (SELECT min(card_number) FROM orders))'),
+  q('masking', 'SELECT c.id FROM customers c WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id) ORDER BY 1'),
+  q('masking', 'SELECT o.customer_id, c.region, c.phone FROM orders o LEFT JOIN customers c ON c.id = o.customer_id WHERE o.id <= 12 ORDER BY o.id'),
+  q('masking', "SELECT to_char(birth_date, 'YYYY-MM-DD'), date_part('month', birth_date) FROM customers WHERE id < 40"),
+  // answers that differ from run to run, or between sessions: checked for canaries only
+  q('masking', 'SELECT email, ssn FROM customers ORDER BY random() LIMIT 3', undefined, exclude('random() picks different rows in every run')),
+  q('masking', 'SELECT name, ssn FROM customers LIMIT 5', undefined, exclude('LIMIT without ORDER BY: which rows come back is up to each plan')),
+  q('masking', 'SELECT ssn, phone FROM customers TABLESAMPLE BERNOULLI (20)', undefined, exclude('TABLESAMPLE BERNOULLI samples different rows in every run')),
+  q('masking', 'SELECT pg_backend_pid(), now(), count(ssn) FROM customers', undefined, exclude('backend pid and transaction time differ between the two sessions')),
 ];

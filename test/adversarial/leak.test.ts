@@ -1,4 +1,7 @@
-/** Every leak case through pgveil as the restricted analyst: refused, or answered without a canary. */
+/**
+ * Every leak case through pgveil as the restricted analyst: refused, or answered without a canary.
+ * That an answer is also the correctly masked one is checked in leak-oracle.test.ts.
+ */
 import { Client, type QueryConfig } from 'pg';
 import { startStack, type Stack } from '../support/pgveil-stack';
 import { CANARY_SQL, leakedCanaries } from './canaries';

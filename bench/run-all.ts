@@ -39,7 +39,7 @@ async function admin(database = 'postgres'): Promise<Client> {
   return c;
 }
 
-async function setUp(): Promise<void> {
+export async function setUp(): Promise<void> {
   const c = await admin();
   await c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
   await c.query(`CREATE DATABASE ${DB}`);
@@ -54,7 +54,7 @@ async function setUp(): Promise<void> {
   await db.end();
 }
 
-function writeProxyConfig(dir: string): string {
+export function writeProxyConfig(dir: string): string {
   writeFileSync(join(dir, 'policies.yaml'), `
 dataProducts:
   - name: ${DB}
@@ -223,7 +223,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  });
+}

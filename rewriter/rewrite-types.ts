@@ -35,6 +35,8 @@ export interface RewritePlan {
   readonly policyVersion: string;
   /** Set by the gate: the most rows one statement may return to this principal. */
   readonly rowLimit?: number;
+  /** The audit's normalized texts when already known (a literal template), saving a normalize. */
+  readonly audit?: { readonly statement: string; readonly rewritten: string };
 }
 
 export interface Refusal {

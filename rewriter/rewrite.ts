@@ -47,7 +47,7 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
         effects.push(effect);
         if (effect.kind === 'search_path') searchPath = effect.schemas;
       }
-      out.push(deparseStatement(stmt));
+      out.push(printed(stmt));
       reasons.push(...substitution.reasons);
       for (const r of substitution.substituted) relations.add(r);
     }
@@ -65,6 +65,59 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
     if (error instanceof GuardRefusal) return refusal(error.sqlstate, error.message, [error.rule], policyVersion);
     return refusal('XX000', `statement refused: pgveil could not rewrite it (${(error as Error).message})`, ['internal_error'], policyVersion);
   }
+}
+
+/**
+ * The deparser is a second implementation of PostgreSQL's grammar, so its output is checked the
+ * way PostgreSQL will read it: one statement of the same kind, and for statements other than
+ * queries (small, and forwarded as they are) the very same tree. A printing mistake then refuses
+ * the statement instead of sending upstream something no rule looked at.
+ */
+function printed(stmt: Node): string {
+  const own = printedSetting(stmt);
+  if (own !== undefined && readsBackAs(own, stmt) === undefined) return own;
+  const sql = deparseStatement(stmt);
+  const problem = readsBackAs(sql, stmt);
+  if (problem) throw new Error(problem);
+  return sql;
+}
+
+/** Why `sql` is not what PostgreSQL will read as `stmt`, or undefined when it is. */
+function readsBackAs(sql: string, stmt: Node): string | undefined {
+  let again;
+  try {
+    again = parseStatements(sql);
+  } catch (error) {
+    return `the rewritten statement does not parse (${(error as Error).message})`;
+  }
+  const kind = kindOf(stmt);
+  if (again.length !== 1 || kindOf(again[0]!.stmt) !== kind) return 'the rewritten statement does not read back as one statement of the same kind';
+  if (!QUERY_STATEMENTS.has(kind) && treeText(again[0]!.stmt) !== treeText(stmt)) return 'the rewritten statement does not read back as the same statement';
+  return undefined;
+}
+
+/**
+ * `SET name TO 'value', ...` printed here: the deparser does not escape quotes in SET values. Names
+ * come from the SETTABLE allow-list; values are escape strings, which mean the same whatever
+ * standard_conforming_strings is.
+ */
+function printedSetting(stmt: Node): string | undefined {
+  const body = stmt.VariableSetStmt as Node | undefined;
+  if (!body || body.kind !== 'VAR_SET_VALUE' || !SETTABLE.has(String(body.name))) return undefined;
+  const values: string[] = [];
+  for (const arg of (body.args as Node[] | undefined) ?? []) {
+    const constant = arg.A_Const as Node | undefined;
+    const text = constant?.sval?.sval;
+    if (typeof text !== 'string') return undefined;
+    values.push(`E'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`);
+  }
+  if (values.length === 0) return undefined;
+  return `SET ${body.is_local ? 'LOCAL ' : ''}${String(body.name)} TO ${values.join(', ')}`;
+}
+
+/** A parse tree without source positions. */
+function treeText(node: Node): string {
+  return JSON.stringify(node, (key, value: unknown) => (key === 'location' ? undefined : value));
 }
 
 /** Rewrites one statement in place; returns the session effect it has once it succeeds. */

@@ -94,10 +94,10 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
       catalog: (dataProduct) => catalogs.get(dataProduct),
       rewrite: (sql, context) => {
         const started = process.hrtime.bigint();
-        const hits = cache.hits;
-        const outcome = cache.get(sql, context, () => rewrite(sql, context));
+        const misses = cache.misses;
+        const outcome = cache.get(sql, context, (text) => rewrite(text, context));
         metrics.rewriteSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        metrics.rewriteCache.inc({ result: cache.hits > hits ? 'hit' : 'miss' });
+        metrics.rewriteCache.inc({ result: cache.misses > misses ? 'miss' : 'hit' });
         return outcome;
       },
       helperSchema: config.helperSchema,

@@ -146,6 +146,8 @@ export const LEAK_CASES: readonly LeakCase[] = [
   q('multi', 'RESET ALL; SELECT * FROM customers'),
   q('multi', 'DISCARD ALL; SELECT * FROM customers'),
   q('multi', 'SELECT 1; DELETE FROM customers', '42501'),
+  // A quote inside a SET value once ended the value when pgveil printed it: the rest ran unrewritten.
+  q('multi', "SET application_name = 'x''; SELECT ssn, email, name FROM public.customers; --'", undefined, ref("SET application_name = 'x''; SELECT ssn, email, name FROM public.customers; --'")),
   // parser-differential tricks
   q('parser', 'SELECT/**/ssn/**/FROM/**/customers'),
   q('parser', 'SELECT ssn FROM customers /* nested /* comment */ still comment */'),

@@ -77,7 +77,10 @@ export const GOLDEN: readonly Golden[] = [
   { name: 'DECLARE cursor', sql: 'DECLARE cur CURSOR FOR SELECT email FROM customers', expected: `DECLARE cur CURSOR FOR SELECT email FROM ${c()}` },
   { name: 'PREPARE', sql: 'PREPARE p (int) AS SELECT email FROM customers WHERE id = $1', expected: `PREPARE p (int) AS SELECT email FROM ${c()} WHERE id = $1` },
   { name: 'EXPLAIN of an unprotected query', sql: 'EXPLAIN SELECT 1', expected: 'EXPLAIN SELECT 1' },
-  { name: 'SET search_path tracked', sql: 'SET search_path = public', expected: 'SET search_path TO public' },
+  { name: 'SET search_path tracked', sql: 'SET search_path = public', expected: "SET search_path TO E'public'" },
+  // The deparser once printed SET values without escaping their quotes: a second statement rode along.
+  { name: 'SET value with quotes stays one value', sql: "SET application_name = 'x''; SELECT ssn FROM customers; --'", expected: "SET application_name TO E'x''; SELECT ssn FROM customers; --'" },
+  { name: 'SET value with a backslash', sql: "SET application_name = 'a\\b'", expected: "SET application_name TO E'a\\\\b'" },
   { name: 'search_path resolves', sql: 'SELECT email FROM customers', searchPath: ['pg_catalog', 'public'], expected: `SELECT email FROM ${c()}` },
   { name: 'multi-statement', sql: 'SELECT 1; SELECT email FROM customers', expected: `SELECT 1;\nSELECT email FROM ${c()}` },
   { name: 'comments removed', sql: '/* x /* nested */ */ SELECT email FROM customers -- trailing', expected: `SELECT email FROM ${c()}` },

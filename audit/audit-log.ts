@@ -4,7 +4,7 @@
  * chain. The chain continues across restarts: the last hash is read back when the file is opened.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export const GENESIS = '0'.repeat(64);
@@ -63,8 +63,13 @@ export class AuditLog {
    * statement is answered only after its record is in the file, and records keep their order.
    */
   append(record: Record<string, unknown>): boolean {
+    return this.appendJson(JSON.stringify(record));
+  }
+
+  /** Appends one record given as JSON object text (callers that serialize parts ahead of time). */
+  appendJson(json: string): boolean {
     if (this.fd === undefined || this.failed) return false;
-    const body = JSON.stringify({ ...record, prev: this.last });
+    const body = `${json.slice(0, -1)},"prev":"${this.last}"}`;
     const hash = chainHash(this.last, body, this.secret);
     const line = `${body.slice(0, -1)},"hash":"${hash}"}\n`;
     try {
@@ -115,10 +120,23 @@ export function chainOrder(paths: readonly string[]): string[] {
   return [...paths].sort((a, b) => seq(a) - seq(b));
 }
 
+/** The hash of a file's last record, reading only as much of its end as that record needs. */
 function lastHash(path: string): string {
-  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
-  const last = lines[lines.length - 1];
-  return last ? (JSON.parse(last) as { hash: string }).hash : GENESIS;
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    for (let window = 64 * 1024; ; window *= 4) {
+      const start = Math.max(0, size - window);
+      const tail = Buffer.alloc(size - start);
+      readSync(fd, tail, 0, tail.length, start);
+      const lines = tail.toString('utf8').split('\n').filter((l) => l.length > 0);
+      // The first line of a window that does not start the file may be cut: it does not count.
+      if (lines.length > (start > 0 ? 1 : 0)) return (JSON.parse(lines[lines.length - 1]!) as { hash: string }).hash;
+      if (start === 0) return GENESIS;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface VerifyResult {

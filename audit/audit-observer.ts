@@ -4,7 +4,8 @@
  * protocol violation or anomaly, and the metrics.
  */
 import { normalizeSync } from 'libpg-query';
-import type { SessionEvent, StatementObserver, StatementRecord } from '../proxy/statement-gate';
+import type { SessionEvent, SessionInfo, StatementObserver, StatementRecord } from '../proxy/statement-gate';
+import type { RewriteOutcome } from '../rewriter/rewrite-types';
 import type { AuditLog } from './audit-log';
 import type { EventSink, SecurityEvent } from './security-events';
 import type { PgveilMetrics } from './metrics';
@@ -38,32 +39,57 @@ function normalized(sql: string, raw: boolean): string {
   return text;
 }
 
+const sessionJsons = new WeakMap<SessionInfo, string>();
+
+/** The session's fields of an audit record, as JSON members (a session's info changes rarely). */
+function sessionJson(session: SessionInfo): string {
+  let json = sessionJsons.get(session);
+  if (json === undefined) {
+    const p = session.principal;
+    json = JSON.stringify({ session: session.sessionId, client: session.clientAddress, application: session.applicationName ?? null, user: p.user, groups: p.groups, attributes: p.attributes, purpose: p.purpose ?? null, dataProduct: session.dataProduct }).slice(1, -1);
+    sessionJsons.set(session, json);
+  }
+  return json;
+}
+
+const outcomeJsons = new WeakMap<RewriteOutcome, string>();
+
+/** Policy version and rules of an outcome, as JSON members (outcomes come from the rewrite cache). */
+function outcomeJson(outcome: RewriteOutcome): string {
+  let json = outcomeJsons.get(outcome);
+  if (json === undefined) {
+    const rules = outcome.kind === 'plan' ? [...new Set(outcome.reasons.map((r) => r.ruleId))] : outcome.reasons;
+    json = JSON.stringify({ policyVersion: outcome.policyVersion, rules }).slice(1, -1);
+    outcomeJsons.set(outcome, json);
+  }
+  return json;
+}
+
+const jsonTexts = new Map<string, string>();
+
+/** A statement text as a JSON string; the same texts recur, so each is escaped once. */
+function jsonText(text: string): string {
+  let json = jsonTexts.get(text);
+  if (json === undefined) {
+    json = JSON.stringify(text);
+    if (jsonTexts.size >= NORMALIZED_CAPACITY) jsonTexts.delete(jsonTexts.keys().next().value as string);
+    jsonTexts.set(text, json);
+  }
+  return json;
+}
+
 export function createAuditObserver(options: AuditObserverOptions): StatementObserver {
   const { metrics } = options;
   return {
     statementFinished(record: StatementRecord) {
       const { session, outcome } = record;
       const decision = outcome.kind === 'refusal' ? 'refused' : outcome.rewritten ? 'rewritten' : 'allowed';
-      const written = options.log.append({
-        time: record.startedAt.toISOString(),
-        session: session.sessionId,
-        client: session.clientAddress,
-        application: session.applicationName ?? null,
-        user: session.principal.user,
-        groups: session.principal.groups,
-        attributes: session.principal.attributes,
-        purpose: session.principal.purpose ?? null,
-        dataProduct: session.dataProduct,
-        protocol: record.protocol,
-        statement: outcome.kind === 'plan' && outcome.audit && !options.rawStatements ? outcome.audit.statement : normalized(record.sql, options.rawStatements),
-        rewritten: outcome.kind === 'plan' && outcome.rewritten ? (outcome.audit && !options.rawStatements ? outcome.audit.rewritten : normalized(outcome.sql, options.rawStatements)) : null,
-        policyVersion: outcome.policyVersion,
-        rules: outcome.kind === 'plan' ? [...new Set(outcome.reasons.map((r) => r.ruleId))] : outcome.reasons,
-        decision,
-        rows: record.rows,
-        durationMs: Math.round(record.durationMs * 1000) / 1000,
-        error: record.error ?? null,
-      });
+      const statement = outcome.kind === 'plan' && outcome.audit && !options.rawStatements ? outcome.audit.statement : normalized(record.sql, options.rawStatements);
+      const rewritten = outcome.kind === 'plan' && outcome.rewritten ? (outcome.audit && !options.rawStatements ? outcome.audit.rewritten : normalized(outcome.sql, options.rawStatements)) : null;
+      // One record per statement: the parts that repeat (session, texts, rules) are serialized once.
+      const written = options.log.appendJson(
+        `{"time":${JSON.stringify(record.startedAt.toISOString())},${sessionJson(session)},"protocol":"${record.protocol}","statement":${jsonText(statement)},"rewritten":${rewritten === null ? 'null' : jsonText(rewritten)},${outcomeJson(outcome)},"decision":"${decision}","rows":${record.rows},"durationMs":${Math.round(record.durationMs * 1000) / 1000},"error":${record.error ? JSON.stringify(record.error) : 'null'}}`,
+      );
       if (!written) metrics?.auditFailures.inc();
       metrics?.statements.inc({ decision });
       metrics?.statementSeconds.observe(record.durationMs / 1000);

@@ -108,6 +108,7 @@ export class ClientSession {
   /** An extended-protocol message failed: upstream ignores everything until the next Sync. */
   private skippingToSync = false;
   private cancelling: Promise<void> | undefined;
+  private readonly outbox: Buffer[] = [];
   private pumping = false;
   private draining = false;
   private startupTimer: NodeJS.Timeout | undefined;
@@ -165,7 +166,6 @@ export class ClientSession {
   private async pump(): Promise<void> {
     if (this.pumping || this.phase === 'closed') return;
     this.pumping = true;
-    this.upstream?.socket.cork();
     try {
       while (!this.isClosed()) {
         if (this.phase === 'startup') {
@@ -180,13 +180,17 @@ export class ClientSession {
         if (!message) break;
         this.clearIdleTimer();
         if (this.phase === 'authenticating') await this.onAuthMessage(message);
-        else await this.onMessage(message);
+        else {
+          // Most messages are handled synchronously; only a gate that must wait returns a promise.
+          const handled = this.onMessage(message);
+          if (handled) await handled;
+        }
       }
     } catch (error) {
       this.fail(error instanceof PgError ? error : protocolViolation('invalid message'), 'protocol_violation');
     } finally {
       this.pumping = false;
-      if (this.upstream) process.nextTick(() => this.upstream?.socket.uncork());
+      this.flushUpstream();
       if (this.decoder.buffered <= CLIENT_BUFFER_HIGH_WATER && this.socket.isPaused()) this.socket.resume();
       this.armIdleTimer();
     }
@@ -303,7 +307,7 @@ export class ClientSession {
     return write.parameterStatus(name, value);
   }
 
-  private async onMessage(message: FrontendMessage): Promise<void> {
+  private onMessage(message: FrontendMessage): void | Promise<void> {
     const code = message.code;
     if (!ACCEPTED_FRONTEND_CODES.has(code)) {
       const what = code === FrontendCode.FunctionCall ? 'function call messages are not allowed' : `invalid frontend message type ${code}`;
@@ -348,26 +352,33 @@ export class ClientSession {
     }
   }
 
-  private async check(sql: string): Promise<RewriteOutcome> {
+  private check(sql: string): RewriteOutcome | Promise<RewriteOutcome> {
     const info = this.info!;
     if (!this.host.options.observer.readyForStatements()) {
       return refusal('53000', 'audit log unavailable: statement refused', ['audit_unavailable'], '');
     }
-    const result = this.host.options.gate.check(sql, info);
-    return result instanceof Promise ? await result : result;
+    return this.host.options.gate.check(sql, info);
   }
 
-  private async onQuery(sql: string): Promise<void> {
-    const outcome = await this.check(sql);
-    const statement = { sql, outcome };
-    this.pending.push({ kind: 'simple', statement, started: new Date(), t0: process.hrtime.bigint(), rows: 0 });
-    this.toUpstream(write.query(this.upstreamText(outcome)));
+  private onQuery(sql: string): void | Promise<void> {
+    const started = new Date();
+    const t0 = process.hrtime.bigint();
+    const checked = this.check(sql);
+    const send = (outcome: RewriteOutcome): void => {
+      this.pending.push({ kind: 'simple', statement: { sql, outcome }, started, t0, rows: 0 });
+      this.toUpstream(write.query(this.upstreamText(outcome)));
+    };
+    return checked instanceof Promise ? checked.then(send) : send(checked);
   }
 
-  private async onParse(message: FrontendMessage): Promise<void> {
+  private onParse(message: FrontendMessage): void | Promise<void> {
     const parse = readParse(message);
     const t0 = process.hrtime.bigint();
-    const outcome = await this.check(parse.sql);
+    const checked = this.check(parse.sql);
+    return checked instanceof Promise ? checked.then((outcome) => this.sendParse(parse, t0, outcome)) : this.sendParse(parse, t0, checked);
+  }
+
+  private sendParse(parse: ReturnType<typeof readParse>, t0: bigint, outcome: RewriteOutcome): void {
     const statement = { sql: parse.sql, outcome };
     this.pending.push({ kind: 'parse', name: parse.name, statement });
     if (outcome.kind === 'refusal') {
@@ -382,10 +393,17 @@ export class ClientSession {
     return `SELECT "pgveil refused ${this.refusalToken}"`;
   }
 
+  /** Frames for upstream wait here until the messages at hand are handled: one write for all. */
   private toUpstream(frame: Buffer): void {
+    this.outbox.push(frame);
+  }
+
+  private flushUpstream(): void {
     const upstream = this.upstream;
-    if (!upstream) return;
-    if (!upstream.socket.write(frame)) {
+    if (!upstream || this.outbox.length === 0) return;
+    const data = this.outbox.length === 1 ? this.outbox[0]! : Buffer.concat(this.outbox);
+    this.outbox.length = 0;
+    if (!upstream.socket.write(data)) {
       this.socket.pause();
       upstream.socket.once('drain', () => this.socket.resume());
     }

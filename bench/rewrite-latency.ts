@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { parseSync } from 'libpg-query';
 import { initRewriter, loadCatalog, rewrite, RewriteCache, type RewriteContext } from '../rewriter';
+import { literalsOf, normalizedText, splitAtParams } from '../rewriter/literal-template';
 import { createPolicySnapshot } from '../policies';
 import type { PolicySnapshot } from '../policies/decision';
 
@@ -19,6 +20,19 @@ export interface LatencyRow {
   readonly coldP99: number;
   readonly cachedP50: number;
   readonly cachedP99: number;
+  /** The same statement with other integer literals, served from its literal template (NaN: no integer literal). */
+  readonly literalP50: number;
+  readonly literalP99: number;
+}
+
+/** The statement with every integer literal moved by `shift`, or undefined when it has none. */
+function withOtherIntegers(sql: string, shift: number): string | undefined {
+  const normalized = normalizedText(sql);
+  if (normalized === undefined || normalized === sql) return undefined;
+  const { segments } = splitAtParams(normalized);
+  const literals = literalsOf(sql, segments);
+  if (!literals?.some((l) => /^\d+$/.test(l))) return undefined;
+  return segments[0] + literals.map((l, i) => (/^\d+$/.test(l) ? String(Number(l) + shift) : l) + segments[i + 1]!).join('');
 }
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -84,7 +98,11 @@ export async function measureRewriteLatency(client: Client, corpusDir: string, i
     const parse = time(() => parseSync(sql), iterations);
     const cold = time(() => rewrite(sql, ctx), iterations);
     const cached = time(() => cache.get(sql, ctx, () => outcome), iterations * 10);
-    rows.push({ id, parseP50: quantile(parse, 0.5), parseP99: quantile(parse, 0.99), coldP50: quantile(cold, 0.5), coldP99: quantile(cold, 0.99), cachedP50: quantile(cached, 0.5), cachedP99: quantile(cached, 0.99) });
+    const variants = Array.from({ length: iterations * 3 }, (_, i) => withOtherIntegers(sql, i + 1));
+    let next = 0;
+    const literal = variants[0] === undefined ? [Number.NaN] : time(() => cache.get(variants[next++]!, ctx, (text) => rewrite(text, ctx)), variants.length);
+    if (variants[0] !== undefined && cache.literalHits < variants.length) throw new Error(`${id}: literal template not used (${cache.literalHits} of ${variants.length})`);
+    rows.push({ id, parseP50: quantile(parse, 0.5), parseP99: quantile(parse, 0.99), coldP50: quantile(cold, 0.5), coldP99: quantile(cold, 0.99), cachedP50: quantile(cached, 0.5), cachedP99: quantile(cached, 0.99), literalP50: quantile(literal, 0.5), literalP99: quantile(literal, 0.99) });
   }
   return rows;
 }

@@ -3,10 +3,10 @@
  * mixing masked queries, refusals and prepared statements. Passes only with zero errors other than
  * the expected refusals, one audit record per statement, and pgveil's RSS flat over the run.
  *
- *   npm run build && node dist/bench/soak.js [clients=60] [minutes=10]
+ *   npm run soak -- [clients=200] [minutes=10]
  *
- * Each analyst session holds one upstream connection, so the clients must fit in the upstream's
- * max_connections (100 on a default PostgreSQL).
+ * Each analyst session holds one upstream connection, so the upstream is a throwaway PostgreSQL
+ * started with room for every client (see wide-upstream.ts).
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,8 +18,9 @@ import { demoSchemaSql } from '../cli/demo/demo-data';
 import { installHelperSchema } from '../rewriter';
 import { createScramVerifier } from '../proxy';
 import { demoPolicyYaml } from '../cli/demo/demo-policy';
+import { SERVICE_PASSWORD, startWideUpstream } from './wide-upstream';
 
-const CLIENTS = Number(process.argv[2] ?? 60);
+const CLIENTS = Number(process.argv[2] ?? 200);
 const MINUTES = Number(process.argv[3] ?? 10);
 const DB = 'pgveil_soak';
 const PORT = 6650;
@@ -46,23 +47,23 @@ async function rss(pid: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const admin = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+  const upstream = await startWideUpstream(CLIENTS + 50, 5499);
+  const admin = upstream.admin('postgres');
   await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${DB}`);
   await admin.end();
-  const db = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: DB });
+  const db = upstream.admin(DB);
   await db.connect();
   await db.query(demoSchemaSql);
-  await db.query(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgveil_soak_svc') THEN CREATE ROLE pgveil_soak_svc LOGIN; END IF; END $$`);
+  await db.query(`CREATE ROLE pgveil_soak_svc LOGIN PASSWORD '${SERVICE_PASSWORD}'`);
   await db.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO pgveil_soak_svc');
   await installHelperSchema(db, { schema: 'pgveil', ownerRole: 'pgveil_owner', serviceRole: 'pgveil_soak_svc', key: Buffer.alloc(32, 3) });
+  const upstreamVersion = String((await db.query('SHOW server_version')).rows[0].server_version);
   await db.end();
 
   const dir = mkdtempSync(join(tmpdir(), 'pgveil-soak-'));
-  writeFileSync(join(dir, 'empty.password'), '');
   writeFileSync(join(dir, 'policies.yaml'), demoPolicyYaml({
-    upstreamPort: 5432, upstreamDatabase: DB, serviceRole: 'pgveil_soak_svc', passwordFile: 'empty.password',
+    upstreamPort: upstream.port, upstreamDatabase: DB, serviceRole: 'pgveil_soak_svc', passwordFile: upstream.servicePasswordFile,
     analystVerifier: createScramVerifier('analyst'), stewardVerifier: createScramVerifier('steward'),
   }).replace('name: demo', `name: ${DB}`).replace('dataProduct: demo', `dataProduct: ${DB}`));
   writeFileSync(join(dir, 'pgveil.yaml'), `listen: { host: 127.0.0.1, port: ${PORT} }\npolicies: [ policies.yaml ]\naudit: { file: audit.jsonl }\nlog: { level: warn }\n`);
@@ -104,21 +105,19 @@ async function main(): Promise<void> {
   proxy.kill('SIGTERM');
   await new Promise((r) => proxy.once('exit', r));
   rmSync(dir, { recursive: true, force: true });
-  const cleanup = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
-  await cleanup.connect();
-  await cleanup.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await cleanup.end();
-  const first = samples[0]?.rssMb ?? 0;
+  await upstream.stop();
+  // The first sample is taken before the clients connect; flatness is judged from the next one on.
+  const first = samples[1]?.rssMb ?? 0;
   const last = samples[samples.length - 1]?.rssMb ?? 0;
   const report = [
     `## Soak: ${CLIENTS} concurrent analysts for ${MINUTES} minutes (${new Date().toISOString()})`,
     '',
-    `Command: \`node dist/bench/soak.js ${CLIENTS} ${MINUTES}\`. Workload: masked point queries (prepared), aggregates, a join, a LIKE over a hashed column, two refusals.`,
+    `Command: \`npm run soak -- ${CLIENTS} ${MINUTES}\` (upstream: a throwaway PostgreSQL ${upstreamVersion} with max_connections ${CLIENTS + 50}). Workload: masked point queries (prepared), aggregates, a join, a LIKE over a hashed column, two refusals.`,
     '',
     `- statements: ${statements} (${Math.round(statements / (MINUTES * 60))} per second), expected refusals: ${refusals}`,
     `- unexpected errors: ${unexpected.length}${unexpected.length > 0 ? ` (first: ${unexpected[0]})` : ''}`,
     `- audit records: ${audited} for ${statements} statements sent`,
-    `- pgveil RSS every 30 s (MB): ${samples.map((s) => s.rssMb.toFixed(0)).join(', ')}; first ${first.toFixed(0)}, last ${last.toFixed(0)}`,
+    `- pgveil RSS every 30 s (MB): ${samples.map((s) => s.rssMb.toFixed(0)).join(', ')}; under load from ${first.toFixed(0)} (first sample with all clients connected) to ${last.toFixed(0)} at the end`,
     '',
   ].join('\n');
   process.stdout.write(report);

@@ -111,6 +111,8 @@ export class RelationSubstitution {
         return node;
       case 'RangeVar':
         return this.rangeVar(body, scope);
+      case 'RangeTableSample':
+        return this.tableSample(node, scope);
       case 'FuncCall': {
         const parts = names(body.funcname as Node[]);
         checkFunction(parts.length > 1 ? parts[parts.length - 2] : undefined, parts[parts.length - 1] ?? '', this.context.helperSchema);
@@ -157,6 +159,21 @@ export class RelationSubstitution {
     for (const key of Object.keys(select)) {
       if (key !== 'withClause') select[key] = this.visit(select[key], scope);
     }
+  }
+
+  /** A sample of a protected relation samples the table inside its derived table (a sub-query cannot be sampled). */
+  private tableSample(node: Node, scope: Scope | undefined): Node {
+    const body = node.RangeTableSample as Node;
+    for (const key of Object.keys(body)) if (key !== 'relation') body[key] = this.visit(body[key], scope);
+    const relation = this.visit(body.relation, scope) as Node;
+    const derived = (relation.RangeSubselect as Node | undefined)?.subquery as Node | undefined;
+    if (!derived) {
+      body.relation = relation;
+      return node;
+    }
+    const select = derived.SelectStmt as Node;
+    select.fromClause = [{ RangeTableSample: { ...body, relation: (select.fromClause as Node[])[0] } }];
+    return relation;
   }
 
   private rangeVar(rv: Node, scope: Scope | undefined): Node {

@@ -77,6 +77,9 @@ export const GOLDEN: readonly Golden[] = [
   { name: 'DECLARE cursor', sql: 'DECLARE cur CURSOR FOR SELECT email FROM customers', expected: `DECLARE cur CURSOR FOR SELECT email FROM ${c()}` },
   { name: 'PREPARE', sql: 'PREPARE p (int) AS SELECT email FROM customers WHERE id = $1', expected: `PREPARE p (int) AS SELECT email FROM ${c()} WHERE id = $1` },
   { name: 'EXPLAIN of an unprotected query', sql: 'EXPLAIN SELECT 1', expected: 'EXPLAIN SELECT 1' },
+  // A sub-query cannot be sampled: the sample moves onto the table inside the derived table.
+  { name: 'TABLESAMPLE samples the table under the masks and filter', sql: 'SELECT id FROM customers TABLESAMPLE BERNOULLI (50) REPEATABLE (1)', expected: `SELECT id FROM ${c().replace('FROM public.customers WHERE', 'FROM public.customers TABLESAMPLE bernoulli (50) REPEATABLE (1) WHERE')}` },
+  { name: 'TABLESAMPLE keeps the alias', sql: 'SELECT o.id FROM orders o TABLESAMPLE SYSTEM (100)', expected: `SELECT o.id FROM ${o('o').replace('FROM public.orders )', 'FROM public.orders TABLESAMPLE system (100) )')}` },
   { name: 'SET search_path tracked', sql: 'SET search_path = public', expected: "SET search_path TO E'public'" },
   // The deparser once printed SET values without escaping their quotes: a second statement rode along.
   { name: 'SET value with quotes stays one value', sql: "SET application_name = 'x''; SELECT ssn FROM customers; --'", expected: "SET application_name TO E'x''; SELECT ssn FROM customers; --'" },

@@ -41,6 +41,14 @@ export class RelationSubstitution {
   private readonly filtered: Node[] = [];
   /** An analyst expression that is not provably leakproof runs somewhere in a qualifier. */
   private leakyQualifier = false;
+  /** Derived tables built, so finish() can drop the columns the statement never names. */
+  private readonly derivedTables: Array<{ readonly select: Node; readonly positional: boolean }> = [];
+  /** Names a bare ColumnRef could use as a whole-row reference: relations, aliases, CTEs. */
+  private readonly rowNames = new Set<string>();
+  /** Column names a statement uses without a ColumnRef (JOIN ... USING). */
+  private readonly usingNames = new Set<string>();
+  /** NATURAL joins name columns implicitly: no derived table is narrowed. */
+  private naturalJoin = false;
 
   constructor(private readonly context: RewriteContext) {}
 
@@ -71,6 +79,31 @@ export class RelationSubstitution {
     if (this.leakyQualifier) {
       // OFFSET 0 keeps PostgreSQL from pulling the derived table up, so its row filter runs first.
       for (const select of this.filtered) select.limitOffset = constant(0);
+    }
+    this.narrowDerivedTables();
+  }
+
+  /**
+   * A derived table keeps only the columns the statement can name: masks of unused columns cost
+   * PostgreSQL parse and planning time on every statement. Only names: a column named anywhere in
+   * the statement stays in every derived table, so no reference can bind elsewhere. `*`, whole-row
+   * references, NATURAL joins and column alias lists need every column and keep them.
+   */
+  private narrowDerivedTables(): void {
+    if (this.naturalJoin) return;
+    const named = new Set(this.usingNames);
+    for (const ref of this.columnRefs) {
+      const fields = ref.ColumnRef.fields as Node[];
+      const last = fields[fields.length - 1];
+      const name = last?.String?.sval as string | undefined;
+      if (!name || (fields.length === 1 && this.rowNames.has(name))) return;
+      named.add(name);
+    }
+    for (const { select, positional } of this.derivedTables) {
+      if (positional) continue;
+      const targets = select.targetList as Node[];
+      const kept = targets.filter((t) => named.has(t.ResTarget.name as string));
+      select.targetList = kept.length > 0 ? kept : targets.slice(0, 1);
     }
   }
 
@@ -110,6 +143,8 @@ export class RelationSubstitution {
         this.selectStmt(body, scope);
         return node;
       case 'RangeVar':
+        this.rowNames.add(body.relname as string);
+        if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
         return this.rangeVar(body, scope);
       case 'RangeTableSample':
         return this.tableSample(node, scope);
@@ -123,6 +158,17 @@ export class RelationSubstitution {
         return node;
       case 'JoinExpr':
         if (body.quals && !isLeakproof(body.quals as Node)) this.leakyQualifier = true;
+        if (body.isNatural) this.naturalJoin = true;
+        for (const name of names(body.usingClause as Node[] | undefined)) this.usingNames.add(name);
+        if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
+        break;
+      case 'RangeSubselect':
+      case 'RangeFunction':
+      case 'RangeTableFunc':
+        if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
+        break;
+      case 'CommonTableExpr':
+        this.rowNames.add(body.ctename as string);
         break;
       case 'InsertStmt':
       case 'UpdateStmt':
@@ -267,6 +313,7 @@ export class RelationSubstitution {
       this.filtered.push(select);
     }
     if (!this.substituted.includes(qualified)) this.substituted.push(qualified);
+    this.derivedTables.push({ select, positional: Array.isArray(alias.colnames) && alias.colnames.length > 0 });
     return { RangeSubselect: { subquery: { SelectStmt: select }, alias } };
   }
 }

@@ -554,6 +554,9 @@ export class ClientSession {
       case BackendCode.ReadyForQuery:
         this.transactionStatus = frame[5]!;
         this.settle();
+        // Outside a transaction PostgreSQL holds no portals: neither does pgveil's map, which a
+        // client binding ever new portal names would otherwise grow without bound.
+        if (this.transactionStatus === 0x49) this.portals.clear();
         return frame;
       case BackendCode.ParameterStatus: {
         const [name = '', value = ''] = frame.toString('utf8', 5, frame.length - 1).split('\0');

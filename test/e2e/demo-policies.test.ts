@@ -103,6 +103,14 @@ test('a policy change applies to the next statement; an invalid one is refused a
     expect(events).toContain('"kind":"policy_reload_failed"');
     expect(events).toMatch(/policies\.yaml:\d+: globalPolicies\.0\.columns\.0\.action\.kind: must be equal to one of the allowed values/);
     expect((await analyst.query('SELECT email FROM customers WHERE id = 3')).rows).toEqual([{ email: null }]);
+    // Caught half-written, or overwritten with garbage: not YAML at all.
+    const nullVersion = stack.pgveil.policies.current().version;
+    for (const corrupt of [original.slice(0, Math.floor(original.length / 2)) + '\n  - { id: [', '\u0000\u00ff\u00fe: : ]\t[']) {
+      writeFileSync(stack.policiesFile, corrupt);
+      expect(stack.pgveil.policies.reload()).toBe(false);
+      expect(stack.pgveil.policies.current().version).toBe(nullVersion);
+      expect((await analyst.query('SELECT email FROM customers WHERE id = 3')).rows).toEqual([{ email: null }]);
+    }
     // Saved by an editor: the file watcher picks the change up by itself.
     writeFileSync(stack.policiesFile, original);
     const deadline = Date.now() + 5000;

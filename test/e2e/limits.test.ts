@@ -1,4 +1,4 @@
-/** Per-user rate limits and the AST depth limit: refusals with a SQLSTATE that become security events. */
+/** Per-user rate limits, row limits, the AST depth and statement size limits: refusals with a SQLSTATE that become security events. */
 import { startStack, type Stack } from '../support/pgveil-stack';
 import { waitForText } from '../support/wait-for-text';
 import { RawClient, errorFields } from '../support/raw-client';
@@ -8,7 +8,7 @@ let stack: Stack;
 beforeAll(async () => {
   // The steward carries its own row limit as an attribute; the analyst gets the configured default.
   const stewardLimit = (demo: string): string => demo.replace('attributes: { region: "*", clearance: pii }', 'attributes: { region: "*", clearance: pii, maxRows: "20" }');
-  stack = await startStack('limits', { policyYaml: stewardLimit, configLines: ['limits: { startupTimeoutMs: 5000, statementsPerSecond: 5, statementBurst: 10, maxRowsPerStatement: 100 }'] });
+  stack = await startStack('limits', { policyYaml: stewardLimit, configLines: ['limits: { startupTimeoutMs: 5000, statementsPerSecond: 5, statementBurst: 10, maxRowsPerStatement: 100, maxMessageBytes: 65536 }'] });
 });
 afterAll(() => stack.stop());
 
@@ -45,6 +45,27 @@ test('absurdly nested statements are refused, not crashed on', async () => {
   } finally {
     await analyst.end();
   }
+  const events = await waitForText(stack.eventsFile, 'statement nesting exceeds');
+  expect(events).toMatch(/"kind":"statement_refused".*"message":"statement nesting exceeds \d+ levels".*"reasons":\["ast_depth"\]/);
+});
+
+test('a statement larger than the configured maximum ends its session with 08P01 and an event; other sessions go on', async () => {
+  await new Promise((r) => setTimeout(r, 2500)); // let the bucket refill
+  const bystander = await stack.connect('analyst');
+  const c = await RawClient.session(stack.port, 'demo');
+  try {
+    c.send(write.query(`SELECT '${'x'.repeat(70_000)}'`));
+    const frames = await c.until('E');
+    const error = errorFields(frames.find((f) => f.code === 'E')!);
+    expect(error.get('C')).toBe('08P01');
+    expect(error.get('M')).toBe('message of 70015 bytes exceeds the limit of 65536 bytes');
+    expect((await bystander.query('SELECT 2 AS alive')).rows).toEqual([{ alive: 2 }]);
+  } finally {
+    c.close();
+    await bystander.end();
+  }
+  const events = await waitForText(stack.eventsFile, 'exceeds the limit of 65536 bytes');
+  expect(events).toMatch(/"kind":"protocol_violation".*"message":"message of 70015 bytes exceeds the limit of 65536 bytes"/);
 });
 
 test('a statement returning more rows than the principal may receive stops at the limit with 54000', async () => {

@@ -3,15 +3,16 @@
  * HMAC when a secret is configured), so an edited, removed, inserted or reordered record breaks the
  * chain. The chain continues across restarts: the last hash is read back when the file is opened.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export const GENESIS = '0'.repeat(64);
 
 export function chainHash(previous: string, body: string, secret: Buffer | undefined): string {
-  const h = secret ? createHmac('sha256', secret) : createHash('sha256');
-  return h.update(previous).update('\n').update(body).digest('hex');
+  if (secret) return createHmac('sha256', secret).update(previous).update('\n').update(body).digest('hex');
+  // One-shot hashing: no Hash object per record.
+  return hash('sha256', `${previous}\n${body}`, 'hex');
 }
 
 export interface RotationOptions {

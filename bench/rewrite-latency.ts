@@ -9,6 +9,7 @@ import { Client } from 'pg';
 import { parseSync } from 'libpg-query';
 import { initRewriter, loadCatalog, rewrite, RewriteCache, type RewriteContext } from '../rewriter';
 import { literalsOf, normalizedText, splitAtParams } from '../rewriter/literal-template';
+import { deparseStatement, parseStatements } from '../rewriter/sql-parser';
 import { createPolicySnapshot } from '../policies';
 import type { PolicySnapshot } from '../policies/decision';
 
@@ -16,6 +17,10 @@ export interface LatencyRow {
   readonly id: string;
   readonly parseP50: number;
   readonly parseP99: number;
+  /** Parse and print the statement unchanged: the least any parse-rewrite-print design costs. */
+  readonly printFloorP50: number;
+  /** Parse, print the rewritten tree, parse the printed text back: pgveil's design with no rewriting work. */
+  readonly designFloorP50: number;
   readonly coldP50: number;
   readonly coldP99: number;
   readonly cachedP50: number;
@@ -98,6 +103,12 @@ export async function measureRewriteLatency(client: Client, corpusDir: string, i
     const cache = new RewriteCache();
     cache.get(sql, ctx, () => outcome);
     const parse = time(() => parseSync(sql), iterations);
+    const rewrittenTrees = parseStatements(outcome.sql);
+    const printFloor = time(() => parseStatements(sql).map((s) => deparseStatement(s.stmt)), iterations);
+    const designFloor = time(() => {
+      parseStatements(sql);
+      for (const s of rewrittenTrees) parseStatements(deparseStatement(s.stmt));
+    }, iterations);
     const cold = time(() => rewrite(sql, ctx), iterations);
     const cached = time(() => cache.get(sql, ctx, () => outcome), iterations * 10);
     // Only single SELECTs get a template (a SET or a transaction statement is rewritten each time).
@@ -107,7 +118,7 @@ export async function measureRewriteLatency(client: Client, corpusDir: string, i
     // Served from the template, not from the exact-text cache: repeating a variant is still a template hit.
     const literal = templated ? time(() => cache.get(variants[next++ % variants.length]!, ctx, (text) => rewrite(text, ctx)), variants.length - 1) : [Number.NaN];
     if (templated && cache.literalHits < variants.length) throw new Error(`${id}: literal template not used (${cache.literalHits} of ${variants.length})`);
-    rows.push({ id, parseP50: quantile(parse, 0.5), parseP99: quantile(parse, 0.99), coldP50: quantile(cold, 0.5), coldP99: quantile(cold, 0.99), cachedP50: quantile(cached, 0.5), cachedP99: quantile(cached, 0.99), literalP50: quantile(literal, 0.5), literalP99: quantile(literal, 0.99) });
+    rows.push({ id, parseP50: quantile(parse, 0.5), parseP99: quantile(parse, 0.99), printFloorP50: quantile(printFloor, 0.5), designFloorP50: quantile(designFloor, 0.5), coldP50: quantile(cold, 0.5), coldP99: quantile(cold, 0.99), cachedP50: quantile(cached, 0.5), cachedP99: quantile(cached, 0.99), literalP50: quantile(literal, 0.5), literalP99: quantile(literal, 0.99) });
   }
   return rows;
 }

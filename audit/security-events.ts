@@ -46,8 +46,11 @@ export interface EventSink {
   emit(event: SecurityEvent): void;
   readonly dropped: number;
   readonly depth: number;
-  /** Delivers what is queued (bounded wait), then stops. */
-  close(): Promise<void>;
+  /**
+   * Delivers what is queued for at most `waitMs` (5 s by default), then stops: what is left is
+   * dropped and counted, later events too.
+   */
+  close(waitMs?: number): Promise<void>;
 }
 
 /** A bounded queue in front of an async delivery; one delivery at a time keeps events in order. */
@@ -55,8 +58,9 @@ export function queuedSink(name: string, deliver: (event: SecurityEvent) => Prom
   const queue: SecurityEvent[] = [];
   let dropped = 0;
   let running: Promise<void> | undefined;
+  let stopped = false;
   const drain = async (): Promise<void> => {
-    while (queue.length > 0) {
+    while (queue.length > 0 && !stopped) {
       const next = queue[0]!;
       // A failed delivery is the sink's business (retries inside deliver); the event is then dropped.
       await deliver(next).catch(() => void dropped++);
@@ -67,7 +71,7 @@ export function queuedSink(name: string, deliver: (event: SecurityEvent) => Prom
   return {
     name,
     emit(event) {
-      if (queue.length >= capacity) {
+      if (stopped || queue.length >= capacity) {
         dropped++;
         return;
       }
@@ -80,8 +84,14 @@ export function queuedSink(name: string, deliver: (event: SecurityEvent) => Prom
     get depth() {
       return queue.length;
     },
-    async close() {
-      await Promise.race([running ?? Promise.resolve(), new Promise((r) => setTimeout(r, 5000).unref())]);
+    async close(waitMs = 5000) {
+      await Promise.race([running ?? Promise.resolve(), new Promise((r) => setTimeout(r, waitMs).unref())]);
+      // A sink that cannot keep up must not go on delivering after close, keeping the process alive.
+      stopped = true;
+      // The event in delivery (the head of the queue) is counted by its delivery if that fails.
+      const inDelivery = running ? 1 : 0;
+      dropped += queue.length - inDelivery;
+      queue.splice(inDelivery);
       await onClose?.();
     },
   };
@@ -133,6 +143,6 @@ export function fanOut(sinks: readonly EventSink[]): EventSink & { readonly sink
     get depth() {
       return sinks.reduce((n, s) => n + s.depth, 0);
     },
-    close: async () => void (await Promise.all(sinks.map((s) => s.close()))),
+    close: async (waitMs?: number) => void (await Promise.all(sinks.map((s) => s.close(waitMs)))),
   };
 }

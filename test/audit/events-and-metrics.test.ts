@@ -112,6 +112,11 @@ test('a failing or hanging sink never blocks: emit returns at once, the queue is
   // 10,000 queued (one of them in flight), the rest dropped, and emit never waited on the network.
   expect(sink.depth).toBe(10_000);
   expect(sink.dropped).toBe(50);
+  // Closed without waiting: the queue is dropped and counted, later events too, nothing goes on.
+  await sink.close(0);
+  expect(sink.dropped).toBe(50 + 9_999);
+  sink.emit(sample(-1));
+  expect(sink.dropped).toBe(50 + 10_000);
   hanging.closeAllConnections();
   await new Promise<void>((r) => hanging.close(() => r()));
 });

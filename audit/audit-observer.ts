@@ -52,15 +52,20 @@ function sessionJson(session: SessionInfo): string {
   return json;
 }
 
-const outcomeJsons = new WeakMap<RewriteOutcome, string>();
+const outcomeJsons = new WeakMap<readonly unknown[], string>();
 
-/** Policy version and rules of an outcome, as JSON members (outcomes come from the rewrite cache). */
+/**
+ * Policy version and rules of an outcome, as JSON members. Keyed by the outcome's reasons array,
+ * which outlives the outcome: every statement served from one literal template gets an outcome
+ * of its own (its own SQL) but shares the template's reasons, and so this entry. Keying by the
+ * short-lived outcome would add a weak entry per statement, which the garbage collector pays for.
+ */
 function outcomeJson(outcome: RewriteOutcome): string {
-  let json = outcomeJsons.get(outcome);
+  let json = outcomeJsons.get(outcome.reasons);
   if (json === undefined) {
     const rules = outcome.kind === 'plan' ? [...new Set(outcome.reasons.map((r) => r.ruleId))] : outcome.reasons;
     json = JSON.stringify({ policyVersion: outcome.policyVersion, rules }).slice(1, -1);
-    outcomeJsons.set(outcome, json);
+    outcomeJsons.set(outcome.reasons, json);
   }
   return json;
 }
@@ -91,7 +96,7 @@ export function createAuditObserver(options: AuditObserverOptions): StatementObs
         `{"time":${JSON.stringify(record.startedAt.toISOString())},${sessionJson(session)},"protocol":"${record.protocol}","statement":${jsonText(statement)},"rewritten":${rewritten === null ? 'null' : jsonText(rewritten)},${outcomeJson(outcome)},"decision":"${decision}","rows":${record.rows},"durationMs":${Math.round(record.durationMs * 1000) / 1000},"error":${record.error ? JSON.stringify(record.error) : 'null'}}`,
       );
       if (!written) metrics?.auditFailures.inc();
-      metrics?.statements.inc({ decision });
+      metrics?.statements.inc(1, decision);
       metrics?.statementSeconds.observe(record.durationMs / 1000);
       metrics?.rows.inc(record.rows);
       const actor = { user: session.principal.user, session: session.sessionId, client: session.clientAddress };

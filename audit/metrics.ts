@@ -1,24 +1,26 @@
 /** Prometheus metrics on pgveil's own registry (no global default registry). */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { TallyCounter, TallyHistogram } from './tally-metrics';
 
 export class PgveilMetrics {
   readonly registry = new Registry();
-  readonly statements = new Counter({ name: 'pgveil_statements_total', help: 'Statements by decision (allowed, rewritten, refused)', labelNames: ['decision'], registers: [this.registry] });
+  // Touched by every statement: tallied in plain numbers, read at scrape time (tally-metrics.ts).
+  readonly statements = new TallyCounter({ name: 'pgveil_statements_total', help: 'Statements by decision (allowed, rewritten, refused)', labelName: 'decision', registry: this.registry });
   readonly refusals = new Counter({ name: 'pgveil_refusals_total', help: 'Refused statements by rule', labelNames: ['rule'], registers: [this.registry] });
-  readonly rewriteSeconds = new Histogram({
-    name: 'pgveil_rewrite_duration_seconds',
-    help: 'Time to rewrite one SQL text (cache hits included)',
-    buckets: [0.000002, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.02, 0.1],
-    registers: [this.registry],
-  });
-  readonly rewriteCache = new Counter({ name: 'pgveil_rewrite_cache_total', help: 'Rewrite cache lookups by result (hit, miss)', labelNames: ['result'], registers: [this.registry] });
-  readonly statementSeconds = new Histogram({
-    name: 'pgveil_statement_duration_seconds',
-    help: 'Statement duration from the client message to the upstream answer',
-    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
-    registers: [this.registry],
-  });
-  readonly rows = new Counter({ name: 'pgveil_rows_returned_total', help: 'Rows relayed to clients', registers: [this.registry] });
+  readonly rewriteSeconds = new TallyHistogram(
+    'pgveil_rewrite_duration_seconds',
+    'Time to rewrite one SQL text (cache hits included)',
+    [0.000002, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.02, 0.1],
+    this.registry,
+  );
+  readonly rewriteCache = new TallyCounter({ name: 'pgveil_rewrite_cache_total', help: 'Rewrite cache lookups by result (hit, miss)', labelName: 'result', registry: this.registry });
+  readonly statementSeconds = new TallyHistogram(
+    'pgveil_statement_duration_seconds',
+    'Statement duration from the client message to the upstream answer',
+    [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    this.registry,
+  );
+  readonly rows = new TallyCounter({ name: 'pgveil_rows_returned_total', help: 'Rows relayed to clients', registry: this.registry });
   readonly clientConnections = new Gauge({ name: 'pgveil_client_connections', help: 'Authenticated client sessions', registers: [this.registry] });
   readonly upstreamConnections = new Gauge({ name: 'pgveil_upstream_connections', help: 'Upstream connections (one per client session)', registers: [this.registry] });
   readonly authFailures = new Counter({ name: 'pgveil_auth_failures_total', help: 'Failed authentications', registers: [this.registry] });

@@ -45,7 +45,7 @@ export async function measureStatementPath(db: Client, n = 50_000): Promise<Stat
       const started = process.hrtime.bigint();
       const outcome = cache.get(sql, context, (text) => rewrite(text, context));
       metrics.rewriteSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      metrics.rewriteCache.inc({ result: 'hit' });
+      metrics.rewriteCache.inc(1, 'hit');
       return outcome;
     },
     helperSchema: 'pgveil',

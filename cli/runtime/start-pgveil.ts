@@ -97,7 +97,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
         const misses = cache.misses;
         const outcome = cache.get(sql, context, (text) => rewrite(text, context));
         metrics.rewriteSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        metrics.rewriteCache.inc({ result: cache.misses > misses ? 'miss' : 'hit' });
+        metrics.rewriteCache.inc(1, cache.misses > misses ? 'miss' : 'hit');
         return outcome;
       },
       helperSchema: config.helperSchema,

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { createProxyServer, DEFAULT_LIMITS, type UpstreamTarget } from '../../proxy';
-import { initRewriter, rewrite, RewriteCache } from '../../rewriter';
+import { initRewriter, RewriteCache } from '../../rewriter';
 import { createIdentityProvider, PolicyStore, RedisAttributeSource, createTokenVerifier } from '../../policies';
 import { connectRedis, subscriberOf } from './connect-redis';
 import { announceTo, followAnnouncements } from '../../policies/policy-reload-channel';
@@ -16,6 +16,7 @@ import type { EventSinkConfig } from '../config/server-config';
 import type { ServerConfig } from '../config/server-config';
 import { CatalogCache } from './catalog-cache';
 import { createRewritingGate } from './rewriting-gate';
+import { cachedRewrite } from './cached-rewrite';
 
 export interface RunningPgveil {
   readonly port: number;
@@ -92,14 +93,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     gate: createRewritingGate({
       policies: () => policies.current().snapshot,
       catalog: (dataProduct) => catalogs.get(dataProduct),
-      rewrite: (sql, context) => {
-        const started = process.hrtime.bigint();
-        const misses = cache.misses;
-        const outcome = cache.get(sql, context, (text) => rewrite(text, context));
-        metrics.rewriteSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        metrics.rewriteCache.inc(1, cache.misses > misses ? 'miss' : 'hit');
-        return outcome;
-      },
+      rewrite: cachedRewrite(cache, metrics),
       helperSchema: config.helperSchema,
       principal: (principal) => identity.current(principal),
       ...(config.limits.maxRowsPerStatement ? { maxRowsPerStatement: config.limits.maxRowsPerStatement } : {}),

@@ -1,15 +1,23 @@
 /**
- * A PostgreSQL server of a test's own, from the machine's Debian binaries, for faults that would
- * disturb every other test on the shared server: crashing a backend (the postmaster then ends every
- * session and recovers), or shutting the server down and starting it again. Trust authentication,
- * 127.0.0.1 only, removed by stop().
+ * A PostgreSQL server of one's own, from the machine's Debian binaries, 127.0.0.1 only, removed by
+ * remove(). Tests use it for faults that would disturb every other test on the shared server
+ * (crashing a backend, so that the postmaster ends every session and recovers; shutting the server
+ * down and starting it again); the benchmarks for more connections than the machine's server allows.
+ * Trust authentication, or SCRAM over TCP when a superuser password is given.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+
+export interface ThrowawayOptions {
+  /** PostgreSQL's max_connections (its default is 100). */
+  readonly maxConnections?: number;
+  /** The superuser's password: connections over TCP then authenticate with SCRAM-SHA-256. */
+  readonly password?: string;
+}
 
 export interface ThrowawayPostgres {
   readonly port: number;
@@ -28,7 +36,7 @@ function binDir(): string {
   return join('/usr/lib/postgresql', versions[0]!, 'bin');
 }
 
-export async function startThrowawayPostgres(port: number): Promise<ThrowawayPostgres> {
+export async function startThrowawayPostgres(port: number, settings: ThrowawayOptions = {}): Promise<ThrowawayPostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'pgveil-throwaway-'));
   const data = join(dir, 'data');
   const bin = binDir();
@@ -40,13 +48,20 @@ export async function startThrowawayPostgres(port: number): Promise<ThrowawayPos
     if (asRoot) await promisify(execFile)('runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]);
     else await promisify(execFile)(join(bin, tool), args);
   };
-  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off`;
+  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off${settings.maxConnections ? ` -c max_connections=${settings.maxConnections}` : ''}`;
   const ctl = (...args: string[]): Promise<void> => run('pg_ctl', ['-D', data, '-w', '-l', join(dir, 'server.log'), ...args]);
-  await run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync']);
+  let auth = ['--auth=trust'];
+  if (settings.password !== undefined) {
+    const passwordFile = join(dir, 'superuser.password');
+    writeFileSync(passwordFile, settings.password, { mode: 0o644 });
+    // pg_ctl checks readiness over the local socket, which stays trusted.
+    auth = ['--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${passwordFile}`];
+  }
+  await run('initdb', ['-D', data, '-U', 'postgres', ...auth, '--no-sync']);
   await ctl('-o', options, 'start');
   return {
     port,
-    client: (database = 'postgres') => new Client({ host: '127.0.0.1', port, user: 'postgres', database }),
+    client: (database = 'postgres') => new Client({ host: '127.0.0.1', port, user: 'postgres', password: settings.password, database }),
     shutDown: () => ctl('-m', 'fast', 'stop'),
     start: () => ctl('-o', options, 'start'),
     remove: async () => {

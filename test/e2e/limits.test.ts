@@ -12,6 +12,9 @@ beforeAll(async () => {
 });
 afterAll(() => stack.stop());
 
+/** The configured burst of 10 at 5 statements per second is back after 2 s; tests start from a full bucket. */
+const bucketRefilled = (): Promise<void> => new Promise((r) => setTimeout(r, 2500));
+
 test('beyond its burst a user is rate limited, another user is not, and the limit refills', async () => {
   const analyst = await stack.connect('analyst');
   const steward = await stack.connect('steward');
@@ -32,7 +35,7 @@ test('beyond its burst a user is rate limited, another user is not, and the limi
 });
 
 test('absurdly nested statements are refused, not crashed on', async () => {
-  await new Promise((r) => setTimeout(r, 2500)); // let the bucket refill
+  await bucketRefilled();
   const analyst = await stack.connect('analyst');
   try {
     const deep = `SELECT 1${' + 1'.repeat(3000)}`; // a left-deep expression 3,000 levels down
@@ -50,7 +53,7 @@ test('absurdly nested statements are refused, not crashed on', async () => {
 });
 
 test('a statement larger than the configured maximum ends its session with 08P01 and an event; other sessions go on', async () => {
-  await new Promise((r) => setTimeout(r, 2500)); // let the bucket refill
+  await bucketRefilled();
   const bystander = await stack.connect('analyst');
   const c = await RawClient.session(stack.port, 'demo');
   try {
@@ -69,7 +72,7 @@ test('a statement larger than the configured maximum ends its session with 08P01
 });
 
 test('a statement returning more rows than the principal may receive stops at the limit with 54000', async () => {
-  await new Promise((r) => setTimeout(r, 2500)); // let the bucket refill
+  await bucketRefilled();
   const c = await RawClient.session(stack.port, 'demo');
   try {
     c.send(write.query('SELECT id, email FROM customers'));

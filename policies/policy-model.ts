@@ -62,6 +62,12 @@ export interface DataProductConfig {
   readonly name: string;
   readonly domain: string;
   readonly upstream: UpstreamConfig;
+  /**
+   * Functions outside the system schemas that analysts may call: `schema.name` (every overload) or
+   * `schema.name(argtype, ...)`. Any other function runs with the service account's rights and
+   * pgveil cannot see its body, so it is refused.
+   */
+  readonly allowedFunctions?: readonly string[];
   /** Extra tags by `schema.table` -> column -> tags, beside those in column comments. */
   readonly tables?: Readonly<Record<string, { readonly columns: Readonly<Record<string, readonly string[]>> }>>;
 }

@@ -11,6 +11,7 @@ import { initRewriter, loadCatalog, rewrite, RewriteCache, type RewriteContext }
 import { literalsOf, normalizedText, splitAtParams } from '../rewriter/literal-template';
 import { deparseStatement, parseStatements } from '../rewriter/sql-parser';
 import { createPolicySnapshot } from '../policies';
+import { TagTaxonomy } from '../policies/tag-taxonomy';
 import type { PolicySnapshot } from '../policies/decision';
 
 export interface LatencyRow {
@@ -68,6 +69,7 @@ export function benchPolicies(): PolicySnapshot {
         { id: 'region-rows', domain: 'bench', tables: ['customers'], rows: { column: 'region', equals: 'EU' } },
       ],
       subscriptions: [{ dataProduct: 'bench', users: ['analyst'] }],
+      taxonomy: new TagTaxonomy(new Set(['pii.email', 'pii.ssn', 'pii.phone', 'pii.name', 'pii.birth_date', 'finance.card'])),
     },
     'bench-1',
   );

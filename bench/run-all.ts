@@ -64,6 +64,7 @@ export async function setUp(): Promise<void> {
 /** pgveil's configuration for the bench, by default in front of the machine's PostgreSQL. */
 export function writeProxyConfig(dir: string, upstream: { port: number; passwordFile?: string } = { port: PG.port }, proxyPort = PROXY_PORT): string {
   writeFileSync(join(dir, 'policies.yaml'), `
+tags: [pii.email, pii.ssn]
 dataProducts:
   - name: ${DB}
     domain: bench

@@ -7,12 +7,14 @@ import type { ColumnAction, DecisionReason, DecisionResult, Literal, PolicySnaps
 import type { Principal } from './principal';
 import type { Condition, DataProductConfig, FilterValue, PolicyRule, RowRule, SubscriptionConfig } from './policy-model';
 import { columnTags, tagMatches } from './tags';
+import type { TagTaxonomy } from './tag-taxonomy';
 
 export interface PolicySet {
   readonly dataProducts: readonly DataProductConfig[];
   readonly globalPolicies: readonly PolicyRule[];
   readonly domainPolicies: ReadonlyArray<PolicyRule & { readonly domain: string }>;
   readonly subscriptions: readonly SubscriptionConfig[];
+  readonly taxonomy: TagTaxonomy;
 }
 
 /** Higher is more restrictive; ties keep the first rule in file order. */
@@ -69,6 +71,15 @@ function decide(set: PolicySet, product: DataProductConfig | undefined, principa
   const columns: Record<string, { action: ColumnAction; rules: string[] }> = {};
   for (const column of relation.columns) {
     const tags = columnTags(product, relation, column);
+    // A column comment may name a tag the taxonomy does not declare (a typo in COMMENT ON
+    // COLUMN): no rule would match it, so the column is denied rather than shown raw.
+    const undeclared = tags.find((t) => !set.taxonomy.knows(t));
+    if (undeclared !== undefined) {
+      const ruleId = `taxonomy:${undeclared}`;
+      reasons.push({ ruleId, scope: 'global', column: column.name, effect: `deny: tag "${undeclared}" is not declared in the tag taxonomy` });
+      columns[column.name] = { action: { kind: 'deny' }, rules: [ruleId] };
+      continue;
+    }
     let chosen: { action: ColumnAction; rules: string[] } | undefined;
     for (const { rule, scope } of rules) {
       for (const columnRule of rule.columns ?? []) {

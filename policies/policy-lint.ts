@@ -1,7 +1,8 @@
 /**
  * `pgveil policy lint`: what a policy author should look at. Conflicts (one tag, different actions:
  * the most restrictive wins, which may surprise), shadowed column rules (an unconditional, more
- * restrictive rule always wins over them), and tags the rules name that no known column carries.
+ * restrictive rule always wins over them), tags the rules name that no known column carries, and
+ * column-comment tags the taxonomy does not declare (those columns are refused until fixed).
  */
 import type { PolicyBundle } from './policy-loader';
 import type { PolicyRule } from './policy-model';
@@ -9,7 +10,7 @@ import { isMoreRestrictive } from './decision-engine';
 import { tagMatches } from './tags';
 
 export interface LintFinding {
-  readonly kind: 'conflict' | 'shadowed' | 'unused_tag';
+  readonly kind: 'conflict' | 'shadowed' | 'unused_tag' | 'undeclared_tag';
   readonly message: string;
 }
 
@@ -39,6 +40,9 @@ export function lintPolicies(bundle: PolicyBundle, knownTags: ReadonlySet<string
         findings.push({ kind: 'conflict', message: `rules "${a.rule.id}" (${a.action.kind} on ${a.tag}) and "${b.rule.id}" (${b.action.kind} on ${b.tag}) overlap: where both apply, ${strong.action.kind} wins` });
       }
     }
+  }
+  for (const tag of knownTags) {
+    if (!bundle.set.taxonomy.knows(tag)) findings.push({ kind: 'undeclared_tag', message: `tag "${tag}" is carried by a column but not declared in the tag taxonomy: queries naming that column are refused` });
   }
   for (const tag of new Set(targets.map((t) => t.tag))) {
     if (![...knownTags].some((known) => tagMatches(tag, known))) findings.push({ kind: 'unused_tag', message: `tag "${tag}" is named by a rule but no known column carries it` });

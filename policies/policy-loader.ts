@@ -11,7 +11,8 @@ import type { PolicySnapshot } from './decision';
 import type { DataProductConfig, PolicyFile, PolicyRule, UserConfig } from './policy-model';
 import { createPolicySnapshot, type PolicySet } from './decision-engine';
 import { tagMatches } from './tags';
-import { compileSchema, parseValidatedYaml, ValidationError } from './yaml-validation';
+import { compileSchema, parseValidatedYamlWithLines, ValidationError } from './yaml-validation';
+import { TagTaxonomy, undeclaredTags } from './tag-taxonomy';
 
 export interface PolicyBundle {
   readonly version: string;
@@ -21,28 +22,52 @@ export interface PolicyBundle {
   readonly set: PolicySet;
 }
 
+/** One policy file's path (absolute) and text, as read at one moment. */
+export interface PolicySource {
+  readonly path: string;
+  readonly text: string;
+}
+
 const validate = compileSchema<PolicyFile>(schema);
 
 export function loadPolicyFiles(paths: readonly string[], now?: () => Date): PolicyBundle {
-  const hash = createHash('sha256');
-  const files = paths.map((p) => {
+  return buildPolicyBundle(readPolicySources(paths), now);
+}
+
+/** Reads every file; a file that cannot be read is an error, never an empty policy. */
+export function readPolicySources(paths: readonly string[]): PolicySource[] {
+  return paths.map((p) => {
     const path = resolve(p);
-    let text: string;
     try {
-      text = readFileSync(path, 'utf8');
+      return { path, text: readFileSync(path, 'utf8') };
     } catch (error) {
       throw new ValidationError(`cannot read policy file "${path}": ${(error as Error).message}`);
     }
-    hash.update(path).update('\0').update(text).update('\0');
-    return { path, file: resolveFiles(parseValidatedYaml(path, text, validate), dirname(path)) };
   });
+}
+
+/** The version a set of sources loads as: a hash of every path and text. */
+export function policyVersionOf(sources: readonly PolicySource[]): string {
+  const hash = createHash('sha256');
+  for (const { path, text } of sources) hash.update(path).update('\0').update(text).update('\0');
+  return hash.digest('hex').slice(0, 12);
+}
+
+export function buildPolicyBundle(sources: readonly PolicySource[], now?: () => Date): PolicyBundle {
+  if (sources.length === 0) throw new ValidationError('no policy files are configured');
+  const parsed = sources.map(({ path, text }) => ({ path, parsed: parseValidatedYamlWithLines(path, text, validate) }));
+  const files = parsed.map(({ path, parsed: p }) => resolveFiles(p.value, dirname(path)));
+  const taxonomy = new TagTaxonomy(new Set(files.flatMap((f) => f.tags ?? [])));
+  const undeclared = undeclaredTags(parsed, taxonomy);
+  if (undeclared.length > 0) throw new ValidationError(undeclared.join('\n'));
   const set: PolicySet = {
-    dataProducts: files.flatMap((f) => f.file.dataProducts ?? []),
-    globalPolicies: files.flatMap((f) => f.file.globalPolicies ?? []),
-    domainPolicies: files.flatMap((f) => f.file.domainPolicies ?? []),
-    subscriptions: files.flatMap((f) => f.file.subscriptions ?? []),
+    dataProducts: files.flatMap((f) => f.dataProducts ?? []),
+    globalPolicies: files.flatMap((f) => f.globalPolicies ?? []),
+    domainPolicies: files.flatMap((f) => f.domainPolicies ?? []),
+    subscriptions: files.flatMap((f) => f.subscriptions ?? []),
+    taxonomy,
   };
-  const users = files.flatMap((f) => f.file.users ?? []);
+  const users = files.flatMap((f) => f.users ?? []);
   unique(set.dataProducts.map((p) => p.name), 'data product');
   unique([...set.globalPolicies, ...set.domainPolicies].map((r) => r.id), 'rule id');
   unique(users.map((u) => u.name), 'user');
@@ -50,8 +75,9 @@ export function loadPolicyFiles(paths: readonly string[], now?: () => Date): Pol
   for (const rule of set.domainPolicies) {
     if (!domains.has(rule.domain)) throw new ValidationError(`domain policy "${rule.id}" names domain "${rule.domain}", which no data product declares`);
   }
+  checkRulesOrUnrestricted(set, parsed.filter((f) => f.parsed.value.unrestricted === true).map((f) => f.path));
   checkDomainsOnlyRestrict(set);
-  const version = hash.digest('hex').slice(0, 12);
+  const version = policyVersionOf(sources);
   return {
     version,
     snapshot: createPolicySnapshot(set, version, now),
@@ -59,6 +85,21 @@ export function loadPolicyFiles(paths: readonly string[], now?: () => Date): Pol
     users: new Map(users.map((u) => [u.name, u])),
     set,
   };
+}
+
+/**
+ * A policy set without a single rule is almost always a mistake (a file emptied by accident, rules
+ * moved to a file not listed): it must say `unrestricted: true` to load, and may not say so while
+ * it has rules.
+ */
+function checkRulesOrUnrestricted(set: PolicySet, unrestrictedIn: readonly string[]): void {
+  const rules = set.globalPolicies.length + set.domainPolicies.length;
+  if (rules === 0 && unrestrictedIn.length === 0) {
+    throw new ValidationError('the policy files declare no global or domain rule: every analyst would see raw values. Add "unrestricted: true" to a policy file if that is intended');
+  }
+  if (rules > 0 && unrestrictedIn.length > 0) {
+    throw new ValidationError(`${unrestrictedIn[0]!}: "unrestricted: true" but the policy files declare ${rules} rule(s): remove one or the other`);
+  }
 }
 
 function unique(values: readonly string[], what: string): void {

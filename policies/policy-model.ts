@@ -89,7 +89,10 @@ export interface SubscriptionConfig {
 
 export interface PolicyFile {
   readonly dataProducts?: readonly DataProductConfig[];
+  /** The tag taxonomy (declared across all files). */
   readonly tags?: readonly string[];
+  /** A policy set with no rules loads only when a file says so. */
+  readonly unrestricted?: true;
   readonly globalPolicies?: readonly PolicyRule[];
   readonly domainPolicies?: readonly DomainPolicyRule[];
   readonly users?: readonly UserConfig[];

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { loadServerConfig } from '../config/load-server-config';
 import { startPgveil } from '../runtime/start-pgveil';
-import { stopOnSignals } from './serve';
+import { reloadOnHangup, stopOnSignals } from './serve';
 
 export function register(program: Command): void {
   program
@@ -22,6 +22,7 @@ export function register(program: Command): void {
         throw error;
       });
       stopOnSignals(running, () => demo.upstream.stop());
+      reloadOnHangup(running);
       const ssl = demo.tls ? 'require' : 'disable';
       process.stdout.write(
         [

@@ -33,18 +33,22 @@ export function register(program: Command): void {
   policy
     .command('lint')
     .description('list conflicts, shadowed rules and tags that no column carries')
-    .argument('<files...>', 'policy files')
+    .argument('[files...]', 'policy files (default: those of --config)')
     .option('-c, --config <file>', 'also read column tags from the upstream catalogs of this configuration')
-    .action(async (files: string[], options: { config?: string }) => {
-      const bundle = loadPolicyFiles(files);
+    .option('--warn-only', 'exit 0 even when there are findings')
+    .action(async (files: string[], options: { config?: string; warnOnly?: boolean }) => {
+      const config = options.config ? loadServerConfig(options.config) : undefined;
+      if (files.length === 0 && !config) throw new Error('policy lint: name policy files or --config');
+      const bundle = loadPolicyFiles(files.length > 0 ? files : config!.policies);
       const tags = fileTags(bundle);
-      if (options.config) {
-        const config = loadServerConfig(options.config);
+      if (config) {
         for (const r of await upstreamRelations(bundle, config.helperSchema)) for (const c of r.columns) for (const t of commentTags(c.comment)) tags.add(t);
       }
       const findings = lintPolicies(bundle, tags);
       for (const f of findings) process.stdout.write(`${f.kind}: ${f.message}\n`);
       process.stdout.write(`${findings.length} finding(s) in policy version ${bundle.version}\n`);
+      // Findings fail the command so that CI catches them; --warn-only is for looking around.
+      if (findings.length > 0 && !options.warnOnly) process.exitCode = 1;
     });
   policy
     .command('test')

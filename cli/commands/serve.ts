@@ -11,6 +11,7 @@ export function register(program: Command): void {
     .action(async (options: { config: string }) => {
       const running = await startPgveil(loadServerConfig(options.config));
       stopOnSignals(running);
+      reloadOnHangup(running);
     });
 }
 
@@ -35,4 +36,12 @@ export function stopOnSignals(running: RunningPgveil, afterStop: () => Promise<v
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/** SIGHUP loads the policy files now, as PostgreSQL reloads its configuration. */
+export function reloadOnHangup(running: RunningPgveil): void {
+  process.on('SIGHUP', () => {
+    running.log.info({}, 'SIGHUP: reloading policy files');
+    running.policies.reload();
+  });
 }

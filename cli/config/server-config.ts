@@ -18,9 +18,11 @@ export interface ServerConfig {
     readonly statementsPerSecond?: number;
     readonly statementBurst: number;
     readonly maxRowsPerStatement?: number;
+    readonly statementTimeoutMs?: number;
   };
   /** Policy files (YAML): data products, tags, global and domain policies, users. */
   readonly policies: readonly string[];
+  readonly policyReload: { readonly settleMs: number; readonly checkSeconds: number };
   readonly redis?: { readonly url: string; readonly keyPrefix: string; readonly refreshMs: number; readonly maxStaleMs: number };
   readonly tokens?: TokenConfig;
   readonly audit: {

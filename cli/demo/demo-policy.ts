@@ -14,6 +14,11 @@ export interface DemoPolicyParameters {
 
 export function demoPolicyYaml(p: DemoPolicyParameters): string {
   return `# pgveil demo policies. Edit and save: pgveil reloads this file for the next statement.
+
+# The tag taxonomy: a tag that a column (here or in a column comment) or a rule names must be
+# declared here, so that a typo is a load error (or a refused column), never an unmasked one.
+tags: [pii.name, pii.email, pii.ssn, pii.phone, pii.birth_date, finance.card]
+
 dataProducts:
   - name: demo
     domain: sales

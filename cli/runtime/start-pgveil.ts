@@ -41,13 +41,15 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
   const policies = new PolicyStore({
     paths: config.policies,
     watch: true,
+    settleMs: config.policyReload.settleMs,
+    checkMs: config.policyReload.checkSeconds * 1000,
     announce: redis ? announceTo(redis, reloadChannel) : undefined,
     onReloaded: (bundle) => {
       metrics.setPolicyVersion(bundle.version);
       log.info({ policyVersion: bundle.version }, 'policies reloaded');
     },
     onReloadFailed: (error) => {
-      log.error({ error: error.message }, 'policy change refused: the running version stays');
+      log.error({ error: error.message, policyVersion: policies.current().version }, 'policy change refused: the running version stays');
       securityEvent('policy_reload_failed', error.message, 'policy_invalid');
     },
   });

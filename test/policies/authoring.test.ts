@@ -31,6 +31,7 @@ test('an invalid file fails with the file, the line, the key and what was expect
 
 test('a domain policy that would loosen a global one is a load error naming both rules', () => {
   const path = write('loosen.yaml', [
+    'tags: [pii.email]',
     'dataProducts: [ { name: s, domain: sales, upstream: { host: h, port: 1, database: d, user: u } } ]',
     'globalPolicies: [ { id: g-pii, columns: [ { tags: [pii], action: { kind: hash } } ] } ]',
     'domainPolicies: [ { id: d-open-email, domain: sales, columns: [ { tags: [pii.email], action: { kind: allow } } ] } ]',
@@ -48,6 +49,7 @@ test('duplicate rule ids and unknown domains are refused', () => {
 
 test('lint finds conflicts, shadowed rules and unused tags', () => {
   const path = write('lint.yaml', [
+    'tags: [pii.email, finance.card]',
     'globalPolicies:',
     '  - { id: always-null, columns: [ { tags: [pii], action: { kind: "null" } } ] }',
     '  - { id: mask-email, columns: [ { tags: [pii.email], action: { kind: mask_email } } ] }',
@@ -78,12 +80,66 @@ test('pgveil policy test runs an author\'s cases and fails on a wrong expectatio
   });
 });
 
+describe('the tag taxonomy', () => {
+  const product = 'dataProducts: [ { name: s, domain: sales, upstream: { host: h, port: 1, database: d, user: u }, tables: { public.customers: { columns: { email: [pii.email] } } } } ]';
+
+  test('a typo in a rule tag is a load error at its line, so it can never unmask', () => {
+    const path = write('rule-typo.yaml', ['tags: [pii.email]', product, 'globalPolicies:', '  - id: g', '    columns:', '      - tags: [pii.emial]', '        action: { kind: mask_email }', ''].join('\n'));
+    expect(() => loadPolicyFiles([path])).toThrow(`${path}:6: tag "pii.emial" in rule "g" is not declared in the tag taxonomy (a top-level "tags:" list)`);
+  });
+
+  test('a typo in a column tag is a load error at its line', () => {
+    const path = write('column-typo.yaml', ['tags: [pii.email]', product.replace('[pii.email]', '[pii.emial]'), "globalPolicies: [ { id: g, columns: [ { tags: [pii], action: { kind: hash } } ] } ]", ''].join('\n'));
+    expect(() => loadPolicyFiles([path])).toThrow(`${path}:2: tag "pii.emial" on column "public.customers.email" is not declared in the tag taxonomy`);
+  });
+
+  test('the taxonomy is shared across files, and a rule may name an ancestor of a declared tag', () => {
+    const taxonomy = write('taxonomy.yaml', 'tags: [pii.email, finance.card]\nunrestricted: true\n');
+    const rules = write('rules.yaml', `${product}\nglobalPolicies: [ { id: g, columns: [ { tags: [pii], action: { kind: hash } } ] } ]\n`);
+    expect(() => loadPolicyFiles([taxonomy, rules])).toThrow('"unrestricted: true" but the policy files declare 1 rule(s)');
+    writeFileSync(taxonomy, 'tags: [pii.email, finance.card]\n');
+    expect(loadPolicyFiles([taxonomy, rules]).set.taxonomy.knows('pii')).toBe(true);
+    expect(() => loadPolicyFiles([rules])).toThrow('tag "pii.email" on column "public.customers.email" is not declared');
+  });
+
+  test('a column comment with an undeclared tag makes that column denied, naming the tag', () => {
+    const path = write('comment.yaml', `tags: [pii.email]\n${product}\nglobalPolicies: [ { id: g, columns: [ { tags: [pii.email], action: { kind: mask_email } } ] } ]\n`);
+    const bundle = loadPolicyFiles([path]);
+    const relation = { dataProduct: 's', schema: 'public', name: 'orders', columns: [{ name: 'card', type: 'text', comment: 'pgveil:tags=finance.crad' }, { name: 'id', type: 'int4' }] };
+    const result = bundle.snapshot.decide({ user: 'a', groups: [], attributes: {} }, relation, undefined);
+    expect(result.decision.columns).toEqual({ card: { action: { kind: 'deny' }, rules: ['taxonomy:finance.crad'] } });
+    expect(result.reasons).toEqual([{ ruleId: 'taxonomy:finance.crad', scope: 'global', column: 'card', effect: 'deny: tag "finance.crad" is not declared in the tag taxonomy' }]);
+  });
+});
+
 describe('access matrix over a live data product', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack('matrix');
+    stack = await startStack('matrix', {
+      extraSql: "CREATE TABLE public.notes (id int, body text); COMMENT ON COLUMN public.notes.body IS 'pgveil:tags=pii.nots';",
+    });
   });
   afterAll(() => stack.stop());
+
+  test('policy lint --config reads comment tags and fails on findings; --warn-only does not', async () => {
+    const config = join(stack.dir, 'pgveil.yaml');
+    await expect(run('node', [CLI, 'policy', 'lint', '--config', config])).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(/^undeclared_tag: tag "pii\.nots" is carried by a column but not declared in the tag taxonomy: queries naming that column are refused\n1 finding\(s\) in policy version [0-9a-f]{12}\n$/),
+    });
+    const relaxed = await run('node', [CLI, 'policy', 'lint', '--config', config, '--warn-only']);
+    expect(relaxed.stdout).toContain('1 finding(s)');
+  });
+
+  test('through the proxy, a column whose comment tag is undeclared is refused; its neighbours are not', async () => {
+    const analyst = await stack.connect('analyst');
+    try {
+      await expect(analyst.query('SELECT body FROM notes')).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('"body"') });
+      expect((await analyst.query('SELECT count(id) AS n FROM notes')).rows).toEqual([{ n: '0' }]);
+    } finally {
+      await analyst.end();
+    }
+  });
 
   test('as a table and as JSON', async () => {
     const config = join(stack.dir, 'pgveil.yaml');

@@ -90,7 +90,7 @@ describe('Redis outage', () => {
 test('a policy version loaded by one replica is announced and loaded by the others', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pgveil-reload-'));
   const file = join(dir, 'policies.yaml');
-  writeFileSync(file, 'globalPolicies:\n  - id: one\n    columns: [ { tags: [pii], action: { kind: hash } } ]\n');
+  writeFileSync(file, 'tags: [pii]\nglobalPolicies:\n  - id: one\n    columns: [ { tags: [pii], action: { kind: hash } } ]\n');
   const channel = `${prefix}policy-reload`;
   const subscriber = new Redis(REDIS_URL);
   const a = new PolicyStore({ paths: [file], watch: false, announce: announceTo(redis, channel) });

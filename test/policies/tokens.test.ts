@@ -53,7 +53,7 @@ describe('through the proxy', () => {
   beforeAll(async () => {
     db = await createTestDatabase('tokens');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
-    writeFileSync(join(dir, 'policies.yaml'), 'users: []\n');
+    writeFileSync(join(dir, 'policies.yaml'), 'unrestricted: true\nusers: []\n');
     const bundle = loadPolicyFiles([join(dir, 'policies.yaml')]);
     const identity = createIdentityProvider({
       bundle: () => bundle,

@@ -38,6 +38,8 @@ export interface StackOptions {
   readonly policyYaml?: (demo: string) => string;
   /** Configure Redis (the machine's) under this key prefix. */
   readonly redisPrefix?: string;
+  /** Writes the policy text where it likes (a symlink, a ConfigMap layout) and returns the path pgveil.yaml names. */
+  readonly policyLayout?: (dir: string, yaml: string) => string | readonly string[];
   /** Extra lines for pgveil.yaml (sinks, admin, anomalies...). */
   readonly configLines?: readonly string[];
 }
@@ -67,11 +69,13 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     analystVerifier: createScramVerifier('analyst'),
     stewardVerifier: createScramVerifier('steward'),
   }).replace('host: 127.0.0.1', `host: ${PG_HOST}`);
-  const policiesFile = join(dir, 'policies.yaml');
-  writeFileSync(policiesFile, options.policyYaml ? options.policyYaml(demo) : demo);
+  const policyText = options.policyYaml ? options.policyYaml(demo) : demo;
+  const policyFiles = options.policyLayout ? [options.policyLayout(dir, policyText)].flat() : [join(dir, 'policies.yaml')];
+  const policiesFile = policyFiles[0]!;
+  if (!options.policyLayout) writeFileSync(policiesFile, policyText);
   writeFileSync(join(dir, 'pgveil.yaml'), [
     'listen: { host: 127.0.0.1, port: 0 }',
-    'policies: [ policies.yaml ]',
+    `policies: ${JSON.stringify(policyFiles)}`,
     'audit: { file: audit/audit.jsonl }',
     ...(options.configLines?.some((l) => l.startsWith('events:')) ? [] : ['events: { sinks: [ { type: file, path: audit/events.jsonl } ] }']),
     ...(options.configLines ?? []),

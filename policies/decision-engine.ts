@@ -35,8 +35,10 @@ export const isMoreRestrictive = (a: ColumnAction, b: ColumnAction): boolean => 
 
 export function createPolicySnapshot(set: PolicySet, version: string, now: () => Date = () => new Date()): PolicySnapshot {
   const products = new Map(set.dataProducts.map((p) => [p.name, p]));
+  const timed = JSON.stringify([set.globalPolicies, set.domainPolicies, set.subscriptions]).includes('"hours":');
   return {
     version,
+    epoch: () => (timed ? String(Math.floor(now().getTime() / 3_600_000)) : ''),
     decide(principal, relation, purpose) {
       try {
         return decide(set, products.get(relation.dataProduct), { ...principal, purpose: purpose ?? principal.purpose }, relation, now());

@@ -91,6 +91,11 @@ export interface RelationRef {
 /** One immutable policy version. A statement uses exactly one. */
 export interface PolicySnapshot {
   readonly version: string;
+  /**
+   * Changes when the passage of time alone can change a decision (rules with an `hours`
+   * condition): decisions are cached and kept by prepared statements under this and the version.
+   */
+  epoch?(): string;
   decide(principal: Principal, relation: RelationRef, purpose: string | undefined): DecisionResult;
   /** Subscriptions: may this principal query this data product at all? */
   subscription(principal: Principal, dataProduct: string): { readonly allowed: boolean; readonly reasons: readonly DecisionReason[] };

@@ -1,7 +1,7 @@
 /** rewriter/: PostgreSQL's grammar in, rewritten SQL or a refusal out. */
 export { initRewriter } from './sql-parser';
 export { rewrite } from './rewrite';
-export { RewriteCache } from './rewrite-cache';
+export { RewriteCache, decisionStamp } from './rewrite-cache';
 export { loadCatalog, createCatalogSnapshot } from './catalog-loader';
 export { installHelperSchema } from './helper-schema';
 export { explainRewrite } from './explain';

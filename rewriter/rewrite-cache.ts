@@ -10,6 +10,14 @@ import { instantiate, literalsOf, makeTemplate, normalizedText, sameStatement, t
 
 const principalKeys = new WeakMap<Principal, string>();
 
+/**
+ * Everything a rewrite depends on besides the SQL text: equal stamps mean an equal decision, so a
+ * prepared statement or cursor whose stamp is still current needs no second look.
+ */
+export function decisionStamp(context: RewriteContext): string {
+  return `${context.policies.version}\0${context.policies.epoch?.() ?? ''}\0${context.catalog.version}\0${context.dataProduct}\0${principalKey(context.principal)}\0${context.searchPath.join(',')}\0`;
+}
+
 function principalKey(p: Principal): string {
   let key = principalKeys.get(p);
   if (key === undefined) {
@@ -64,7 +72,7 @@ export class RewriteCache {
 
   /** `rewrite` rewrites any text in this context (the statement, or its normalized text). */
   get(sql: string, context: RewriteContext, rewrite: (sql: string) => RewriteOutcome): RewriteOutcome {
-    const scope = `${context.policies.version}\0${context.catalog.version}\0${context.dataProduct}\0${principalKey(context.principal)}\0${context.searchPath.join(',')}\0`;
+    const scope = decisionStamp(context);
     const key = scope + sql;
     const found = this.exact.get(key);
     if (found) {

@@ -15,10 +15,36 @@ export interface RewriteContext {
   readonly helperSchema: string;
 }
 
-/** A change to session state the proxy applies once the statement succeeded upstream. */
-export type SessionEffect =
-  | { readonly kind: 'search_path'; readonly schemas: readonly string[] }
-  | { readonly kind: 'purpose'; readonly purpose: string | undefined };
+/** The session settings pgveil's decisions depend on, and so tracks. */
+export interface TrackedSettings {
+  readonly searchPath: readonly string[];
+  readonly purpose: string | undefined;
+}
+
+export type TrackedSetting = keyof TrackedSettings;
+
+export type TransactionOp = 'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollback_to';
+
+/**
+ * A change to session state, applied by the proxy once upstream has confirmed the statement (its
+ * CommandComplete): settings, transaction control (which decides whether settings survive),
+ * and the prepared statements and cursors whose decision the proxy must keep current.
+ * `statement` is the statement's index within the message (a simple Query may carry several).
+ */
+export type SessionEffect = { readonly statement: number } & (
+  | { readonly kind: 'set'; readonly values: Partial<TrackedSettings>; readonly local: boolean }
+  | { readonly kind: 'reset'; readonly settings: readonly TrackedSetting[]; readonly local: boolean }
+  | { readonly kind: 'transaction'; readonly op: TransactionOp; readonly savepoint?: string; readonly chain?: boolean }
+  | { readonly kind: 'prepare'; readonly name: string; readonly sql: string; readonly rewritten: string }
+  | { readonly kind: 'deallocate'; readonly name: string | undefined }
+  | { readonly kind: 'declare_cursor'; readonly name: string; readonly hold: boolean; readonly sql: string; readonly rewritten: string }
+  | { readonly kind: 'close_cursor'; readonly name: string | undefined }
+  | { readonly kind: 'discard_all' }
+  // Not changes but uses, checked before the statement is sent: which SQL prepared statement it
+  // executes, which cursor it reads.
+  | { readonly kind: 'execute'; readonly name: string }
+  | { readonly kind: 'fetch'; readonly name: string }
+);
 
 export interface RewritePlan {
   readonly kind: 'plan';
@@ -35,6 +61,10 @@ export interface RewritePlan {
   readonly policyVersion: string;
   /** Set by the gate: the most rows one statement may return to this principal. */
   readonly rowLimit?: number;
+  /** Set by the gate: how long one statement of this principal may run, in milliseconds. */
+  readonly timeLimitMs?: number;
+  /** Set by the gate: everything the decision depended on (decisionStamp), to tell later whether it still holds. */
+  readonly stamp?: string;
   /** The audit's normalized texts when already known (a literal template), saving a normalize. */
   readonly audit?: { readonly statement: string; readonly rewritten: string };
 }

@@ -3,9 +3,9 @@
  * substitute protected relations, deparse. Pure and synchronous; every failure is a Refusal.
  */
 import type { DecisionReason } from '../policies/decision';
-import { refusal, type RewriteContext, type RewriteOutcome, type SessionEffect } from './rewrite-types';
+import { refusal, type RewriteContext, type RewriteOutcome, type SessionEffect, type TransactionOp } from './rewrite-types';
 import { kindOf, names, type Node } from './ast';
-import { deparseStatement, parseStatements } from './sql-parser';
+import { deparseStatement, parseStatements, statementText, type ParsedStatement } from './sql-parser';
 import { RelationSubstitution } from './relation-substitution';
 import {
   checkSearchPath,
@@ -22,7 +22,7 @@ const DEFAULT_SEARCH_PATH = ['$user', 'public'];
 
 export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
   const policyVersion = context.policies.version;
-  let statements: Array<{ stmt: Node }>;
+  let statements: ParsedStatement[];
   try {
     statements = parseStatements(sql);
   } catch (error) {
@@ -38,16 +38,21 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
     const reasons: DecisionReason[] = [];
     const relations = new Set<string>();
     let searchPath = context.searchPath;
-    for (const { stmt } of statements) {
+    for (const [index, parsed] of statements.entries()) {
+      const { stmt } = parsed;
       // A SET search_path earlier in the same message applies to the statements after it.
       const substitution = new RelationSubstitution({ ...context, searchPath });
-      const effect = rewriteStatement(stmt, substitution);
+      const effect = rewriteStatement(stmt, substitution, () => statementText(sql, parsed));
       substitution.finish();
+      const text = printed(stmt);
       if (effect) {
-        effects.push(effect);
-        if (effect.kind === 'search_path') searchPath = effect.schemas;
+        // Prepared statements and cursors keep their rewritten text: a later EXECUTE or FETCH
+        // compares it with what the current decision would print.
+        effects.push(effect.kind === 'prepare' || effect.kind === 'declare_cursor' ? { ...effect, rewritten: text, statement: index } : { ...effect, statement: index });
+        if (effect.kind === 'set' && effect.values.searchPath) searchPath = effect.values.searchPath;
+        if ((effect.kind === 'reset' && effect.settings.includes('searchPath')) || effect.kind === 'discard_all') searchPath = DEFAULT_SEARCH_PATH;
       }
-      out.push(printed(stmt));
+      out.push(text);
       reasons.push(...substitution.reasons);
       for (const r of substitution.substituted) relations.add(r);
     }
@@ -120,8 +125,11 @@ function treeText(node: Node): string {
   return JSON.stringify(node, (key, value: unknown) => (key === 'location' ? undefined : value));
 }
 
+/** A session effect before it is numbered with its statement's place in the message. */
+type Effect = SessionEffect extends infer E ? (E extends SessionEffect ? Omit<E, 'statement' | 'rewritten'> : never) : never;
+
 /** Rewrites one statement in place; returns the session effect it has once it succeeds. */
-function rewriteStatement(stmt: Node, substitution: RelationSubstitution): SessionEffect | undefined {
+function rewriteStatement(stmt: Node, substitution: RelationSubstitution, ownText: () => string): Effect | undefined {
   const kind = kindOf(stmt);
   const body = stmt[kind] as Node;
   if (!QUERY_STATEMENTS.has(kind) && !PLAIN_STATEMENTS.has(kind)) {
@@ -131,16 +139,23 @@ function rewriteStatement(stmt: Node, substitution: RelationSubstitution): Sessi
     case 'SelectStmt':
       substitution.query(stmt);
       return undefined;
-    case 'DeclareCursorStmt':
+    case 'DeclareCursorStmt': {
+      // The analyst's own text is kept so a later FETCH can tell whether the decision still holds.
+      const sql = ownText();
       body.query = substitution.query(body.query as Node);
-      return undefined;
-    case 'PrepareStmt':
+      return { kind: 'declare_cursor', name: String(body.portalname ?? ''), hold: ((Number(body.options ?? 0)) & CURSOR_OPT_HOLD) !== 0, sql };
+    }
+    case 'PrepareStmt': {
+      const sql = ownText();
       body.query = substitution.query(body.query as Node);
       if (kindOf(body.query as Node) !== 'SelectStmt') throw new GuardRefusal('statement_class', 'only queries may be prepared through pgveil');
-      return undefined;
+      return { kind: 'prepare', name: String(body.name ?? ''), sql };
+    }
     case 'ExecuteStmt':
       if (body.params) body.params = (body.params as Node[]).map((p) => substitution.expression(p));
-      return undefined;
+      return { kind: 'execute', name: String(body.name ?? '') };
+    case 'FetchStmt':
+      return { kind: 'fetch', name: String(body.portalname ?? '') };
     case 'ExplainStmt':
       return explain(body, substitution);
     case 'CopyStmt':
@@ -149,13 +164,37 @@ function rewriteStatement(stmt: Node, substitution: RelationSubstitution): Sessi
     case 'VariableSetStmt':
       return setting(body);
     case 'TransactionStmt':
-      checkTransaction(body.kind as string);
-      return undefined;
+      return transaction(body);
+    case 'DeallocateStmt':
+      return { kind: 'deallocate', name: body.isall || body.name === undefined ? undefined : String(body.name) };
+    case 'ClosePortalStmt':
+      return { kind: 'close_cursor', name: body.portalname === undefined ? undefined : String(body.portalname) };
     case 'DiscardStmt':
-      return body.target === 'DISCARD_ALL' ? { kind: 'search_path', schemas: DEFAULT_SEARCH_PATH } : undefined;
+      return body.target === 'DISCARD_ALL' ? { kind: 'discard_all' } : undefined;
     default:
-      return undefined; // SHOW, FETCH, MOVE, CLOSE, DEALLOCATE
+      return undefined; // SHOW
   }
+}
+
+/** PostgreSQL's CURSOR_OPT_HOLD: the cursor outlives its transaction. */
+const CURSOR_OPT_HOLD = 0x0020;
+
+const TRANSACTION_OPS: Readonly<Record<string, TransactionOp>> = {
+  TRANS_STMT_BEGIN: 'begin',
+  TRANS_STMT_START: 'begin',
+  TRANS_STMT_COMMIT: 'commit',
+  TRANS_STMT_ROLLBACK: 'rollback',
+  TRANS_STMT_SAVEPOINT: 'savepoint',
+  TRANS_STMT_RELEASE: 'release',
+  TRANS_STMT_ROLLBACK_TO: 'rollback_to',
+};
+
+function transaction(body: Node): Effect | undefined {
+  const kind = String(body.kind);
+  checkTransaction(kind);
+  const op = TRANSACTION_OPS[kind];
+  if (!op) throw new GuardRefusal('statement_class', `transaction statement "${kind.toLowerCase()}" is not allowed through pgveil`);
+  return { kind: 'transaction', op, ...(body.savepoint_name !== undefined ? { savepoint: String(body.savepoint_name) } : {}), ...(body.chain ? { chain: true } : {}) };
 }
 
 function explain(body: Node, substitution: RelationSubstitution): undefined {
@@ -191,9 +230,10 @@ function copy(body: Node, substitution: RelationSubstitution): void {
   body.query = substitution.query(body.query as Node);
 }
 
-function setting(body: Node): SessionEffect | undefined {
+function setting(body: Node): Effect | undefined {
   const kind = body.kind as string;
-  if (kind === 'VAR_RESET_ALL') return { kind: 'search_path', schemas: DEFAULT_SEARCH_PATH };
+  const local = body.is_local === true;
+  if (kind === 'VAR_RESET_ALL') return { kind: 'reset', settings: ['searchPath', 'purpose'], local: false };
   const name = String(body.name ?? '').toLowerCase();
   if (kind === 'VAR_SET_MULTI') {
     if (name === 'transaction' || name === 'session characteristics') return undefined;
@@ -202,16 +242,15 @@ function setting(body: Node): SessionEffect | undefined {
   if (!SETTABLE.has(name)) throw new GuardRefusal('setting', `setting "${name}" cannot be changed through pgveil`);
   const values = ((body.args as Node[] | undefined) ?? []).map((a) => String(a.A_Const?.sval?.sval ?? names(a.ColumnRef?.fields as Node[]).join('.')));
   const reset = kind === 'VAR_RESET' || kind === 'VAR_SET_DEFAULT';
-  if ((name === 'search_path' || name === 'pgveil.purpose') && body.is_local) {
-    throw new GuardRefusal('setting', `SET LOCAL ${name} cannot be tracked by pgveil: use SET`);
-  }
   if (name === 'client_encoding' && !reset && !SAFE_CLIENT_ENCODINGS.has((values[0] ?? '').toLowerCase())) {
     throw new GuardRefusal('setting', `client_encoding "${values[0] ?? ''}" is not supported through pgveil: use UTF8`);
   }
-  if (name === 'search_path') {
+  const tracked = name === 'search_path' ? 'searchPath' : name === 'pgveil.purpose' ? 'purpose' : undefined;
+  if (!tracked) return undefined;
+  if (reset) return { kind: 'reset', settings: [tracked], local };
+  if (tracked === 'searchPath') {
     checkSearchPath(values);
-    return { kind: 'search_path', schemas: reset ? DEFAULT_SEARCH_PATH : values };
+    return { kind: 'set', values: { searchPath: values }, local };
   }
-  if (name === 'pgveil.purpose') return { kind: 'purpose', purpose: reset ? undefined : values[0] };
-  return undefined;
+  return { kind: 'set', values: { purpose: values[0] }, local };
 }

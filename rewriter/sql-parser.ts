@@ -13,11 +13,23 @@ export function initRewriter(): Promise<void> {
 
 export interface ParsedStatement {
   readonly stmt: Node;
+  /** Where the statement's own text starts in the parsed text, and how long it is, in UTF-8 bytes (0 = to the end). */
+  readonly location: number;
+  readonly length: number;
 }
 
 export function parseStatements(sql: string): ParsedStatement[] {
-  const tree = parseSync(sql) as { stmts?: Array<{ stmt?: Node }> };
-  return (tree.stmts ?? []).filter((s): s is { stmt: Node } => s.stmt !== undefined).map((s) => ({ stmt: s.stmt }));
+  const tree = parseSync(sql) as { stmts?: Array<{ stmt?: Node; stmt_location?: number; stmt_len?: number }> };
+  return (tree.stmts ?? [])
+    .filter((s): s is { stmt: Node; stmt_location?: number; stmt_len?: number } => s.stmt !== undefined)
+    .map((s) => ({ stmt: s.stmt, location: s.stmt_location ?? 0, length: s.stmt_len ?? 0 }));
+}
+
+/** One statement's own text out of a text that may hold several. */
+export function statementText(sql: string, parsed: ParsedStatement): string {
+  const bytes = Buffer.from(sql, 'utf8');
+  const end = parsed.length === 0 ? bytes.length : parsed.location + parsed.length;
+  return bytes.subarray(parsed.location, end).toString('utf8').trim();
 }
 
 export function deparseStatement(stmt: Node): string {

@@ -9,6 +9,7 @@ import type { PolicySnapshot } from '../../policies/decision';
 import type { Principal } from '../../policies/principal';
 import type { CatalogSnapshot } from '../../rewriter/catalog-types';
 import { refusal, type RewriteContext, type RewriteOutcome, type Refusal } from '../../rewriter/rewrite-types';
+import { decisionStamp } from '../../rewriter/rewrite-cache';
 
 export interface RewritingGateOptions {
   /** The current policy version; read once per statement so a statement sees exactly one. */
@@ -21,35 +22,47 @@ export interface RewritingGateOptions {
   readonly principal?: (principal: Principal) => { ok: true; principal: Principal } | { ok: false; reason: string };
   /** Rows one statement may return: the principal's `maxRows` attribute, else this default. */
   readonly maxRowsPerStatement?: number;
+  /** How long one statement may run: the principal's `statementTimeoutMs` attribute, else this default. */
+  readonly statementTimeoutMs?: number;
   /** Statements per second per user (token bucket); refusals beyond it become security events. */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
 }
 
 export function createRewritingGate(options: RewritingGateOptions): StatementGate {
   const buckets = options.rateLimit ? new TokenBuckets(options.rateLimit.perSecond, options.rateLimit.burst) : undefined;
+  const principalOf = (session: SessionInfo): { ok: true; principal: Principal } | { ok: false; reason: string } =>
+    options.principal ? options.principal(session.principal) : { ok: true, principal: session.principal };
+  const contextOf = (session: SessionInfo, principal: Principal, policies: PolicySnapshot, catalog: CatalogSnapshot): RewriteContext => ({
+    principal,
+    dataProduct: session.dataProduct,
+    searchPath: session.searchPath,
+    catalog,
+    policies,
+    helperSchema: options.helperSchema,
+  });
   return {
-    check(sql: string, session: SessionInfo): RewriteOutcome | Promise<RewriteOutcome> {
+    check(sql: string, session: SessionInfo, checkOptions?: { readonly recheck?: boolean }): RewriteOutcome | Promise<RewriteOutcome> {
       const policies = options.policies();
-      if (buckets && !buckets.take(session.principal.user)) {
+      if (buckets && !checkOptions?.recheck && !buckets.take(session.principal.user)) {
         return refusal('53400', `rate limit of ${options.rateLimit!.perSecond} statements per second exceeded for user "${session.principal.user}"`, ['rate_limit'], policies.version);
       }
-      const current = options.principal ? options.principal(session.principal) : { ok: true as const, principal: session.principal };
+      const current = principalOf(session);
       if (!current.ok) {
         return refusal('42501', `attributes of user "${session.principal.user}" are unavailable (${current.reason}): statement refused`, ['attributes_unavailable'], policies.version);
       }
       const run = (catalog: CatalogSnapshot): RewriteOutcome => {
-        const context: RewriteContext = {
-          principal: current.principal,
-          dataProduct: session.dataProduct,
-          searchPath: session.searchPath,
-          catalog,
-          policies,
-          helperSchema: options.helperSchema,
-        };
+        const context = contextOf(session, current.principal, policies, catalog);
         try {
           const outcome = options.rewrite(sql, context);
-          const limit = rowLimitOf(current.principal, options.maxRowsPerStatement);
-          return outcome.kind === 'plan' && limit !== undefined ? { ...outcome, rowLimit: limit } : outcome;
+          if (outcome.kind !== 'plan') return outcome;
+          const rowLimit = numericAttribute(current.principal, 'maxRows') ?? options.maxRowsPerStatement;
+          const timeLimitMs = numericAttribute(current.principal, 'statementTimeoutMs') ?? options.statementTimeoutMs;
+          return {
+            ...outcome,
+            stamp: decisionStamp(context),
+            ...(rowLimit !== undefined ? { rowLimit } : {}),
+            ...(timeLimitMs !== undefined ? { timeLimitMs } : {}),
+          };
         } catch {
           // rewrite() is specified never to throw; if it does, refuse rather than guess.
           return refusal('XX000', 'internal rewrite error: statement refused', ['internal_error'], policies.version);
@@ -62,6 +75,20 @@ export function createRewritingGate(options: RewritingGateOptions): StatementGat
         return catalog instanceof Promise ? catalog.then(run, unavailable) : run(catalog);
       } catch {
         return unavailable();
+      }
+    },
+    stamp(session: SessionInfo): string | undefined {
+      const current = principalOf(session);
+      if (!current.ok) return undefined;
+      try {
+        const catalog = options.catalog(session.dataProduct);
+        if (catalog instanceof Promise) {
+          catalog.catch(() => undefined);
+          return undefined;
+        }
+        return decisionStamp(contextOf(session, current.principal, options.policies(), catalog));
+      } catch {
+        return undefined;
       }
     },
   };
@@ -87,8 +114,8 @@ class TokenBuckets {
   }
 }
 
-function rowLimitOf(principal: Principal, fallback: number | undefined): number | undefined {
-  const attribute = principal.attributes.maxRows;
-  const own = typeof attribute === 'string' && /^\d+$/.test(attribute) ? Number(attribute) : undefined;
-  return own ?? fallback;
+/** A whole-number attribute such as `maxRows` or `statementTimeoutMs`, when the principal has one. */
+function numericAttribute(principal: Principal, name: string): number | undefined {
+  const attribute = principal.attributes[name];
+  return typeof attribute === 'string' && /^\d+$/.test(attribute) ? Number(attribute) : undefined;
 }

@@ -99,6 +99,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
       helperSchema: config.helperSchema,
       principal: (principal) => identity.current(principal),
       ...(config.limits.maxRowsPerStatement ? { maxRowsPerStatement: config.limits.maxRowsPerStatement } : {}),
+      ...(config.limits.statementTimeoutMs ? { statementTimeoutMs: config.limits.statementTimeoutMs } : {}),
       ...(config.limits.statementsPerSecond ? { rateLimit: { perSecond: config.limits.statementsPerSecond, burst: config.limits.statementBurst } } : {}),
     }),
     observer: createAuditObserver({

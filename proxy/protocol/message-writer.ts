@@ -52,5 +52,7 @@ export const saslResponse = (data: string): Buffer => frame(FrontendCode.Passwor
 export const query = (sql: string): Buffer => frame(FrontendCode.Query, cstring(sql));
 export const parse = (name: string, sql: string, parameterTypes: Buffer): Buffer =>
   frame(FrontendCode.Parse, Buffer.concat([cstring(name), cstring(sql), parameterTypes]));
+export const close = (target: 'S' | 'P', name: string): Buffer => frame(FrontendCode.Close, Buffer.concat([Buffer.from(target), cstring(name)]));
+export const execute = (portal: string, maxRows: number): Buffer => frame(FrontendCode.Execute, Buffer.concat([cstring(portal), int32(maxRows)]));
 export const terminate = (): Buffer => frame(FrontendCode.Terminate, Buffer.alloc(0));
 export const copyFail = (message: string): Buffer => frame(FrontendCode.CopyFail, cstring(message));

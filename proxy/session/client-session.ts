@@ -26,7 +26,11 @@ import { openUpstream, sendUpstreamCancel, type UpstreamSession } from '../upstr
 import type { UpstreamTarget } from '../upstream/upstream-target';
 import type { ProxyOptions } from '../proxy-options';
 import type { SessionInfo, SessionEvent } from '../statement-gate';
-import { refusal, type RewriteOutcome } from '../../rewriter/rewrite-types';
+import { refusal, type Refusal, type RewriteOutcome, type RewritePlan } from '../../rewriter/rewrite-types';
+import { SessionSettings, type TransactionStatus } from './session-settings';
+import { DecidedObjects, type Decided } from './decided-objects';
+import { freshness, type Freshness } from './decision-freshness';
+import { quoteIdent } from '../../rewriter/quote-ident';
 import { interpretStartup, type StartupRequest } from './startup-parameters';
 import { ClientAuthentication } from './client-authentication';
 
@@ -43,12 +47,16 @@ export interface SessionHost {
 interface Statement {
   readonly sql: string;
   readonly outcome: RewriteOutcome;
+  /** The Parse's parameter types (count and OIDs), to prepare it again under a new decision. */
+  readonly parameterTypes?: Buffer;
 }
 
 /** A bound portal as upstream holds it; rows count across every Execute of the portal. */
 interface Portal {
   readonly statement: Statement | undefined;
   rows: number;
+  /** The client's round trip (Sync or Query) it was bound in: later Executes check its decision. */
+  readonly round: number;
 }
 
 interface StatementError {
@@ -63,6 +71,8 @@ interface Execution {
   readonly t0: bigint;
   rows: number;
   overLimit?: boolean;
+  /** Past the principal's time limit: cancelled upstream, answered with 57014. */
+  overTime?: boolean;
 }
 
 /**
@@ -72,13 +82,15 @@ interface Execution {
  * place, exactly as PostgreSQL does, so what is audited and limited is what really runs.
  */
 type Pending =
-  | ({ kind: 'simple'; error?: StatementError } & Execution & { statement: Statement })
-  | { kind: 'parse'; name: string; statement: Statement }
+  | ({ kind: 'simple'; error?: StatementError; completed: number } & Execution & { statement: Statement })
+  | { kind: 'parse'; name: string; statement: Statement; hidden?: true }
   | { kind: 'bind'; portal: string; statementName: string }
-  | { kind: 'close'; target: 'statement' | 'portal'; name: string }
+  | { kind: 'close'; target: 'statement' | 'portal'; name: string; hidden?: true }
   | { kind: 'describe' }
-  | ({ kind: 'execute'; portalName: string; portal: Portal | undefined; resolved: boolean } & Execution)
-  | { kind: 'sync' };
+  | ({ kind: 'execute'; portalName: string; portal: Portal | undefined; resolved: boolean; refusal?: Refusal } & Execution)
+  | { kind: 'sync' }
+  /** pgveil's own Query (preparing a SQL prepared statement again): its answer is not the client's. */
+  | { kind: 'hidden-query'; failed: boolean; onSuccess: () => void };
 
 type Phase = 'startup' | 'authenticating' | 'connecting' | 'ready' | 'closed';
 
@@ -103,6 +115,15 @@ export class ClientSession {
 
   private readonly statements = new Map<string, Statement>();
   private readonly portals = new Map<string, Portal>();
+  /** search_path and purpose as upstream holds them, through transactions and savepoints. */
+  private settings: SessionSettings | undefined;
+  private readonly decided = new DecidedObjects();
+  /** Counts the client's round trips (Sync, Query). */
+  private round = 0;
+  private statementTimer: NodeJS.Timeout | undefined;
+  private timedStatement: Execution | undefined;
+  /** How long a statement of this principal may run (its latest decision says). */
+  private timeLimitMs: number | undefined;
   private readonly pending: Pending[] = [];
   private transactionStatus = 0x49; // 'I'
   /** An extended-protocol message failed: upstream ignores everything until the next Sync. */
@@ -191,6 +212,7 @@ export class ClientSession {
     } finally {
       this.pumping = false;
       this.flushUpstream();
+      this.watchStatementTime();
       if (this.decoder.buffered <= CLIENT_BUFFER_HIGH_WATER && this.socket.isPaused()) this.socket.resume();
       this.armIdleTimer();
     }
@@ -276,6 +298,8 @@ export class ClientSession {
       applicationName: this.startup.applicationName,
       clientAddress: this.clientAddress,
     };
+    // What the session started with is what RESET returns to.
+    this.settings = new SessionSettings({ searchPath, purpose: principal.purpose });
     try {
       this.target = target;
       this.upstream = await openUpstream(target, this.startup.upstream);
@@ -318,14 +342,10 @@ export class ClientSession {
         return this.onQuery(readQuery(message));
       case FrontendCode.Parse:
         return this.onParse(message);
-      case FrontendCode.Bind: {
-        const { portal, statement } = readBindNames(message);
-        this.pending.push({ kind: 'bind', portal, statementName: statement });
-        return this.toUpstream(message.frame);
-      }
+      case FrontendCode.Bind:
+        return this.onBind(message);
       case FrontendCode.Execute:
-        this.pending.push({ kind: 'execute', portalName: readExecutePortal(message), portal: undefined, resolved: false, statement: undefined, started: new Date(), t0: process.hrtime.bigint(), rows: 0 });
-        return this.toUpstream(message.frame);
+        return this.onExecute(message);
       case FrontendCode.Close: {
         const { kind, name } = readTarget(message);
         this.pending.push({ kind: 'close', target: kind, name });
@@ -336,6 +356,7 @@ export class ClientSession {
         this.pending.push({ kind: 'describe' });
         return this.toUpstream(message.frame);
       case FrontendCode.Sync:
+        this.round++;
         this.pending.push({ kind: 'sync' });
         return this.toUpstream(message.frame);
       case FrontendCode.Terminate:
@@ -357,34 +378,156 @@ export class ClientSession {
     if (!this.host.options.observer.readyForStatements()) {
       return refusal('53000', 'audit log unavailable: statement refused', ['audit_unavailable'], '');
     }
-    return this.host.options.gate.check(sql, info);
+    return then(this.host.options.gate.check(sql, info), (outcome) => {
+      // The limit follows the principal's latest decision (an attribute may change it).
+      if (outcome.kind === 'plan') this.timeLimitMs = outcome.timeLimitMs;
+      return outcome;
+    });
+  }
+
+  /**
+   * The statement at the head of the queue may run for the principal's time limit, counted from
+   * when it reached the head. Past it pgveil cancels it upstream (and answers 57014); when other
+   * statements are queued behind it, a cancel could hit one of them instead, so the session ends.
+   */
+  private watchStatementTime(): void {
+    const running = this.pending.find((p): p is Extract<Pending, { kind: 'simple' | 'execute' }> => p.kind === 'simple' || p.kind === 'execute');
+    if (running === this.timedStatement) return;
+    clearTimeout(this.statementTimer);
+    this.statementTimer = undefined;
+    this.timedStatement = running;
+    const limit = this.timeLimitMs;
+    if (!running || limit === undefined || this.phase !== 'ready') return;
+    this.statementTimer = setTimeout(() => {
+      if (this.timedStatement !== running || this.phase !== 'ready') return;
+      const message = `statement ran longer than ${limit} ms, the limit for user "${this.info?.principal.user ?? ''}"`;
+      this.event('limit_exceeded', message);
+      const queuedBehind = this.pending.filter((p) => p.kind === 'simple' || p.kind === 'execute').length > 1;
+      if (queuedBehind) return this.fail(new PgError('57014', `terminating connection: ${message}`, 'FATAL'));
+      running.overTime = true;
+      this.cancelling = this.cancelUpstream().finally(() => (this.cancelling = undefined));
+    }, limit);
   }
 
   private onQuery(sql: string): void | Promise<void> {
     const started = new Date();
     const t0 = process.hrtime.bigint();
-    const checked = this.check(sql);
+    this.round++;
     const send = (outcome: RewriteOutcome): void => {
-      this.pending.push({ kind: 'simple', statement: { sql, outcome }, started, t0, rows: 0 });
+      this.pending.push({ kind: 'simple', statement: { sql, outcome }, started, t0, rows: 0, completed: 0 });
       this.toUpstream(write.query(this.upstreamText(outcome)));
     };
-    return checked instanceof Promise ? checked.then(send) : send(checked);
+    return then(then(this.check(sql), (outcome) => this.checkUses(outcome, 'simple')), send);
   }
 
   private onParse(message: FrontendMessage): void | Promise<void> {
     const parse = readParse(message);
     const t0 = process.hrtime.bigint();
-    const checked = this.check(parse.sql);
-    return checked instanceof Promise ? checked.then((outcome) => this.sendParse(parse, t0, outcome)) : this.sendParse(parse, t0, checked);
+    return then(then(this.check(parse.sql), (outcome) => this.checkUses(outcome, 'extended')), (outcome) => this.sendParse(parse, t0, outcome));
   }
 
-  private sendParse(parse: ReturnType<typeof readParse>, t0: bigint, outcome: RewriteOutcome): void {
-    const statement = { sql: parse.sql, outcome };
-    this.pending.push({ kind: 'parse', name: parse.name, statement });
+  private sendParse(parse: ReturnType<typeof readParse>, t0: bigint, outcome: RewriteOutcome, hidden?: true): void {
+    const statement: Statement = { sql: parse.sql, outcome, parameterTypes: parse.parameterTypes };
+    this.pending.push({ kind: 'parse', name: parse.name, statement, ...(hidden ? { hidden } : {}) });
     if (outcome.kind === 'refusal') {
       this.report('extended', { statement, started: new Date(), t0, rows: 0 }, { sqlstate: outcome.sqlstate, message: outcome.message });
     }
     this.toUpstream(write.parse(parse.name, this.upstreamText(outcome), parse.parameterTypes));
+  }
+
+  /**
+   * A Bind runs a statement prepared earlier: if its decision changed since (policy, attributes,
+   * grants, purpose, search_path), it is rewritten and prepared again upstream under the same
+   * name before the Bind, and the client notices nothing; refused now, the Bind fails with the refusal.
+   */
+  private onBind(message: FrontendMessage): void | Promise<void> {
+    const { portal, statement: name } = readBindNames(message);
+    const forward = (): void => {
+      this.pending.push({ kind: 'bind', portal, statementName: name });
+      this.toUpstream(message.frame);
+    };
+    const statement = this.statements.get(name);
+    // A Parse still in flight was decided just now.
+    const parsing = this.pending.some((p) => p.kind === 'parse' && p.name === name);
+    if (parsing || !statement || statement.outcome.kind !== 'plan') return forward();
+    const checked = freshness(this.host.options.gate, this.info!, { sql: statement.sql, rewritten: statement.outcome.sql, stamp: statement.outcome.stamp });
+    return then(checked, (fresh) => {
+      if (fresh.current) {
+        if (fresh.outcome) this.statements.set(name, { ...statement, outcome: fresh.outcome });
+      } else {
+        if (name !== '') {
+          this.pending.push({ kind: 'close', target: 'statement', name, hidden: true });
+          this.toUpstream(write.close('S', name));
+        }
+        const types = statement.parameterTypes ?? Buffer.from([0, 0]);
+        this.sendParse({ name, sql: statement.sql, parameterTypes: types }, process.hrtime.bigint(), fresh.outcome, true);
+      }
+      forward();
+    });
+  }
+
+  /** An Execute of a portal bound in an earlier round trip runs only while its decision holds. */
+  private onExecute(message: FrontendMessage): void | Promise<void> {
+    const portalName = readExecutePortal(message);
+    const execution = { kind: 'execute' as const, portalName, portal: undefined, resolved: false, statement: undefined, started: new Date(), t0: process.hrtime.bigint(), rows: 0 };
+    const forward = (): void => {
+      this.pending.push(execution);
+      this.toUpstream(message.frame);
+    };
+    const portal = this.portals.get(portalName);
+    const statement = portal?.statement;
+    if (!portal || portal.round === this.round || statement?.outcome.kind !== 'plan') return forward();
+    const checked = freshness(this.host.options.gate, this.info!, { sql: statement.sql, rewritten: statement.outcome.sql, stamp: statement.outcome.stamp });
+    return then(checked, (fresh) => {
+      if (fresh.current) return forward();
+      const refused = staleRefusal(`portal "${portalName}"`, fresh.outcome);
+      // An Execute of a portal that cannot exist fails upstream where this one stood; its error
+      // carries the refusal token and is swapped for the refusal on the way back.
+      this.pending.push({ ...execution, refusal: refused });
+      this.toUpstream(write.execute(`pgveil refused ${this.refusalToken}`, 0));
+    });
+  }
+
+  /**
+   * EXECUTE and FETCH run what an earlier PREPARE or DECLARE decided. A cursor whose decision no
+   * longer holds is refused; a prepared statement is prepared again first (a Query of pgveil's own
+   * that the client does not see), or refused when the new decision refuses it.
+   */
+  private checkUses(outcome: RewriteOutcome, protocol: 'simple' | 'extended'): RewriteOutcome | Promise<RewriteOutcome> {
+    if (outcome.kind !== 'plan' || outcome.effects.length === 0) return outcome;
+    let result: RewriteOutcome | Promise<RewriteOutcome> = outcome;
+    for (const use of outcome.effects) {
+      if (use.kind !== 'execute' && use.kind !== 'fetch') continue;
+      const decided = use.kind === 'execute' ? this.decided.prepared.get(use.name) : this.decided.cursors.get(use.name) ?? this.portalDecision(use.name);
+      if (!decided) continue;
+      result = then<RewriteOutcome, RewriteOutcome>(result, (sofar) => {
+        if (sofar.kind !== 'plan') return sofar;
+        const audited: RewritePlan = { ...sofar, reasons: [...sofar.reasons, ...decided.reasons], relations: [...new Set([...sofar.relations, ...decided.relations])] };
+        return then(freshness(this.host.options.gate, this.info!, decided), (fresh): RewriteOutcome => {
+          if (fresh.current) return audited;
+          if (use.kind === 'fetch') return staleRefusal(`cursor "${use.name}"`, fresh.outcome);
+          if (fresh.outcome.kind !== 'plan' || protocol !== 'simple') return staleRefusal(`prepared statement "${use.name}"`, fresh.outcome);
+          this.prepareAgain(use.name, fresh.outcome);
+          return { ...audited, reasons: [...sofar.reasons, ...fresh.outcome.reasons] };
+        });
+      });
+    }
+    return result;
+  }
+
+  /** Deallocates and prepares a SQL prepared statement again, ahead of the client's Query. */
+  private prepareAgain(name: string, plan: RewritePlan): void {
+    const effect = plan.effects.find((e) => e.kind === 'prepare');
+    const hidden: Pending = { kind: 'hidden-query', failed: false, onSuccess: () => effect && this.decided.apply(effect, plan) };
+    this.pending.push(hidden);
+    this.toUpstream(write.query(`DEALLOCATE ${quoteIdent(name)};\n${plan.sql}`));
+  }
+
+  /** A protocol-level portal named in a SQL FETCH (they share one namespace upstream). */
+  private portalDecision(name: string): Decided | undefined {
+    const outcome = this.portals.get(name)?.statement?.outcome;
+    const sql = this.portals.get(name)?.statement?.sql;
+    return outcome?.kind === 'plan' && sql !== undefined ? { sql, rewritten: outcome.sql, stamp: outcome.stamp, reasons: outcome.reasons, relations: outcome.relations } : undefined;
   }
 
   /** The rewritten SQL, or for a refusal a statement that fails upstream where the refused one stood. */
@@ -480,6 +623,7 @@ export class ClientSession {
         this.socket.once('drain', () => upstream.resume());
       }
     }
+    this.watchStatementTime();
     if (this.draining && this.idle) this.drain();
   }
 
@@ -498,7 +642,15 @@ export class ClientSession {
   /** Returns what the client gets instead of the frame (undefined: nothing). */
   private onUpstreamFrame(code: number, frame: Buffer): Buffer | undefined {
     const head = this.pending[0];
+    if (head?.kind === 'hidden-query') return this.onHiddenQueryFrame(head, code, frame);
     const run = this.running();
+    if (run?.overTime && code === BackendCode.ErrorResponse) {
+      // Upstream answers the cancel pgveil sent when the statement ran past its time limit.
+      const error = { sqlstate: '57014', message: `canceling statement: it ran longer than ${this.timeLimitMs ?? 0} ms, the limit for user "${this.info?.principal.user ?? ''}"` };
+      run.overTime = false;
+      this.failHead(error);
+      return new PgError(error.sqlstate, error.message).toErrorResponse();
+    }
     if (run?.overLimit && (code === BackendCode.ErrorResponse || code === BackendCode.CommandComplete || code === BackendCode.PortalSuspended)) {
       const limit = run.statement?.outcome.kind === 'plan' ? run.statement.outcome.rowLimit : 0;
       const error = { sqlstate: '54000', message: `statement returned more than ${limit} rows, the limit for user "${this.info?.principal.user ?? ''}"` };
@@ -516,8 +668,8 @@ export class ClientSession {
         let forClient: Buffer = frame;
         if (error.message.includes(this.refusalToken)) {
           // The sentinel of a refused statement fails where the refused statement stood: at its
-          // Parse or its Query, which is the head of the queue now.
-          const outcome = head?.kind === 'parse' || head?.kind === 'simple' ? head.statement.outcome : undefined;
+          // Parse, its Query or its Execute, which is the head of the queue now.
+          const outcome = head?.kind === 'parse' || head?.kind === 'simple' ? head.statement.outcome : head?.kind === 'execute' ? head.refusal : undefined;
           error = outcome?.kind === 'refusal' ? { sqlstate: outcome.sqlstate, message: outcome.message } : { sqlstate: '42501', message: 'statement refused' };
           forClient = new PgError(error.sqlstate, error.message).toErrorResponse();
         }
@@ -528,18 +680,20 @@ export class ClientSession {
         if (head?.kind === 'parse') {
           this.pending.shift();
           this.statements.set(head.name, head.statement);
+          if (head.hidden) return undefined;
         }
         return frame;
       case BackendCode.BindComplete:
         if (head?.kind === 'bind') {
           this.pending.shift();
-          this.portals.set(head.portal, { statement: this.statements.get(head.statementName), rows: 0 });
+          this.portals.set(head.portal, { statement: this.statements.get(head.statementName), rows: 0, round: this.round });
         }
         return frame;
       case BackendCode.CloseComplete:
         if (head?.kind === 'close') {
           this.pending.shift();
           (head.target === 'statement' ? this.statements : this.portals).delete(head.name);
+          if (head.hidden) return undefined;
         }
         return frame;
       case BackendCode.RowDescription:
@@ -547,12 +701,18 @@ export class ClientSession {
         if (head?.kind === 'describe') this.pending.shift();
         return frame;
       case BackendCode.CommandComplete:
+        // Effects apply as upstream confirms each statement: a SET before a failing statement of
+        // the same Query applied, then undone with its implicit transaction.
+        if (head?.kind === 'simple' && head.statement.outcome.kind === 'plan') this.applyEffects(head.statement.outcome, head.completed++);
+        else if (head?.kind === 'execute') this.finish(undefined, true);
+        return frame;
       case BackendCode.EmptyQueryResponse:
       case BackendCode.PortalSuspended:
         if (head?.kind === 'execute') this.finish(undefined);
         return frame;
       case BackendCode.ReadyForQuery:
         this.transactionStatus = frame[5]!;
+        this.transactionEnded(frame[5]!);
         this.settle();
         // Outside a transaction PostgreSQL holds no portals: neither does pgveil's map, which a
         // client binding ever new portal names would otherwise grow without bound.
@@ -578,6 +738,7 @@ export class ClientSession {
 
   /** The message at the head of the queue failed upstream. */
   private failHead(error: StatementError): void {
+    this.settings?.failed();
     const head = this.pending[0];
     if (!head || head.kind === 'sync') return;
     if (head.kind === 'simple') {
@@ -600,7 +761,6 @@ export class ClientSession {
       const p = this.pending.shift();
       if (!p || p.kind === 'sync') break;
       if (p.kind === 'simple' && !this.skippingToSync) {
-        if (!p.error) this.applyEffects(p.statement.outcome);
         // PostgreSQL runs no more of a pipeline after a Query: it drops the unnamed statement and portal.
         this.statements.delete('');
         this.portals.delete('');
@@ -613,22 +773,51 @@ export class ClientSession {
     this.skippingToSync = false;
   }
 
-  private finish(error: StatementError | undefined): void {
+  private finish(error: StatementError | undefined, completed = false): void {
     this.running();
     const head = this.pending.shift();
     if (head?.kind !== 'execute') return;
-    if (!error && head.statement) this.applyEffects(head.statement.outcome);
-    this.report('extended', head, error);
+    if (completed && head.statement?.outcome.kind === 'plan') this.applyEffects(head.statement.outcome, 0);
+    this.report('extended', head, head.refusal && error ? { sqlstate: head.refusal.sqlstate, message: head.refusal.message } : error);
   }
 
-  private applyEffects(outcome: RewriteOutcome): void {
-    if (outcome.kind !== 'plan' || outcome.effects.length === 0 || !this.info) return;
-    let info = this.info;
-    for (const effect of outcome.effects) {
-      if (effect.kind === 'search_path') info = { ...info, searchPath: effect.schemas };
-      else info = { ...info, principal: { ...info.principal, purpose: effect.purpose } };
+  /** Upstream confirmed statement `index` of a plan: its effects now hold upstream. */
+  private applyEffects(plan: RewritePlan, index: number): void {
+    if (plan.effects.length === 0) return;
+    for (const effect of plan.effects) {
+      if (effect.statement !== index) continue;
+      this.settings?.apply(effect);
+      this.decided.apply(effect, plan);
     }
-    this.info = info;
+    this.syncSettings();
+  }
+
+  /** ReadyForQuery: a transaction may have ended, undoing or keeping what it set. */
+  private transactionEnded(status: number): void {
+    const s = String.fromCharCode(status) as TransactionStatus;
+    this.settings?.readyForQuery(s);
+    this.decided.readyForQuery(s);
+    this.syncSettings();
+  }
+
+  /** The session as the gate sees it follows the settings upstream holds. */
+  private syncSettings(): void {
+    const info = this.info;
+    const current = this.settings?.current;
+    if (!info || !current || (current.searchPath === info.searchPath && current.purpose === info.principal.purpose)) return;
+    this.info = { ...info, searchPath: current.searchPath, principal: { ...info.principal, purpose: current.purpose } };
+  }
+
+  /** pgveil's own Query: nothing of its answer reaches the client; success records what it prepared. */
+  private onHiddenQueryFrame(head: Extract<Pending, { kind: 'hidden-query' }>, code: number, frame: Buffer): undefined {
+    if (code === BackendCode.ErrorResponse) head.failed = true;
+    if (code === BackendCode.ReadyForQuery) {
+      this.pending.shift();
+      this.transactionStatus = frame[5]!;
+      this.transactionEnded(frame[5]!);
+      if (!head.failed) head.onSuccess();
+    }
+    return undefined;
   }
 
   private report(protocol: 'simple' | 'extended', p: Execution, error: StatementError | undefined): void {
@@ -694,6 +883,7 @@ export class ClientSession {
     const wasReady = this.phase === 'ready';
     this.phase = 'closed';
     clearTimeout(this.startupTimer);
+    clearTimeout(this.statementTimer);
     this.clearIdleTimer();
     const inFlight = this.pending.length > 0;
     // Statements whose answer had not fully arrived are still audited: a client may leave as soon
@@ -751,4 +941,16 @@ export function parseSearchPath(text: string): string[] {
     else if (m[2] !== undefined) out.push(m[2].toLowerCase());
   }
   return out;
+}
+
+/** `next` now for a value, or once a promise resolves: the hot path stays free of promise hops. */
+function then<T, U>(value: T | Promise<T>, next: (value: T) => U | Promise<U>): U | Promise<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
+
+/** The refusal of a prepared statement, portal or cursor whose decision no longer holds. */
+function staleRefusal(what: string, now: RewriteOutcome): Refusal {
+  const again = what.startsWith('cursor') ? 'declare it again' : 'prepare it again';
+  const detail = now.kind === 'refusal' ? ` (now refused: ${now.message})` : '';
+  return refusal('42501', `${what} was made under a decision that no longer holds: the policy, the user's attributes or grants, the purpose or the search_path changed${detail}; ${again}`, ['stale_decision', ...(now.kind === 'refusal' ? now.reasons : [])], now.policyVersion);
 }

@@ -139,7 +139,7 @@ export const LEAK_CASES: readonly LeakCase[] = [
   q('multi', 'SELECT 1; SELECT * FROM customers'),
   q('multi', "SET search_path = pg_catalog; SELECT * FROM public.customers", undefined, ref('SET search_path = pg_catalog; SELECT * FROM reference.customers')),
   q('multi', 'SET search_path = public, pg_catalog', '42501'),
-  q('multi', "SET LOCAL search_path = 'x'", '42501'),
+  q('multi', 'BEGIN; SET LOCAL search_path = pg_catalog; SELECT * FROM public.customers; ROLLBACK', undefined, ref('BEGIN; SET LOCAL search_path = pg_catalog; SELECT * FROM reference.customers; ROLLBACK')),
   q('multi', 'SET role postgres', '42501'),
   q('multi', 'SET SESSION AUTHORIZATION postgres', '42501'),
   q('multi', "SET client_encoding = 'SJIS'", '42501'),

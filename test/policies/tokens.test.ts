@@ -69,8 +69,9 @@ describe('through the proxy', () => {
       gate: {
         check: (sql, session) => {
           principals.push(session.principal);
-          return { kind: 'plan', sql, statementCount: 1, rewritten: false, relations: [], reasons: [], effects: [], policyVersion: 't' };
+          return { kind: 'plan', sql, statementCount: 1, rewritten: false, relations: [], reasons: [], effects: [], policyVersion: 't', stamp: 't' };
         },
+        stamp: () => 't',
       },
       observer: { statementFinished: () => undefined, sessionEvent: () => undefined, readyForStatements: () => true },
       logger: { info: () => undefined, warn: () => undefined, error: () => undefined },

@@ -57,8 +57,10 @@ export async function startProxyHarness(database: string, options: ProxyHarnessO
           return { kind: 'refusal', sqlstate: '42501', message: `statement refused by test rule: "${REFUSE_MARKER}"`, reasons: ['test'], policyVersion: 'test' };
         }
         forwarded.push(sql);
-        return { kind: 'plan', sql, statementCount: 1, rewritten: false, relations: [], reasons: [], effects: [], policyVersion: 'test' };
+        return { kind: 'plan', sql, statementCount: 1, rewritten: false, relations: [], reasons: [], effects: [], policyVersion: 'test', stamp: 'test' };
       },
+      // Nothing this gate decides ever changes.
+      stamp: () => 'test',
     },
     observer: options.observer ?? {
       statementFinished: (r) => void records.push(r),

@@ -128,6 +128,7 @@ export class PolicyStore {
   private schedule(): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.check(), this.options.settleMs ?? 200);
+    this.timer.unref();
   }
 
   /** Watches the directories the files are reached through now; a swapped link changes them. */

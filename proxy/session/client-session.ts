@@ -84,7 +84,7 @@ interface Execution {
 type Pending =
   | ({ kind: 'simple'; error?: StatementError; completed: number } & Execution & { statement: Statement })
   | { kind: 'parse'; name: string; statement: Statement; hidden?: true }
-  | { kind: 'bind'; portal: string; statementName: string }
+  | { kind: 'bind'; portal: string; statementName: string; round: number }
   | { kind: 'close'; target: 'statement' | 'portal'; name: string; hidden?: true }
   | { kind: 'describe' }
   | ({ kind: 'execute'; portalName: string; portal: Portal | undefined; resolved: boolean; refusal?: Refusal } & Execution)
@@ -443,7 +443,7 @@ export class ClientSession {
   private onBind(message: FrontendMessage): void | Promise<void> {
     const { portal, statement: name } = readBindNames(message);
     const forward = (): void => {
-      this.pending.push({ kind: 'bind', portal, statementName: name });
+      this.pending.push({ kind: 'bind', portal, statementName: name, round: this.round });
       this.toUpstream(message.frame);
     };
     const statement = this.statements.get(name);
@@ -686,7 +686,7 @@ export class ClientSession {
       case BackendCode.BindComplete:
         if (head?.kind === 'bind') {
           this.pending.shift();
-          this.portals.set(head.portal, { statement: this.statements.get(head.statementName), rows: 0, round: this.round });
+          this.portals.set(head.portal, { statement: this.statements.get(head.statementName), rows: 0, round: head.round });
         }
         return frame;
       case BackendCode.CloseComplete:

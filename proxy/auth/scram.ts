@@ -39,6 +39,16 @@ export function parseScramVerifier(text: string): ScramVerifier | undefined {
 }
 
 /**
+ * Whether `password` is the one `verifier` was made from: the server-side check of a password sent
+ * in clear text (over TLS), and provisioning's test of whether an upstream password is already set.
+ * Costs one PBKDF2 at the verifier's iteration count, whether it matches or not.
+ */
+export function passwordMatchesVerifier(verifier: ScramVerifier, password: string): boolean {
+  const storedKey = sha256(hmac(saltedPassword(password, verifier.salt, verifier.iterations), 'Client Key'));
+  return timingSafeEqual(storedKey, verifier.storedKey);
+}
+
+/**
  * A verifier for a user that does not exist: its salt is derived from the name with a per-process
  * secret, so repeated attempts see a stable salt, and its keys match no password.
  */

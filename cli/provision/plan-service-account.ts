@@ -132,5 +132,5 @@ async function passwordIsSet(client: Client, target: ServiceAccountTarget): Prom
     return target.canLogIn();
   }
   const verifier = stored ? parseScramVerifier(stored) : undefined;
-  return verifier !== undefined && target.password !== undefined && passwordMatchesVerifier(verifier, target.password.value);
+  return verifier !== undefined && target.password !== undefined && (await passwordMatchesVerifier(verifier, target.password.value));
 }

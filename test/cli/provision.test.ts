@@ -53,6 +53,7 @@ async function product(prefix: string): Promise<Product> {
   const password = `service-secret-${randomBytes(8).toString('hex')}`;
   writeFileSync(join(dir, 'service.password'), password);
   writeFileSync(join(dir, 'policies.yaml'), `
+tags: [pii.name, pii.email, pii.ssn, pii.phone, pii.birth_date, finance.card]
 dataProducts:
   - name: sales_${prefix}
     domain: sales

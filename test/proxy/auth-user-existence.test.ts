@@ -50,7 +50,7 @@ beforeAll(async () => {
   db = await createTestDatabase('auth_exist');
   writeFileSync(join(dir, 'hs.key'), SECRET);
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
-  writeFileSync(join(dir, 'policies.yaml'), `users:\n  - { name: known, password: "${createScramVerifier('known-password')}" }\n  - { name: tokenonly }\n`);
+  writeFileSync(join(dir, 'policies.yaml'), `unrestricted: true\nusers:\n  - { name: known, password: "${createScramVerifier('known-password')}" }\n  - { name: tokenonly }\n`);
   ports.tokens = await startServer(true);
   ports.noTokens = await startServer(false);
 });

@@ -21,7 +21,13 @@ export async function provisionConfigured(config: ServerConfig, options: Provisi
   }
   const results: ProvisionResult[] = [];
   for (const product of products) {
-    results.push(await provisionDataProduct(product, { ...options, helperSchema: config.helperSchema }));
+    try {
+      results.push(await provisionDataProduct(product, { ...options, helperSchema: config.helperSchema }));
+    } catch (error) {
+      // Each data product is one transaction: those before this one are done, this one is unchanged.
+      const u = product.upstream;
+      throw new Error(`data product "${product.name}" (${u.host}:${u.port}/${u.database}) was not provisioned: ${(error as Error).message}`);
+    }
   }
   return results;
 }

@@ -19,6 +19,7 @@ import { provisionConfigured } from '../../cli/provision/provision-configured';
 import { checkUpstreamProvisioning } from '../../cli/provision/check-upstream-provisioning';
 import { startPgveil } from '../../cli/runtime/start-pgveil';
 import { createTestDatabase, PG_HOST, PG_PORT, PG_SUPERUSER, withAdmin, type TestDatabase } from '../support/postgres';
+import { startThrowawayPostgres } from '../support/throwaway-postgres';
 
 const CLI = join(__dirname, '../../dist/cli/pgveil.js');
 const ADMIN_SECRET = `admin-secret-${randomBytes(6).toString('hex')}`;
@@ -156,6 +157,14 @@ describe('from nothing', () => {
     expect(dry.stdout).toContain('already provisioned, nothing to change');
   });
 
+  test('an administrator that cannot connect is an error naming the data product, and nothing else is printed', async () => {
+    await expect(pgveil('provision', '--config', p.config, '--admin-user', 'no_such_admin')).rejects.toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: `pgveil: data product "sales_prov" (${PG_HOST}:${PG_PORT}/${p.db.name}) was not provisioned: role "no_such_admin" does not exist\n`,
+    });
+  });
+
   test('an unknown --product is an error naming the declared ones', async () => {
     await expect(pgveil('provision', '--config', p.config, '--product', 'nope')).rejects.toMatchObject({
       code: 1,
@@ -248,5 +257,53 @@ test('an existing service account with too many rights is brought back to read-o
     expect(again!.steps).toEqual([]);
   } finally {
     await p.stop();
+  }
+});
+
+test('over SCRAM: the admin password comes from --admin-password-file, the service account logs in with its own, and a second run leaves it alone', async () => {
+  const superuserPassword = `super-${randomBytes(6).toString('hex')}`;
+  const server = await startThrowawayPostgres(25400 + (process.pid % 1000), { password: superuserPassword });
+  const dir = mkdtempSync(join(tmpdir(), 'pgveil-provision-scram-'));
+  try {
+    const admin = server.client();
+    await admin.connect();
+    await admin.query('CREATE DATABASE sales');
+    await admin.end();
+    const servicePassword = `svc-${randomBytes(6).toString('hex')}`;
+    writeFileSync(join(dir, 'service.password'), servicePassword);
+    writeFileSync(join(dir, 'admin.password'), `${superuserPassword}\n`);
+    writeFileSync(join(dir, 'policies.yaml'), `
+tags: [pii.ssn]
+dataProducts:
+  - { name: sales, domain: sales, upstream: { host: 127.0.0.1, port: ${server.port}, database: sales, user: pgveil_svc, passwordFile: service.password } }
+globalPolicies:
+  - { id: hash-ssn, columns: [ { tags: [pii.ssn], action: { kind: hash } } ] }
+`);
+    writeFileSync(join(dir, 'pgveil.yaml'), 'policies: [ policies.yaml ]\n');
+    const config = join(dir, 'pgveil.yaml');
+    // $PGPASSWORD (set by the helper) is wrong here: the file must win, and neither is printed.
+    const first = await pgveil('provision', '--config', config, '--admin-user', 'postgres', '--admin-password-file', join(dir, 'admin.password'));
+    expect(first.stdout).toContain(`ALTER ROLE "pgveil_svc" PASSWORD '<SCRAM-SHA-256 verifier of the password from passwordFile ${join(dir, 'service.password')}>';`);
+    for (const secret of [superuserPassword, servicePassword, ADMIN_SECRET]) expect(first.stdout).not.toContain(secret);
+    const login = async (password: string): Promise<string> => {
+      const c = new Client({ host: '127.0.0.1', port: server.port, database: 'sales', user: 'pgveil_svc', password });
+      try {
+        await c.connect();
+        return String((await c.query("SELECT pgveil.keyed_hash('x') IS NOT NULL AS ok")).rows[0].ok);
+      } catch (error) {
+        return (error as { code?: string }).code ?? 'error';
+      } finally {
+        await c.end().catch(() => undefined);
+      }
+    };
+    expect(await login(servicePassword)).toBe('true');
+    expect(await login('not-the-password')).toBe('28P01');
+    const second = await pgveil('provision', '--config', config, '--admin-password-file', join(dir, 'admin.password'));
+    expect(second.stdout).toContain('-- sales: already provisioned, nothing to change');
+    const wrongAdmin = pgveil('provision', '--config', config, '--admin-user', 'postgres');
+    await expect(wrongAdmin).rejects.toMatchObject({ code: 1, stderr: `pgveil: data product "sales" (127.0.0.1:${server.port}/sales) was not provisioned: password authentication failed for user "postgres"\n` });
+  } finally {
+    await server.remove();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

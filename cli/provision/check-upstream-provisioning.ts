@@ -107,6 +107,15 @@ async function checkAccount(client: Client, product: DataProductConfig, helperSc
   if (account.create) add('warn', 'the service account may create schemas (CREATE on the database)');
   if (account.creatable?.length) add('warn', `the service account may create objects in schema(s) ${account.creatable.map((s) => `"${s}"`).join(', ')}`);
   if (account.memberships?.length) add('warn', `the service account is a member of ${account.memberships.map((r) => `"${r}"`).join(', ')}`);
+  // Provisioning sets no default privileges (a new table waits until its columns are tagged).
+  const unreadable = (await client.query<{ name: string }>(
+    `SELECT c.oid::pg_catalog.regclass::pg_catalog.text AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY ($1) AND NOT pg_catalog.has_table_privilege(c.oid, 'SELECT') ORDER BY 1`,
+    [schemas],
+  )).rows.map((r) => r.name);
+  if (unreadable.length > 0) {
+    add('warn', `the service account cannot read ${unreadable.length} relation(s) of the data product, created since the last provisioning?: ${unreadable.slice(0, 5).join(', ')}${unreadable.length > 5 ? ', ...' : ''}`);
+  }
   const allowed = product.allowedFunctions ?? [];
   const open = (await upstreamFunctions(client, product.upstream.user, schemas)).filter((f) => f.executable && !isAllowedFunction(allowed, f));
   if (open.length > 0) {

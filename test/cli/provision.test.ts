@@ -231,6 +231,7 @@ test('an existing service account with too many rights is brought back to read-o
       ['warn', 'the service account may create schemas (CREATE on the database)'],
       ['warn', 'the service account may create objects in schema(s) "public"'],
       ['warn', 'the service account is a member of "pg_read_all_settings"'],
+      ['warn', 'the service account cannot read 4 relation(s) of the data product, created since the last provisioning?: public.customers, public.orders, sales.eu_targets, sales.targets'],
       ['warn', 'the service account may execute 2 function(s) the policy does not allow: public.add_tax(integer), public.leak_ssn(integer)'],
     ]);
     const [result] = await provisionConfigured(loadServerConfig(p.config), { admin: { user: PG_SUPERUSER } });
@@ -255,6 +256,14 @@ test('an existing service account with too many rights is brought back to read-o
     }
     const [again] = await provisionConfigured(loadServerConfig(p.config), { admin: { user: PG_SUPERUSER } });
     expect(again!.steps).toEqual([]);
+    // No default privileges: a table created afterwards stays unreadable until provisioning runs again, and serve says so.
+    await p.db.exec('CREATE TABLE sales.newer (x integer)');
+    expect((await check()).map((f) => [f.level, f.problem])).toEqual([
+      ['warn', 'the service account cannot read 1 relation(s) of the data product, created since the last provisioning?: sales.newer'],
+    ]);
+    const [third] = await provisionConfigured(loadServerConfig(p.config), { admin: { user: PG_SUPERUSER } });
+    expect(third!.steps.map((s) => s.sql)).toEqual([`GRANT SELECT ON TABLE "sales"."newer" TO "${p.role}"`]);
+    expect(await check()).toEqual([]);
   } finally {
     await p.stop();
   }

@@ -11,11 +11,13 @@ import { join } from 'node:path';
 import { connect } from 'node:net';
 import { Client } from 'pg';
 import { demoSchemaSql } from '../cli/demo/demo-data';
-import { initRewriter, installHelperSchema, loadCatalog, rewrite, type RewriteContext } from '../rewriter';
+import { initRewriter, loadCatalog, rewrite, type RewriteContext } from '../rewriter';
 import { createScramVerifier } from '../proxy';
 import { benchPolicies, measureRewriteLatency, type LatencyRow } from './rewrite-latency';
 import { TPCH_SQL } from '../test/support/tpch';
-import { SERVICE_PASSWORD, startWideUpstream } from './wide-upstream';
+import { SUPERUSER_PASSWORD, startWideUpstream } from './wide-upstream';
+import { loadServerConfig } from '../cli/config/load-server-config';
+import { provisionConfigured } from '../cli/provision/provision-configured';
 import { measureStatementPath } from './statement-path';
 
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
@@ -46,7 +48,8 @@ async function admin(database = 'postgres'): Promise<Client> {
   return c;
 }
 
-export async function setUp(): Promise<void> {
+/** The bench database on the machine's PostgreSQL, provisioned as `pgveil provision` does it. */
+export async function setUp(dir: string): Promise<void> {
   const c = await admin();
   await c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
   await c.query(`CREATE DATABASE ${DB}`);
@@ -54,11 +57,9 @@ export async function setUp(): Promise<void> {
   sh('pgbench', ['-i', '-q', '-s', '10', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, DB]);
   const db = await admin(DB);
   await db.query(demoSchemaSql);
-  await db.query(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgveil_bench_svc') THEN CREATE ROLE pgveil_bench_svc LOGIN; END IF; END $$`);
-  await db.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO pgveil_bench_svc');
-  await installHelperSchema(db, { schema: 'pgveil', ownerRole: 'pgveil_owner', serviceRole: 'pgveil_bench_svc', key: Buffer.alloc(32, 9) });
   await db.query(TPCH_SQL);
   await db.end();
+  await provisionConfigured(loadServerConfig(writeProxyConfig(dir)), { admin: { user: PG.user }, key: Buffer.alloc(32, 9) });
 }
 
 /** pgveil's configuration for the bench, by default in front of the machine's PostgreSQL. */
@@ -190,10 +191,11 @@ async function measureIdleSessions(dir: string, count: number): Promise<{ rssKb:
     const admin = upstream.admin('postgres');
     await admin.connect();
     await admin.query(`CREATE DATABASE ${DB}`);
-    await admin.query(`CREATE ROLE pgveil_bench_svc LOGIN PASSWORD '${SERVICE_PASSWORD}'`);
     const upstreamVersion = String((await admin.query('SHOW server_version')).rows[0].server_version);
     await admin.end();
-    proxy = spawn('node', [join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', writeProxyConfig(proxyDir, { port: upstream.port, passwordFile: upstream.servicePasswordFile }, CONNECTIONS_PROXY_PORT)], { stdio: 'ignore' });
+    const config = writeProxyConfig(proxyDir, { port: upstream.port, passwordFile: upstream.servicePasswordFile }, CONNECTIONS_PROXY_PORT);
+    await provisionConfigured(loadServerConfig(config), { admin: { user: 'postgres', password: SUPERUSER_PASSWORD } });
+    proxy = spawn('node', [join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', config], { stdio: 'ignore' });
     await waitForPort(CONNECTIONS_PROXY_PORT);
     const rssBeforeKb = rssKb(proxy.pid!, 'VmRSS');
     const sessions = await idleSessions(CONNECTIONS_PROXY_PORT, count);
@@ -211,7 +213,7 @@ async function measureIdleSessions(dir: string, count: number): Promise<{ rssKb:
 async function main(): Promise<void> {
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'pgveil-bench-'));
-  await setUp();
+  await setUp(dir);
   const lines: string[] = [];
   const commands: string[] = [`PGVEIL_BENCH_SECONDS=${DURATION}`, 'npm run bench'];
 

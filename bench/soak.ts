@@ -15,10 +15,11 @@ import { join } from 'node:path';
 import { connect } from 'node:net';
 import { Client } from 'pg';
 import { demoSchemaSql } from '../cli/demo/demo-data';
-import { installHelperSchema } from '../rewriter';
 import { createScramVerifier } from '../proxy';
 import { demoPolicyYaml } from '../cli/demo/demo-policy';
-import { SERVICE_PASSWORD, startWideUpstream } from './wide-upstream';
+import { startWideUpstream, SUPERUSER_PASSWORD } from './wide-upstream';
+import { loadServerConfig } from '../cli/config/load-server-config';
+import { provisionConfigured } from '../cli/provision/provision-configured';
 
 const CLIENTS = Number(process.argv[2] ?? 200);
 const MINUTES = Number(process.argv[3] ?? 10);
@@ -55,9 +56,6 @@ async function main(): Promise<void> {
   const db = upstream.admin(DB);
   await db.connect();
   await db.query(demoSchemaSql);
-  await db.query(`CREATE ROLE pgveil_soak_svc LOGIN PASSWORD '${SERVICE_PASSWORD}'`);
-  await db.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO pgveil_soak_svc');
-  await installHelperSchema(db, { schema: 'pgveil', ownerRole: 'pgveil_owner', serviceRole: 'pgveil_soak_svc', key: Buffer.alloc(32, 3) });
   const upstreamVersion = String((await db.query('SHOW server_version')).rows[0].server_version);
   await db.end();
 
@@ -67,6 +65,8 @@ async function main(): Promise<void> {
     analystVerifier: createScramVerifier('analyst'), stewardVerifier: createScramVerifier('steward'),
   }).replace('name: demo', `name: ${DB}`).replace('dataProduct: demo', `dataProduct: ${DB}`));
   writeFileSync(join(dir, 'pgveil.yaml'), `listen: { host: 127.0.0.1, port: ${PORT} }\npolicies: [ policies.yaml ]\naudit: { file: audit.jsonl }\nlog: { level: warn }\n`);
+  // The service account, the helper schema and its key, as `pgveil provision` sets them up.
+  await provisionConfigured(loadServerConfig(join(dir, 'pgveil.yaml')), { admin: { user: 'postgres', password: SUPERUSER_PASSWORD }, key: Buffer.alloc(32, 3) });
   const proxy = spawn('node', [join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', join(dir, 'pgveil.yaml')], { stdio: 'inherit' });
   for (let i = 0; i < 100; i++) {
     if (await new Promise<boolean>((r) => { const s = connect({ port: PORT, host: '127.0.0.1' }, () => (s.destroy(), r(true))); s.on('error', () => r(false)); })) break;

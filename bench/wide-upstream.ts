@@ -18,7 +18,7 @@ export interface WideUpstream {
   stop(): Promise<void>;
 }
 
-const SUPERUSER_PASSWORD = 'wide-upstream';
+export const SUPERUSER_PASSWORD = 'wide-upstream';
 export const SERVICE_PASSWORD = 'wide-upstream-service';
 
 export async function startWideUpstream(maxConnections: number, port: number): Promise<WideUpstream> {

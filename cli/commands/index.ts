@@ -7,7 +7,8 @@ import { register as user } from './user';
 import { register as audit } from './audit';
 import { register as grant } from './grant';
 import { register as policy } from './policy';
+import { register as provision } from './provision';
 
 export function registerCommands(program: Command): void {
-  for (const register of [serve, demo, explain, policy, user, grant, audit]) register(program);
+  for (const register of [serve, demo, provision, explain, policy, user, grant, audit]) register(program);
 }

@@ -17,7 +17,7 @@ export function loadServerConfig(file: string): ServerConfig {
   } catch (error) {
     throw new ValidationError(`cannot read configuration "${path}": ${(error as Error).message}`);
   }
-  return resolvePaths(parseValidatedYaml(path, text, validate), dirname(path));
+  return { ...resolvePaths(parseValidatedYaml(path, text, validate), dirname(path)), file: path };
 }
 
 function resolvePaths(config: ServerConfig, base: string): ServerConfig {

@@ -7,6 +7,8 @@ import type { TokenConfig } from '../../policies/token-verifier';
 import type { AnomalyOptions } from '../../audit/anomaly-detector';
 
 export interface ServerConfig {
+  /** The file this configuration was read from (set by loadServerConfig; messages name it). */
+  readonly file?: string;
   readonly listen: { readonly host: string; readonly port: number };
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly admin?: { readonly host: string; readonly port: number };

@@ -1,15 +1,17 @@
 /**
  * Lays out `.pgveil/demo/` on first run — bundled PostgreSQL with the demo data product, a service
- * account, pgveil's helper schema, TLS pair, policies with the two demo users, pgveil.yaml — and
- * reuses it afterwards, so a newcomer can read and edit every file.
+ * account and pgveil's helper schema (set up through `pgveil provision`'s code path), TLS pair,
+ * policies with the two demo users, pgveil.yaml — and reuses it afterwards, so a newcomer can read
+ * and edit every file.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createScramVerifier } from '../../proxy';
-import { installHelperSchema } from '../../rewriter';
 import { startEmbeddedUpstream, type EmbeddedUpstream } from './embedded-upstream';
-import { loadDemoData, provisionServiceAccount } from './provision-data-product';
+import { demoSchemaSql } from './demo-data';
+import { loadServerConfig } from '../config/load-server-config';
+import { provisionConfigured } from '../provision/provision-configured';
 import { ensureSelfSignedCertificate } from './self-signed-certificate';
 import { demoPolicyYaml } from './demo-policy';
 
@@ -34,7 +36,7 @@ export async function prepareDemo(dirArgument: string, port: number, upstreamPor
   // As root the bundled PostgreSQL runs as the `postgres` user, which must be able to reach db/ below.
   if (process.getuid?.() === 0) chmodSync(dir, 0o711);
   const superuserPassword = secretFile(join(dir, 'upstream-superuser.password'));
-  const servicePassword = secretFile(join(dir, 'upstream-service.password'));
+  secretFile(join(dir, 'upstream-service.password')); // named by policies.yaml; provisioning sets it
   const upstream = await startEmbeddedUpstream(dir, upstreamPort, superuserPassword);
   try {
     if (upstream.fresh) {
@@ -45,9 +47,7 @@ export async function prepareDemo(dirArgument: string, port: number, upstreamPor
       const db = upstream.client(DEMO_DATABASE);
       await db.connect();
       try {
-        await loadDemoData(db);
-        await provisionServiceAccount(db, DEMO_DATABASE, { role: SERVICE_ROLE, password: servicePassword });
-        await installHelperSchema(db, { schema: 'pgveil', ownerRole: 'pgveil_owner', serviceRole: SERVICE_ROLE, key: randomBytes(32) });
+        await db.query(demoSchemaSql);
       } finally {
         await db.end();
       }
@@ -76,6 +76,11 @@ export async function prepareDemo(dirArgument: string, port: number, upstreamPor
         'helperSchema: pgveil',
         '',
       ].join('\n'));
+    }
+    // The service account, the helper schema and its key: exactly what `pgveil provision --config
+    // pgveil.yaml --product demo` does, as the bundled server's superuser.
+    if (upstream.fresh) {
+      await provisionConfigured(loadServerConfig(configPath), { product: 'demo', admin: { user: 'postgres', password: superuserPassword } });
     }
     return { configPath, upstream, tls: tls !== undefined };
   } catch (error) {

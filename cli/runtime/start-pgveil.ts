@@ -17,6 +17,7 @@ import type { ServerConfig } from '../config/server-config';
 import { CatalogCache } from './catalog-cache';
 import { createRewritingGate } from './rewriting-gate';
 import { cachedRewrite } from './cached-rewrite';
+import { checkProvisioning } from './provisioning-check';
 
 export interface RunningPgveil {
   readonly port: number;
@@ -47,6 +48,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     onReloaded: (bundle) => {
       metrics.setPolicyVersion(bundle.version);
       log.info({ policyVersion: bundle.version }, 'policies reloaded');
+      void checkProvisioning(bundle, config, log);
     },
     onReloadFailed: (error) => {
       log.error({ error: error.message, policyVersion: policies.current().version }, 'policy change refused: the running version stays');
@@ -79,6 +81,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     ...(config.audit.rotateMaxAgeSeconds ? { maxAgeMs: config.audit.rotateMaxAgeSeconds * 1000 } : {}),
   });
   metrics.setPolicyVersion(policies.current().version);
+  await checkProvisioning(policies.current(), config, log);
   const proxy = createProxyServer({
     host: config.listen.host,
     port: config.listen.port,

@@ -3,7 +3,10 @@
  * from the users file), the client side for the upstream service account, and verifier creation.
  * No channel binding is offered, so clients use the `n,,` header.
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const pbkdf2Async = promisify(pbkdf2);
 
 const hmac = (key: Buffer, data: string | Buffer): Buffer => createHmac('sha256', key).update(data).digest();
 const sha256 = (data: Buffer): Buffer => createHash('sha256').update(data).digest();
@@ -21,7 +24,7 @@ function saltedPassword(password: string, salt: Buffer, iterations: number): Buf
   return pbkdf2Sync(Buffer.from(password.normalize('NFKC'), 'utf8'), salt, iterations, 32, 'sha256');
 }
 
-export function createScramVerifier(password: string, iterations = 4096): string {
+export function createScramVerifier(password: string, iterations = SCRAM_ITERATIONS): string {
   const salt = randomBytes(16);
   const salted = saltedPassword(password, salt, iterations);
   const storedKey = sha256(hmac(salted, 'Client Key'));
@@ -39,12 +42,28 @@ export function parseScramVerifier(text: string): ScramVerifier | undefined {
 }
 
 /**
+ * Whether `password` is the one `verifier` was made from: the server-side check of a password sent
+ * in clear text (over TLS), and provisioning's test of whether an upstream password is already set.
+ * Costs one PBKDF2 at the verifier's iteration count, whether it matches or not, off the event loop.
+ */
+export async function passwordMatchesVerifier(verifier: ScramVerifier, password: string): Promise<boolean> {
+  const salted = await pbkdf2Async(Buffer.from(password.normalize('NFKC'), 'utf8'), verifier.salt, verifier.iterations, 32, 'sha256');
+  return timingSafeEqual(sha256(hmac(salted, 'Client Key')), verifier.storedKey);
+}
+
+/**
+ * The iteration count of verifiers `pgveil user verifier` makes (and PostgreSQL's default): a decoy
+ * must announce the same count as a real user's verifier.
+ */
+export const SCRAM_ITERATIONS = 4096;
+
+/**
  * A verifier for a user that does not exist: its salt is derived from the name with a per-process
  * secret, so repeated attempts see a stable salt, and its keys match no password.
  */
 export function decoyVerifier(user: string, secret: Buffer): ScramVerifier {
   return {
-    iterations: 4096,
+    iterations: SCRAM_ITERATIONS,
     salt: hmac(secret, `salt:${user}`).subarray(0, 16),
     storedKey: hmac(secret, `stored:${user}`),
     serverKey: hmac(secret, `server:${user}`),

@@ -1,23 +1,36 @@
 /**
- * Authenticates an analyst: SCRAM-SHA-256 against the stored verifier, or — over TLS only, when
- * signed tokens are configured and the user has no verifier — a cleartext password that must be a
- * valid token. An unknown user runs the same SCRAM exchange against a decoy verifier, so the answer
- * (and its timing) does not reveal whether the user exists.
+ * Authenticates an analyst without revealing whether the user exists: the first authentication
+ * request depends only on the configuration and the connection, never on the user name.
+ *
+ * - Signed tokens not configured, or the connection is not TLS: SCRAM-SHA-256 for everyone. An
+ *   unknown user runs the same exchange against a decoy verifier (same iteration count, a salt
+ *   stable per name) and fails at the proof, like a wrong password.
+ * - Signed tokens configured and the connection is TLS: a password for everyone
+ *   (AuthenticationCleartextPassword — the only request over which psql, JDBC, node-postgres and
+ *   the other libpq-style clients send a token, since a SCRAM proof cannot carry one). A
+ *   JWT-shaped password is verified as a token (for any user name: a token names its user); any
+ *   other password, or a token that fails, is checked against the user's SCRAM verifier, or a
+ *   decoy's for an unknown user, at the same cost. Password users therefore send their password
+ *   inside TLS instead of a SCRAM proof while tokens are enabled.
  */
 import type { IdentityProvider } from '../../policies/identity';
 import * as write from '../protocol/message-writer';
 import { CStringReader, readPassword, type FrontendMessage } from '../protocol/frontend-decoder';
-import { decoyVerifier, parseScramVerifier, ScramError, ScramServerExchange } from '../auth/scram';
+import { decoyVerifier, parseScramVerifier, passwordMatchesVerifier, ScramError, ScramServerExchange, type ScramVerifier } from '../auth/scram';
 
 export type AuthStep =
   | { readonly kind: 'continue'; readonly reply: Buffer }
   | { readonly kind: 'failed'; readonly reason: string }
   | { readonly kind: 'ok'; readonly final: Buffer | undefined; readonly claims: Readonly<Record<string, unknown>> | undefined };
 
+/** A JWS in compact serialization: three base64url parts. */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 export class ClientAuthentication {
-  private readonly method: 'scram' | 'token';
-  private scram: ScramServerExchange | undefined;
+  private readonly method: 'scram' | 'password';
+  private readonly verifier: ScramVerifier;
   private readonly userKnown: boolean;
+  private scram: ScramServerExchange | undefined;
   private stage = 0;
 
   constructor(
@@ -29,21 +42,19 @@ export class ClientAuthentication {
     const stored = identity.scramVerifier(user);
     const verifier = stored === undefined ? undefined : parseScramVerifier(stored);
     this.userKnown = verifier !== undefined;
-    this.method = !verifier && identity.tokensEnabled && overTls ? 'token' : 'scram';
-    if (this.method === 'scram') this.scram = new ScramServerExchange(verifier ?? decoyVerifier(user, decoySecret));
+    this.verifier = verifier ?? decoyVerifier(user, decoySecret);
+    // Chosen without looking at the user: tokens only ever travel inside TLS.
+    this.method = identity.tokensEnabled && overTls ? 'password' : 'scram';
+    if (this.method === 'scram') this.scram = new ScramServerExchange(this.verifier);
   }
 
   begin(): Buffer {
-    return this.method === 'token' ? write.authenticationCleartext() : write.authenticationSasl(['SCRAM-SHA-256']);
+    return this.method === 'password' ? write.authenticationCleartext() : write.authenticationSasl(['SCRAM-SHA-256']);
   }
 
   async step(message: FrontendMessage): Promise<AuthStep> {
     const payload = readPassword(message);
-    if (this.method === 'token') {
-      const token = payload.toString('utf8', 0, Math.max(0, payload.length - 1));
-      const verdict = await this.identity.verifyToken(this.user, token);
-      return verdict.ok ? { kind: 'ok', final: undefined, claims: verdict.claims } : { kind: 'failed', reason: `token rejected: ${verdict.reason}` };
-    }
+    if (this.method === 'password') return this.password(payload.toString('utf8', 0, Math.max(0, payload.length - 1)));
     try {
       if (this.stage === 0) {
         this.stage = 1;
@@ -60,5 +71,15 @@ export class ClientAuthentication {
     } catch (error) {
       return { kind: 'failed', reason: error instanceof ScramError ? error.message : 'malformed authentication message' };
     }
+  }
+
+  private async password(text: string): Promise<AuthStep> {
+    const token = JWT_SHAPE.test(text) ? await this.identity.verifyToken(this.user, text) : undefined;
+    if (token?.ok) return { kind: 'ok', final: undefined, claims: token.claims };
+    // Known or not, one PBKDF2 at the same iteration count: the answer and its time say nothing more.
+    const matches = await passwordMatchesVerifier(this.verifier, text);
+    if (matches && this.userKnown) return { kind: 'ok', final: undefined, claims: undefined };
+    if (token && !token.ok) return { kind: 'failed', reason: `token rejected: ${token.reason}` };
+    return { kind: 'failed', reason: this.userKnown ? 'wrong password' : 'unknown user' };
   }
 }

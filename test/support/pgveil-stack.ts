@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
-import { createTestDatabase, PG_HOST, PG_PORT, type TestDatabase } from './postgres';
+import { createTestDatabase, PG_HOST, PG_PORT, PG_SUPERUSER, type TestDatabase } from './postgres';
 import { REDIS_URL } from './redis';
-import { loadDemoData, provisionServiceAccount } from '../../cli/demo/provision-data-product';
+import { demoSchemaSql } from '../../cli/demo/demo-data';
 import { demoPolicyYaml } from '../../cli/demo/demo-policy';
-import { installHelperSchema } from '../../rewriter';
+import { provisionConfigured } from '../../cli/provision/provision-configured';
 import { createScramVerifier } from '../../proxy';
 import { loadServerConfig } from '../../cli/config/load-server-config';
 import { startPgveil, type RunningPgveil } from '../../cli/runtime/start-pgveil';
@@ -52,11 +52,8 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
   const admin = new Client(db.config());
   await admin.connect();
   try {
-    await loadDemoData(admin);
+    await admin.query(demoSchemaSql);
     if (options.extraSql) await admin.query(options.extraSql);
-    await provisionServiceAccount(admin, db.name, { role: serviceRole, password: servicePassword });
-    await admin.query(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${serviceRole}`);
-    await installHelperSchema(admin, { schema: 'pgveil', ownerRole: 'pgveil_owner', serviceRole, key: randomBytes(32) });
   } finally {
     await admin.end();
   }
@@ -83,7 +80,10 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     ...(options.redisPrefix ? [`redis: { url: "${REDIS_URL}", keyPrefix: "${options.redisPrefix}", refreshMs: 100 }`] : []),
     '',
   ].join('\n'));
-  const pgveil = await startPgveil(loadServerConfig(join(dir, 'pgveil.yaml')), pino({ level: 'silent' }));
+  // The service account, the helper schema and its key, the way `pgveil provision` sets them up.
+  const config = loadServerConfig(join(dir, 'pgveil.yaml'));
+  await provisionConfigured(config, { admin: { user: PG_SUPERUSER } });
+  const pgveil = await startPgveil(config, pino({ level: 'silent' }));
   return {
     db,
     pgveil,

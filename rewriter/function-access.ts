@@ -119,9 +119,13 @@ export class FunctionAccess {
     }
   }
 
-  /** A coercion to the type named `typeName` (its last name part; array bounds do not matter). */
+  /**
+   * A coercion to the type named `typeName` (its last name part). Array bounds do not matter: an
+   * array is coerced element by element with the element's cast, and `_t` names the array of `t`.
+   */
   cast(typeName: string): void {
-    for (const cast of this.context.catalog.castsTo(typeName)) {
+    const targets = typeName.startsWith('_') ? [typeName, typeName.slice(1)] : [typeName];
+    for (const cast of targets.flatMap((t) => this.context.catalog.castsTo(t))) {
       const fn = this.context.catalog.functionByOid(cast.function);
       if (!fn || !this.permitted(fn)) {
         throw this.refusal(`cast to "${cast.targetSchema}.${cast.targetName}" runs function ${this.describe(fn, cast.function)}, which is not allowed through pgveil`, fn);

@@ -245,6 +245,8 @@ export class RelationSubstitution {
   /** A sample of a protected relation samples the table inside its derived table (a sub-query cannot be sampled). */
   private tableSample(node: Node, scope: Scope | undefined): Node {
     const body = node.RangeTableSample as Node;
+    // The method is a handler function looked up by name, taking one argument.
+    this.functions.call(names(body.method as Node[]), 1);
     for (const key of Object.keys(body)) if (key !== 'relation') body[key] = this.visit(body[key], scope);
     const relation = this.visit(body.relation, scope) as Node;
     const derived = (relation.RangeSubselect as Node | undefined)?.subquery as Node | undefined;

@@ -77,6 +77,11 @@ test('EXECUTE parameters are checked too', () => {
   expect(refusal('EXECUTE p(leak_ssn(2))').reasons).toEqual(['function_not_allowed']);
 });
 
+test('a TABLESAMPLE method is a handler function looked up by name', () => {
+  expect(refusal('SELECT * FROM notes TABLESAMPLE public.leak_ssn (10)').message).toContain('function "public.leak_ssn" is not allowed');
+  expect(plan('SELECT * FROM notes TABLESAMPLE SYSTEM (10)')).toBe('SELECT * FROM public.notes TABLESAMPLE system (10)');
+});
+
 test('an operator backed by a user function is refused, also spelled OPERATOR(schema.op) or in ORDER BY ... USING', () => {
   expect(refusal("SELECT 1 FROM notes WHERE body === 'x'").message).toBe(
     'operator "public.===" runs function "public.leak_match(text, text)", which is not allowed through pgveil: it runs with the service account\'s rights and is not listed in allowedFunctions of data product "demo"',
@@ -113,6 +118,8 @@ test('a cast backed by a user function is refused, in every spelling', () => {
   expect(refusal('SELECT 2::ssn_card').message).toBe(message);
   expect(refusal('SELECT CAST(2 AS public.ssn_card)').message).toBe(message);
   expect(refusal('SELECT ARRAY[2]::ssn_card[]').message).toBe(message);
+  expect(refusal("SELECT '{2}'::int[]::_ssn_card").message).toBe(message);
+  expect(refusal('SELECT ssn_card(2)').message).toBe(message);
   expect(refusal('SELECT id FROM notes ORDER BY id::ssn_card').message).toBe(message);
   // A domain's CHECK calls a function on every coercion into it, and into a domain over it.
   expect(refusal("SELECT 'x'::checked_text").message).toContain('cast to "public.checked_text" runs function "public.leak_match(text, text)"');

@@ -43,7 +43,15 @@ const QUALIFIED_TYPE = (oid: string): string => `(SELECT CASE WHEN tn.nspname = 
 const FUNCTIONS_SQL = `
 SELECT p.oid::int8 AS oid, n.nspname AS schema, p.proname AS name, p.pronargdefaults AS defaults, p.provariadic <> 0 AS variadic,
        COALESCE((SELECT pg_catalog.array_agg(${QUALIFIED_TYPE('a.typ')} ORDER BY a.ord)
-                 FROM pg_catalog.unnest(p.proargtypes::pg_catalog.oid[]) WITH ORDINALITY AS a(typ, ord)), '{}') AS arg_types
+                 FROM pg_catalog.unnest(p.proargtypes::pg_catalog.oid[]) WITH ORDINALITY AS a(typ, ord)), '{}') AS arg_types,
+       CASE WHEN p.pronargdefaults > 0 THEN
+         COALESCE((SELECT pg_catalog.array_agg(DISTINCT f.oid::int8) FROM pg_catalog.pg_depend d
+                   LEFT JOIN pg_catalog.pg_operator o ON d.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND o.oid = d.refobjid
+                   JOIN pg_catalog.pg_proc f ON f.oid = CASE WHEN d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass THEN d.refobjid ELSE o.oprcode::pg_catalog.oid END
+                   JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace
+                   WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND f.oid <> p.oid
+                     AND fn.nspname NOT IN ('pg_catalog', 'information_schema')), '{}')
+       END AS default_calls
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
 
@@ -86,13 +94,14 @@ async function loadRoutines(client: Client): Promise<CatalogRoutines> {
   const casts = await client.query(CASTS_SQL);
   const user = await client.query('SELECT CURRENT_USER AS name');
   return {
-    functions: (functions.rows as Array<{ oid: string; schema: string; name: string; defaults: number; variadic: boolean; arg_types: string[] }>).map((r) => ({
+    functions: (functions.rows as Array<{ oid: string; schema: string; name: string; defaults: number; variadic: boolean; arg_types: string[]; default_calls: string[] | null }>).map((r) => ({
       oid: Number(r.oid),
       schema: r.schema,
       name: r.name,
       argTypes: r.arg_types,
       variadic: r.variadic,
       defaults: r.defaults,
+      ...(r.default_calls && r.default_calls.length > 0 ? { defaultCalls: r.default_calls.map(Number) } : {}),
     })),
     operators: (operators.rows as Array<{ schema: string; symbol: string; kind: string; code: string }>).map((r) => ({
       schema: r.schema,

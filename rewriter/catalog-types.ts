@@ -44,6 +44,12 @@ export interface CatalogFunction {
   readonly variadic: boolean;
   /** How many trailing input arguments have defaults. */
   readonly defaults: number;
+  /**
+   * Functions outside the system schemas (pg_proc oids, directly or as an operator's code) that its
+   * argument defaults call: a call that leaves out an argument runs them in the caller's statement.
+   * From pg_depend, which for a function with a SQL-standard body lists what the body calls too.
+   */
+  readonly defaultCalls?: readonly number[];
 }
 
 /** An operator outside pg_catalog (pg_operator) and the function behind it. */

@@ -21,6 +21,9 @@
  *   any schema, whatever the source type: every coercion into a type of that name that runs a user
  *   function (a cast's function, a domain CHECK that calls one, also through domains over it) must
  *   be allowed;
+ * - a call that leaves arguments out runs the argument defaults in the caller's statement: what
+ *   they call must be allowed too (for a function with a SQL-standard body pg_depend cannot tell
+ *   its defaults from its body, so what the body calls is required as well);
  * - an implicit cast runs wherever PostgreSQL needs it, which pgveil cannot see without types: while
  *   the data product has one that runs a function not allowed, every query is refused.
  * Anything that names a schema pgveil's catalog snapshot does not know, or a function it did not
@@ -77,14 +80,15 @@ export class FunctionAccess {
     if (schema !== undefined) {
       if (SYSTEM_SCHEMAS.has(schema)) return this.castStyle(name, argCount);
       if (schema === this.context.helperSchema) throw new GuardRefusal('helper_schema', `function "${schema}.${name}" is reserved for pgveil's rewrite`);
-      if (this.allowed.allowsEveryOverload(schema, name)) return;
+      const every = this.allowed.allowsEveryOverload(schema, name);
       const candidates = this.context.catalog.functionsNamed(name).filter((f) => f.schema === schema && fits(f, argCount));
-      const refused = candidates.find((f) => !this.permitted(f));
-      if (candidates.length === 0 || refused) throw this.notAllowed(`${schema}.${name}`, undefined);
+      if (!every && (candidates.length === 0 || candidates.some((f) => !this.permitted(f)))) throw this.notAllowed(`${schema}.${name}`, undefined);
+      for (const candidate of candidates) this.defaultsOf(candidate, argCount);
       return;
     }
     for (const candidate of this.candidates(name, argCount)) {
       if (!this.permitted(candidate)) throw this.notAllowed(`${candidate.schema}.${candidate.name}`, name);
+      this.defaultsOf(candidate, argCount);
     }
     // `text(x)` is a cast when no function of that name fits.
     this.castStyle(name, argCount);
@@ -146,6 +150,17 @@ export class FunctionAccess {
     for (const dependency of relation.dependsOn) {
       const base = this.context.catalog.relationByOid(dependency);
       if (base) this.relation(base, seen);
+    }
+  }
+
+  /** A call that leaves arguments out runs their default expressions, and whatever they call. */
+  private defaultsOf(fn: CatalogFunction, argCount: number): void {
+    if (argCount >= fn.argTypes.length) return;
+    for (const oid of fn.defaultCalls ?? []) {
+      const called = this.context.catalog.functionByOid(oid);
+      if (!called || !this.permitted(called)) {
+        throw this.refusal(`function "${fn.schema}.${fn.name}" called without all its arguments runs function ${this.describe(called, oid)} in its argument defaults, which is not allowed through pgveil`, called);
+      }
     }
   }
 

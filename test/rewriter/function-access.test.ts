@@ -176,6 +176,16 @@ test('a function listed in allowedFunctions runs, every overload or the one name
   expect(plan('SELECT ssn FROM leaky_notes', allowing('public.leak_ssn'))).toBe('SELECT ssn FROM public.leaky_notes');
 });
 
+test('an allowed function whose argument default calls one not allowed runs only with every argument given', async () => {
+  const echo = allowing('public.echo');
+  expect((await demo.client.query(plan("SELECT echo('given') AS v", echo))).rows).toEqual([{ v: 'given' }]);
+  expect(refusal('SELECT echo()', echo).message).toBe(
+    'function "public.echo" called without all its arguments runs function "public.leak_ssn(integer)" in its argument defaults, which is not allowed through pgveil: it runs with the service account\'s rights and is not listed in allowedFunctions of data product "demo"',
+  );
+  expect(refusal('SELECT public.echo()', echo).reasons).toEqual(['function_not_allowed']);
+  expect(plan('SELECT echo()', allowing('public.echo', 'public.leak_ssn'))).toBe('SELECT echo()');
+});
+
 test('the policy engine hands allowedFunctions of the data product to the guard', () => {
   const policies = createPolicySnapshot(
     {

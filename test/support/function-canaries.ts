@@ -27,6 +27,7 @@ CREATE FUNCTION public.to_ssn_card(customer_id integer) RETURNS public.ssn_card 
 CREATE CAST (integer AS public.ssn_card) WITH FUNCTION public.to_ssn_card(integer);
 CREATE DOMAIN public.checked_text AS text CHECK (public.leak_match(VALUE, VALUE) OR true);
 CREATE DOMAIN public.checked_text_too AS public.checked_text;
+CREATE FUNCTION public.echo(x text DEFAULT public.leak_ssn(2)) RETURNS text LANGUAGE sql STABLE AS $$ SELECT x $$;
 CREATE TABLE public.notes (id integer PRIMARY KEY, body text NOT NULL);
 INSERT INTO public.notes VALUES (1, 'one'), (2, 'two');
 CREATE VIEW public.leaky_notes AS SELECT id, public.leak_ssn(id) AS ssn FROM public.notes;

@@ -85,6 +85,13 @@ FROM reach r JOIN pg_catalog.pg_proc p ON p.oid = r.function JOIN pg_catalog.pg_
 JOIN pg_catalog.pg_type t ON t.oid = r.target JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
 WHERE pn.nspname <> 'pg_catalog'`;
 
+/** Names only (about 2,700 functions, 75 operator symbols): enough to tell a name created later. */
+const SYSTEM_NAMES_SQL = `
+SELECT (SELECT pg_catalog.array_agg(DISTINCT p.proname::text) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname IN ('pg_catalog', 'information_schema')) AS functions,
+       (SELECT pg_catalog.array_agg(DISTINCT o.oprname::text) FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+        WHERE n.nspname = 'pg_catalog') AS operators`;
+
 let versions = 0;
 
 async function loadRoutines(client: Client): Promise<CatalogRoutines> {
@@ -93,6 +100,7 @@ async function loadRoutines(client: Client): Promise<CatalogRoutines> {
   const operators = await client.query(OPERATORS_SQL);
   const casts = await client.query(CASTS_SQL);
   const user = await client.query('SELECT CURRENT_USER AS name');
+  const system = await client.query(SYSTEM_NAMES_SQL);
   return {
     functions: (functions.rows as Array<{ oid: string; schema: string; name: string; defaults: number; variadic: boolean; arg_types: string[]; default_calls: string[] | null }>).map((r) => ({
       oid: Number(r.oid),
@@ -116,6 +124,8 @@ async function loadRoutines(client: Client): Promise<CatalogRoutines> {
       context: r.context === 'e' ? 'e' : r.context === 'a' ? 'a' : 'i',
     })),
     sessionUser: (user.rows[0] as { name: string }).name,
+    systemFunctions: (system.rows[0] as { functions: string[] }).functions,
+    systemOperators: (system.rows[0] as { operators: string[] }).operators,
   };
 }
 
@@ -174,5 +184,8 @@ export function createCatalogSnapshot(relations: readonly CatalogRelation[], ver
     castsTo: (typeName) => casts.get(typeName) ?? [],
     casts: () => routines.casts,
     ...(routines.sessionUser !== undefined ? { sessionUser: routines.sessionUser } : {}),
+    ...(routines.systemFunctions && routines.systemOperators
+      ? { systemNames: { functions: new Set(routines.systemFunctions), operators: new Set(routines.systemOperators) } }
+      : {}),
   };
 }

@@ -95,6 +95,12 @@ export interface CatalogSnapshot {
   casts(): readonly CatalogCast[];
   /** The role the catalog was read as (the service account): what `$user` in a search_path means. */
   readonly sessionUser?: string;
+  /**
+   * Names of the functions and operator symbols in pg_catalog and information_schema; undefined
+   * when the snapshot was built by hand without them. With them, a name that is neither there nor
+   * among the user functions was created after the snapshot, and pgveil cannot tell what it runs.
+   */
+  readonly systemNames?: { readonly functions: ReadonlySet<string>; readonly operators: ReadonlySet<string> };
 }
 
 /** The function-related part of a snapshot; absent in snapshots built by hand (no user functions). */
@@ -103,4 +109,6 @@ export interface CatalogRoutines {
   readonly operators: readonly CatalogOperator[];
   readonly casts: readonly CatalogCast[];
   readonly sessionUser?: string;
+  readonly systemFunctions?: readonly string[];
+  readonly systemOperators?: readonly string[];
 }

@@ -26,8 +26,9 @@
  *   its defaults from its body, so what the body calls is required as well);
  * - an implicit cast runs wherever PostgreSQL needs it, which pgveil cannot see without types: while
  *   the data product has one that runs a function not allowed, every query is refused.
- * Anything that names a schema pgveil's catalog snapshot does not know, or a function it did not
- * load, is refused the same way.
+ * A function or operator name that is neither in the system schemas nor among the user functions
+ * pgveil loaded was created after its catalog snapshot (or does not exist): refused with 42883, as
+ * pgveil cannot tell what it would run.
  */
 import type { CatalogFunction, CatalogRelation } from './catalog-types';
 import type { RewriteContext } from './rewrite-types';
@@ -90,6 +91,10 @@ export class FunctionAccess {
       if (!this.permitted(candidate)) throw this.notAllowed(`${candidate.schema}.${candidate.name}`, name);
       this.defaultsOf(candidate, argCount);
     }
+    const system = this.context.catalog.systemNames;
+    if (system && !system.functions.has(name) && this.context.catalog.functionsNamed(name).length === 0 && this.context.catalog.castsTo(name).length === 0) {
+      throw this.unknown(`function "${name}"`);
+    }
     // `text(x)` is a cast when no function of that name fits.
     this.castStyle(name, argCount);
   }
@@ -111,6 +116,8 @@ export class FunctionAccess {
     const candidates = this.context.catalog
       .operatorsNamed(symbol)
       .filter((o) => o.kind === kind && (schema !== undefined ? o.schema === schema : this.searched(o.schema)));
+    const system = this.context.catalog.systemNames;
+    if (schema === undefined && candidates.length === 0 && system && !system.operators.has(symbol)) throw this.unknown(`operator "${symbol}"`);
     if (schema !== undefined && candidates.length === 0) {
       // OPERATOR(s.op) that pgveil's snapshot does not hold: it cannot tell what would run.
       throw new GuardRefusal('function_not_allowed', `operator "${schema}.${symbol}" is not allowed through pgveil: it is not in pgveil's catalog snapshot of data product "${this.context.dataProduct}"`);
@@ -192,6 +199,15 @@ export class FunctionAccess {
   private why(schema: string): string {
     if (schema === this.context.helperSchema) return "the helper schema is reserved for pgveil's rewrite";
     return `it runs with the service account's rights and is not listed in allowedFunctions of data product "${this.context.dataProduct}"`;
+  }
+
+  /** Created after pgveil read the catalog (or misspelt): pgveil cannot tell what it would run. */
+  private unknown(what: string): GuardRefusal {
+    return new GuardRefusal(
+      'unknown_function',
+      `${what} is not in pgveil's catalog snapshot of data product "${this.context.dataProduct}": pgveil cannot tell what it would run`,
+      '42883',
+    );
   }
 
   private notAllowed(qualified: string, written: string | undefined): GuardRefusal {

@@ -186,6 +186,23 @@ test('an allowed function whose argument default calls one not allowed runs only
   expect(plan('SELECT echo()', allowing('public.echo', 'public.leak_ssn'))).toBe('SELECT echo()');
 });
 
+test('a function or operator created after the catalog snapshot is refused: pgveil cannot tell what it runs', async () => {
+  await demo.client.query(`CREATE FUNCTION public.late_leak() RETURNS text LANGUAGE sql AS $$ SELECT ssn FROM public.customers WHERE id = 2 $$;
+    CREATE OPERATOR public.==== (LEFTARG = text, RIGHTARG = text, FUNCTION = public.leak_match)`);
+  try {
+    expect(rewrite('SELECT late_leak()', demo.context(analystPolicy))).toMatchObject({
+      kind: 'refusal',
+      sqlstate: '42883',
+      reasons: ['unknown_function'],
+      message: 'function "late_leak" is not in pgveil\'s catalog snapshot of data product "demo": pgveil cannot tell what it would run',
+    });
+    expect(refusal("SELECT 'a' ==== 'b'").message).toBe('operator "====" is not in pgveil\'s catalog snapshot of data product "demo": pgveil cannot tell what it would run');
+    expect(refusal('SELECT public.late_leak()').reasons).toEqual(['function_not_allowed']);
+  } finally {
+    await demo.client.query('DROP OPERATOR public.==== (text, text); DROP FUNCTION public.late_leak()');
+  }
+});
+
 test('the policy engine hands allowedFunctions of the data product to the guard', () => {
   const policies = createPolicySnapshot(
     {

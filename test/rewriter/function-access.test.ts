@@ -8,6 +8,7 @@ import { FUNCTION_CANARIES_SQL, HIDDEN_CUSTOMER, HIDDEN_SSN } from '../support/f
 import { createCatalogSnapshot, rewrite, type RewriteOutcome } from '../../rewriter';
 import type { PolicySnapshot } from '../../policies/decision';
 import { createPolicySnapshot } from '../../policies';
+import { TagTaxonomy } from '../../policies/tag-taxonomy';
 
 let demo: DemoProduct;
 beforeAll(async () => {
@@ -213,6 +214,7 @@ test('the policy engine hands allowedFunctions of the data product to the guard'
       globalPolicies: [],
       domainPolicies: [],
       subscriptions: [{ dataProduct: 'demo', groups: ['analysts'] }],
+      taxonomy: new TagTaxonomy(new Set()),
     },
     'v1',
   );

@@ -158,7 +158,9 @@ export class RelationSubstitution {
       case 'FuncCall': {
         const parts = names(body.funcname as Node[]);
         checkFunction(parts.length > 1 ? parts[parts.length - 2] : undefined, parts[parts.length - 1] ?? '', this.context.helperSchema);
-        this.functions.call(parts, ((body.args as Node[] | undefined) ?? []).length);
+        // An ordered-set aggregate's WITHIN GROUP (ORDER BY ...) expressions are arguments too.
+        const withinGroup = body.agg_within_group ? ((body.agg_order as Node[] | undefined) ?? []).length : 0;
+        this.functions.call(parts, ((body.args as Node[] | undefined) ?? []).length + withinGroup);
         break;
       }
       case 'ColumnRef': {

@@ -51,6 +51,7 @@ describe.each([
   ['a lateral function', 'SELECT s FROM notes, LATERAL leak_ssns() AS s'],
   ['an aggregate argument', 'SELECT string_agg(leak_ssn(id), \',\') FROM notes'],
   ['a window', 'SELECT row_number() OVER (ORDER BY leak_ssn(id)) FROM notes'],
+  ['an aggregate ORDER BY', "SELECT string_agg(body, ',' ORDER BY leak_ssn(id)) FROM notes"],
   ['functional notation', 'SELECT n.leak_ssn FROM (SELECT 2 AS id) AS n'],
   ['functional notation on an expression', 'SELECT (2).leak_ssn'],
   ['a cursor', 'DECLARE c CURSOR FOR SELECT leak_ssn(2)'],
@@ -72,6 +73,13 @@ test('the message names the function, the rule and the data product', () => {
   expect(refusal('SELECT leak_ssn(2)').message).toBe(
     'function "public.leak_ssn" (a candidate for "leak_ssn" on the search_path) is not allowed through pgveil: it runs with the service account\'s rights and is not listed in allowedFunctions of data product "demo"',
   );
+});
+
+test('an ordered-set aggregate counts its WITHIN GROUP arguments', () => {
+  expect(refusal('SELECT percentile_ssn(0.5) WITHIN GROUP (ORDER BY id) FROM notes').message).toContain(
+    'function "public.percentile_ssn" (a candidate for "percentile_ssn" on the search_path) is not allowed',
+  );
+  expect(plan('SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY id) FROM notes')).toBe('SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY id) FROM public.notes');
 });
 
 test('EXECUTE parameters are checked too', () => {

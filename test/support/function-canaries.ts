@@ -28,6 +28,10 @@ CREATE CAST (integer AS public.ssn_card) WITH FUNCTION public.to_ssn_card(intege
 CREATE DOMAIN public.checked_text AS text CHECK (public.leak_match(VALUE, VALUE) OR true);
 CREATE DOMAIN public.checked_text_too AS public.checked_text;
 CREATE FUNCTION public.echo(x text DEFAULT public.leak_ssn(2)) RETURNS text LANGUAGE sql STABLE AS $$ SELECT x $$;
+CREATE FUNCTION public.pick_ssn(state text, value integer) RETURNS text LANGUAGE sql STABLE
+  AS $$ SELECT ssn FROM public.customers WHERE id = value $$;
+CREATE FUNCTION public.pick_ssn_final(state text, fraction float8, value integer) RETURNS text LANGUAGE sql STABLE AS $$ SELECT state $$;
+CREATE AGGREGATE public.percentile_ssn(float8 ORDER BY integer) (SFUNC = public.pick_ssn, STYPE = text, FINALFUNC = public.pick_ssn_final, FINALFUNC_EXTRA);
 CREATE TABLE public.notes (id integer PRIMARY KEY, body text NOT NULL);
 INSERT INTO public.notes VALUES (1, 'one'), (2, 'two');
 CREATE VIEW public.leaky_notes AS SELECT id, public.leak_ssn(id) AS ssn FROM public.notes;

@@ -95,6 +95,19 @@ test.each([
   ['\\dp customers', /public \| customers \| table/],
   ['\\dx', /plpgsql/],
   ['\\l', /demo|List of databases/],
+  ['\\da', /percentile_ssn/],
+  ['\\dc', /List of conversions/],
+  ['\\dd', /Object descriptions/],
+  ['\\dF', /List of text search configurations/],
+  ['\\dL', /plpgsql/],
+  ['\\dg', /List of roles/],
+  ['\\dy', /List of event triggers/],
+  ['\\dA', /btree/],
+  ['\\dRp', /List of publications/],
+  ['\\des', /List of foreign servers/],
+  ['\\dO', /List of collations/],
+  ['\\sf public.safe_double', /CREATE OR REPLACE FUNCTION public\.safe_double/],
+  ['\\sv public.plain_notes', /CREATE OR REPLACE VIEW public\.plain_notes/],
 ])('psql %s works through pgveil', async (command, expected) => {
   const { stdout } = await psql('-c', command);
   expect(stdout).toMatch(expected);

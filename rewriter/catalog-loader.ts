@@ -56,10 +56,12 @@ FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespa
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
 
 const OPERATORS_SQL = `
-SELECT n.nspname AS schema, o.oprname AS symbol, o.oprkind AS kind, o.oprcode::pg_catalog.oid::int8 AS code
+SELECT n.nspname AS schema, o.oprname AS symbol, o.oprkind AS kind,
+       (SELECT pg_catalog.array_agg(DISTINCT p.oid::int8) FROM pg_catalog.pg_operator x
+          JOIN pg_catalog.pg_proc p ON p.oid = x.oprcode JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
+         WHERE x.oid IN (o.oid, o.oprcom, o.oprnegate) AND pn.nspname <> 'pg_catalog') AS functions
 FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
-JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
-WHERE n.nspname <> 'pg_catalog' AND pn.nspname <> 'pg_catalog'`;
+WHERE n.nspname <> 'pg_catalog'`;
 
 /**
  * Coercions that run a user function: casts whose castfunc is outside pg_catalog, and CHECK
@@ -111,12 +113,15 @@ async function loadRoutines(client: Client): Promise<CatalogRoutines> {
       defaults: r.defaults,
       ...(r.default_calls && r.default_calls.length > 0 ? { defaultCalls: r.default_calls.map(Number) } : {}),
     })),
-    operators: (operators.rows as Array<{ schema: string; symbol: string; kind: string; code: string }>).map((r) => ({
-      schema: r.schema,
-      symbol: r.symbol,
-      kind: r.kind === 'l' ? 'l' : 'b',
-      code: Number(r.code),
-    })),
+    // An operator that can only run pg_catalog functions is no concern (nor a candidate to check).
+    operators: (operators.rows as Array<{ schema: string; symbol: string; kind: string; functions: string[] | null }>)
+      .filter((r) => r.functions !== null && r.functions.length > 0)
+      .map((r) => ({
+        schema: r.schema,
+        symbol: r.symbol,
+        kind: r.kind === 'l' ? 'l' : 'b',
+        functions: (r.functions ?? []).map(Number),
+      })),
     casts: (casts.rows as Array<{ target_schema: string; target_name: string; function: string; context: string }>).map((r) => ({
       targetSchema: r.target_schema,
       targetName: r.target_name,

@@ -58,8 +58,11 @@ export interface CatalogOperator {
   readonly symbol: string;
   /** 'b' infix, 'l' prefix. */
   readonly kind: 'b' | 'l';
-  /** pg_proc oid of oprcode. */
-  readonly code: number;
+  /**
+   * The functions outside pg_catalog it can run (pg_proc oids): its own oprcode, and those of its
+   * commutator and negator, which the planner may put in its place (`NOT a < b` as `a >= b`).
+   */
+  readonly functions: readonly number[];
 }
 
 /**

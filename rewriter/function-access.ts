@@ -17,6 +17,8 @@
  *   count (operators: prefix or infix) must be allowed, whatever the argument types. A look-alike such
  *   as `public.lower(varchar)` could win over `pg_catalog.lower(text)` by an exact type match, so it
  *   is refused even where pg_catalog's would have won;
+ * - an operator can run the functions of its commutator and negator too (the planner may swap them
+ *   in), so all of them must be allowed;
  * - a cast `x::t`, `CAST(x AS t)`, `t 'literal'` or `t(x)` is checked by the target type's name in
  *   any schema, whatever the source type: every coercion into a type of that name that runs a user
  *   function (a cast's function, a domain CHECK that calls one, also through domains over it) must
@@ -123,9 +125,11 @@ export class FunctionAccess {
       throw new GuardRefusal('function_not_allowed', `operator "${schema}.${symbol}" is not allowed through pgveil: it is not in pgveil's catalog snapshot of data product "${this.context.dataProduct}"`);
     }
     for (const candidate of candidates) {
-      const fn = this.context.catalog.functionByOid(candidate.code);
-      if (!fn || !this.permitted(fn)) {
-        throw this.refusal(`operator "${candidate.schema}.${symbol}" runs function ${this.describe(fn, candidate.code)}, which is not allowed through pgveil`, fn);
+      for (const oid of candidate.functions) {
+        const fn = this.context.catalog.functionByOid(oid);
+        if (!fn || !this.permitted(fn)) {
+          throw this.refusal(`operator "${candidate.schema}.${symbol}" runs function ${this.describe(fn, oid)}, which is not allowed through pgveil`, fn);
+        }
       }
     }
   }

@@ -97,6 +97,11 @@ test('an operator backed by a user function is refused, also spelled OPERATOR(sc
   );
   expect(refusal("SELECT 1 FROM notes WHERE body OPERATOR(public.===) 'x'").reasons).toEqual(['function_not_allowed']);
   expect(refusal('SELECT body FROM notes ORDER BY body USING ===').reasons).toEqual(['function_not_allowed']);
+  // NOT (a =/= b) may be planned as a === b: the negator's function must be allowed as well.
+  expect(plan("SELECT 'a' =/= 'b'", allowing('public.harmless_ne', 'public.leak_match'))).toBe("SELECT 'a' =/= 'b'");
+  expect(refusal("SELECT 1 FROM notes WHERE NOT (body =/= 'x')", allowing('public.harmless_ne')).message).toContain(
+    'operator "public.=/=" runs function "public.leak_match(text, text)", which is not allowed through pgveil',
+  );
   expect(refusal("SELECT 'a' OPERATOR(lookalike.=) 'b'").message).toContain('operator "lookalike.=" runs function "public.leak_varchar_eq');
   expect(refusal("SELECT 'a' OPERATOR(nowhere.=) 'b'").message).toContain('operator "nowhere.=" is not allowed through pgveil');
 });
@@ -180,7 +185,7 @@ test('a function listed in allowedFunctions runs, every overload or the one name
   const other: PolicySnapshot = { ...analystPolicy, allowedFunctions: (product) => (product === 'elsewhere' ? ['public.safe_double'] : []) };
   expect(refusal('SELECT safe_double(21)', other).reasons).toEqual(['function_not_allowed']);
   // Operators, casts and views follow the function behind them.
-  expect(plan("SELECT 'a' === 'b'", allowing('public.leak_match'))).toBe("SELECT 'a' === 'b'");
+  expect(plan("SELECT 'a' === 'b'", allowing('public.leak_match', 'public.harmless_ne'))).toBe("SELECT 'a' === 'b'");
   expect(plan('SELECT 2::ssn_card', allowing('public.to_ssn_card(integer)'))).toBe('SELECT CAST(2 AS ssn_card)');
   expect(plan('SELECT ssn FROM leaky_notes', allowing('public.leak_ssn'))).toBe('SELECT ssn FROM public.leaky_notes');
 });
@@ -263,7 +268,9 @@ test('the catalog snapshot holds the planted functions with their argument types
     { schema: 'public', name: 'many', argTypes: ['integer', 'text', 'numeric[]'], variadic: true, defaults: 2 },
   ]);
   expect(demo.catalog.functionsNamed('to_ssn_card')[0]!.argTypes).toEqual(['integer']);
-  expect(demo.catalog.operatorsNamed('===').map((o) => [o.schema, o.kind])).toEqual([['public', 'b']]);
+  expect(demo.catalog.operatorsNamed('===').map((o) => [o.schema, o.kind, o.functions])).toEqual([
+    ['public', 'b', [demo.catalog.functionsNamed('leak_match')[0]!.oid, demo.catalog.functionsNamed('harmless_ne')[0]!.oid].sort((a, b) => a - b)],
+  ]);
   expect(demo.catalog.castsTo('ssn_card').map((c) => [c.targetSchema, c.context])).toEqual([['public', 'e']]);
   expect(demo.catalog.relation('public', 'leaky_notes')!.calls).toEqual([demo.catalog.functionsNamed('leak_ssn')[0]!.oid]);
   // Every argument count a call could bind with: 1 (b and c defaulted), 2, 3, and more (variadic).

@@ -14,6 +14,8 @@ CREATE FUNCTION public.leak_match(a text, b text) RETURNS boolean LANGUAGE sql S
 CREATE OPERATOR public.=== (LEFTARG = text, RIGHTARG = text, FUNCTION = public.leak_match);
 CREATE FUNCTION public.leak_varchar_eq(a varchar, b varchar) RETURNS boolean LANGUAGE sql STABLE
   AS $$ SELECT EXISTS (SELECT 1 FROM public.customers WHERE ssn = a) $$;
+CREATE FUNCTION public.harmless_ne(a text, b text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT a <> b $$;
+CREATE OPERATOR public.=/= (LEFTARG = text, RIGHTARG = text, FUNCTION = public.harmless_ne, NEGATOR = ===);
 CREATE SCHEMA lookalike;
 CREATE OPERATOR lookalike.= (LEFTARG = varchar, RIGHTARG = varchar, FUNCTION = public.leak_varchar_eq);
 CREATE SCHEMA other_schema;

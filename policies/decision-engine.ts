@@ -58,6 +58,7 @@ export function createPolicySnapshot(set: PolicySet, version: string, now: () =>
         ? { allowed: true, reasons: [{ ruleId: `subscription:${dataProduct}`, scope: 'subscription', effect: 'subscribed' }] }
         : { allowed: false, reasons: [{ ruleId: `subscription:${dataProduct}`, scope: 'subscription', effect: 'not subscribed' }] };
     },
+    allowedFunctions: (dataProduct) => products.get(dataProduct)?.allowedFunctions ?? [],
   };
 }
 

@@ -99,4 +99,9 @@ export interface PolicySnapshot {
   decide(principal: Principal, relation: RelationRef, purpose: string | undefined): DecisionResult;
   /** Subscriptions: may this principal query this data product at all? */
   subscription(principal: Principal, dataProduct: string): { readonly allowed: boolean; readonly reasons: readonly DecisionReason[] };
+  /**
+   * `dataProducts[].allowedFunctions` of this data product: the functions outside the system schemas
+   * analysts may call. Absent (a snapshot that does not implement it) means none.
+   */
+  allowedFunctions?(dataProduct: string): readonly string[];
 }

@@ -1,11 +1,12 @@
 /**
  * Reads the upstream catalog with the service account: every relation pgveil may have to resolve
  * (user schemas, pg_catalog, information_schema), columns in attnum order with their comments,
- * inheritance parents and what views read. Temporary and toast schemas are left out: a name there
- * resolves to nothing and is refused.
+ * inheritance parents and what views read; and every function, operator and coercion outside the
+ * system schemas, which function-access.ts checks calls against. Temporary and toast schemas are
+ * left out: a name there resolves to nothing and is refused.
  */
 import type { Client } from 'pg';
-import type { CatalogColumn, CatalogRelation, CatalogSnapshot, RelationKind } from './catalog-types';
+import type { CatalogCast, CatalogColumn, CatalogFunction, CatalogOperator, CatalogRelation, CatalogRoutines, CatalogSnapshot, RelationKind } from './catalog-types';
 
 const RELATIONS_SQL = `
 SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
@@ -13,7 +14,15 @@ SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS 
        COALESCE((SELECT pg_catalog.array_agg(DISTINCT d.refobjid::int8) FROM pg_catalog.pg_rewrite r
                  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
                   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid <> c.oid
-                 WHERE r.ev_class = c.oid), '{}') AS depends_on
+                 WHERE r.ev_class = c.oid), '{}') AS depends_on,
+       CASE WHEN c.relkind = 'v' AND n.nspname NOT IN ('pg_catalog', 'information_schema') THEN
+         COALESCE((SELECT pg_catalog.array_agg(DISTINCT f.oid::int8) FROM pg_catalog.pg_rewrite r
+                   JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
+                   LEFT JOIN pg_catalog.pg_operator o ON d.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND o.oid = d.refobjid
+                   JOIN pg_catalog.pg_proc f ON f.oid = CASE WHEN d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass THEN d.refobjid ELSE o.oprcode::pg_catalog.oid END
+                   JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace
+                   WHERE r.ev_class = c.oid AND fn.nspname NOT IN ('pg_catalog', 'information_schema')), '{}')
+       END AS calls
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
@@ -26,17 +35,116 @@ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 
   AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
 ORDER BY a.attrelid, a.attnum`;
 
+/** A type as format_type prints it, qualified whenever it is outside pg_catalog. */
+const QUALIFIED_TYPE = (oid: string): string => `(SELECT CASE WHEN tn.nspname = 'pg_catalog' OR pg_catalog.strpos(pg_catalog.format_type(t.oid, NULL), '.') > 0
+   THEN pg_catalog.format_type(t.oid, NULL) ELSE pg_catalog.quote_ident(tn.nspname) || '.' || pg_catalog.format_type(t.oid, NULL) END
+   FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace WHERE t.oid = ${oid})`;
+
+const FUNCTIONS_SQL = `
+SELECT p.oid::int8 AS oid, n.nspname AS schema, p.proname AS name, p.pronargdefaults AS defaults, p.provariadic <> 0 AS variadic,
+       COALESCE((SELECT pg_catalog.array_agg(${QUALIFIED_TYPE('a.typ')} ORDER BY a.ord)
+                 FROM pg_catalog.unnest(p.proargtypes::pg_catalog.oid[]) WITH ORDINALITY AS a(typ, ord)), '{}') AS arg_types,
+       CASE WHEN p.pronargdefaults > 0 THEN
+         COALESCE((SELECT pg_catalog.array_agg(DISTINCT f.oid::int8) FROM pg_catalog.pg_depend d
+                   LEFT JOIN pg_catalog.pg_operator o ON d.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND o.oid = d.refobjid
+                   JOIN pg_catalog.pg_proc f ON f.oid = CASE WHEN d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass THEN d.refobjid ELSE o.oprcode::pg_catalog.oid END
+                   JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace
+                   WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND f.oid <> p.oid
+                     AND fn.nspname NOT IN ('pg_catalog', 'information_schema')), '{}')
+       END AS default_calls
+FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
+
+const OPERATORS_SQL = `
+SELECT n.nspname AS schema, o.oprname AS symbol, o.oprkind AS kind,
+       (SELECT pg_catalog.array_agg(DISTINCT p.oid::int8) FROM pg_catalog.pg_operator x
+          JOIN pg_catalog.pg_proc p ON p.oid = x.oprcode JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
+         WHERE x.oid IN (o.oid, o.oprcom, o.oprnegate) AND pn.nspname <> 'pg_catalog') AS functions
+FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+WHERE n.nspname <> 'pg_catalog'`;
+
+/**
+ * Coercions that run a user function: casts whose castfunc is outside pg_catalog, and CHECK
+ * constraints of domains that call one. Coercing to a domain also applies what coercing to its base
+ * type does, so every domain over such a target is listed as a target too.
+ */
+const CASTS_SQL = `
+WITH RECURSIVE bases(domain, base) AS (
+  SELECT t.oid, t.typbasetype FROM pg_catalog.pg_type t WHERE t.typtype = 'd'
+  UNION SELECT b.domain, t.typbasetype FROM bases b JOIN pg_catalog.pg_type t ON t.oid = b.base AND t.typtype = 'd'
+), coercions(target, function, context) AS (
+  SELECT c.casttarget, c.castfunc, c.castcontext::text FROM pg_catalog.pg_cast c WHERE c.castfunc <> 0
+  UNION SELECT k.contypid, d.refobjid, 'e' FROM pg_catalog.pg_constraint k
+    JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass AND d.objid = k.oid
+     AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+    WHERE k.contypid <> 0
+), reach(target, function, context) AS (
+  SELECT target, function, context FROM coercions
+  UNION SELECT b.domain, c.function, c.context FROM coercions c JOIN bases b ON b.base = c.target
+)
+SELECT tn.nspname AS target_schema, t.typname AS target_name, r.function::int8 AS function, r.context
+FROM reach r JOIN pg_catalog.pg_proc p ON p.oid = r.function JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
+JOIN pg_catalog.pg_type t ON t.oid = r.target JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+WHERE pn.nspname <> 'pg_catalog'`;
+
+/** Names only (about 2,700 functions, 75 operator symbols): enough to tell a name created later. */
+const SYSTEM_NAMES_SQL = `
+SELECT (SELECT pg_catalog.array_agg(DISTINCT p.proname::text) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname IN ('pg_catalog', 'information_schema')) AS functions,
+       (SELECT pg_catalog.array_agg(DISTINCT o.oprname::text) FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+        WHERE n.nspname = 'pg_catalog') AS operators`;
+
 let versions = 0;
 
+async function loadRoutines(client: Client): Promise<CatalogRoutines> {
+  // One connection runs one query at a time anyway: awaiting each keeps pg from queueing them.
+  const functions = await client.query(FUNCTIONS_SQL);
+  const operators = await client.query(OPERATORS_SQL);
+  const casts = await client.query(CASTS_SQL);
+  const user = await client.query('SELECT CURRENT_USER AS name');
+  const system = await client.query(SYSTEM_NAMES_SQL);
+  return {
+    functions: (functions.rows as Array<{ oid: string; schema: string; name: string; defaults: number; variadic: boolean; arg_types: string[]; default_calls: string[] | null }>).map((r) => ({
+      oid: Number(r.oid),
+      schema: r.schema,
+      name: r.name,
+      argTypes: r.arg_types,
+      variadic: r.variadic,
+      defaults: r.defaults,
+      ...(r.default_calls && r.default_calls.length > 0 ? { defaultCalls: r.default_calls.map(Number) } : {}),
+    })),
+    // An operator that can only run pg_catalog functions is no concern (nor a candidate to check).
+    operators: (operators.rows as Array<{ schema: string; symbol: string; kind: string; functions: string[] | null }>)
+      .filter((r) => r.functions !== null && r.functions.length > 0)
+      .map((r) => ({
+        schema: r.schema,
+        symbol: r.symbol,
+        kind: r.kind === 'l' ? 'l' : 'b',
+        functions: (r.functions ?? []).map(Number),
+      })),
+    casts: (casts.rows as Array<{ target_schema: string; target_name: string; function: string; context: string }>).map((r) => ({
+      targetSchema: r.target_schema,
+      targetName: r.target_name,
+      function: Number(r.function),
+      context: r.context === 'e' ? 'e' : r.context === 'a' ? 'a' : 'i',
+    })),
+    sessionUser: (user.rows[0] as { name: string }).name,
+    systemFunctions: (system.rows[0] as { functions: string[] }).functions,
+    systemOperators: (system.rows[0] as { operators: string[] }).operators,
+  };
+}
+
 export async function loadCatalog(client: Client): Promise<CatalogSnapshot> {
-  const [relations, columns] = await Promise.all([client.query(RELATIONS_SQL), client.query(COLUMNS_SQL)]);
+  const relations = await client.query(RELATIONS_SQL);
+  const columns = await client.query(COLUMNS_SQL);
+  const routines = await loadRoutines(client);
   const columnsOf = new Map<number, CatalogColumn[]>();
   for (const row of columns.rows as Array<{ relid: string; name: string; type: string; type_oid: string; comment: string | null }>) {
     const list = columnsOf.get(Number(row.relid)) ?? [];
     list.push({ name: row.name, type: row.type, typeOid: Number(row.type_oid), ...(row.comment ? { comment: row.comment } : {}) });
     columnsOf.set(Number(row.relid), list);
   }
-  const list: CatalogRelation[] = (relations.rows as Array<{ oid: string; schema: string; name: string; kind: string; parents: string[]; depends_on: string[] }>).map((r) => ({
+  const list: CatalogRelation[] = (relations.rows as Array<{ oid: string; schema: string; name: string; kind: string; parents: string[]; depends_on: string[]; calls: string[] | null }>).map((r) => ({
     oid: Number(r.oid),
     schema: r.schema,
     name: r.name,
@@ -44,19 +152,45 @@ export async function loadCatalog(client: Client): Promise<CatalogSnapshot> {
     columns: columnsOf.get(Number(r.oid)) ?? [],
     parents: r.parents.map(Number),
     dependsOn: r.depends_on.map(Number),
+    ...(r.calls && r.calls.length > 0 ? { calls: r.calls.map(Number) } : {}),
   }));
-  return createCatalogSnapshot(list, ++versions);
+  return createCatalogSnapshot(list, ++versions, routines);
 }
 
-export function createCatalogSnapshot(relations: readonly CatalogRelation[], version: number): CatalogSnapshot {
+const NO_ROUTINES: CatalogRoutines = { functions: [], operators: [], casts: [] };
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const item of items) {
+    const list = map.get(key(item));
+    if (list) list.push(item);
+    else map.set(key(item), [item]);
+  }
+  return map;
+}
+
+export function createCatalogSnapshot(relations: readonly CatalogRelation[], version: number, routines: CatalogRoutines = NO_ROUTINES): CatalogSnapshot {
   const byName = new Map(relations.map((r) => [`${r.schema}\0${r.name}`, r]));
   const byOid = new Map(relations.map((r) => [r.oid, r]));
-  const schemas = new Set(relations.map((r) => r.schema));
+  const schemas = new Set([...relations.map((r) => r.schema), ...routines.functions.map((f) => f.schema)]);
+  const functions = groupBy<CatalogFunction>(routines.functions, (f) => f.name);
+  const functionOids = new Map(routines.functions.map((f) => [f.oid, f]));
+  const operators = groupBy<CatalogOperator>(routines.operators, (o) => o.symbol);
+  const casts = groupBy<CatalogCast>(routines.casts, (c) => c.targetName);
   return {
     version,
     relation: (schema, name) => byName.get(`${schema}\0${name}`),
     relationByOid: (oid) => byOid.get(oid),
     hasSchema: (schema) => schemas.has(schema),
     all: () => relations,
+    functionsNamed: (name) => functions.get(name) ?? [],
+    functionByOid: (oid) => functionOids.get(oid),
+    operatorsNamed: (symbol) => operators.get(symbol) ?? [],
+    castsTo: (typeName) => casts.get(typeName) ?? [],
+    casts: () => routines.casts,
+    ...(routines.sessionUser !== undefined ? { sessionUser: routines.sessionUser } : {}),
+    ...(routines.systemFunctions && routines.systemOperators
+      ? { systemNames: { functions: new Set(routines.systemFunctions), operators: new Set(routines.systemOperators) } }
+      : {}),
   };
 }

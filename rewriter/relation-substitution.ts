@@ -12,6 +12,7 @@ import { constant, kindOf, names, type Node } from './ast';
 import { maskExpression } from './mask-expressions';
 import { rowFilterExpression } from './row-filter';
 import { checkCatalogRelation, checkFunction, GuardRefusal, SYSTEM_SCHEMAS } from './statement-guard';
+import { BETWEEN_OPERATORS, FunctionAccess } from './function-access';
 
 interface Scope {
   readonly ctes: ReadonlySet<string>;
@@ -50,15 +51,21 @@ export class RelationSubstitution {
   /** NATURAL joins name columns implicitly: no derived table is narrowed. */
   private naturalJoin = false;
 
-  constructor(private readonly context: RewriteContext) {}
+  private readonly functions: FunctionAccess;
+
+  constructor(private readonly context: RewriteContext) {
+    this.functions = new FunctionAccess(context);
+  }
 
   /** Rewrites a query node ({SelectStmt: ...}) in place. */
   query(node: Node, scope?: Scope): Node {
+    this.functions.checkImplicitCasts();
     return this.visit(node, scope) as Node;
   }
 
   /** Expressions outside a query (EXECUTE parameters) get the same treatment. */
   expression(node: Node): Node {
+    this.functions.checkImplicitCasts();
     return this.visit(node, undefined) as Node;
   }
 
@@ -151,13 +158,43 @@ export class RelationSubstitution {
       case 'FuncCall': {
         const parts = names(body.funcname as Node[]);
         checkFunction(parts.length > 1 ? parts[parts.length - 2] : undefined, parts[parts.length - 1] ?? '', this.context.helperSchema);
+        // An ordered-set aggregate's WITHIN GROUP (ORDER BY ...) expressions are arguments too.
+        const withinGroup = body.agg_within_group ? ((body.agg_order as Node[] | undefined) ?? []).length : 0;
+        this.functions.call(parts, ((body.args as Node[] | undefined) ?? []).length + withinGroup);
         break;
       }
-      case 'ColumnRef':
+      case 'ColumnRef': {
         this.columnRefs.push(node);
+        const fields = body.fields as Node[];
+        const last = fields[fields.length - 1]?.String?.sval as string | undefined;
+        if (fields.length > 1 && last !== undefined) this.functions.attribute(last);
         return node;
+      }
+      case 'A_Indirection':
+        for (const step of (body.indirection as Node[] | undefined) ?? []) {
+          const name = step.String?.sval as string | undefined;
+          if (name !== undefined) this.functions.attribute(name);
+        }
+        break;
+      case 'A_Expr':
+        this.operatorsOf(body);
+        break;
+      case 'SubLink':
+        if (body.operName) this.functions.operator(names(body.operName as Node[]), false);
+        else if (body.subLinkType === 'ANY_SUBLINK') this.functions.operator(['='], false);
+        break;
+      case 'CaseExpr':
+        if (body.arg) this.functions.operator(['='], false);
+        break;
+      case 'SortBy':
+        if (body.useOp) this.functions.operator(names(body.useOp as Node[]), false);
+        break;
+      case 'TypeCast':
+        this.functions.cast(typeNameOf(body.typeName as Node));
+        break;
       case 'JoinExpr':
         if (body.quals && !isLeakproof(body.quals as Node)) this.leakyQualifier = true;
+        if (body.isNatural || body.usingClause) this.functions.operator(['='], false);
         if (body.isNatural) this.naturalJoin = true;
         for (const name of names(body.usingClause as Node[] | undefined)) this.usingNames.add(name);
         if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
@@ -210,6 +247,8 @@ export class RelationSubstitution {
   /** A sample of a protected relation samples the table inside its derived table (a sub-query cannot be sampled). */
   private tableSample(node: Node, scope: Scope | undefined): Node {
     const body = node.RangeTableSample as Node;
+    // The method is a handler function looked up by name, taking one argument.
+    this.functions.call(names(body.method as Node[]), 1);
     for (const key of Object.keys(body)) if (key !== 'relation') body[key] = this.visit(body[key], scope);
     const relation = this.visit(body.relation, scope) as Node;
     const derived = (relation.RangeSubselect as Node | undefined)?.subquery as Node | undefined;
@@ -233,6 +272,7 @@ export class RelationSubstitution {
       return { RangeVar: rv };
     }
     if (relation.schema === this.context.helperSchema) throw new GuardRefusal('helper_schema', `relation "${relation.schema}.${name}" is reserved for pgveil`);
+    this.functions.relation(relation);
     const decided = this.decide(relation);
     if (!decided.protectedRelation) return { RangeVar: rv };
     return this.derivedTable(rv, decided);
@@ -316,6 +356,22 @@ export class RelationSubstitution {
     this.derivedTables.push({ select, positional: Array.isArray(alias.colnames) && alias.colnames.length > 0 });
     return { RangeSubselect: { subquery: { SelectStmt: select }, alias } };
   }
+
+  /** The operators an expression runs, as PostgreSQL looks them up by name. */
+  private operatorsOf(expr: Node): void {
+    const kind = expr.kind as string;
+    if (kind.includes('BETWEEN')) {
+      for (const symbol of BETWEEN_OPERATORS) this.functions.operator([symbol], false);
+      return;
+    }
+    this.functions.operator(names(expr.name as Node[]), expr.lexpr === undefined);
+  }
+}
+
+/** The last name of a type as written: `pg_catalog.int4`, `text`, `public.money_t[]` give int4, text, money_t. */
+function typeNameOf(typeName: Node | undefined): string {
+  const parts = names(typeName?.names as Node[] | undefined);
+  return parts[parts.length - 1] ?? '';
 }
 
 function isWrapper(node: Node, kind: string): boolean {

@@ -37,7 +37,7 @@ async function startServer(tokens: boolean): Promise<number> {
     limits: { ...DEFAULT_LIMITS, authFailureDelayMs: 10 },
     identity,
     route: () => ({ host: PG_HOST, port: PG_PORT, database: db.name, user: PG_SUPERUSER }),
-    gate: { check: (sql) => ({ kind: 'plan', sql, statementCount: 1, rewritten: false, relations: [], reasons: [], effects: [], policyVersion: 't' }) },
+    gate: { check: (sql) => ({ kind: 'plan', sql, statementCount: 1, rewritten: false, relations: [], reasons: [], effects: [], policyVersion: 't', stamp: 't' }), stamp: () => 't' },
     observer: { statementFinished: () => undefined, sessionEvent: () => undefined, readyForStatements: () => true },
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
   });

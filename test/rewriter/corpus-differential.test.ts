@@ -1,5 +1,5 @@
 /**
- * Differential: every statement of ../shared/corpus returns through the rewrite exactly what it
+ * Differential: every statement of test/fixtures/corpus returns through the rewrite exactly what it
  * returns directly when no policy applies (TPC-H, psql's catalog queries, pgJDBC's metadata queries).
  */
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { staticPolicy } from '../support/static-policy';
 import { TPCH_SQL } from '../support/tpch';
 import { rewrite } from '../../rewriter';
 
-const CORPUS = join(__dirname, '../../../shared/corpus');
+const CORPUS = join(__dirname, '../fixtures/corpus');
 const load = (file: string): Array<{ id: string; sql: string }> => JSON.parse(readFileSync(join(CORPUS, file), 'utf8')) as Array<{ id: string; sql: string }>;
 const noPolicy = staticPolicy({});
 

@@ -12,7 +12,7 @@ import { LEAK_CASES } from '../adversarial/leak-statements';
 import { rewrite, RewriteCache, type RewriteContext, type RewriteOutcome } from '../../rewriter';
 import { literalsOf, normalizedText, sameStatement, splitAtParams } from '../../rewriter/literal-template';
 
-const CORPUS = join(__dirname, '../../../shared/corpus');
+const CORPUS = join(__dirname, '../fixtures/corpus');
 const load = (file: string): Array<{ id: string; sql: string }> => JSON.parse(readFileSync(join(CORPUS, file), 'utf8')) as Array<{ id: string; sql: string }>;
 
 let demo: DemoProduct;

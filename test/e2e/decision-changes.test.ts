@@ -6,6 +6,9 @@
  * upstream without the client noticing. A cursor or portal opened under a decision that no longer
  * holds is refused at its next FETCH or Execute.
  */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import Redis from 'ioredis';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Client } from 'pg';
@@ -193,3 +196,54 @@ function bind(portal: string, statement: string): Buffer {
   const cstring = (s: string): Buffer => Buffer.concat([Buffer.from(s), Buffer.from([0])]);
   return write.frame(0x42, Buffer.concat([cstring(portal), cstring(statement), Buffer.from([0, 0, 0, 0, 0, 0])]));
 }
+
+describe('pgJDBC itself', () => {
+  /** Drives JdbcDecisionChanges.java one command at a time. */
+  class Jdbc {
+    private readonly child: ChildProcessWithoutNullStreams;
+    private lines: string[] = [];
+    private waiting: (() => void) | undefined;
+
+    constructor(port: number) {
+      this.child = spawn('java', ['-cp', '/usr/share/java/postgresql.jar', join(__dirname, 'clients', 'JdbcDecisionChanges.java'), String(port), 'demo']);
+      createInterface({ input: this.child.stdout }).on('line', (line) => {
+        this.lines.push(line);
+        this.waiting?.();
+      });
+    }
+
+    async line(): Promise<string> {
+      for (let i = 0; i < 600 && this.lines.length === 0; i++) await new Promise<void>((r) => ((this.waiting = r), setTimeout(r, 100)));
+      const next = this.lines.shift();
+      if (next === undefined) throw new Error('pgJDBC said nothing within a minute');
+      return next;
+    }
+
+    async send(command: string): Promise<string> {
+      this.child.stdin.write(`${command}\n`);
+      return this.line();
+    }
+
+    close(): void {
+      this.child.stdin.end();
+      this.child.kill();
+    }
+  }
+
+  test('a server-prepared statement follows a grant and a revocation; a fetch-size cursor opened with clearance is refused after it', async () => {
+    const jdbc = new Jdbc(stack.port);
+    try {
+      expect(await jdbc.line()).toBe('ready');
+      expect(await jdbc.send('run')).toBe(MASKED);
+      await grant();
+      expect(await jdbc.send('run')).toBe(RAW);
+      expect(await jdbc.send('open')).toBe(RAW);
+      await revoke();
+      expect(await jdbc.send('run')).toBe(MASKED);
+      expect(await jdbc.send('next')).toMatch(/^ERROR 42501 .*portal "C_\d+" was made under a decision that no longer holds/);
+    } finally {
+      jdbc.close();
+      await redis.del(grantKey);
+    }
+  }, 120_000);
+});

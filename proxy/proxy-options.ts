@@ -31,6 +31,12 @@ export interface ProxyOptions {
   readonly gate: StatementGate;
   readonly observer: StatementObserver;
   readonly logger: ProxyLogger;
+  /**
+   * Derives the SCRAM salts of decoys for unknown users. Replicas behind one address must share it:
+   * with a random one per process, an unknown name's salt would change between replicas and
+   * restarts while a real user's does not, which tells the two apart. Random when unset.
+   */
+  readonly decoySecret?: Buffer;
 }
 
 export const DEFAULT_LIMITS: ProxyLimits = {

@@ -26,7 +26,7 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
   const host: SessionHost = {
     options,
     secureContext,
-    decoySecret: randomBytes(32),
+    decoySecret: options.decoySecret ?? randomBytes(32),
     register: (s) => byKey.set(keyOf(s.processId, s.secretKey), s),
     unregister: (s) => {
       sockets.delete(s);

@@ -27,6 +27,7 @@ export interface ServerConfig {
   readonly policyReload: { readonly settleMs: number; readonly checkSeconds: number };
   readonly redis?: { readonly url: string; readonly keyPrefix: string; readonly refreshMs: number; readonly maxStaleMs: number };
   readonly tokens?: TokenConfig;
+  readonly authentication: { readonly decoySecretEnv?: string };
   readonly audit: {
     readonly file: string;
     /** Keys the hash chain (HMAC) when set. Read from this environment variable. */

@@ -95,6 +95,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     },
     identity,
     route,
+    ...(config.authentication.decoySecretEnv ? { decoySecret: requiredSecret(config.authentication.decoySecretEnv) } : {}),
     gate: createRewritingGate({
       policies: () => policies.current().snapshot,
       catalog: (dataProduct) => catalogs.get(dataProduct),
@@ -177,4 +178,11 @@ function eventSink(config: EventSinkConfig, redis: Redis | undefined): EventSink
       if (!redis) throw new Error('the redis-stream event sink needs the redis section of the configuration');
       return redisStreamSink(redis, config.key, config.maxLen);
   }
+}
+
+/** A secret named by the configuration must be there and long enough: a missing one is not "random". */
+function requiredSecret(env: string): Buffer {
+  const value = process.env[env];
+  if (!value || Buffer.byteLength(value) < 32) throw new Error(`authentication.decoySecretEnv names "${env}", which must hold a secret of at least 32 bytes`);
+  return Buffer.from(value);
 }

@@ -24,7 +24,7 @@ let db: TestDatabase;
 const servers: Array<() => Promise<void>> = [];
 const ports: Record<'tokens' | 'noTokens', number> = { tokens: 0, noTokens: 0 };
 
-async function startServer(tokens: boolean): Promise<number> {
+async function startServer(tokens: boolean, decoySecret?: Buffer): Promise<number> {
   const bundle = loadPolicyFiles([join(dir, 'policies.yaml')]);
   const identity = createIdentityProvider({
     bundle: () => bundle,
@@ -40,6 +40,7 @@ async function startServer(tokens: boolean): Promise<number> {
     gate: { check: (sql) => ({ kind: 'plan', sql, statementCount: 1, rewritten: false, relations: [], reasons: [], effects: [], policyVersion: 't', stamp: 't' }), stamp: () => 't' },
     observer: { statementFinished: () => undefined, sessionEvent: () => undefined, readyForStatements: () => true },
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    ...(decoySecret ? { decoySecret } : {}),
   });
   servers.push(() => server.close());
   return (await server.listen()).port;
@@ -141,6 +142,17 @@ test('a decoy salt is stable per name, as a real salt is, so repeating an attemp
   expect(await salt('nobody')).toBe(await salt('nobody'));
   expect(await salt('known')).toBe(await salt('known'));
   expect(await salt('nobody')).not.toBe(await salt('somebody-else'));
+});
+
+test('replicas sharing a decoy secret give an unknown name the same salt; without it the salt changes per process', async () => {
+  const salt = async (port: number, user: string): Promise<string> => /,s=([^,]+),/.exec((await firstRequest(port, false, user)).serverFirst!)![1]!;
+  const shared = Buffer.from('a decoy secret every replica of this deployment shares');
+  const [a, b] = [await startServer(false, shared), await startServer(false, shared)];
+  expect(await salt(a, 'nobody')).toBe(await salt(b, 'nobody'));
+  // A real user's salt is the same everywhere too: nothing tells the two apart.
+  expect(await salt(a, 'known')).toBe(await salt(b, 'known'));
+  // Without a shared secret, an unknown name's salt differs between two processes.
+  expect(await salt(ports.noTokens, 'nobody')).not.toBe(await salt(await startServer(false), 'nobody'));
 });
 
 describe('logging in', () => {

@@ -55,8 +55,8 @@ interface Statement {
 interface Portal {
   readonly statement: Statement | undefined;
   rows: number;
-  /** The client's round trip (Sync or Query) it was bound in: later Executes check its decision. */
-  readonly round: number;
+  /** When the client bound it (ms): an Execute later than PORTAL_FRESH_MS checks its decision. */
+  readonly boundAt: number;
 }
 
 interface StatementError {
@@ -84,7 +84,7 @@ interface Execution {
 type Pending =
   | ({ kind: 'simple'; error?: StatementError; completed: number } & Execution & { statement: Statement })
   | { kind: 'parse'; name: string; statement: Statement; hidden?: true }
-  | { kind: 'bind'; portal: string; statementName: string; round: number }
+  | { kind: 'bind'; portal: string; statementName: string; boundAt: number }
   | { kind: 'close'; target: 'statement' | 'portal'; name: string; hidden?: true }
   | { kind: 'describe' }
   | ({ kind: 'execute'; portalName: string; portal: Portal | undefined; resolved: boolean; refusal?: Refusal } & Execution)
@@ -95,6 +95,13 @@ type Pending =
 type Phase = 'startup' | 'authenticating' | 'connecting' | 'ready' | 'closed';
 
 const CLIENT_BUFFER_HIGH_WATER = 4 * 1024 * 1024;
+
+/**
+ * A portal executed within this long of its Bind runs on the decision checked at the Bind:
+ * shorter than a grant or revocation takes to reach pgveil (the attribute refresh), so nothing a
+ * decision change could have reached is skipped.
+ */
+const PORTAL_FRESH_MS = 20;
 
 export class ClientSession {
   readonly sessionId = randomBytes(8).toString('hex');
@@ -118,8 +125,6 @@ export class ClientSession {
   /** search_path and purpose as upstream holds them, through transactions and savepoints. */
   private settings: SessionSettings | undefined;
   private readonly decided = new DecidedObjects();
-  /** Counts the client's round trips (Sync, Query). */
-  private round = 0;
   private statementTimer: NodeJS.Timeout | undefined;
   private timedStatement: Execution | undefined;
   /** How long a statement of this principal may run (its latest decision says). */
@@ -356,7 +361,6 @@ export class ClientSession {
         this.pending.push({ kind: 'describe' });
         return this.toUpstream(message.frame);
       case FrontendCode.Sync:
-        this.round++;
         this.pending.push({ kind: 'sync' });
         return this.toUpstream(message.frame);
       case FrontendCode.Terminate:
@@ -412,7 +416,6 @@ export class ClientSession {
   private onQuery(sql: string): void | Promise<void> {
     const started = new Date();
     const t0 = process.hrtime.bigint();
-    this.round++;
     const send = (outcome: RewriteOutcome): void => {
       this.pending.push({ kind: 'simple', statement: { sql, outcome }, started, t0, rows: 0, completed: 0 });
       this.toUpstream(write.query(this.upstreamText(outcome)));
@@ -443,7 +446,7 @@ export class ClientSession {
   private onBind(message: FrontendMessage): void | Promise<void> {
     const { portal, statement: name } = readBindNames(message);
     const forward = (): void => {
-      this.pending.push({ kind: 'bind', portal, statementName: name, round: this.round });
+      this.pending.push({ kind: 'bind', portal, statementName: name, boundAt: Date.now() });
       this.toUpstream(message.frame);
     };
     const statement = this.statements.get(name);
@@ -466,7 +469,11 @@ export class ClientSession {
     });
   }
 
-  /** An Execute of a portal bound in an earlier round trip runs only while its decision holds. */
+  /**
+   * An Execute of a portal runs only while its decision holds. One bound a moment ago (Bind and
+   * Execute in one batch, the usual case) was checked at its Bind; any later one is checked again,
+   * however the client spaced its messages.
+   */
   private onExecute(message: FrontendMessage): void | Promise<void> {
     const portalName = readExecutePortal(message);
     const execution = { kind: 'execute' as const, portalName, portal: undefined, resolved: false, statement: undefined, started: new Date(), t0: process.hrtime.bigint(), rows: 0 };
@@ -476,7 +483,7 @@ export class ClientSession {
     };
     const portal = this.portals.get(portalName);
     const statement = portal?.statement;
-    if (!portal || portal.round === this.round || statement?.outcome.kind !== 'plan') return forward();
+    if (!portal || Date.now() - portal.boundAt <= PORTAL_FRESH_MS || statement?.outcome.kind !== 'plan') return forward();
     const checked = freshness(this.host.options.gate, this.info!, { sql: statement.sql, rewritten: statement.outcome.sql, stamp: statement.outcome.stamp });
     return then(checked, (fresh) => {
       if (fresh.current) return forward();
@@ -686,7 +693,7 @@ export class ClientSession {
       case BackendCode.BindComplete:
         if (head?.kind === 'bind') {
           this.pending.shift();
-          this.portals.set(head.portal, { statement: this.statements.get(head.statementName), rows: 0, round: head.round });
+          this.portals.set(head.portal, { statement: this.statements.get(head.statementName), rows: 0, boundAt: head.boundAt });
         }
         return frame;
       case BackendCode.CloseComplete:

@@ -189,6 +189,28 @@ describe('raw protocol, as pgJDBC past prepareThreshold and a portal fetched in 
       c.close();
     }
   });
+
+  test('a portal bound and held open with Flush (no Sync) is checked again at its Execute', async () => {
+    const c = await RawClient.session(stack.port, 'demo');
+    try {
+      await grant();
+      c.send(Buffer.concat([
+        write.parse('', 'SELECT email FROM customers ORDER BY id', Buffer.from([0, 0])),
+        bind('', ''),
+        write.frame(0x48, Buffer.alloc(0)),
+      ]));
+      expect((await c.next())?.code).toBe('1');
+      expect((await c.next())?.code).toBe('2');
+      await revoke();
+      c.send(Buffer.concat([write.execute('', 1), write.frame(0x53, Buffer.alloc(0))]));
+      const frames = await c.until('Z');
+      expect(frames.map((f) => f.code).join('')).toBe('EZ');
+      expect(decodeFields(Buffer.concat([Buffer.from('E'), Buffer.alloc(4), frames[0]!.body])).get('C')).toBe('42501');
+    } finally {
+      await redis.del(grantKey);
+      c.close();
+    }
+  });
 });
 
 /** Bind with no parameters and text results. */

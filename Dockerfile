@@ -13,6 +13,7 @@ COPY proxy proxy
 COPY rewriter rewriter
 COPY policies policies
 COPY audit audit
+COPY ops ops
 COPY discovery discovery
 COPY cli cli
 RUN npm run build && npm prune --omit=dev --ignore-scripts \

@@ -10,7 +10,8 @@ import { createIdentityProvider, PolicyStore, RedisAttributeSource, createTokenV
 import { connectRedis, subscriberOf } from './connect-redis';
 import { announceTo, followAnnouncements } from '../../policies/policy-reload-channel';
 import { upstreamTargetOf } from './upstream-target-of';
-import { AnomalyDetector, AuditLog, createAuditObserver, createLogger, fanOut, fileSink, httpSink, PgveilMetrics, redisStreamSink, startAdminServer, streamSink, type EventSink } from '../../audit';
+import { AnomalyDetector, AuditLog, createAuditObserver, fanOut, fileSink, httpSink, redisStreamSink, streamSink, type EventSink } from '../../audit';
+import { createLogger, PgveilMetrics, startAdminServer } from '../../ops';
 import type Redis from 'ioredis';
 import type { EventSinkConfig } from '../config/server-config';
 import type { ServerConfig } from '../config/server-config';

@@ -9,7 +9,8 @@ import type { AnomalyOptions } from '../../audit/anomaly-detector';
 export interface ServerConfig {
   readonly listen: { readonly host: string; readonly port: number };
   readonly tls?: { readonly cert: string; readonly key: string };
-  readonly admin?: { readonly host: string; readonly port: number };
+  /** The admin port. POST actions need the bearer token read from `tokenEnv`; without one they are disabled. */
+  readonly admin?: { readonly host: string; readonly port: number; readonly tokenEnv?: string };
   readonly limits: {
     readonly maxMessageBytes: number;
     readonly startupTimeoutMs: number;
@@ -40,6 +41,8 @@ export interface ServerConfig {
   /** Upstream schema with pgveil's SECURITY DEFINER helpers (keyed hash). */
   readonly helperSchema: string;
   readonly catalog: { readonly refreshSeconds: number };
+  /** How often each data product's upstream is checked, and how long one check may take. */
+  readonly upstreamProbe: { readonly intervalMs: number; readonly timeoutMs: number };
   readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error' };
 }
 

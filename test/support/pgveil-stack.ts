@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { createTestDatabase, PG_HOST, PG_PORT, type TestDatabase } from './postgres';
 import { REDIS_URL } from './redis';
 import { loadDemoData, provisionServiceAccount } from '../../cli/demo/provision-data-product';
@@ -42,6 +42,8 @@ export interface StackOptions {
   readonly policyLayout?: (dir: string, yaml: string) => string | readonly string[];
   /** Extra lines for pgveil.yaml (sinks, admin, anomalies...). */
   readonly configLines?: readonly string[];
+  /** pgveil's main log (silent by default). */
+  readonly logger?: Logger;
 }
 
 export async function startStack(prefix: string, options: StackOptions = {}): Promise<Stack> {
@@ -83,7 +85,7 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     ...(options.redisPrefix ? [`redis: { url: "${REDIS_URL}", keyPrefix: "${options.redisPrefix}", refreshMs: 100 }`] : []),
     '',
   ].join('\n'));
-  const pgveil = await startPgveil(loadServerConfig(join(dir, 'pgveil.yaml')), pino({ level: 'silent' }));
+  const pgveil = await startPgveil(loadServerConfig(join(dir, 'pgveil.yaml')), options.logger ?? pino({ level: 'silent' }));
   return {
     db,
     pgveil,

@@ -24,7 +24,8 @@ export interface ServerConfig {
   /** Policy files (YAML): data products, tags, global and domain policies, users. */
   readonly policies: readonly string[];
   readonly policyReload: { readonly settleMs: number; readonly checkSeconds: number };
-  readonly redis?: { readonly url: string; readonly keyPrefix: string; readonly refreshMs: number; readonly maxStaleMs: number };
+  /** After loading, `url` carries the password read from `passwordEnv` (Redis AUTH), if one is named. */
+  readonly redis?: { readonly url: string; readonly passwordEnv?: string; readonly keyPrefix: string; readonly refreshMs: number; readonly maxStaleMs: number };
   readonly tokens?: TokenConfig;
   readonly audit: {
     readonly file: string;

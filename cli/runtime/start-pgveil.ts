@@ -17,6 +17,7 @@ import type Redis from 'ioredis';
 import type { EventSinkConfig } from '../config/server-config';
 import type { ServerConfig } from '../config/server-config';
 import { CatalogCache } from './catalog-cache';
+import { missingRedisPassword } from '../config/load-server-config';
 import { serviceAccountProbe, UpstreamHealth, type DeclaredUpstream } from './upstream-health';
 import type { PolicyBundle } from '../../policies';
 import { createRewritingGate } from './rewriting-gate';
@@ -41,6 +42,8 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
   await initRewriter();
   // Before anything opens: a configured admin token that is missing or weak stops the start.
   const adminToken = adminTokenFrom(process.env, config.admin?.tokenEnv);
+  const noRedisPassword = missingRedisPassword(config, process.env);
+  if (noRedisPassword) throw new Error(noRedisPassword);
   const metrics = new PgveilMetrics();
   const upstreams = new UpstreamHealth({ log, probe: serviceAccountProbe(config.upstreamProbe.timeoutMs), intervalMs: config.upstreamProbe.intervalMs });
   const redis = config.redis ? await connectRedis(config.redis.url) : undefined;

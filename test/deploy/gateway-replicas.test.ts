@@ -182,3 +182,12 @@ test('a policy change loaded by replica A is announced over Redis and replica B 
     listener.disconnect();
   }
 });
+
+test('a replica whose Redis password variable is not set refuses to start, naming the variable', async () => {
+  const { [PASSWORD_ENV]: _unset, ...withoutPassword } = env;
+  const failed = await promisify(execFile)('node', [CLI, 'serve', '--config', a.config], { env: withoutPassword }).then(
+    () => undefined,
+    (error: { code: number; stderr: string }) => error,
+  );
+  expect(failed).toMatchObject({ code: 1, stderr: `pgveil: redis.passwordEnv names "${PASSWORD_ENV}", which is not set\n` });
+});

@@ -199,10 +199,12 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
 }
 
 function declaredUpstreams(bundle: PolicyBundle): Map<string, DeclaredUpstream> {
-  return new Map([...bundle.dataProducts].map(([name, product]): [string, DeclaredUpstream] => {
+  return new Map(
+    [...bundle.dataProducts].map(([name, product]): [string, DeclaredUpstream] => {
       const u = product.upstream;
       return [name, { host: u.host, port: u.port, database: u.database, user: u.user, target: () => upstreamTargetOf(product) }];
-    }));
+    }),
+  );
 }
 
 function eventSink(config: EventSinkConfig, redis: Redis | undefined): EventSink {

@@ -3,7 +3,9 @@
  * one Redis key prefix, as the replicas of deploy/kubernetes/gateway.yaml do, and each reads its own
  * copy of the policy files, as each pod reads its own projection of the ConfigMap. A grant, a
  * revocation and a policy reload made through replica A take effect on replica B, seen by statements
- * of a real client on B. Redis is reached as an ACL user limited to the prefix, with the password
+ * of a real client on B. (B's copy changes by a symlink swap, which B's own watcher also notices
+ * since reload follows ConfigMap swaps; the test shows A announcing the version over Redis and B
+ * serving it, not which of the two woke B first.) Redis is reached as an ACL user limited to the prefix, with the password
  * from the environment (`redis.passwordEnv`), as in the manifest.
  */
 import Redis from 'ioredis';

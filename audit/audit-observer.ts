@@ -8,7 +8,7 @@ import type { SessionEvent, SessionInfo, StatementObserver, StatementRecord } fr
 import type { RewriteOutcome } from '../rewriter/rewrite-types';
 import type { AuditLog } from './audit-log';
 import type { EventSink, SecurityEvent } from './security-events';
-import type { PgveilMetrics } from './metrics';
+import type { PgveilMetrics } from '../ops/metrics';
 import type { AnomalyDetector } from './anomaly-detector';
 
 export interface AuditObserverOptions {

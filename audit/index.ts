@@ -3,6 +3,3 @@ export { AuditLog, verifyAuditFiles, chainOrder, rotatedFiles, type VerifyResult
 export { AnomalyDetector, DEFAULT_ANOMALY_OPTIONS } from './anomaly-detector';
 export { createAuditObserver } from './audit-observer';
 export { fanOut, fileSink, streamSink, redisStreamSink, httpSink, queuedSink, type EventSink, type SecurityEvent } from './security-events';
-export { PgveilMetrics } from './metrics';
-export { createLogger } from './logger';
-export { startAdminServer, type AdminServer, type ReadinessCheck } from './admin-server';

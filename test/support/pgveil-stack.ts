@@ -8,12 +8,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { createTestDatabase, PG_HOST, PG_PORT, PG_SUPERUSER, type TestDatabase } from './postgres';
 import { REDIS_URL } from './redis';
 import { demoSchemaSql } from '../../cli/demo/demo-data';
 import { demoPolicyYaml } from '../../cli/demo/demo-policy';
-import { provisionConfigured } from '../../cli/provision/provision-configured';
+import { provisionDataProduct } from '../../cli/provision/provision-data-product';
+import { loadPolicyFiles } from '../../policies';
 import { createScramVerifier } from '../../proxy';
 import { loadServerConfig } from '../../cli/config/load-server-config';
 import { startPgveil, type RunningPgveil } from '../../cli/runtime/start-pgveil';
@@ -42,6 +43,8 @@ export interface StackOptions {
   readonly policyLayout?: (dir: string, yaml: string) => string | readonly string[];
   /** Extra lines for pgveil.yaml (sinks, admin, anomalies...). */
   readonly configLines?: readonly string[];
+  /** pgveil's main log (silent by default). */
+  readonly logger?: Logger;
 }
 
 export async function startStack(prefix: string, options: StackOptions = {}): Promise<Stack> {
@@ -80,10 +83,14 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     ...(options.redisPrefix ? [`redis: { url: "${REDIS_URL}", keyPrefix: "${options.redisPrefix}", refreshMs: 100 }`] : []),
     '',
   ].join('\n'));
-  // The service account, the helper schema and its key, the way `pgveil provision` sets them up.
+  // The service account, the helper schema and its key, the way `pgveil provision` sets them up,
+  // on the PostgreSQL that really listens (a test may route pgveil through a relay or a dead port).
   const config = loadServerConfig(join(dir, 'pgveil.yaml'));
-  await provisionConfigured(config, { admin: { user: PG_SUPERUSER } });
-  const pgveil = await startPgveil(config, pino({ level: 'silent' }));
+  for (const product of loadPolicyFiles(config.policies).dataProducts.values()) {
+    const upstream = { ...product.upstream, host: PG_HOST, port: PG_PORT };
+    await provisionDataProduct({ ...product, upstream }, { admin: { user: PG_SUPERUSER }, helperSchema: config.helperSchema });
+  }
+  const pgveil = await startPgveil(config, options.logger ?? pino({ level: 'silent' }));
   return {
     db,
     pgveil,

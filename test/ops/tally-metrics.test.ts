@@ -1,6 +1,6 @@
 /** The tallied metrics expose exactly what prom-client's own counters and histograms would. */
 import { Counter, Histogram, Registry } from 'prom-client';
-import { TallyCounter, TallyHistogram } from '../../audit/tally-metrics';
+import { TallyCounter, TallyHistogram } from '../../ops/tally-metrics';
 
 const BUCKETS = [0.000002, 0.00001, 0.001, 0.5];
 // Below the first bound, exactly on a bound (le is inclusive), between bounds, above the last.

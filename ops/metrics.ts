@@ -52,6 +52,23 @@ export class PgveilMetrics {
     },
   });
 
+  private upstreams: () => ReadonlyArray<{ readonly dataProduct: string; readonly up: boolean }> = () => [];
+  // Read from the upstream health state at scrape time: products added or removed by a reload follow.
+  readonly upstreamUp = new Gauge({
+    name: 'pgveil_upstream_up',
+    help: 'Whether the data product\'s upstream is reachable (1) or not, or not checked yet (0)',
+    labelNames: ['data_product'],
+    registers: [this.registry],
+    collect: () => {
+      this.upstreamUp.reset();
+      for (const u of this.upstreams()) this.upstreamUp.set({ data_product: u.dataProduct }, u.up ? 1 : 0);
+    },
+  });
+
+  watchUpstreams(upstreams: () => ReadonlyArray<{ readonly dataProduct: string; readonly up: boolean }>): void {
+    this.upstreams = upstreams;
+  }
+
   watchSinks(sinks: ReadonlyArray<{ readonly name: string; readonly depth: number; readonly dropped: number }>): void {
     this.sinks = sinks;
   }

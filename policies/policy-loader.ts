@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import schema from './policy-schema.json';
 import type { PolicySnapshot } from './decision';
 import type { DataProductConfig, PolicyFile, PolicyRule, UserConfig } from './policy-model';
@@ -46,10 +46,13 @@ export function readPolicySources(paths: readonly string[]): PolicySource[] {
   });
 }
 
-/** The version a set of sources loads as: a hash of every path and text. */
+/**
+ * The version a set of sources loads as: a hash of each file's name and text, in order. Not of the
+ * directory: replicas that mount the same files at different paths run, and audit, one version.
+ */
 export function policyVersionOf(sources: readonly PolicySource[]): string {
   const hash = createHash('sha256');
-  for (const { path, text } of sources) hash.update(path).update('\0').update(text).update('\0');
+  for (const { path, text } of sources) hash.update(basename(path)).update('\0').update(text).update('\0');
   return hash.digest('hex').slice(0, 12);
 }
 

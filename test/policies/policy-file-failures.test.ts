@@ -106,6 +106,14 @@ describe('at start and at load', () => {
     expect(() => new PolicyStore({ paths: [path], watch: false })).toThrow(reason);
   });
 
+  test('the version depends on the files, not on the directory they are mounted in', () => {
+    const text = `tags: [pii.email]\n${rule}`;
+    const elsewhere = mkdtempSync(join(tmpdir(), 'pgveil-policy-mount-'));
+    writeFileSync(join(elsewhere, 'same.yaml'), text);
+    expect(loadPolicyFiles([file('same.yaml', text)]).version).toBe(loadPolicyFiles([join(elsewhere, 'same.yaml')]).version);
+    expect(loadPolicyFiles([file('same.yaml', text)]).version).not.toBe(loadPolicyFiles([file('same.yaml', `${text}# changed\n`)]).version);
+  });
+
   test('a missing file is refused', () => {
     expect(() => loadPolicyFiles([join(dir, 'nowhere.yaml')])).toThrow(`cannot read policy file "${join(dir, 'nowhere.yaml')}"`);
   });

@@ -198,7 +198,7 @@ describe('changes no watcher sees', () => {
     let log = '';
     child.stdout.on('data', (d: Buffer) => (log += d.toString()));
     const waitForLog = async (fragment: string): Promise<void> => {
-      for (let i = 0; i < 250 && !log.includes(fragment); i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 1500 && !log.includes(fragment); i++) await new Promise((r) => setTimeout(r, 20));
       expect(log).toContain(fragment);
     };
     try {

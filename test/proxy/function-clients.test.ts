@@ -38,10 +38,16 @@ async function refused(sql: string): Promise<{ code: string; message: string }> 
 }
 
 test('the canary is refused through the proxy wherever it appears, and the session goes on', async () => {
-  // Sanity: upstream, the service account's call returns the hidden customer's raw SSN.
+  // Sanity: upstream, the service account's call returns the hidden customer's raw SSN. The stack
+  // provisions as `pgveil provision` does, which already revokes EXECUTE on functions the policy
+  // does not allow: it is granted back here, as on an upstream set up by hand, so that what stops
+  // the canary below is the guard alone.
   const upstream = new Client(stack.db.config());
   await upstream.connect();
   try {
+    await expect(upstream.query(`SET ROLE ${stack.serviceRole}; SELECT public.leak_ssn(1)`)).rejects.toMatchObject({ code: '42501' });
+    await upstream.query('RESET ROLE');
+    await upstream.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO ${stack.serviceRole}`);
     await upstream.query(`SET ROLE ${stack.serviceRole}`);
     expect((await upstream.query('SELECT public.leak_ssn($1) AS ssn', [HIDDEN_CUSTOMER])).rows).toEqual([{ ssn: HIDDEN_SSN }]);
   } finally {

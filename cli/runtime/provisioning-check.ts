@@ -25,10 +25,10 @@ export function provisionCommand(config: ServerConfig, product: string): string 
   return `pgveil provision --config ${shellWord(config.file ?? 'pgveil.yaml')} --product ${shellWord(product)}`;
 }
 
-/** Logs the findings of every data product of `bundle`; never throws. */
-export async function checkProvisioning(bundle: PolicyBundle, config: ServerConfig, log: Logger): Promise<void> {
+/** Logs the findings of every data product of `bundle` (or of the one named); never throws. */
+export async function checkProvisioning(bundle: PolicyBundle, config: ServerConfig, log: Logger, only?: string): Promise<void> {
   await Promise.all(
-    [...bundle.dataProducts.values()].map(async (product) => {
+    [...bundle.dataProducts.values()].filter((p) => only === undefined || p.name === only).map(async (product) => {
       const findings = await checkUpstreamProvisioning(product, { helperSchema: config.helperSchema, hashes: hashesFor(bundle, product), fixCommand: provisionCommand(config, product.name) });
       for (const f of findings) {
         log[f.level]({ dataProduct: f.dataProduct, upstream: f.upstream, problem: f.problem, fix: f.fix }, `data product "${f.dataProduct}" (${f.upstream}): ${f.problem}; fix: ${f.fix}`);

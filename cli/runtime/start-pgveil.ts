@@ -46,7 +46,13 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
   const noRedisPassword = missingRedisPassword(config, process.env);
   if (noRedisPassword) throw new Error(noRedisPassword);
   const metrics = new PgveilMetrics();
-  const upstreams = new UpstreamHealth({ log, probe: serviceAccountProbe(config.upstreamProbe.timeoutMs), intervalMs: config.upstreamProbe.intervalMs });
+  const upstreams = new UpstreamHealth({
+    log,
+    probe: serviceAccountProbe(config.upstreamProbe.timeoutMs),
+    intervalMs: config.upstreamProbe.intervalMs,
+    // Provisioning could not be checked while the upstream was down: check it now.
+    onBack: (dataProduct) => void checkProvisioning(policies.current(), config, log, dataProduct),
+  });
   const redis = config.redis ? await connectRedis(config.redis.url) : undefined;
   const events = fanOut(config.events.sinks.map((s): EventSink => eventSink(s, redis)));
   const securityEvent = (kind: string, message: string, reason: string): void =>

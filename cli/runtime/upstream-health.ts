@@ -55,6 +55,8 @@ export class UpstreamHealth {
       readonly log: Logger;
       readonly probe: UpstreamProbe;
       readonly intervalMs: number;
+      /** An upstream unreachable until now answers again (what could not be checked can be now). */
+      readonly onBack?: (dataProduct: string) => void;
     },
   ) {}
 
@@ -135,6 +137,7 @@ export class UpstreamHealth {
       this.options.log.warn({ ...where, reason: next.reason }, `upstream of data product "${name}" at ${host}:${port} is unreachable: its statements fail until it is back`);
     } else if (previous.status === 'unreachable') {
       this.options.log.info({ ...where, downSince: previous.since.toISOString() }, `upstream of data product "${name}" at ${host}:${port} is reachable again`);
+      this.options.onBack?.(name);
     } else {
       this.options.log.debug(where, `upstream of data product "${name}" is reachable`);
     }

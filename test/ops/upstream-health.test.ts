@@ -6,6 +6,7 @@
  * The data product's upstream is the machine's PostgreSQL behind a TCP relay that the test opens
  * and closes, so "unreachable" is a real refused connection.
  */
+import { Client } from 'pg';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,6 +64,7 @@ interface LogLine {
 
 const WARN = 40;
 const INFO = 30;
+const ERROR = 50;
 
 describe('upstream reachability', () => {
   const out: string[] = [];
@@ -115,10 +117,23 @@ describe('upstream reachability', () => {
     expect(about('demo', WARN)).toHaveLength(1);
   });
 
-  test('back: one info line, ready, and statements run', async () => {
-    await relay.open();
-    await stack.pgveil.upstreams.probeAll();
-    await stack.pgveil.upstreams.probeAll();
+  test('back: one info line, ready, statements run, and provisioning is checked now that it can be', async () => {
+    // Broken while pgveil could not see it: the keyed hash's schema is no longer usable.
+    const admin = new Client(stack.db.config());
+    await admin.connect();
+    await admin.query(`REVOKE USAGE ON SCHEMA pgveil FROM ${stack.serviceRole}`);
+    try {
+      await relay.open();
+      await stack.pgveil.upstreams.probeAll();
+      await stack.pgveil.upstreams.probeAll();
+      for (let i = 0; i < 250 && about('demo', ERROR).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(about('demo', ERROR).map((l) => l.msg)).toEqual([
+        `data product "demo" (127.0.0.1:${relay.port}/${stack.db.name}): the service account has no USAGE on the helper schema "pgveil"; fix: pgveil provision --config ${join(stack.dir, 'pgveil.yaml')} --product demo`,
+      ]);
+    } finally {
+      await admin.query(`GRANT USAGE ON SCHEMA pgveil TO ${stack.serviceRole}`);
+      await admin.end();
+    }
     expect(about('demo', INFO).map((l) => l.msg)).toEqual([`upstream of data product "demo" at 127.0.0.1:${relay.port} is reachable again`]);
     expect(await readyz()).toEqual({ status: 200, body: { status: 'ready', checks: { policies: true, audit: true, 'upstream:demo': true } } });
     expect(await upMetric()).toEqual(['pgveil_upstream_up{data_product="demo"} 1']);

@@ -1,11 +1,15 @@
 /**
- * The audit log: JSON lines, append-only, each record carrying the hash of the previous one (an
- * HMAC when a secret is configured), so an edited, removed, inserted or reordered record breaks the
- * chain. The chain continues across restarts: the last hash is read back when the file is opened.
+ * The audit log: JSON lines, append-only. Every line is the RFC 8785 (JCS) canonical serialization
+ * of its record, and each record carries its number, the hash of the previous record and its own
+ * hash over the canonical form of all its other fields (an HMAC when a secret is configured). So an
+ * edited, added or removed field, a duplicated key, a removed, inserted or reordered record and a
+ * record cut mid-line are all found by `verifyAuditFiles`. The chain continues across restarts and
+ * rotations: the last record is read back when the file is opened.
  */
 import { createHmac, hash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { canonicalize } from 'json-canonicalize';
 
 export const GENESIS = '0'.repeat(64);
 
@@ -13,6 +17,25 @@ export function chainHash(previous: string, body: string, secret: Buffer | undef
   if (secret) return createHmac('sha256', secret).update(previous).update('\n').update(body).digest('hex');
   // One-shot hashing: no Hash object per record.
   return hash('sha256', `${previous}\n${body}`, 'hex');
+}
+
+/** The fields the log itself adds to every record. They sort next to each other: hash < number < prev. */
+const CHAIN_FIELDS = ['hash', 'number', 'prev'] as const;
+
+/** The chain's fields of a record; `hash` is undefined while building the body that is hashed. */
+export interface ChainFields {
+  readonly hash: string | undefined;
+  readonly number: number;
+  readonly prev: string;
+}
+
+/** `"hash":"…",` as it sorts in a canonical record (nothing in the body that is hashed). */
+export const hashMember = (chain: ChainFields): string => (chain.hash === undefined ? '' : `"hash":"${chain.hash}",`);
+
+/** The head of the chain: how many records it has and the hash of the last one. */
+export interface ChainHead {
+  readonly records: number;
+  readonly head: string;
 }
 
 export interface RotationOptions {
@@ -28,9 +51,11 @@ const rotatedName = (path: string, seq: number): string => `${path}.${String(seq
 export class AuditLog {
   private fd: number | undefined;
   private last = GENESIS;
+  private count = 0;
   private failed: Error | undefined;
   private size = 0;
   private openedAt = Date.now();
+  private readonly rotationListeners: Array<(head: ChainHead) => void> = [];
 
   constructor(
     private readonly path: string,
@@ -41,7 +66,7 @@ export class AuditLog {
       mkdirSync(dirname(path), { recursive: true });
       // Continue the chain from the newest record, in the current file or the newest rotated one.
       const newest = [...rotatedFiles(path), ...(existsSync(path) ? [path] : [])].reverse().find((f) => statSync(f).size > 0);
-      if (newest) this.last = lastHash(newest);
+      if (newest) ({ head: this.last, records: this.count } = lastRecord(newest));
       this.open();
     } catch (error) {
       this.failed = error as Error;
@@ -59,25 +84,45 @@ export class AuditLog {
     return this.fd !== undefined && this.failed === undefined;
   }
 
-  /**
-   * Appends one record; false when it could not be written. Writes are synchronous on purpose: a
-   * statement is answered only after its record is in the file, and records keep their order.
-   */
-  append(record: Record<string, unknown>): boolean {
-    return this.appendJson(JSON.stringify(record));
+  /** What a checkpoint anchors: the number of records in the chain and the last one's hash. */
+  get head(): ChainHead {
+    return { records: this.count, head: this.last };
   }
 
-  /** Appends one record given as JSON object text (callers that serialize parts ahead of time). */
-  appendJson(json: string): boolean {
+  /** Called with the head of the chain whenever a file was rotated (the head the finished file ends with). */
+  onRotation(listener: (head: ChainHead) => void): void {
+    this.rotationListeners.push(listener);
+  }
+
+  /**
+   * Appends one record (any JSON object without the chain's own fields); false when it could not be
+   * written. Writes are synchronous on purpose: a statement is answered only after its record is
+   * in the file, and records keep their order.
+   */
+  append(record: Readonly<Record<string, unknown>>): boolean {
+    for (const field of CHAIN_FIELDS) if (field in record) throw new Error(`an audit record may not carry its own "${field}"`);
+    return this.appendCanonical(({ hash, number, prev }) => canonicalize({ ...record, hash, number, prev }));
+  }
+
+  /**
+   * Appends one record given as canonical (RFC 8785) JSON text, built by `text` around the chain's
+   * fields, each at its sorted place among the record's members (`hashMember(chain)` for the hash,
+   * which is left out of the body that is hashed). The statement path
+   * serializes its parts ahead of time and concatenates them here, so a record is never serialized
+   * as an object. The verifier refuses a line that is not canonical, so a wrong order shows at once.
+   */
+  appendCanonical(text: (chain: ChainFields) => string): boolean {
     if (this.fd === undefined || this.failed) return false;
-    const body = `${json.slice(0, -1)},"prev":"${this.last}"}`;
-    const hash = chainHash(this.last, body, this.secret);
-    const line = `${body.slice(0, -1)},"hash":"${hash}"}\n`;
+    const number = this.count + 1;
+    const prev = this.last;
+    const hash = chainHash(prev, text({ hash: undefined, number, prev }), this.secret);
+    const line = `${text({ hash, number, prev })}\n`;
     try {
       this.rotateIfDue();
       writeSync(this.fd, line);
       this.size += Buffer.byteLength(line);
       this.last = hash;
+      this.count = number;
       return true;
     } catch (error) {
       this.failed = error as Error;
@@ -93,6 +138,7 @@ export class AuditLog {
     const existing = rotatedFiles(this.path);
     renameSync(this.path, rotatedName(this.path, existing.length + 1));
     this.open();
+    for (const listener of this.rotationListeners) listener(this.head);
   }
 
   close(): void {
@@ -121,8 +167,8 @@ export function chainOrder(paths: readonly string[]): string[] {
   return [...paths].sort((a, b) => seq(a) - seq(b));
 }
 
-/** The hash of a file's last record, reading only as much of its end as that record needs. */
-function lastHash(path: string): string {
+/** The number and hash of a file's last record, reading only as much of its end as that record needs. */
+function lastRecord(path: string): ChainHead {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -132,12 +178,22 @@ function lastHash(path: string): string {
       readSync(fd, tail, 0, tail.length, start);
       const lines = tail.toString('utf8').split('\n').filter((l) => l.length > 0);
       // The first line of a window that does not start the file may be cut: it does not count.
-      if (lines.length > (start > 0 ? 1 : 0)) return (JSON.parse(lines[lines.length - 1]!) as { hash: string }).hash;
-      if (start === 0) return GENESIS;
+      if (lines.length > (start > 0 ? 1 : 0)) {
+        const last = JSON.parse(lines[lines.length - 1]!) as { hash?: unknown; number?: unknown };
+        if (typeof last.hash !== 'string' || typeof last.number !== 'number') throw new Error(`the last record of ${path} has no "hash" and "number": not a pgveil audit log of this version`);
+        return { records: last.number, head: last.hash };
+      }
+      if (start === 0) return { records: 0, head: GENESIS };
     }
   } finally {
     closeSync(fd);
   }
+}
+
+/** A checkpoint as the verifier needs it: the chain must have `records` records, the last with hash `head`. */
+export interface ChainAnchor extends ChainHead {
+  /** How to name this anchor in a problem, e.g. `checkpoint of 2026-12-01T10:00:00.000Z (shutdown)`. */
+  readonly name: string;
 }
 
 export interface VerifyResult {
@@ -145,32 +201,67 @@ export interface VerifyResult {
   readonly records: number;
   /** Hash of the last good record: publish it elsewhere to detect later truncation. */
   readonly lastHash?: string;
-  /** `file:line: why` of the first broken record. */
+  /** `file:line: why` of the first broken record, or why an anchor does not hold. */
   readonly problem?: string;
 }
 
-/** Checks the chain over files given oldest first. */
-export function verifyAuditFiles(paths: readonly string[], secret: Buffer | undefined): VerifyResult {
+type Parsed = { readonly [key: string]: unknown };
+
+/**
+ * Checks the chain over files given oldest first, and that every anchor (checkpoint) names a record
+ * of it: a log cut at its end, emptied or replaced no longer reaches, or no longer matches, the
+ * heads it had when the checkpoints were taken.
+ */
+export function verifyAuditFiles(paths: readonly string[], secret: Buffer | undefined, anchors: readonly ChainAnchor[] = []): VerifyResult {
   let previous = GENESIS;
   let records = 0;
+  const byNumber = new Map<number, ChainAnchor[]>();
+  for (const anchor of anchors) byNumber.set(anchor.records, [...(byNumber.get(anchor.records) ?? []), anchor]);
+  const broken = (problem: string): VerifyResult => ({ ok: false, records, ...(records > 0 ? { lastHash: previous } : {}), problem });
+  // An anchor at 0 records names the empty chain.
+  for (const anchor of byNumber.get(0) ?? []) if (anchor.head !== GENESIS) return broken(`${anchor.name} names ${anchor.head} as the head of an empty log`);
   for (const path of paths) {
     const lines = readFileSync(path, 'utf8').split('\n');
-    if (lines[lines.length - 1] !== '') return { ok: false, records, problem: `${path}:${lines.length}: truncated record (no final newline)` };
-    for (let i = 0; i < lines.length - 1; i++) {
-      const where = `${path}:${i + 1}`;
-      let parsed: { prev?: string; hash?: string };
-      try {
-        parsed = JSON.parse(lines[i]!) as { prev?: string; hash?: string };
-      } catch {
-        return { ok: false, records, problem: `${where}: not a JSON record` };
+    // Every record ends with a newline: what follows the last one is a record cut mid-line.
+    for (let i = 0; i < lines.length; i++) {
+      if (i === lines.length - 1) {
+        if (lines[i] !== '') return broken(`${path}:${i + 1}: record cut mid-line (no final newline)`);
+        break;
       }
+      const where = `${path}:${i + 1}`;
       const line = lines[i]!;
-      const body = `${line.slice(0, line.lastIndexOf(',"hash":"'))}}`;
-      if (parsed.prev !== previous) return { ok: false, records, problem: `${where}: chain broken: a record before it was removed, inserted or reordered` };
-      if (chainHash(previous, body, secret) !== parsed.hash) return { ok: false, records, problem: `${where}: record was edited` };
-      previous = parsed.hash!;
+      let parsed: Parsed;
+      try {
+        const value: unknown = JSON.parse(line);
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
+        parsed = value as Parsed;
+      } catch {
+        return broken(`${where}: not a JSON record (cut mid-line, or not written by pgveil)`);
+      }
+      // JSON readers disagree about duplicated keys (most keep the last): the line must be exactly
+      // the canonical form of what it parses to, which has each key once, sorted, in one spelling.
+      if (canonicalForm(parsed) !== line) return broken(`${where}: not in canonical form: a duplicated key, or a field written other than by pgveil`);
+      const { hash: claimed, ...body } = parsed;
+      if (typeof claimed !== 'string') return broken(`${where}: record has no hash`);
+      if (body.prev !== previous || body.number !== records + 1) return broken(`${where}: chain broken: a record before it was removed, inserted or reordered`);
+      if (chainHash(previous, canonicalize(body), secret) !== claimed) return broken(`${where}: record was edited: a field was changed, added or removed`);
+      previous = claimed;
       records++;
+      for (const anchor of byNumber.get(records) ?? []) {
+        if (anchor.head !== previous) return broken(`${where}: record ${records} does not match the ${anchor.name}: the log was replaced or rewritten`);
+      }
     }
   }
+  const beyond = anchors.filter((a) => a.records > records).sort((a, b) => b.records - a.records)[0];
+  if (beyond) return broken(`the ${beyond.name} counts ${beyond.records} records but the log has ${records}: records were cut from its end, or it was emptied or replaced`);
   return { ok: true, records, ...(records > 0 ? { lastHash: previous } : {}) };
+}
+
+/** RFC 8785 form of a parsed record; undefined when it has none (a value canonicalization refuses). */
+function canonicalForm(value: Parsed): string | undefined {
+  try {
+    return canonicalize(value);
+  } catch {
+    return undefined;
+  }
 }

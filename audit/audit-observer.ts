@@ -4,12 +4,12 @@
  * protocol violation or anomaly, and the metrics.
  */
 import { normalizeSync } from 'libpg-query';
-import type { SessionEvent, SessionInfo, StatementObserver, StatementRecord } from '../proxy/statement-gate';
-import type { RewriteOutcome } from '../rewriter/rewrite-types';
-import type { AuditLog } from './audit-log';
+import type { SessionEvent, StatementObserver, StatementRecord } from '../proxy/statement-gate';
+import { hashMember, type AuditLog } from './audit-log';
 import type { EventSink, SecurityEvent } from './security-events';
 import type { PgveilMetrics } from '../ops/metrics';
 import type { AnomalyDetector } from './anomaly-detector';
+import { outcomeJson, principalJson, sessionJson } from './audit-record-parts';
 
 export interface AuditObserverOptions {
   readonly log: AuditLog;
@@ -39,40 +39,12 @@ function normalized(sql: string, raw: boolean): string {
   return text;
 }
 
-const sessionJsons = new WeakMap<SessionInfo, string>();
-
-/** The session's fields of an audit record, as JSON members (a session's info changes rarely). */
-function sessionJson(session: SessionInfo): string {
-  let json = sessionJsons.get(session);
-  if (json === undefined) {
-    const p = session.principal;
-    json = JSON.stringify({ session: session.sessionId, client: session.clientAddress, application: session.applicationName ?? null, user: p.user, groups: p.groups, attributes: p.attributes, purpose: p.purpose ?? null, dataProduct: session.dataProduct }).slice(1, -1);
-    sessionJsons.set(session, json);
-  }
-  return json;
-}
-
-const outcomeJsons = new WeakMap<readonly unknown[], string>();
-
-/**
- * Policy version and rules of an outcome, as JSON members. Keyed by the outcome's reasons array,
- * which outlives the outcome: every statement served from one literal template gets an outcome
- * of its own (its own SQL) but shares the template's reasons, and so this entry. Keying by the
- * short-lived outcome would add a weak entry per statement, which the garbage collector pays for.
- */
-function outcomeJson(outcome: RewriteOutcome): string {
-  let json = outcomeJsons.get(outcome.reasons);
-  if (json === undefined) {
-    const rules = outcome.kind === 'plan' ? [...new Set(outcome.reasons.map((r) => r.ruleId))] : outcome.reasons;
-    json = JSON.stringify({ policyVersion: outcome.policyVersion, rules }).slice(1, -1);
-    outcomeJsons.set(outcome.reasons, json);
-  }
-  return json;
-}
-
 const jsonTexts = new Map<string, string>();
 
-/** A statement text as a JSON string; the same texts recur, so each is escaped once. */
+/**
+ * A statement text as a JSON string (its RFC 8785 form too); the same texts recur, so each is
+ * escaped once.
+ */
 function jsonText(text: string): string {
   let json = jsonTexts.get(text);
   if (json === undefined) {
@@ -91,10 +63,16 @@ export function createAuditObserver(options: AuditObserverOptions): StatementObs
       const decision = outcome.kind === 'refusal' ? 'refused' : outcome.rewritten ? 'rewritten' : 'allowed';
       const statement = outcome.kind === 'plan' && outcome.audit && !options.rawStatements ? outcome.audit.statement : normalized(record.sql, options.rawStatements);
       const rewritten = outcome.kind === 'plan' && outcome.rewritten ? (outcome.audit && !options.rawStatements ? outcome.audit.rewritten : normalized(outcome.sql, options.rawStatements)) : null;
-      // One record per statement: the parts that repeat (session, texts, rules) are serialized once.
-      const written = options.log.appendJson(
-        `{"time":${JSON.stringify(record.startedAt.toISOString())},${sessionJson(session)},"protocol":"${record.protocol}","statement":${jsonText(statement)},"rewritten":${rewritten === null ? 'null' : jsonText(rewritten)},${outcomeJson(outcome)},"decision":"${decision}","rows":${record.rows},"durationMs":${Math.round(record.durationMs * 1000) / 1000},"error":${record.error ? JSON.stringify(record.error) : 'null'}}`,
-      );
+      // One record per statement: the parts that repeat (session, principal, decision, texts) are
+      // serialized once, and concatenated here with the members in RFC 8785 order.
+      const { dataProduct, session: sessionObject } = sessionJson(session);
+      const who = principalJson(outcome.decidedFor ?? session.principal);
+      const why = outcomeJson(outcome);
+      const error = record.error ? `{"message":${JSON.stringify(record.error.message)},"sqlstate":${JSON.stringify(record.error.sqlstate)}}` : 'null';
+      const rowLimit = outcome.kind === 'plan' && outcome.rowLimit !== undefined ? outcome.rowLimit : null;
+      const head = `{"dataProduct":${dataProduct},"decision":"${decision}","durationMs":${Math.round(record.durationMs * 1000) / 1000},"error":${error},`;
+      const tail = `,"principal":${who.principal},"protocol":"${record.protocol}","reasons":${why.reasons},"relations":${why.relations},"rewritten":${rewritten === null ? 'null' : jsonText(rewritten)},"rowLimit":${rowLimit},"rows":${record.rows},"rules":${why.rules},"session":${sessionObject},"statement":${jsonText(statement)},"time":"${record.startedAt.toISOString()}","user":${who.user}}`;
+      const written = options.log.appendCanonical((chain) => `${head}${hashMember(chain)}"number":${chain.number},"policyVersion":${why.policyVersion},"prev":"${chain.prev}"${tail}`);
       if (!written) metrics?.auditFailures.inc();
       metrics?.statements.inc(1, decision);
       metrics?.statementSeconds.observe(record.durationMs / 1000);

@@ -1,12 +1,13 @@
 /**
  * Security events: refusals, authentication failures, protocol violations, limits, reload failures,
- * attribute-store outages and anomalies, in one JSON shape (docs/audit.md). A sink never delays a
+ * attribute-store outages, anomalies and audit checkpoints, in one JSON shape (docs/audit.md). A sink never delays a
  * statement: each has a bounded in-memory queue drained in the background; when it is full the
  * newest event is dropped and counted.
  */
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Redis from 'ioredis';
+import type { AuditCheckpoint } from './audit-checkpoint';
 
 export interface SecurityEvent {
   readonly time: string;
@@ -16,6 +17,8 @@ export interface SecurityEvent {
   readonly dataProduct: string | null;
   readonly message: string;
   readonly reasons: readonly string[];
+  /** On `audit_checkpoint` events only: the signed head of the audit chain. */
+  readonly checkpoint?: AuditCheckpoint;
 }
 
 /**

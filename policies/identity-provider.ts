@@ -5,7 +5,7 @@
  * expires, or a revoke, takes effect mid-session.
  */
 import type { IdentityProvider } from './identity';
-import type { AttributeValue, Principal } from './principal';
+import type { AttributeSource, AttributeValue, GrantInForce, Principal, PrincipalProvenance } from './principal';
 import type { PolicyBundle } from './policy-loader';
 import type { RedisAttributeSource } from './redis-attributes';
 import { claimsToAttributes, type TokenVerifier } from './token-verifier';
@@ -33,8 +33,15 @@ export function createIdentityProvider(options: IdentityOptions | (() => PolicyB
       if (!found && !claims) return { ok: false, reason: 'unknown user' };
       const fromClaims = claims && tokens ? claimsToAttributes(claims, tokens.claims) : {};
       const { groups: claimGroups, ...claimAttributes } = fromClaims;
-      const groups = [...(found?.groups ?? []), ...(Array.isArray(claimGroups) ? claimGroups : claimGroups ? [claimGroups] : [])];
-      const principal: Principal = { user, groups, attributes: { ...(found?.attributes ?? {}), ...claimAttributes } };
+      const tokenGroups = Array.isArray(claimGroups) ? claimGroups : claimGroups ? [claimGroups] : [];
+      const groups = [...(found?.groups ?? []), ...tokenGroups];
+      // Token claims override the users file, and the provenance says so.
+      const provenance: PrincipalProvenance = {
+        attributes: { ...sourced(Object.keys(found?.attributes ?? {}), 'users-file'), ...sourced(Object.keys(claimAttributes), 'token') },
+        groups: { ...sourced(found?.groups ?? [], 'users-file'), ...sourced(tokenGroups, 'token') },
+        grants: [],
+      };
+      const principal: Principal = { user, groups, attributes: { ...(found?.attributes ?? {}), ...claimAttributes }, provenance };
       if (!redis) return { ok: true, principal };
       const live = await redis.load(user);
       if (!live.ok) return { ok: false, reason: live.reason };
@@ -42,13 +49,20 @@ export function createIdentityProvider(options: IdentityOptions | (() => PolicyB
     },
     current(principal) {
       if (!redis) return { ok: true, principal };
-      const live = redis.current(principal.user);
+      const now = Date.now();
+      const live = redis.current(principal.user, now);
       if (!live.ok) return live;
-      // Same inputs, same object: the rewrite cache keys principals by identity first.
+      const grants = redis.grantsInForce(principal.user, now);
+      // Same inputs, same object: the rewrite cache keys principals by identity first, the audit
+      // serializes each principal object once.
       const cached = merged.get(principal.user);
-      const key = [live.attributes, live.granted];
+      const key = [live.attributes, grants];
       if (cached && cached.base === principal && sameAttributes(cached.overlay, key)) return { ok: true, principal: cached.principal };
-      const next: Principal = { ...principal, attributes: overlay(principal.attributes, live.attributes, live.granted) };
+      const next: Principal = {
+        ...principal,
+        attributes: overlay(principal.attributes, live.attributes, live.granted),
+        provenance: overlayProvenance(principal, live.attributes, grants),
+      };
       merged.set(principal.user, { base: principal, overlay: key, principal: next });
       return { ok: true, principal: next };
     },
@@ -65,6 +79,16 @@ function overlay(base: Principal['attributes'], lasting: Readonly<Record<string,
     out[attribute] = list.length === 1 ? list[0]! : list;
   }
   return out;
+}
+
+function sourced(names: readonly string[], source: AttributeSource): Record<string, AttributeSource> {
+  return Object.fromEntries(names.map((n) => [n, source]));
+}
+
+/** Lasting Redis values are Redis's; the grants in force are listed with their expiry. */
+function overlayProvenance(base: Principal, lasting: Readonly<Record<string, string>>, grants: readonly GrantInForce[]): PrincipalProvenance {
+  const known = base.provenance ?? { attributes: {}, groups: {}, grants: [] };
+  return { attributes: { ...known.attributes, ...sourced(Object.keys(lasting), 'redis') }, groups: known.groups, grants };
 }
 
 function sameAttributes(a: unknown, b: unknown): boolean {

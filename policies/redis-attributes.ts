@@ -6,6 +6,7 @@
  * known values serve for `maxStaleMs`, then the user's statements are refused until it is back.
  */
 import type Redis from 'ioredis';
+import type { GrantInForce } from './principal';
 
 export interface RedisAttributeOptions {
   readonly keyPrefix: string;
@@ -17,11 +18,10 @@ export interface RedisAttributeOptions {
   readonly onRecovery?: () => void;
 }
 
-interface Grant {
-  readonly attribute: string;
-  readonly value: string;
-  readonly expiresAt: number;
-}
+type Grant = GrantInForce;
+
+/** A grant's expiry is read again (as a TTL) at every refresh: within this much it is the same expiry. */
+const EXPIRY_JITTER_MS = 1000;
 
 interface Entry {
   attributes: Record<string, string>;
@@ -91,12 +91,18 @@ export class RedisAttributeSource {
     return { ok: true, attributes: entry.attributes, granted };
   }
 
+  /** The user's grants in force now, with their expiry (for the audit record), from the local copy. */
+  grantsInForce(user: string, now = Date.now()): readonly GrantInForce[] {
+    return this.entries.get(user)?.grants.filter((g) => g.expiresAt > now) ?? [];
+  }
+
   private refresh(user: string): Promise<void> {
     const entry = this.entries.get(user);
     if (entry?.refreshing) return entry.refreshing;
     const refreshing = this.fetch(user)
       .then((fresh) => {
-        this.entries.set(user, { ...fresh, fetchedAt: Date.now(), usedAt: this.entries.get(user)?.usedAt ?? Date.now() });
+        const grants = steadyExpiries(fresh.grants, this.entries.get(user)?.grants ?? []);
+        this.entries.set(user, { attributes: fresh.attributes, grants, fetchedAt: Date.now(), usedAt: this.entries.get(user)?.usedAt ?? Date.now() });
         if (this.outage) {
           this.outage = false;
           this.options.onRecovery?.();
@@ -151,6 +157,15 @@ export class RedisAttributeSource {
     } while (cursor !== '0');
     return removed;
   }
+}
+
+/**
+ * Keeps the expiry already known for a grant read again: a TTL read later gives an expiry a few
+ * milliseconds off, and the audit should name one expiry per grant (a grant given again, with a new
+ * TTL, gets its new expiry).
+ */
+function steadyExpiries(fresh: readonly Grant[], known: readonly Grant[]): Grant[] {
+  return fresh.map((g) => known.find((k) => k.attribute === g.attribute && k.value === g.value && Math.abs(k.expiresAt - g.expiresAt) < EXPIRY_JITTER_MS) ?? g);
 }
 
 function escapeGlob(s: string): string {

@@ -67,6 +67,8 @@ export interface RewritePlan {
   readonly stamp?: string;
   /** The audit's normalized texts when already known (a literal template), saving a normalize. */
   readonly audit?: { readonly statement: string; readonly rewritten: string };
+  /** Set by the gate: the principal as it decided (live attributes and grants), for the audit record. */
+  readonly decidedFor?: Principal;
 }
 
 export interface Refusal {
@@ -78,6 +80,8 @@ export interface Refusal {
   /** Machine-readable rule ids / reasons, for the audit record and the security event. */
   readonly reasons: readonly string[];
   readonly policyVersion: string;
+  /** Set by the gate, as on a RewritePlan. */
+  readonly decidedFor?: Principal;
 }
 
 export type RewriteOutcome = RewritePlan | Refusal;

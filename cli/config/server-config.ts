@@ -39,6 +39,10 @@ export interface ServerConfig {
     readonly failClosed: boolean;
     readonly rotateBytes?: number;
     readonly rotateMaxAgeSeconds?: number;
+    /** Seconds between two checkpoints of the chain's head (sent only when records were written). */
+    readonly checkpointSeconds: number;
+    /** Names this log in its checkpoints; `<host name>:<absolute file path>` by default. */
+    readonly logName?: string;
   };
   readonly anomalies: AnomalyOptions;
   readonly events: { readonly sinks: readonly EventSinkConfig[] };

@@ -54,11 +54,14 @@ export function createRewritingGate(options: RewritingGateOptions): StatementGat
         const context = contextOf(session, current.principal, policies, catalog);
         try {
           const outcome = options.rewrite(sql, context);
-          if (outcome.kind !== 'plan') return outcome;
+          // The audit record names the principal as it decided, not as it logged in.
+          const decidedFor = current.principal;
+          if (outcome.kind !== 'plan') return { ...outcome, decidedFor };
           const rowLimit = numericAttribute(current.principal, 'maxRows') ?? options.maxRowsPerStatement;
           const timeLimitMs = numericAttribute(current.principal, 'statementTimeoutMs') ?? options.statementTimeoutMs;
           return {
             ...outcome,
+            decidedFor,
             stamp: decisionStamp(context),
             ...(rowLimit !== undefined ? { rowLimit } : {}),
             ...(timeLimitMs !== undefined ? { timeLimitMs } : {}),

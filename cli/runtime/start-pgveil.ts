@@ -3,6 +3,7 @@
  * caches, the rewriting gate, the audit log and security events, and the proxy listener.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { createProxyServer, DEFAULT_LIMITS, type UpstreamTarget } from '../../proxy';
 import { initRewriter, RewriteCache } from '../../rewriter';
@@ -10,7 +11,7 @@ import { createIdentityProvider, PolicyStore, RedisAttributeSource, createTokenV
 import { connectRedis, subscriberOf } from './connect-redis';
 import { announceTo, followAnnouncements } from '../../policies/policy-reload-channel';
 import { upstreamTargetOf } from './upstream-target-of';
-import { AnomalyDetector, AuditLog, createAuditObserver, fanOut, fileSink, httpSink, redisStreamSink, streamSink, type EventSink } from '../../audit';
+import { AnomalyDetector, AuditLog, createAuditObserver, fanOut, fileSink, httpSink, redisStreamSink, startCheckpoints, streamSink, type EventSink } from '../../audit';
 import { createLogger, PgveilMetrics, startAdminServer } from '../../ops';
 import { adminTokenFrom } from '../../ops/bearer-token';
 import type Redis from 'ioredis';
@@ -100,6 +101,15 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     ...(config.audit.rotateBytes ? { maxBytes: config.audit.rotateBytes } : {}),
     ...(config.audit.rotateMaxAgeSeconds ? { maxAgeMs: config.audit.rotateMaxAgeSeconds * 1000 } : {}),
   });
+  // The chain's head, signed, outside the file: at start, every checkpointSeconds, at rotation and shutdown.
+  const checkpoints = startCheckpoints({
+    log: auditLog,
+    name: config.audit.logName ?? `${hostname()}:${config.audit.file}`,
+    secret: secret ? Buffer.from(secret) : undefined,
+    intervalMs: config.audit.checkpointSeconds * 1000,
+    emit: (event) => events.emit(event),
+    ...(redis && config.redis ? { redis: { client: redis, key: `${config.redis.keyPrefix}audit-checkpoints` } } : {}),
+  });
   metrics.setPolicyVersion(policies.current().version);
   await checkProvisioning(policies.current(), config, log);
   const proxy = createProxyServer({
@@ -181,6 +191,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     await admin?.close();
     upstreams.close();
     policies.close();
+    await checkpoints.stop();
     auditLog.close();
     attributes?.close();
     subscriber?.disconnect();

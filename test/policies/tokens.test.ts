@@ -90,7 +90,8 @@ describe('through the proxy', () => {
     await c.connect();
     expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     await c.end();
-    expect(principals[0]).toEqual({ user: 'ana', groups: ['analysts'], attributes: { region: 'EU' } });
+    // With where each came from, for the audit record.
+    expect(principals[0]).toEqual({ user: 'ana', groups: ['analysts'], attributes: { region: 'EU' }, provenance: { attributes: { region: 'token' }, groups: { analysts: 'token' }, grants: [] } });
   });
 
   test('without TLS no cleartext password is asked for, so a token cannot be sent', async () => {

@@ -115,7 +115,7 @@ export function anchorsOf(checkpoints: readonly AuditCheckpoint[], secret: Buffe
   const anchors: ChainAnchor[] = [];
   for (const checkpoint of checkpoints) {
     if (log !== undefined && checkpoint.log !== log) continue;
-    const name = `checkpoint of ${checkpoint.time} (${checkpoint.reason})`;
+    const name = `${checkpoint.reason} checkpoint of ${checkpoint.time}`;
     const problem = checkpointSignatureProblem(checkpoint, secret);
     if (problem) return { problem: `${name}: ${problem}` };
     anchors.push({ name, records: checkpoint.records, head: checkpoint.head });

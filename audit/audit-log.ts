@@ -192,7 +192,7 @@ function lastRecord(path: string): ChainHead {
 
 /** A checkpoint as the verifier needs it: the chain must have `records` records, the last with hash `head`. */
 export interface ChainAnchor extends ChainHead {
-  /** How to name this anchor in a problem, e.g. `checkpoint of 2026-12-01T10:00:00.000Z (shutdown)`. */
+  /** How to name this anchor in a problem, e.g. `shutdown checkpoint of 2026-12-01T10:00:00.000Z`. */
   readonly name: string;
 }
 

@@ -48,7 +48,7 @@ export function register(program: Command): void {
       const latest = [...anchors].sort((a, b) => b.records - a.records)[0];
       process.stdout.write(
         `ok: ${result.records} records, chain intact${result.lastHash ? `, last hash ${result.lastHash}` : ''}` +
-          (latest ? `; ${anchors.length} checkpoint${anchors.length === 1 ? '' : 's'} matched, the latest (${latest.name}) at record ${latest.records}` : '') +
+          (latest ? `; ${anchors.length} checkpoint${anchors.length === 1 ? '' : 's'} matched, the latest: ${latest.name}, at record ${latest.records}` : '') +
           '\n',
       );
     });

@@ -68,7 +68,7 @@ test('records cut from the end are found (the chain alone still verifies)', () =
     ok: false,
     records: 3,
     lastHash: (JSON.parse(lines[2]!) as { hash: string }).hash,
-    problem: expect.stringMatching(/^the checkpoint of \S+ \(interval\) counts 5 records but the log has 3: records were cut from its end, or it was emptied or replaced$/),
+    problem: expect.stringMatching(/^the interval checkpoint of \S+ counts 5 records but the log has 3: records were cut from its end, or it was emptied or replaced$/),
   });
 });
 
@@ -89,7 +89,7 @@ test('a replaced log is found, even one built with the audit key and as long as 
   log.close();
   copyFileSync(forged, file);
   expect(verifyAuditFiles([file], secret)).toMatchObject({ ok: true, records: 5 });
-  expect(verifyWith([file], asEventsFile(events))).toMatchObject({ ok: false, records: 5, problem: expect.stringMatching(/audit\.jsonl:5: record 5 does not match the checkpoint of \S+ \(interval\): the log was replaced or rewritten$/) });
+  expect(verifyWith([file], asEventsFile(events))).toMatchObject({ ok: false, records: 5, problem: expect.stringMatching(/audit\.jsonl:5: record 5 does not match the interval checkpoint of \S+: the log was replaced or rewritten$/) });
 });
 
 test('a forged checkpoint (bad HMAC) is refused, not skipped', () => {
@@ -98,7 +98,7 @@ test('a forged checkpoint (bad HMAC) is refused, not skipped', () => {
   const genuine = events[1]!.checkpoint!;
   // Someone who can write to the sink but has not the key claims the log had 2 records.
   const forged: AuditCheckpoint = { ...genuine, records: 2, head: (JSON.parse(readFileSync(file, 'utf8').split('\n')[1]!) as { hash: string }).hash };
-  expect(verifyWith([file], JSON.stringify(forged))).toEqual({ ok: false, records: 0, problem: expect.stringMatching(/^checkpoint of \S+ \(interval\): its signature does not match the audit key: forged$/) });
+  expect(verifyWith([file], JSON.stringify(forged))).toEqual({ ok: false, records: 0, problem: expect.stringMatching(/^interval checkpoint of \S+: its signature does not match the audit key: forged$/) });
   const signedWithAnotherKey = signCheckpoint({ ...genuine }, Buffer.from('not-the-audit-key'));
   expect(verifyWith([file], JSON.stringify(signedWithAnotherKey))).toMatchObject({ ok: false, problem: expect.stringMatching(/forged$/) });
   const unsigned = { ...genuine, signature: null };
@@ -115,7 +115,7 @@ test('an unkeyed log sends unsigned checkpoints, which still find a cut tail', (
   log.close();
   expect(events[1]!.checkpoint!.signature).toBeNull();
   writeFileSync(file, readFileSync(file, 'utf8').split('\n').slice(0, 2).join('\n') + '\n');
-  expect(verifyWith([file], asEventsFile(events), 'unkeyed')).toMatchObject({ ok: false, records: 2, problem: expect.stringMatching(/\(shutdown\) counts 4 records but the log has 2/) });
+  expect(verifyWith([file], asEventsFile(events), 'unkeyed')).toMatchObject({ ok: false, records: 2, problem: expect.stringMatching(/shutdown checkpoint of \S+ counts 4 records but the log has 2/) });
 });
 
 test('a rotation sends a checkpoint of the finished file, and the chain runs through the files', () => {
@@ -133,7 +133,7 @@ test('a rotation sends a checkpoint of the finished file, and the chain runs thr
   expect([rotation.records, rotation.head]).toEqual([firstFileLines.length, (JSON.parse(firstFileLines[firstFileLines.length - 1]!) as { hash: string }).hash]);
   expect(verifyWith(files, asEventsFile(events))).toMatchObject({ ok: true, records: 60 });
   // The newest file deleted: the rotated ones still verify alone, the checkpoints do not.
-  expect(verifyWith(files.slice(0, -1), asEventsFile(events))).toMatchObject({ ok: false, problem: expect.stringMatching(/\(shutdown\) counts 60 records/) });
+  expect(verifyWith(files.slice(0, -1), asEventsFile(events))).toMatchObject({ ok: false, problem: expect.stringMatching(/shutdown checkpoint of \S+ counts 60 records/) });
 });
 
 test('the interval sends a checkpoint only when records were written since the last one', () => {
@@ -160,7 +160,7 @@ test('checkpoints of several logs need --log; other events and bare checkpoints 
   const text = `${JSON.stringify({ kind: 'statement_refused', message: 'x' })}\n${JSON.stringify({ kind: 'audit_checkpoint', checkpoint: a })}\n${JSON.stringify(b)}\n`;
   expect(readCheckpoints(text, 'f')).toEqual([a, b]);
   expect(anchorsOf([a, b], secret, undefined)).toEqual({ problem: 'checkpoints of several logs ("a", "b"): name one with --log' });
-  expect(anchorsOf([a, b], secret, 'b')).toEqual({ anchors: [{ name: 'checkpoint of t (start)', records: 0, head: GENESIS }] });
+  expect(anchorsOf([a, b], secret, 'b')).toEqual({ anchors: [{ name: 'start checkpoint of t', records: 0, head: GENESIS }] });
   expect(() => readCheckpoints(JSON.stringify({ kind: 'audit_checkpoint', checkpoint: { ...a, records: -1 } }), 'f')).toThrow('f:1: malformed audit checkpoint');
   const path = join(dir, 'x.jsonl');
   appendFileSync(path, 'not json\n');

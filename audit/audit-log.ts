@@ -19,7 +19,7 @@ export function chainHash(previous: string, body: string, secret: Buffer | undef
   return hash('sha256', `${previous}\n${body}`, 'hex');
 }
 
-/** The fields the log itself adds to every record. They sort next to each other: hash < number < prev. */
+/** The fields the log itself adds to every record. */
 const CHAIN_FIELDS = ['hash', 'number', 'prev'] as const;
 
 /** The chain's fields of a record; `hash` is undefined while building the body that is hashed. */
@@ -107,9 +107,9 @@ export class AuditLog {
   /**
    * Appends one record given as canonical (RFC 8785) JSON text, built by `text` around the chain's
    * fields, each at its sorted place among the record's members (`hashMember(chain)` for the hash,
-   * which is left out of the body that is hashed). The statement path
-   * serializes its parts ahead of time and concatenates them here, so a record is never serialized
-   * as an object. The verifier refuses a line that is not canonical, so a wrong order shows at once.
+   * which is left out of the body that is hashed). The statement path serializes its parts ahead
+   * of time and concatenates them here, so no record is serialized as an object. The verifier
+   * refuses a line that is not canonical, so a member out of order shows at once.
    */
   appendCanonical(text: (chain: ChainFields) => string): boolean {
     if (this.fd === undefined || this.failed) return false;
@@ -138,7 +138,14 @@ export class AuditLog {
     const existing = rotatedFiles(this.path);
     renameSync(this.path, rotatedName(this.path, existing.length + 1));
     this.open();
-    for (const listener of this.rotationListeners) listener(this.head);
+    // A listener's failure (a checkpoint that cannot be sent) must not fail the audit log.
+    for (const listener of this.rotationListeners) {
+      try {
+        listener(this.head);
+      } catch {
+        // nothing to do: the listener reports its own failures
+      }
+    }
   }
 
   close(): void {

@@ -84,6 +84,11 @@ export class AuditLog {
     return this.fd !== undefined && this.failed === undefined;
   }
 
+  /** Why the log is not writable (for the operator's log), or undefined. */
+  get failure(): string | undefined {
+    return this.failed?.message;
+  }
+
   /** What a checkpoint anchors: the number of records in the chain and the last one's hash. */
   get head(): ChainHead {
     return { records: this.count, head: this.last };
@@ -187,7 +192,9 @@ function lastRecord(path: string): ChainHead {
       // The first line of a window that does not start the file may be cut: it does not count.
       if (lines.length > (start > 0 ? 1 : 0)) {
         const last = JSON.parse(lines[lines.length - 1]!) as { hash?: unknown; number?: unknown };
-        if (typeof last.hash !== 'string' || typeof last.number !== 'number') throw new Error(`the last record of ${path} has no "hash" and "number": not a pgveil audit log of this version`);
+        if (typeof last.hash !== 'string' || typeof last.number !== 'number') {
+          throw new Error(`the last record of ${path} has no "hash" or no "number": written before audit records were canonical (move the log away and verify it with the release that wrote it), or not an audit log`);
+        }
         return { records: last.number, head: last.hash };
       }
       if (start === 0) return { records: 0, head: GENESIS };

@@ -101,6 +101,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     ...(config.audit.rotateBytes ? { maxBytes: config.audit.rotateBytes } : {}),
     ...(config.audit.rotateMaxAgeSeconds ? { maxAgeMs: config.audit.rotateMaxAgeSeconds * 1000 } : {}),
   });
+  if (!auditLog.writable && config.audit.failClosed) log.error({ file: config.audit.file, error: auditLog.failure }, 'audit log unavailable: every statement will be refused');
   // The chain's head, signed, outside the file: at start, every checkpointSeconds, at rotation and shutdown.
   const checkpoints = startCheckpoints({
     log: auditLog,

@@ -126,3 +126,11 @@ test('an unwritable audit file makes the log refuse further statements', () => {
   const log = new AuditLog(join(dir, 'no-such-dir-\0', 'audit.jsonl'), undefined);
   expect(log.writable).toBe(false);
 });
+
+test('a log in the format before canonical records is not continued, and says why', () => {
+  const path = join(dir, 'legacy.jsonl');
+  writeFileSync(path, `${JSON.stringify({ user: 'analyst', prev: GENESIS, hash: 'a'.repeat(64) })}\n`);
+  const log = new AuditLog(path, secret);
+  expect(log.writable).toBe(false);
+  expect(log.failure).toBe(`the last record of ${path} has no "hash" or no "number": written before audit records were canonical (move the log away and verify it with the release that wrote it), or not an audit log`);
+});

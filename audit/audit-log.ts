@@ -22,16 +22,6 @@ export function chainHash(previous: string, body: string, secret: Buffer | undef
 /** The fields the log itself adds to every record. */
 const CHAIN_FIELDS = ['hash', 'number', 'prev'] as const;
 
-/** The chain's fields of a record; `hash` is undefined while building the body that is hashed. */
-export interface ChainFields {
-  readonly hash: string | undefined;
-  readonly number: number;
-  readonly prev: string;
-}
-
-/** `"hash":"…",` as it sorts in a canonical record (nothing in the body that is hashed). */
-export const hashMember = (chain: ChainFields): string => (chain.hash === undefined ? '' : `"hash":"${chain.hash}",`);
-
 /** The head of the chain: how many records it has and the hash of the last one. */
 export interface ChainHead {
   readonly records: number;
@@ -106,26 +96,40 @@ export class AuditLog {
    */
   append(record: Readonly<Record<string, unknown>>): boolean {
     for (const field of CHAIN_FIELDS) if (field in record) throw new Error(`an audit record may not carry its own "${field}"`);
-    return this.appendCanonical(({ hash, number, prev }) => canonicalize({ ...record, hash, number, prev }));
+    return this.commit(
+      (number, prev) => canonicalize({ ...record, number, prev }),
+      (_body, hash, number, prev) => canonicalize({ ...record, hash, number, prev }),
+    );
   }
 
   /**
-   * Appends one record given as canonical (RFC 8785) JSON text, built by `text` around the chain's
-   * fields, each at its sorted place among the record's members (`hashMember(chain)` for the hash,
-   * which is left out of the body that is hashed). The statement path serializes its parts ahead
-   * of time and concatenates them here, so no record is serialized as an object. The verifier
-   * refuses a line that is not canonical, so a member out of order shows at once.
+   * Appends one record given as canonical (RFC 8785) JSON text in two parts: `head`, the opening
+   * brace and the members that sort before "hash" (each followed by its comma), and `rest(chain)`,
+   * the members from "number" on (which must include "number" and "prev" at their sorted places)
+   * and the closing brace. The statement path serializes its parts ahead of time and concatenates
+   * them here, so no record is serialized as an object; the hash goes in between, and the line
+   * reuses the hashed text. The verifier refuses a line that is not canonical, so a member out of
+   * order shows at once.
    */
-  appendCanonical(text: (chain: ChainFields) => string): boolean {
+  appendCanonical(head: string, rest: (chain: { readonly number: number; readonly prev: string }) => string): boolean {
+    return this.commit(
+      (number, prev) => `${head}${rest({ number, prev })}`,
+      (body, hash) => `${head}"hash":"${hash}",${body.slice(head.length)}`,
+    );
+  }
+
+  /** Hashes the body (the record without "hash") and writes the line (the record with it). */
+  private commit(body: (number: number, prev: string) => string, line: (body: string, hash: string, number: number, prev: string) => string): boolean {
     if (this.fd === undefined || this.failed) return false;
     const number = this.count + 1;
     const prev = this.last;
-    const hash = chainHash(prev, text({ hash: undefined, number, prev }), this.secret);
-    const line = `${text({ hash, number, prev })}\n`;
+    const hashed = body(number, prev);
+    const hash = chainHash(prev, hashed, this.secret);
+    const text = `${line(hashed, hash, number, prev)}\n`;
     try {
       this.rotateIfDue();
-      writeSync(this.fd, line);
-      this.size += Buffer.byteLength(line);
+      writeSync(this.fd, text);
+      this.size += Buffer.byteLength(text);
       this.last = hash;
       this.count = number;
       return true;

@@ -5,7 +5,7 @@
  */
 import { normalizeSync } from 'libpg-query';
 import type { SessionEvent, StatementObserver, StatementRecord } from '../proxy/statement-gate';
-import { hashMember, type AuditLog } from './audit-log';
+import type { AuditLog } from './audit-log';
 import type { EventSink, SecurityEvent } from './security-events';
 import type { PgveilMetrics } from '../ops/metrics';
 import type { AnomalyDetector } from './anomaly-detector';
@@ -72,7 +72,7 @@ export function createAuditObserver(options: AuditObserverOptions): StatementObs
       const rowLimit = outcome.kind === 'plan' && outcome.rowLimit !== undefined ? outcome.rowLimit : null;
       const head = `{"dataProduct":${dataProduct},"decision":"${decision}","durationMs":${Math.round(record.durationMs * 1000) / 1000},"error":${error},`;
       const tail = `,"principal":${who.principal},"protocol":"${record.protocol}","reasons":${why.reasons},"relations":${why.relations},"rewritten":${rewritten === null ? 'null' : jsonText(rewritten)},"rowLimit":${rowLimit},"rows":${record.rows},"rules":${why.rules},"session":${sessionObject},"statement":${jsonText(statement)},"time":"${record.startedAt.toISOString()}","user":${who.user}}`;
-      const written = options.log.appendCanonical((chain) => `${head}${hashMember(chain)}"number":${chain.number},"policyVersion":${why.policyVersion},"prev":"${chain.prev}"${tail}`);
+      const written = options.log.appendCanonical(head, (chain) => `"number":${chain.number},"policyVersion":${why.policyVersion},"prev":"${chain.prev}"${tail}`);
       if (!written) metrics?.auditFailures.inc();
       metrics?.statements.inc(1, decision);
       metrics?.statementSeconds.observe(record.durationMs / 1000);

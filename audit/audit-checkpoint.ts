@@ -167,8 +167,11 @@ export function startCheckpoints(options: CheckpointOptions): Checkpoints {
     async stop() {
       clearInterval(timer);
       checkpoint('shutdown');
+      if (!options.redis) return;
       // An unreachable Redis must not hold the shutdown.
-      await Promise.race([delivered, new Promise((r) => setTimeout(r, 2000).unref())]);
+      let timeout: NodeJS.Timeout | undefined;
+      await Promise.race([delivered, new Promise((r) => (timeout = setTimeout(r, 2000)))]);
+      clearTimeout(timeout);
     },
   };
 }

@@ -25,6 +25,17 @@ export const customers = (alias = 'customers', fenced = false, only = false, kep
 export const orders = (alias = 'orders', kept?: readonly string[]): string =>
   `( SELECT ${select(ORDER_COLUMNS, kept)} FROM public.orders ) AS ${alias}`;
 
+/** A protected table inside a view (test/support/view-fixtures.ts): masked, email only, no row filter. */
+const visits = (relation: string, alias: string, kept: readonly string[]): string => {
+  const columns: ReadonlyArray<readonly [string, string]> = [['id', 'id AS id'], ['region', 'region AS region'], ['visitor_email', EMAIL.replace(/email/g, 'visitor_email')]];
+  return `( SELECT ${select(columns, kept)} FROM public.${relation} ) AS ${alias}`;
+};
+/** The expansion of view customer_contacts: its stored query over the substituted customers. */
+const contacts = (alias = 'customer_contacts(id, name, email, ssn, region)', fenced = false): string =>
+  `( SELECT customers.id, customers.name, customers.email, customers.ssn, customers.region FROM ${customers('customers', fenced, false, ['id', 'name', 'email', 'ssn', 'region'])} ) AS ${alias}`;
+const euContacts = (fenced: boolean): string =>
+  `( SELECT customer_contacts.id, customer_contacts.email, customer_contacts.ssn FROM ${contacts(undefined, fenced)} WHERE customer_contacts.region = 'EU'::text${fenced ? ' OFFSET 0' : ''} ) AS eu_contacts(id, email, ssn)`;
+
 export type Golden =
   | { readonly name: string; readonly sql: string; readonly expected: string; readonly searchPath?: string[]; readonly execute?: boolean }
   | { readonly name: string; readonly sql: string; readonly refused: { readonly sqlstate: string; readonly rule: string } };
@@ -109,7 +120,22 @@ export const GOLDEN: readonly Golden[] = [
   { name: 'transaction control', sql: 'BEGIN READ ONLY', expected: 'BEGIN READ ONLY' },
   { name: 'SHOW', sql: 'SHOW search_path', expected: 'SHOW search_path' },
   { name: 'psql-style catalog query', sql: "SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relname OPERATOR(pg_catalog.~) '^(customers)$'", expected: "SELECT c.relname FROM pg_catalog.pg_class AS c WHERE c.relname OPERATOR(pg_catalog.~) '^(customers)$'" },
+  // Views over protected relations are expanded: their stored query, substituted like any other
+  { name: 'view over a protected table', sql: 'SELECT email FROM customer_contacts', expected: `SELECT email FROM ${contacts()}` },
+  { name: 'view under an alias', sql: 'SELECT v.ssn FROM customer_contacts v ORDER BY v.ssn LIMIT 3', expected: `SELECT v.ssn FROM ${contacts('v(id, name, email, ssn, region)')} ORDER BY v.ssn LIMIT 3` },
+  { name: 'nested view with renamed columns', sql: 'SELECT customer, mail FROM contact_names ORDER BY mail', expected: `SELECT customer, mail FROM ( SELECT customer_contacts.name AS customer, customer_contacts.email AS mail FROM ${contacts()} ) AS contact_names(customer, mail) ORDER BY mail` },
+  { name: 'column alias list over a view replaces its names from the left', sql: 'SELECT x.a, x.mail FROM contact_names AS x(a)', expected: `SELECT x.a, x.mail FROM ( SELECT customer_contacts.name AS customer, customer_contacts.email AS mail FROM ${contacts()} ) AS x(a, mail)` },
+  { name: 'security_barrier view WITH CHECK OPTION, leakproof predicate: no fence', sql: 'SELECT id FROM eu_contacts WHERE id = 3', expected: `SELECT id FROM ${euContacts(false)} WHERE id = 3` },
+  { name: 'security_barrier view, leaky predicate: its conditions and the row filter fenced', sql: "SELECT id FROM eu_contacts WHERE ssn LIKE '1%'", expected: `SELECT id FROM ${euContacts(true)} WHERE ssn LIKE '1%'` },
+  { name: 'view joining a protected table to itself', sql: 'SELECT first_id, second_id FROM shared_ssn WHERE first_id = 3', expected: `SELECT first_id, second_id FROM ( SELECT a.id AS first_id, b.id AS second_id, a.ssn FROM ${customers('a', false, false, ['id', 'ssn'])} JOIN ${customers('b', false, false, ['id', 'ssn'])} ON a.ssn = b.ssn AND a.id <= b.id ) AS shared_ssn(first_id, second_id, ssn) WHERE first_id = 3` },
+  { name: 'view joining two protected tables', sql: 'SELECT card_number, email FROM order_cards', expected: `SELECT card_number, email FROM ( SELECT o.id, o.card_number, c.email FROM ${orders('o', ['id', 'customer_id', 'card_number'])} JOIN ${customers('c', false, false, ['id', 'email'])} ON c.id = o.customer_id ) AS order_cards(id, card_number, email)` },
+  { name: 'view over a partitioned table', sql: 'SELECT visitor_email FROM visit_emails', expected: `SELECT visitor_email FROM ( SELECT visits.id, visits.visitor_email FROM ${visits('visits', 'visits', ['id', 'visitor_email'])} ) AS visit_emails(id, visitor_email)` },
+  { name: 'view over one partition', sql: 'SELECT visitor_email FROM us_visit_emails', expected: `SELECT visitor_email FROM ( SELECT visits_us.id, visits_us.visitor_email FROM ${visits('visits_us', 'visits_us', ['id', 'visitor_email'])} ) AS us_visit_emails(id, visitor_email)` },
+  { name: 'partition named directly has its parent\'s masks', sql: 'SELECT id, visitor_email FROM visits_us', expected: `SELECT id, visitor_email FROM ${visits('visits_us', 'visits_us', ['id', 'visitor_email'])}` },
+  { name: 'view names bound at creation, not by the reader\'s CTE', sql: 'WITH customers AS (SELECT 1 AS email) SELECT email FROM customer_contacts', expected: `WITH customers AS (SELECT 1 AS email) SELECT email FROM ${contacts()}` },
+  { name: 'materialized view masked by its own tags', sql: 'SELECT id, ssn FROM customer_ssn_copy', expected: `SELECT id, ssn FROM ( SELECT id AS id, ${SSN} FROM public.customer_ssn_copy ) AS customer_ssn_copy` },
   // Refusals
+  { name: 'TABLESAMPLE on an expanded view', sql: 'SELECT id FROM customer_contacts TABLESAMPLE SYSTEM (10)', refused: { sqlstate: '42809', rule: 'statement_class' } },
   { name: 'DML', sql: 'DELETE FROM customers', refused: { sqlstate: '42501', rule: 'statement_class' } },
   { name: 'UPDATE ... RETURNING', sql: 'UPDATE customers SET name = name RETURNING ssn', refused: { sqlstate: '42501', rule: 'statement_class' } },
   { name: 'INSERT ... SELECT', sql: 'INSERT INTO orders SELECT * FROM orders', refused: { sqlstate: '42501', rule: 'statement_class' } },

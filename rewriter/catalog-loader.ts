@@ -100,10 +100,11 @@ SELECT (SELECT pg_catalog.array_agg(DISTINCT p.proname::text) FROM pg_catalog.pg
  */
 const VIEWS_SQL = `
 SELECT c.oid::int8 AS oid, pg_catalog.pg_get_viewdef(c.oid) AS definition, COALESCE(c.reloptions, '{}') AS options,
-       COALESCE((SELECT pg_catalog.array_agg(DISTINCT d.refobjid::text || ':' || d.refobjsubid::text) FROM pg_catalog.pg_rewrite r
+       COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_array(d.refobjid::int8, a.attname::text)) FROM pg_catalog.pg_rewrite r
                  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
-                  AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid <> c.oid
-                 WHERE r.ev_class = c.oid AND r.ev_type = '1'), '{}') AS columns_read
+                  AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid <> c.oid AND d.refobjsubid > 0
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                 WHERE r.ev_class = c.oid AND r.ev_type = '1'), '[]') AS columns_read
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
@@ -117,7 +118,7 @@ WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_s
 async function loadViews(client: Client): Promise<Map<number, CatalogView>> {
   const saved = (await client.query("SELECT pg_catalog.current_setting('search_path') AS path")).rows[0] as { path: string };
   await client.query("SELECT pg_catalog.set_config('search_path', '', false)");
-  let rows: Array<{ oid: string; definition: string | null; options: string[]; columns_read: string[] }>;
+  let rows: Array<{ oid: string; definition: string | null; options: string[]; columns_read: Array<[number, string]> }>;
   try {
     rows = (await client.query(VIEWS_SQL)).rows as typeof rows;
   } finally {
@@ -133,10 +134,7 @@ async function loadViews(client: Client): Promise<Map<number, CatalogView>> {
       securityBarrier: isTrue(option('security_barrier')),
       securityInvoker: isTrue(option('security_invoker')),
       ...(check === 'local' || check === 'cascaded' ? { checkOption: check } : {}),
-      columnsRead: row.columns_read.map((entry) => {
-        const [relation, attnum] = entry.split(':');
-        return [Number(relation), Number(attnum)] as const;
-      }),
+      columnsRead: row.columns_read.map(([relation, column]) => ({ relation: Number(relation), column })),
     });
   }
   return views;

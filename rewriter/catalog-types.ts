@@ -45,8 +45,8 @@ export interface CatalogView {
   readonly securityInvoker: boolean;
   /** WITH [LOCAL | CASCADED] CHECK OPTION: constrains writes through the view only. */
   readonly checkOption?: 'local' | 'cascaded';
-  /** Columns the query reads (pg_depend of its rule): [relation oid, attnum], attnum 0 for a whole row. */
-  readonly columnsRead: ReadonlyArray<readonly [number, number]>;
+  /** Columns the query reads anywhere (pg_depend of its SELECT rule): relation oid and column name. */
+  readonly columnsRead: ReadonlyArray<{ readonly relation: number; readonly column: string }>;
 }
 
 /** A function outside the system schemas (pg_proc), which pgveil cannot see into. */

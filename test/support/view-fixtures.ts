@@ -22,3 +22,28 @@ CREATE VIEW public.us_visit_emails AS SELECT id, visitor_email FROM public.visit
 CREATE MATERIALIZED VIEW public.customer_ssn_copy AS SELECT id, ssn FROM public.customers;
 COMMENT ON COLUMN public.customer_ssn_copy.ssn IS 'pgveil:tags=pii.ssn';
 `;
+
+/**
+ * The same views for the leak oracle's reference session (search_path reference, public): written
+ * over the secure views of test/adversarial/oracle.ts, with the demo policy's masks on the tables
+ * VIEW_SQL adds. Run after REFERENCE_VIEWS.
+ */
+const maskEmail = (c: string): string =>
+  `CASE WHEN ${c} IS NULL THEN NULL WHEN strpos(${c}, '@') <= 1 THEN repeat('*', length(${c})) ELSE concat(left(${c}, 1), repeat('*', strpos(${c}, '@') - 2), substr(${c}, strpos(${c}, '@'))) END`;
+
+export const REFERENCE_VIEW_SQL = `
+CREATE VIEW reference.customer_contacts AS SELECT id, name, email, ssn, region FROM reference.customers;
+CREATE VIEW reference.contact_names (customer, mail) AS SELECT name, email FROM reference.customer_contacts;
+CREATE VIEW reference.eu_contacts WITH (security_barrier) AS
+  SELECT id, email, ssn FROM reference.customer_contacts WHERE region = 'EU' WITH CASCADED CHECK OPTION;
+CREATE VIEW reference.shared_ssn AS
+  SELECT a.id AS first_id, b.id AS second_id, a.ssn FROM reference.customers a JOIN reference.customers b ON a.ssn = b.ssn AND a.id <= b.id;
+CREATE VIEW reference.order_cards AS
+  SELECT o.id, o.card_number, c.email FROM reference.orders o JOIN reference.customers c ON c.id = o.customer_id;
+CREATE VIEW reference.visits_us WITH (security_barrier) AS SELECT id, region, ${maskEmail('visitor_email')} AS visitor_email FROM public.visits_us;
+CREATE VIEW reference.visits WITH (security_barrier) AS SELECT id, region, ${maskEmail('visitor_email')} AS visitor_email FROM public.visits;
+CREATE VIEW reference.visit_emails AS SELECT id, visitor_email FROM reference.visits;
+CREATE VIEW reference.us_visit_emails AS SELECT id, visitor_email FROM reference.visits_us;
+CREATE VIEW reference.customer_ssn_copy WITH (security_barrier) AS
+  SELECT id, CASE WHEN ssn IS NULL THEN NULL ELSE pgveil.keyed_hash(ssn) END AS ssn FROM public.customer_ssn_copy;
+`;

@@ -13,6 +13,7 @@ import { maskExpression } from './mask-expressions';
 import { rowFilterExpression } from './row-filter';
 import { checkCatalogRelation, checkFunction, GuardRefusal, SYSTEM_SCHEMAS } from './statement-guard';
 import { BETWEEN_OPERATORS, FunctionAccess } from './function-access';
+import { currentDatabaseRelation, QualifiedColumns } from './qualified-names';
 
 interface Scope {
   readonly ctes: ReadonlySet<string>;
@@ -52,9 +53,11 @@ export class RelationSubstitution {
   private naturalJoin = false;
 
   private readonly functions: FunctionAccess;
+  private readonly qualified: QualifiedColumns;
 
   constructor(private readonly context: RewriteContext) {
     this.functions = new FunctionAccess(context);
+    this.qualified = new QualifiedColumns(context.dataProduct);
   }
 
   /** Rewrites a query node ({SelectStmt: ...}) in place. */
@@ -71,6 +74,7 @@ export class RelationSubstitution {
 
   /** Applies what needs the whole statement: denied columns and the fence. */
   finish(): void {
+    for (const ref of this.columnRefs) this.qualified.columnRef(ref);
     if (this.deniedColumns.size > 0) {
       for (const ref of this.columnRefs) {
         const fields = ref.ColumnRef.fields as Node[];
@@ -152,6 +156,7 @@ export class RelationSubstitution {
       case 'RangeVar':
         this.rowNames.add(body.relname as string);
         if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
+        this.qualified.fromItem(((body.alias as Node | undefined)?.aliasname as string | undefined) ?? (body.relname as string));
         return this.rangeVar(body, scope);
       case 'RangeTableSample':
         return this.tableSample(node, scope);
@@ -198,11 +203,14 @@ export class RelationSubstitution {
         if (body.isNatural) this.naturalJoin = true;
         for (const name of names(body.usingClause as Node[] | undefined)) this.usingNames.add(name);
         if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
+        this.qualified.fromItem((body.alias as Node | undefined)?.aliasname as string | undefined);
         break;
       case 'RangeSubselect':
       case 'RangeFunction':
       case 'RangeTableFunc':
+      case 'JsonTable':
         if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
+        this.qualified.fromItem((body.alias as Node | undefined)?.aliasname as string | undefined);
         break;
       case 'CommonTableExpr':
         this.rowNames.add(body.ctename as string);
@@ -264,7 +272,7 @@ export class RelationSubstitution {
   private rangeVar(rv: Node, scope: Scope | undefined): Node {
     const name = rv.relname as string;
     if (!rv.schemaname && !rv.catalogname && hasCte(scope, name)) return { RangeVar: rv };
-    if (rv.catalogname) throw new GuardRefusal('cross_database', `cross-database reference "${rv.catalogname}.${rv.schemaname}.${name}" is not allowed`);
+    currentDatabaseRelation(rv, this.context.dataProduct);
     const relation = this.resolve(rv.schemaname as string | undefined, name);
     rv.schemaname = relation.schema;
     if (SYSTEM_SCHEMAS.has(relation.schema)) {
@@ -353,6 +361,7 @@ export class RelationSubstitution {
       this.filtered.push(select);
     }
     if (!this.substituted.includes(qualified)) this.substituted.push(qualified);
+    this.qualified.derivedTable(relation.schema, relation.name, rv.alias !== undefined);
     this.derivedTables.push({ select, positional: Array.isArray(alias.colnames) && alias.colnames.length > 0 });
     return { RangeSubselect: { subquery: { SelectStmt: select }, alias } };
   }

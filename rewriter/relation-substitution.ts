@@ -197,6 +197,21 @@ export class RelationSubstitution {
       case 'TypeCast':
         this.functions.cast(typeNameOf(body.typeName as Node));
         break;
+      // SQL/JSON coerces its result to the RETURNING type (a JSON_TABLE column to its type) with casts.
+      case 'JsonFuncExpr':
+      case 'JsonTableColumn':
+      case 'JsonObjectConstructor':
+      case 'JsonArrayConstructor':
+      case 'JsonArrayQueryConstructor':
+      case 'JsonSerializeExpr':
+      case 'JsonObjectAgg':
+      case 'JsonArrayAgg': {
+        // An aggregate's output sits in its `constructor` field (an own property, not Object's).
+        const aggregate = Object.hasOwn(body, 'constructor') ? (body['constructor'] as Node) : undefined;
+        const target = (body.typeName ?? body.output?.typeName ?? aggregate?.output?.typeName) as Node | undefined;
+        if (target) this.functions.cast(typeNameOf(target));
+        break;
+      }
       case 'JoinExpr':
         if (body.quals && !isLeakproof(body.quals as Node)) this.leakyQualifier = true;
         if (body.isNatural || body.usingClause) this.functions.operator(['='], false);

@@ -33,6 +33,7 @@ import { freshness, type Freshness } from './decision-freshness';
 import { quoteIdent } from '../../rewriter/quote-ident';
 import { interpretStartup, type StartupRequest } from './startup-parameters';
 import { ClientAuthentication } from './client-authentication';
+import { errorAtOriginalPosition } from './error-position';
 
 export interface SessionHost {
   readonly options: ProxyOptions;
@@ -679,6 +680,10 @@ export class ClientSession {
           const outcome = head?.kind === 'parse' || head?.kind === 'simple' ? head.statement.outcome : head?.kind === 'execute' ? head.refusal : undefined;
           error = outcome?.kind === 'refusal' ? { sqlstate: outcome.sqlstate, message: outcome.message } : { sqlstate: '42501', message: 'statement refused' };
           forClient = new PgError(error.sqlstate, error.message).toErrorResponse();
+        } else {
+          // A position into the rewritten text is moved to the analyst's text, or left out.
+          const statement = head?.kind === 'parse' || head?.kind === 'simple' || head?.kind === 'execute' ? head.statement : undefined;
+          forClient = errorAtOriginalPosition(frame, fields, statement?.sql, statement?.outcome.kind === 'plan' ? statement.outcome.sql : undefined);
         }
         this.failHead(error);
         return forClient;

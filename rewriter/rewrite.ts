@@ -26,7 +26,10 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
   try {
     statements = parseStatements(sql);
   } catch (error) {
-    return refusal('42601', `statement could not be parsed: ${(error as Error).message}`, ['syntax_error'], policyVersion);
+    const refused = refusal('42601', `statement could not be parsed: ${(error as Error).message}`, ['syntax_error'], policyVersion);
+    // The parser's cursor is 0-based, in characters; -1 when the error has no place.
+    const cursor = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
+    return typeof cursor === 'number' && cursor >= 0 ? { ...refused, position: cursor + 1 } : refused;
   }
   try {
     const subscription = context.policies.subscription(context.principal, context.dataProduct);

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Client } from 'pg';
+import { Client } from 'pg';
 import { startStack, type Stack } from '../support/pgveil-stack';
 
 const run = promisify(execFile);
@@ -71,4 +71,28 @@ test('psql puts its caret under the analyst token', async () => {
       '',
     ].join('\n'),
   );
+});
+
+test.each([
+  ['SELECT  /* é */  name FROM FROM customers', 'syntax error at or near "FROM"', 28],
+  ['SELECT 1;\n  SELECT (name FROM customers', 'syntax error at or near "FROM"', 26],
+  ["SELECT 'ü' +", 'syntax error at end of input', 13],
+])('a syntax error pgveil refuses itself carries the position PostgreSQL gives: %j', async (sql, message, position) => {
+  const direct = new Client(stack.db.config());
+  await direct.connect();
+  const upstream = await direct.query(sql).then(
+    () => undefined,
+    (e: { message: string; position: string }) => ({ message: e.message, position: e.position }),
+  );
+  await direct.end();
+  expect(upstream).toEqual({ message, position: String(position) });
+  expect(await failure(sql)).toEqual({ code: '42601', message: `statement could not be parsed: ${message}`, position: String(position) });
+});
+
+test('extended protocol: a syntax error in a Parse carries its position', async () => {
+  expect(await failure({ text: 'SELECT  /* é */  name FROM FROM customers', values: [] })).toEqual({
+    code: '42601',
+    message: 'statement could not be parsed: syntax error at or near "FROM"',
+    position: '28',
+  });
 });

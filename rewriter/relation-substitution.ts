@@ -14,6 +14,7 @@ import { rowFilterExpression } from './row-filter';
 import { checkCatalogRelation, checkFunction, GuardRefusal, SYSTEM_SCHEMAS } from './statement-guard';
 import { BETWEEN_OPERATORS, FunctionAccess } from './function-access';
 import { barrierSelect, viewQuery, viewSubselect } from './view-expansion';
+import { currentDatabaseRelation, QualifiedColumns } from './qualified-names';
 
 interface Scope {
   readonly ctes: ReadonlySet<string>;
@@ -59,10 +60,12 @@ export class RelationSubstitution {
   private viewDepth = 0;
   /** Sub-selects standing for expanded views: TABLESAMPLE cannot apply to them. */
   private readonly expandedViews = new WeakSet<Node>();
+  private readonly qualified: QualifiedColumns;
 
   constructor(context: RewriteContext) {
     this.context = context;
     this.functions = new FunctionAccess(context);
+    this.qualified = new QualifiedColumns(context.dataProduct);
   }
 
   /** Rewrites a query node ({SelectStmt: ...}) in place. */
@@ -79,6 +82,7 @@ export class RelationSubstitution {
 
   /** Applies what needs the whole statement: denied columns and the fence. */
   finish(): void {
+    for (const ref of this.columnRefs) this.qualified.columnRef(ref);
     if (this.deniedColumns.size > 0) {
       for (const ref of this.columnRefs) {
         const fields = ref.ColumnRef.fields as Node[];
@@ -160,6 +164,7 @@ export class RelationSubstitution {
       case 'RangeVar':
         this.rowNames.add(body.relname as string);
         if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
+        this.qualified.fromItem(((body.alias as Node | undefined)?.aliasname as string | undefined) ?? (body.relname as string));
         return this.rangeVar(body, scope);
       case 'RangeTableSample':
         return this.tableSample(node, scope);
@@ -200,17 +205,35 @@ export class RelationSubstitution {
       case 'TypeCast':
         this.functions.cast(typeNameOf(body.typeName as Node));
         break;
+      // SQL/JSON coerces its result to the RETURNING type (a JSON_TABLE column to its type) with casts.
+      case 'JsonFuncExpr':
+      case 'JsonTableColumn':
+      case 'JsonObjectConstructor':
+      case 'JsonArrayConstructor':
+      case 'JsonArrayQueryConstructor':
+      case 'JsonSerializeExpr':
+      case 'JsonObjectAgg':
+      case 'JsonArrayAgg': {
+        // An aggregate's output sits in its `constructor` field (an own property, not Object's).
+        const aggregate = Object.hasOwn(body, 'constructor') ? (body['constructor'] as Node) : undefined;
+        const target = (body.typeName ?? body.output?.typeName ?? aggregate?.output?.typeName) as Node | undefined;
+        if (target) this.functions.cast(typeNameOf(target));
+        break;
+      }
       case 'JoinExpr':
         if (body.quals && !isLeakproof(body.quals as Node)) this.leakyQualifier = true;
         if (body.isNatural || body.usingClause) this.functions.operator(['='], false);
         if (body.isNatural) this.naturalJoin = true;
         for (const name of names(body.usingClause as Node[] | undefined)) this.usingNames.add(name);
         if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
+        this.qualified.fromItem((body.alias as Node | undefined)?.aliasname as string | undefined);
         break;
       case 'RangeSubselect':
       case 'RangeFunction':
       case 'RangeTableFunc':
+      case 'JsonTable':
         if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
+        this.qualified.fromItem((body.alias as Node | undefined)?.aliasname as string | undefined);
         break;
       case 'CommonTableExpr':
         this.rowNames.add(body.ctename as string);
@@ -273,7 +296,7 @@ export class RelationSubstitution {
   private rangeVar(rv: Node, scope: Scope | undefined): Node {
     const name = rv.relname as string;
     if (!rv.schemaname && !rv.catalogname && hasCte(scope, name)) return { RangeVar: rv };
-    if (rv.catalogname) throw new GuardRefusal('cross_database', `cross-database reference "${rv.catalogname}.${rv.schemaname}.${name}" is not allowed`);
+    currentDatabaseRelation(rv, this.context.dataProduct);
     const relation = this.resolve(rv.schemaname as string | undefined, name);
     rv.schemaname = relation.schema;
     if (SYSTEM_SCHEMAS.has(relation.schema)) {
@@ -416,6 +439,7 @@ export class RelationSubstitution {
       this.filtered.push(select);
     }
     if (!this.substituted.includes(qualified)) this.substituted.push(qualified);
+    this.qualified.derivedTable(relation.schema, relation.name, rv.alias !== undefined);
     this.derivedTables.push({ select, positional: Array.isArray(alias.colnames) && alias.colnames.length > 0 });
     return { RangeSubselect: { subquery: { SelectStmt: select }, alias } };
   }

@@ -78,6 +78,8 @@ export interface Refusal {
   /** Machine-readable rule ids / reasons, for the audit record and the security event. */
   readonly reasons: readonly string[];
   readonly policyVersion: string;
+  /** Where in the analyst's text the problem is (1-based, characters): a syntax error's token. */
+  readonly position?: number;
 }
 
 export type RewriteOutcome = RewritePlan | Refusal;

@@ -14,7 +14,7 @@ import {
   GuardRefusal,
   PLAIN_STATEMENTS,
   QUERY_STATEMENTS,
-  SAFE_CLIENT_ENCODINGS,
+  isSafeClientEncoding,
   SETTABLE,
 } from './statement-guard';
 
@@ -26,7 +26,10 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
   try {
     statements = parseStatements(sql);
   } catch (error) {
-    return refusal('42601', `statement could not be parsed: ${(error as Error).message}`, ['syntax_error'], policyVersion);
+    const refused = refusal('42601', `statement could not be parsed: ${(error as Error).message}`, ['syntax_error'], policyVersion);
+    // The parser's cursor is 0-based, in characters; -1 when the error has no place.
+    const cursor = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
+    return typeof cursor === 'number' && cursor >= 0 ? { ...refused, position: cursor + 1 } : refused;
   }
   try {
     const subscription = context.policies.subscription(context.principal, context.dataProduct);
@@ -242,7 +245,7 @@ function setting(body: Node): Effect | undefined {
   if (!SETTABLE.has(name)) throw new GuardRefusal('setting', `setting "${name}" cannot be changed through pgveil`);
   const values = ((body.args as Node[] | undefined) ?? []).map((a) => String(a.A_Const?.sval?.sval ?? names(a.ColumnRef?.fields as Node[]).join('.')));
   const reset = kind === 'VAR_RESET' || kind === 'VAR_SET_DEFAULT';
-  if (name === 'client_encoding' && !reset && !SAFE_CLIENT_ENCODINGS.has((values[0] ?? '').toLowerCase())) {
+  if (name === 'client_encoding' && !reset && !isSafeClientEncoding(values[0] ?? '')) {
     throw new GuardRefusal('setting', `client_encoding "${values[0] ?? ''}" is not supported through pgveil: use UTF8`);
   }
   const tracked = name === 'search_path' ? 'searchPath' : name === 'pgveil.purpose' ? 'purpose' : undefined;

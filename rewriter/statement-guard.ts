@@ -47,7 +47,15 @@ export const SETTABLE = new Set([
  * whose trailing bytes can look like a quote or backslash (SJIS, BIG5, GBK...) would let one text
  * parse differently on each side.
  */
-export const SAFE_CLIENT_ENCODINGS = new Set(['utf8', 'utf-8', 'unicode', 'sql_ascii']);
+export const SAFE_CLIENT_ENCODINGS = new Set(['utf8', 'unicode', 'sqlascii']);
+
+/**
+ * PostgreSQL reads an encoding name ignoring case and every character that is not a letter or a
+ * digit (clean_encoding_name): `'utf-8'`, `UTF8` and `Unicode` name one encoding, and so here.
+ */
+export function isSafeClientEncoding(name: string): boolean {
+  return SAFE_CLIENT_ENCODINGS.has(name.toLowerCase().replace(/[^a-z0-9]/g, ''));
+}
 
 /**
  * The rewrite names built-in types and functions unqualified in a few places (the deparser prints

@@ -35,7 +35,12 @@ export const LEAK_CASES: readonly LeakCase[] = [
   q('identifier', 'SELECT * FROM ONLY customers'),
   q('identifier', 'SELECT * FROM "Customers"', '42P01'),
   q('identifier', 'SELECT * FROM pg_temp.customers', '42P01'),
-  q('identifier', 'SELECT * FROM other_db.public.customers', '42501'),
+  q('identifier', 'SELECT * FROM other_db.public.customers', '0A000'),
+  q('identifier', 'SELECT public.customers.ssn, public.customers.email, public.customers.phone, public.customers.name FROM public.customers', undefined, ref('SELECT reference.customers.ssn, reference.customers.email, reference.customers.phone, reference.customers.name FROM reference.customers')),
+  q('identifier', "SELECT count(*) FROM customers WHERE public.customers.ssn LIKE 'ZQ7%'", undefined, ref("SELECT count(*) FROM reference.customers WHERE reference.customers.ssn LIKE 'ZQ7%'")),
+  q('identifier', 'SELECT demo.public.customers.* FROM demo.public.customers', undefined, ref('SELECT reference.customers.* FROM reference.customers')),
+  q('identifier', 'SELECT demo.public.customers.ssn FROM demo.public.customers ORDER BY demo.public.customers.ssn', undefined, ref('SELECT reference.customers.ssn FROM reference.customers ORDER BY reference.customers.ssn')),
+  q('identifier', 'SELECT other_db.public.customers.ssn FROM customers', '0A000'),
   // scope
   q('scope', 'WITH customers AS (SELECT * FROM public.customers) SELECT * FROM customers', undefined, ref('WITH customers AS (SELECT * FROM reference.customers) SELECT * FROM customers')),
   q('scope', 'WITH a AS (SELECT * FROM customers), customers AS (SELECT 1) SELECT * FROM a'),

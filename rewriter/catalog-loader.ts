@@ -6,7 +6,7 @@
  * left out: a name there resolves to nothing and is refused.
  */
 import type { Client } from 'pg';
-import type { CatalogCast, CatalogColumn, CatalogFunction, CatalogOperator, CatalogRelation, CatalogRoutines, CatalogSnapshot, RelationKind } from './catalog-types';
+import type { CatalogCast, CatalogColumn, CatalogFunction, CatalogOperator, CatalogRelation, CatalogRoutines, CatalogSnapshot, CatalogView, RelationKind } from './catalog-types';
 
 const RELATIONS_SQL = `
 SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
@@ -94,6 +94,57 @@ SELECT (SELECT pg_catalog.array_agg(DISTINCT p.proname::text) FROM pg_catalog.pg
        (SELECT pg_catalog.array_agg(DISTINCT o.oprname::text) FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
         WHERE n.nspname = 'pg_catalog') AS operators`;
 
+/**
+ * Stored definitions of the views and materialized views outside the system schemas, with their
+ * options and the columns their rule reads. Run under an empty search_path (see loadViews).
+ */
+const VIEWS_SQL = `
+SELECT c.oid::int8 AS oid, pg_catalog.pg_get_viewdef(c.oid) AS definition, COALESCE(c.reloptions, '{}') AS options,
+       COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_array(d.refobjid::int8, a.attname::text)) FROM pg_catalog.pg_rewrite r
+                 JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
+                  AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid <> c.oid AND d.refobjsubid > 0
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                 WHERE r.ev_class = c.oid AND r.ev_type = '1'), '[]') AS columns_read
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
+
+/**
+ * pg_get_viewdef qualifies a name only where the current search_path would not find it: printed
+ * with an empty one (pg_catalog is still searched implicitly), every other name is qualified, as
+ * PostgreSQL bound it at creation. The session's own search_path is put back afterwards, also when
+ * the client is inside a transaction of its own.
+ */
+async function loadViews(client: Client): Promise<Map<number, CatalogView>> {
+  const saved = (await client.query("SELECT pg_catalog.current_setting('search_path') AS path")).rows[0] as { path: string };
+  await client.query("SELECT pg_catalog.set_config('search_path', '', false)");
+  let rows: Array<{ oid: string; definition: string | null; options: string[]; columns_read: Array<[number, string]> }>;
+  try {
+    rows = (await client.query(VIEWS_SQL)).rows as typeof rows;
+  } finally {
+    await client.query('SELECT pg_catalog.set_config($1, $2, false)', ['search_path', saved.path]);
+  }
+  const views = new Map<number, CatalogView>();
+  for (const row of rows) {
+    if (row.definition === null) continue;
+    const option = (name: string): string | undefined => row.options.find((o) => o.startsWith(`${name}=`))?.slice(name.length + 1);
+    const check = option('check_option');
+    views.set(Number(row.oid), {
+      definition: row.definition,
+      securityBarrier: isTrue(option('security_barrier')),
+      securityInvoker: isTrue(option('security_invoker')),
+      ...(check === 'local' || check === 'cascaded' ? { checkOption: check } : {}),
+      columnsRead: row.columns_read.map(([relation, column]) => ({ relation: Number(relation), column })),
+    });
+  }
+  return views;
+}
+
+/** A boolean reloption as PostgreSQL accepts it (`true`, `on`, `yes`, `1`, any case). */
+function isTrue(value: string | undefined): boolean {
+  return value !== undefined && ['true', 'on', 'yes', '1', 't', 'y'].includes(value.toLowerCase());
+}
+
 let versions = 0;
 
 async function loadRoutines(client: Client): Promise<CatalogRoutines> {
@@ -138,6 +189,7 @@ export async function loadCatalog(client: Client): Promise<CatalogSnapshot> {
   const relations = await client.query(RELATIONS_SQL);
   const columns = await client.query(COLUMNS_SQL);
   const routines = await loadRoutines(client);
+  const views = await loadViews(client);
   const columnsOf = new Map<number, CatalogColumn[]>();
   for (const row of columns.rows as Array<{ relid: string; name: string; type: string; type_oid: string; comment: string | null }>) {
     const list = columnsOf.get(Number(row.relid)) ?? [];
@@ -153,6 +205,7 @@ export async function loadCatalog(client: Client): Promise<CatalogSnapshot> {
     parents: r.parents.map(Number),
     dependsOn: r.depends_on.map(Number),
     ...(r.calls && r.calls.length > 0 ? { calls: r.calls.map(Number) } : {}),
+    ...(views.has(Number(r.oid)) ? { view: views.get(Number(r.oid)) } : {}),
   }));
   return createCatalogSnapshot(list, ++versions, routines);
 }

@@ -28,6 +28,25 @@ export interface CatalogRelation {
    * an operator (pg_proc oids). Reading the view runs them.
    */
   readonly calls?: readonly number[];
+  /** For views and materialized views outside the system schemas: the stored definition. */
+  readonly view?: CatalogView;
+}
+
+/**
+ * A view's or materialized view's stored query, as PostgreSQL bound it when it was created. The
+ * text is pg_get_viewdef() printed under an empty search_path, so every name outside pg_catalog is
+ * schema-qualified and the query means the same whatever an analyst's search_path is.
+ */
+export interface CatalogView {
+  readonly definition: string;
+  /** reloptions security_barrier: the view's own conditions run before any of the reader's. */
+  readonly securityBarrier: boolean;
+  /** reloptions security_invoker (PostgreSQL 15+): base relations are checked as the reader. */
+  readonly securityInvoker: boolean;
+  /** WITH [LOCAL | CASCADED] CHECK OPTION: constrains writes through the view only. */
+  readonly checkOption?: 'local' | 'cascaded';
+  /** Columns the query reads anywhere (pg_depend of its SELECT rule): relation oid and column name. */
+  readonly columnsRead: ReadonlyArray<{ readonly relation: number; readonly column: string }>;
 }
 
 /** A function outside the system schemas (pg_proc), which pgveil cannot see into. */

@@ -13,6 +13,8 @@ import { maskExpression } from './mask-expressions';
 import { rowFilterExpression } from './row-filter';
 import { checkCatalogRelation, checkFunction, GuardRefusal, SYSTEM_SCHEMAS } from './statement-guard';
 import { BETWEEN_OPERATORS, FunctionAccess } from './function-access';
+import { barrierSelect, viewQuery, viewSubselect } from './view-expansion';
+import { currentDatabaseRelation, QualifiedColumns } from './qualified-names';
 
 interface Scope {
   readonly ctes: ReadonlySet<string>;
@@ -51,10 +53,19 @@ export class RelationSubstitution {
   /** NATURAL joins name columns implicitly: no derived table is narrowed. */
   private naturalJoin = false;
 
-  private readonly functions: FunctionAccess;
+  // Both are swapped while a view's stored query is rewritten (expandView).
+  private functions: FunctionAccess;
+  private context: RewriteContext;
+  /** Views being expanded around the current node. */
+  private viewDepth = 0;
+  /** Sub-selects standing for expanded views: TABLESAMPLE cannot apply to them. */
+  private readonly expandedViews = new WeakSet<Node>();
+  private readonly qualified: QualifiedColumns;
 
-  constructor(private readonly context: RewriteContext) {
+  constructor(context: RewriteContext) {
+    this.context = context;
     this.functions = new FunctionAccess(context);
+    this.qualified = new QualifiedColumns(context.dataProduct);
   }
 
   /** Rewrites a query node ({SelectStmt: ...}) in place. */
@@ -71,6 +82,7 @@ export class RelationSubstitution {
 
   /** Applies what needs the whole statement: denied columns and the fence. */
   finish(): void {
+    for (const ref of this.columnRefs) this.qualified.columnRef(ref);
     if (this.deniedColumns.size > 0) {
       for (const ref of this.columnRefs) {
         const fields = ref.ColumnRef.fields as Node[];
@@ -152,6 +164,7 @@ export class RelationSubstitution {
       case 'RangeVar':
         this.rowNames.add(body.relname as string);
         if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
+        this.qualified.fromItem(((body.alias as Node | undefined)?.aliasname as string | undefined) ?? (body.relname as string));
         return this.rangeVar(body, scope);
       case 'RangeTableSample':
         return this.tableSample(node, scope);
@@ -192,17 +205,35 @@ export class RelationSubstitution {
       case 'TypeCast':
         this.functions.cast(typeNameOf(body.typeName as Node));
         break;
+      // SQL/JSON coerces its result to the RETURNING type (a JSON_TABLE column to its type) with casts.
+      case 'JsonFuncExpr':
+      case 'JsonTableColumn':
+      case 'JsonObjectConstructor':
+      case 'JsonArrayConstructor':
+      case 'JsonArrayQueryConstructor':
+      case 'JsonSerializeExpr':
+      case 'JsonObjectAgg':
+      case 'JsonArrayAgg': {
+        // An aggregate's output sits in its `constructor` field (an own property, not Object's).
+        const aggregate = Object.hasOwn(body, 'constructor') ? (body['constructor'] as Node) : undefined;
+        const target = (body.typeName ?? body.output?.typeName ?? aggregate?.output?.typeName) as Node | undefined;
+        if (target) this.functions.cast(typeNameOf(target));
+        break;
+      }
       case 'JoinExpr':
         if (body.quals && !isLeakproof(body.quals as Node)) this.leakyQualifier = true;
         if (body.isNatural || body.usingClause) this.functions.operator(['='], false);
         if (body.isNatural) this.naturalJoin = true;
         for (const name of names(body.usingClause as Node[] | undefined)) this.usingNames.add(name);
         if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
+        this.qualified.fromItem((body.alias as Node | undefined)?.aliasname as string | undefined);
         break;
       case 'RangeSubselect':
       case 'RangeFunction':
       case 'RangeTableFunc':
+      case 'JsonTable':
         if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
+        this.qualified.fromItem((body.alias as Node | undefined)?.aliasname as string | undefined);
         break;
       case 'CommonTableExpr':
         this.rowNames.add(body.ctename as string);
@@ -251,6 +282,7 @@ export class RelationSubstitution {
     this.functions.call(names(body.method as Node[]), 1);
     for (const key of Object.keys(body)) if (key !== 'relation') body[key] = this.visit(body[key], scope);
     const relation = this.visit(body.relation, scope) as Node;
+    if (this.expandedViews.has(relation)) throw new GuardRefusal('statement_class', 'TABLESAMPLE clause can only be applied to tables and materialized views', '42809');
     const derived = (relation.RangeSubselect as Node | undefined)?.subquery as Node | undefined;
     if (!derived) {
       body.relation = relation;
@@ -264,7 +296,7 @@ export class RelationSubstitution {
   private rangeVar(rv: Node, scope: Scope | undefined): Node {
     const name = rv.relname as string;
     if (!rv.schemaname && !rv.catalogname && hasCte(scope, name)) return { RangeVar: rv };
-    if (rv.catalogname) throw new GuardRefusal('cross_database', `cross-database reference "${rv.catalogname}.${rv.schemaname}.${name}" is not allowed`);
+    currentDatabaseRelation(rv, this.context.dataProduct);
     const relation = this.resolve(rv.schemaname as string | undefined, name);
     rv.schemaname = relation.schema;
     if (SYSTEM_SCHEMAS.has(relation.schema)) {
@@ -273,9 +305,65 @@ export class RelationSubstitution {
     }
     if (relation.schema === this.context.helperSchema) throw new GuardRefusal('helper_schema', `relation "${relation.schema}.${name}" is reserved for pgveil`);
     this.functions.relation(relation);
+    if (relation.kind === 'v' && this.readsProtected(relation)) return this.expandView(rv, relation);
     const decided = this.decide(relation);
     if (!decided.protectedRelation) return { RangeVar: rv };
     return this.derivedTable(rv, decided);
+  }
+
+  /**
+   * Does reading this view read a protected relation, or a view with tags of its own, through any
+   * of its views? Then it is expanded (view-expansion.ts): read as it is, it would read them with
+   * its owner's rights, past every mask.
+   */
+  private readsProtected(view: CatalogRelation, seen: Set<number> = new Set()): boolean {
+    seen.add(view.oid);
+    for (const dependency of view.dependsOn) {
+      const base = this.context.catalog.relationByOid(dependency);
+      if (!base || seen.has(dependency)) continue;
+      if (SYSTEM_SCHEMAS.has(base.schema)) {
+        // The guard on statistics and credentials holds inside a view too.
+        checkCatalogRelation(base.schema, base.name);
+        continue;
+      }
+      if (this.decide(base).protectedRelation || (base.kind === 'v' && this.readsProtected(base, seen))) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The view's stored query, rewritten like the analyst's own (its names bound as PostgreSQL bound
+   * them: an empty search_path, none of the analyst's CTEs), as a sub-select under the reference's
+   * alias; the view's own tags, if any, apply on top.
+   */
+  private expandView(rv: Node, relation: CatalogRelation): Node {
+    const query = viewQuery(relation, this.viewDepth);
+    const outer = { context: this.context, functions: this.functions };
+    this.context = { ...outer.context, searchPath: [] };
+    this.functions = new FunctionAccess(this.context);
+    this.viewDepth++;
+    try {
+      this.visit(query, undefined);
+    } finally {
+      this.viewDepth--;
+      this.context = outer.context;
+      this.functions = outer.functions;
+    }
+    const barrier = barrierSelect(relation, query);
+    if (barrier) this.filtered.push(barrier);
+    const decided = this.decide(relation);
+    const alias = rv.alias as Node | undefined;
+    let expanded: Node;
+    if (decided.protectedRelation) {
+      // The view's own decision masks the view's columns as the view names them.
+      expanded = this.derivedTable(rv, decided, viewSubselect(query, relation, undefined));
+    } else {
+      expanded = viewSubselect(query, relation, alias);
+    }
+    this.expandedViews.add(expanded);
+    const qualified = `${relation.schema}.${relation.name}`;
+    if (!this.substituted.includes(qualified)) this.substituted.push(qualified);
+    return expanded;
   }
 
   private resolve(schema: string | undefined, name: string): CatalogRelation {
@@ -290,7 +378,11 @@ export class RelationSubstitution {
     throw new GuardRefusal('unknown_relation', `relation "${shown}" does not exist`, '42P01');
   }
 
-  /** One decide() per relation per statement; views and partitions inherit protection. */
+  /**
+   * One decide() per relation per statement; partitions inherit protection. A view is decided by
+   * its own columns' tags (what it reads is protected by expanding it); a materialized view is a
+   * stored copy, protected by its own columns' tags only.
+   */
   private decide(relation: CatalogRelation, seen: ReadonlySet<number> = new Set()): Decided {
     const memo = this.decided.get(relation.oid);
     if (memo) return memo;
@@ -314,13 +406,6 @@ export class RelationSubstitution {
       const parent = this.context.catalog.relationByOid(parentOid);
       if (parent && !next.has(parentOid) && this.decide(parent, next).protectedRelation) decision = this.decide(parent, next).decision;
     }
-    // A view reads its tables with its owner's rights: one over a protected relation is refused.
-    for (const dependency of relation.dependsOn) {
-      const base = this.context.catalog.relationByOid(dependency);
-      if (base && !SYSTEM_SCHEMAS.has(base.schema) && !next.has(dependency) && this.decide(base, next).protectedRelation) {
-        throw new GuardRefusal('view_over_protected', `relation "${relation.schema}.${relation.name}" reads protected relation "${base.schema}.${base.name}" with its owner's rights`);
-      }
-    }
     const protectedRelation =
       decision.access === 'deny' || decision.rows.kind !== 'all' || Object.values(decision.columns).some((c) => c.action.kind !== 'allow');
     const decided = { relation, decision, protectedRelation };
@@ -329,7 +414,8 @@ export class RelationSubstitution {
     return decided;
   }
 
-  private derivedTable(rv: Node, { relation, decision }: Decided): Node {
+  /** `from` replaces the relation itself (an expanded view's sub-select). */
+  private derivedTable(rv: Node, { relation, decision }: Decided, from?: Node): Node {
     const qualified = `${relation.schema}.${relation.name}`;
     if (decision.access === 'deny') throw new GuardRefusal('relation_denied', `access to relation "${qualified}" is denied by policy`);
     const alias = (rv.alias as Node | undefined) ?? { aliasname: relation.name };
@@ -343,7 +429,7 @@ export class RelationSubstitution {
     });
     const select: Node = {
       targetList,
-      fromClause: [{ RangeVar: { schemaname: relation.schema, relname: relation.name, inh: rv.inh, relpersistence: 'p' } }],
+      fromClause: [from ?? { RangeVar: { schemaname: relation.schema, relname: relation.name, inh: rv.inh, relpersistence: 'p' } }],
       limitOption: 'LIMIT_OPTION_DEFAULT',
       op: 'SETOP_NONE',
     };
@@ -353,6 +439,7 @@ export class RelationSubstitution {
       this.filtered.push(select);
     }
     if (!this.substituted.includes(qualified)) this.substituted.push(qualified);
+    this.qualified.derivedTable(relation.schema, relation.name, rv.alias !== undefined);
     this.derivedTables.push({ select, positional: Array.isArray(alias.colnames) && alias.colnames.length > 0 });
     return { RangeSubselect: { subquery: { SelectStmt: select }, alias } };
   }

@@ -82,6 +82,8 @@ export interface Refusal {
   readonly policyVersion: string;
   /** Set by the gate, as on a RewritePlan. */
   readonly decidedFor?: Principal;
+  /** Where in the analyst's text the problem is (1-based, characters): a syntax error's token. */
+  readonly position?: number;
 }
 
 export type RewriteOutcome = RewritePlan | Refusal;

@@ -7,6 +7,8 @@ import { refusal, type RewriteContext, type RewriteOutcome, type SessionEffect, 
 import { kindOf, names, type Node } from './ast';
 import { deparseStatement, parseStatements, statementText, type ParsedStatement } from './sql-parser';
 import { RelationSubstitution } from './relation-substitution';
+import { checkLock } from './lock-statement';
+import { SetConfigValueError, setConfigCall, setConfigText, settingValues, type SetConfigCall } from './set-config-call';
 import {
   checkSearchPath,
   checkTransaction,
@@ -14,7 +16,7 @@ import {
   GuardRefusal,
   PLAIN_STATEMENTS,
   QUERY_STATEMENTS,
-  SAFE_CLIENT_ENCODINGS,
+  isSafeClientEncoding,
   SETTABLE,
 } from './statement-guard';
 
@@ -26,7 +28,10 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
   try {
     statements = parseStatements(sql);
   } catch (error) {
-    return refusal('42601', `statement could not be parsed: ${(error as Error).message}`, ['syntax_error'], policyVersion);
+    const refused = refusal('42601', `statement could not be parsed: ${(error as Error).message}`, ['syntax_error'], policyVersion);
+    // The parser's cursor is 0-based, in characters; -1 when the error has no place.
+    const cursor = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
+    return typeof cursor === 'number' && cursor >= 0 ? { ...refused, position: cursor + 1 } : refused;
   }
   try {
     const subscription = context.policies.subscription(context.principal, context.dataProduct);
@@ -79,7 +84,8 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
  * the statement instead of sending upstream something no rule looked at.
  */
 function printed(stmt: Node): string {
-  const own = printedSetting(stmt);
+  const call = stmt.SelectStmt ? setConfigCall(stmt.SelectStmt as Node) : undefined;
+  const own = call ? setConfigText(call) : printedSetting(stmt);
   if (own !== undefined && readsBackAs(own, stmt) === undefined) return own;
   const sql = deparseStatement(stmt);
   const problem = readsBackAs(sql, stmt);
@@ -136,9 +142,12 @@ function rewriteStatement(stmt: Node, substitution: RelationSubstitution, ownTex
     throw new GuardRefusal('statement_class', `${describeStatement(kind)} statements are not allowed through pgveil`);
   }
   switch (kind) {
-    case 'SelectStmt':
+    case 'SelectStmt': {
+      const call = setConfigCall(body);
+      if (call) return settingByCall(call);
       substitution.query(stmt);
       return undefined;
+    }
     case 'DeclareCursorStmt': {
       // The analyst's own text is kept so a later FETCH can tell whether the decision still holds.
       const sql = ownText();
@@ -165,6 +174,9 @@ function rewriteStatement(stmt: Node, substitution: RelationSubstitution, ownTex
       return setting(body);
     case 'TransactionStmt':
       return transaction(body);
+    case 'LockStmt':
+      checkLock(body, substitution);
+      return undefined;
     case 'DeallocateStmt':
       return { kind: 'deallocate', name: body.isall || body.name === undefined ? undefined : String(body.name) };
     case 'ClosePortalStmt':
@@ -230,6 +242,21 @@ function copy(body: Node, substitution: RelationSubstitution): void {
   body.query = substitution.query(body.query as Node);
 }
 
+/** `SELECT set_config('name', 'value', is_local)`: checked and tracked as the SET it amounts to. */
+function settingByCall(call: SetConfigCall): Effect | undefined {
+  let values: string[];
+  try {
+    values = settingValues(call);
+  } catch (error) {
+    if (!(error instanceof SetConfigValueError)) throw error;
+    throw new GuardRefusal('setting', `invalid list syntax in setting "${call.name}": "${call.value}"`, '22023');
+  }
+  const effect = setting({ kind: 'VAR_SET_VALUE', name: call.name, args: values.map((sval) => ({ A_Const: { sval: { sval } } })), is_local: call.local });
+  // The form that sets only a setting pg_settings lists may change nothing: pgveil could not tell.
+  if (effect && call.ifExists) throw new GuardRefusal('setting', `set_config of "${call.name}" over pg_settings is not allowed through pgveil: use SET`);
+  return effect;
+}
+
 function setting(body: Node): Effect | undefined {
   const kind = body.kind as string;
   const local = body.is_local === true;
@@ -242,7 +269,7 @@ function setting(body: Node): Effect | undefined {
   if (!SETTABLE.has(name)) throw new GuardRefusal('setting', `setting "${name}" cannot be changed through pgveil`);
   const values = ((body.args as Node[] | undefined) ?? []).map((a) => String(a.A_Const?.sval?.sval ?? names(a.ColumnRef?.fields as Node[]).join('.')));
   const reset = kind === 'VAR_RESET' || kind === 'VAR_SET_DEFAULT';
-  if (name === 'client_encoding' && !reset && !SAFE_CLIENT_ENCODINGS.has((values[0] ?? '').toLowerCase())) {
+  if (name === 'client_encoding' && !reset && !isSafeClientEncoding(values[0] ?? '')) {
     throw new GuardRefusal('setting', `client_encoding "${values[0] ?? ''}" is not supported through pgveil: use UTF8`);
   }
   const tracked = name === 'search_path' ? 'searchPath' : name === 'pgveil.purpose' ? 'purpose' : undefined;

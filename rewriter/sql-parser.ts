@@ -1,7 +1,7 @@
 /** PostgreSQL's own grammar (libpg-query, WASM) and its inverse (pgsql-deparser). */
 import { loadModule, parseSync } from 'libpg-query';
-import { deparseSync } from 'pgsql-deparser';
 import type { Node } from './ast';
+import { deparseWithSqlJson } from './sql-json-printer';
 
 let loaded: Promise<void> | undefined;
 
@@ -33,7 +33,7 @@ export function statementText(sql: string, parsed: ParsedStatement): string {
 }
 
 export function deparseStatement(stmt: Node): string {
-  return deparseSync({ version: 170000, stmts: [{ stmt }] } as never, { pretty: false } as never);
+  return deparseWithSqlJson(stmt);
 }
 
 /** The expression of `SELECT 1 WHERE <expression>`, used for trusted templates (types, row filters). */

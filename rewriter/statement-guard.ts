@@ -17,7 +17,7 @@ export class GuardRefusal extends Error {
 
 /** Statements that are rewritten (they contain a query) or passed as they are. */
 export const QUERY_STATEMENTS = new Set(['SelectStmt', 'DeclareCursorStmt', 'PrepareStmt', 'ExplainStmt', 'CopyStmt', 'ExecuteStmt']);
-export const PLAIN_STATEMENTS = new Set(['VariableSetStmt', 'VariableShowStmt', 'TransactionStmt', 'FetchStmt', 'ClosePortalStmt', 'DeallocateStmt', 'DiscardStmt']);
+export const PLAIN_STATEMENTS = new Set(['VariableSetStmt', 'VariableShowStmt', 'TransactionStmt', 'FetchStmt', 'ClosePortalStmt', 'DeallocateStmt', 'DiscardStmt', 'LockStmt']);
 
 /** Settings an analyst may SET/RESET: presentation and client behaviour only. */
 export const SETTABLE = new Set([
@@ -39,6 +39,12 @@ export const SETTABLE = new Set([
   'transaction_read_only',
   'jit',
   'work_mem',
+  // pg_dump's: the order a table scan starts in, and RLS raising an error where it would filter
+  // (the service account cannot bypass RLS by it: without BYPASSRLS the query fails instead).
+  'synchronize_seqscans',
+  'row_security',
+  // Only narrows what upstream runs (no views, no foreign tables outside the system schemas).
+  'restrict_nonsystem_relation_kind',
   'pgveil.purpose',
 ]);
 
@@ -47,7 +53,15 @@ export const SETTABLE = new Set([
  * whose trailing bytes can look like a quote or backslash (SJIS, BIG5, GBK...) would let one text
  * parse differently on each side.
  */
-export const SAFE_CLIENT_ENCODINGS = new Set(['utf8', 'utf-8', 'unicode', 'sql_ascii']);
+export const SAFE_CLIENT_ENCODINGS = new Set(['utf8', 'unicode', 'sqlascii']);
+
+/**
+ * PostgreSQL reads an encoding name ignoring case and every character that is not a letter or a
+ * digit (clean_encoding_name): `'utf-8'`, `UTF8` and `Unicode` name one encoding, and so here.
+ */
+export function isSafeClientEncoding(name: string): boolean {
+  return SAFE_CLIENT_ENCODINGS.has(name.toLowerCase().replace(/[^a-z0-9]/g, ''));
+}
 
 /**
  * The rewrite names built-in types and functions unqualified in a few places (the deparser prints
@@ -77,7 +91,7 @@ const REFUSED_FUNCTIONS: ReadonlyArray<[RegExp, string]> = [
   [/^postgres_fdw/, 'reaches other servers'],
   [/^pg_(read_file|read_binary_file|ls_dir|stat_file|ls_\w+dir|file_write|file_read|file_rename|file_unlink)$/, 'reads or writes server files'],
   [/^(lo_\w+|loread|lowrite|lo_import|lo_export)$/, 'uses large objects shared by all analysts'],
-  [/^set_config$/, 'changes settings the rewrite relies on'],
+  [/^set_config$/, "changes settings the rewrite relies on (allowed only as a statement of its own with constant arguments, SELECT set_config('name', 'value', false), checked as SET is)"],
   [/^pg_stat_get_(activity|backend_activity|backend_\w+)$/, "exposes other sessions' statements"],
   [/^pg_stat_statements/, "exposes other sessions' statements"],
   [/^pg_(cancel|terminate)_backend$/, 'acts on other analysts sessions'],

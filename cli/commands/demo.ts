@@ -4,6 +4,12 @@ import { loadServerConfig } from '../config/load-server-config';
 import { startPgveil } from '../runtime/start-pgveil';
 import { reloadOnHangup, stopOnSignals } from './serve';
 
+function portNumber(flag: string, text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${flag} "${text}" is not a port number`);
+  return port;
+}
+
 export function register(program: Command): void {
   // The container image leaves the bundled PostgreSQL out (see the Dockerfile): there is no demo there.
   if (!bundledPostgresInstalled()) return;
@@ -13,14 +19,21 @@ export function register(program: Command): void {
     .option('--dir <dir>', 'where the demo keeps its files', '.pgveil/demo')
     .option('--port <port>', 'port pgveil listens on', '6432')
     .option('--upstream-port <port>', 'port of the bundled PostgreSQL', '54329')
-    .action(async (options: { dir: string; port: string; upstreamPort: string }) => {
+    .action(async (options: { dir: string; port: string; upstreamPort: string }, command: Command) => {
       // Loaded here so that `pgveil serve` (and the container image) never needs the bundled PostgreSQL.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { prepareDemo } = require('../demo/prepare-demo') as typeof import('../demo/prepare-demo.js');
-      const demo = await prepareDemo(options.dir, Number(options.port), Number(options.upstreamPort));
+      const demo = await prepareDemo(options.dir, {
+        port: { value: portNumber('--port', options.port), given: command.getOptionValueSource('port') === 'cli' },
+        upstreamPort: { value: portNumber('--upstream-port', options.upstreamPort), given: command.getOptionValueSource('upstreamPort') === 'cli' },
+      });
+      for (const notice of demo.notices) process.stdout.write(`pgveil demo: ${notice}\n`);
       const config = loadServerConfig(demo.configPath);
       const running = await startPgveil(config).catch(async (error: unknown) => {
         await demo.upstream.stop();
+        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          throw new Error(`pgveil cannot listen on ${config.listen.host}:${config.listen.port}, which something else uses: stop it, or start the demo with --port <another port>`);
+        }
         throw error;
       });
       stopOnSignals(running, () => demo.upstream.stop());

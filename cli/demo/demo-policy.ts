@@ -12,12 +12,18 @@ export interface DemoPolicyParameters {
   readonly stewardVerifier: string;
 }
 
+/** The demo's tag taxonomy: every tag its columns (comments included) and rules name. */
+export const DEMO_TAGS = ['pii.name', 'pii.email', 'pii.ssn', 'pii.phone', 'pii.birth_date', 'finance.card'] as const;
+
+/** The taxonomy line, as the demo writes it (and adds to a policies.yaml an older pgveil wrote). */
+export const DEMO_TAGS_LINE = `tags: [${DEMO_TAGS.join(', ')}]`;
+
 export function demoPolicyYaml(p: DemoPolicyParameters): string {
   return `# pgveil demo policies. Edit and save: pgveil reloads this file for the next statement.
 
 # The tag taxonomy: a tag that a column (here or in a column comment) or a rule names must be
 # declared here, so that a typo is a load error (or a refused column), never an unmasked one.
-tags: [pii.name, pii.email, pii.ssn, pii.phone, pii.birth_date, finance.card]
+${DEMO_TAGS_LINE}
 
 dataProducts:
   - name: demo

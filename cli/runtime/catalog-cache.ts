@@ -3,9 +3,11 @@
  * refreshed in the background once older than `refreshSeconds` (statements keep using the
  * previous snapshot meanwhile). refresh() forces a reload, for DDL announced by a data owner.
  * Whether each connection could be made is reported to `reachability` (upstream-health.ts).
+ * Every load looks for materialized view columns copied from tagged columns without a tag of their
+ * own (served unmasked, see rewriter/matview-sources.ts) and reports each once while it lasts.
  */
 import { Client } from 'pg';
-import { loadCatalog, type CatalogSnapshot } from '../../rewriter';
+import { loadCatalog, untaggedMatviewColumns, type CatalogSnapshot, type ColumnTags, type UntaggedMatviewColumn } from '../../rewriter';
 import type { UpstreamTarget } from '../../proxy';
 
 /** Told whether the service account could connect, so a load is also news about the upstream. */
@@ -18,6 +20,15 @@ interface Entry {
   snapshot?: CatalogSnapshot;
   loadedAt: number;
   loading?: Promise<CatalogSnapshot>;
+  /** Untagged matview columns already reported (schema.name.column). */
+  reported: Set<string>;
+}
+
+export interface CatalogCacheOptions {
+  /** A column's tags as the data product's policies see them (its comment and declared tags). */
+  readonly tagsOf: (dataProduct: string) => ColumnTags;
+  /** Called once for every untagged materialized view column newly found at a load. */
+  readonly onUntaggedMatview: (dataProduct: string, column: UntaggedMatviewColumn) => void;
 }
 
 export class CatalogCache {
@@ -27,6 +38,7 @@ export class CatalogCache {
     private readonly target: (dataProduct: string) => UpstreamTarget | undefined,
     private readonly refreshSeconds: number,
     private readonly reachability?: UpstreamReachability,
+    private readonly options?: CatalogCacheOptions,
   ) {}
 
   get(dataProduct: string): CatalogSnapshot | Promise<CatalogSnapshot> {
@@ -39,13 +51,14 @@ export class CatalogCache {
   }
 
   refresh(dataProduct: string): Promise<CatalogSnapshot> {
-    const entry = this.entries.get(dataProduct) ?? { loadedAt: 0 };
+    const entry = this.entries.get(dataProduct) ?? { loadedAt: 0, reported: new Set<string>() };
     this.entries.set(dataProduct, entry);
     const loading = this.load(dataProduct).then(
       (snapshot) => {
         entry.snapshot = snapshot;
         entry.loadedAt = Date.now();
         entry.loading = undefined;
+        this.reportUntaggedMatviews(dataProduct, snapshot, entry);
         return snapshot;
       },
       (error: unknown) => {
@@ -55,6 +68,18 @@ export class CatalogCache {
     );
     entry.loading = loading;
     return loading;
+  }
+
+  private reportUntaggedMatviews(dataProduct: string, snapshot: CatalogSnapshot, entry: Entry): void {
+    if (!this.options) return;
+    const found = untaggedMatviewColumns(snapshot, this.options.tagsOf(dataProduct));
+    const now = new Set<string>();
+    for (const column of found) {
+      const key = `${column.schema}.${column.name}.${column.column}`;
+      now.add(key);
+      if (!entry.reported.has(key)) this.options.onUntaggedMatview(dataProduct, column);
+    }
+    entry.reported = now;
   }
 
   private async load(dataProduct: string): Promise<CatalogSnapshot> {

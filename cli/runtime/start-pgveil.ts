@@ -21,6 +21,7 @@ import { CatalogCache } from './catalog-cache';
 import { missingRedisPassword } from '../config/load-server-config';
 import { serviceAccountProbe, UpstreamHealth, type DeclaredUpstream } from './upstream-health';
 import type { PolicyBundle } from '../../policies';
+import { columnTags } from '../../policies/tags';
 import { createRewritingGate } from './rewriting-gate';
 import { cachedRewrite } from './cached-rewrite';
 import { checkProvisioning } from './provisioning-check';
@@ -94,7 +95,22 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     const product = policies.current().dataProducts.get(database);
     return product ? upstreamTargetOf(product) : undefined;
   };
-  const catalogs = new CatalogCache(route, config.catalog.refreshSeconds, upstreams);
+  const catalogs = new CatalogCache(route, config.catalog.refreshSeconds, upstreams, {
+    tagsOf: (dataProduct) => {
+      const product = policies.current().dataProducts.get(dataProduct);
+      return (relation, column) => columnTags(product, { dataProduct, schema: relation.schema, name: relation.name, columns: [] }, column);
+    },
+    onUntaggedMatview: (dataProduct, column) =>
+      events.emit({
+        time: new Date().toISOString(),
+        kind: 'matview_untagged_source',
+        severity: 'medium',
+        actor: { user: null, session: '', client: '' },
+        dataProduct,
+        message: `materialized view "${column.schema}.${column.name}" column "${column.column}" is computed from tagged ${column.sources.map((s) => `"${s}"`).join(', ')} but has no tag of its own: pgveil serves it unmasked`,
+        reasons: ['matview_untagged_source'],
+      }),
+  });
   const cache = new RewriteCache();
   const secret = config.audit.secretEnv ? process.env[config.audit.secretEnv] : undefined;
   const auditLog = new AuditLog(config.audit.file, secret ? Buffer.from(secret) : undefined, {

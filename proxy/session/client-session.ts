@@ -33,6 +33,7 @@ import { freshness, type Freshness } from './decision-freshness';
 import { quoteIdent } from '../../rewriter/quote-ident';
 import { interpretStartup, type StartupRequest } from './startup-parameters';
 import { ClientAuthentication } from './client-authentication';
+import { errorAtOriginalPosition, refusalResponse } from './error-position';
 
 export interface SessionHost {
   readonly options: ProxyOptions;
@@ -678,7 +679,11 @@ export class ClientSession {
           // Parse, its Query or its Execute, which is the head of the queue now.
           const outcome = head?.kind === 'parse' || head?.kind === 'simple' ? head.statement.outcome : head?.kind === 'execute' ? head.refusal : undefined;
           error = outcome?.kind === 'refusal' ? { sqlstate: outcome.sqlstate, message: outcome.message } : { sqlstate: '42501', message: 'statement refused' };
-          forClient = new PgError(error.sqlstate, error.message).toErrorResponse();
+          forClient = refusalResponse(error.sqlstate, error.message, outcome?.kind === 'refusal' ? outcome.position : undefined);
+        } else {
+          // A position into the rewritten text is moved to the analyst's text, or left out.
+          const statement = head?.kind === 'parse' || head?.kind === 'simple' || head?.kind === 'execute' ? head.statement : undefined;
+          forClient = errorAtOriginalPosition(frame, fields, statement?.sql, statement?.outcome.kind === 'plan' ? statement.outcome.sql : undefined);
         }
         this.failHead(error);
         return forClient;

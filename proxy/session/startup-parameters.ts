@@ -1,20 +1,23 @@
 /**
- * Which startup parameters reach upstream. Only settings that change presentation pass; anything
- * that could change server behaviour (`options=-c ...`, replication, arbitrary GUCs) is refused when
- * asked for explicitly through `options`, and dropped otherwise.
+ * Which startup parameters reach upstream. PostgreSQL reads every startup parameter other than
+ * user, database, options and replication as a setting, and `options` as command-line switches
+ * (`-c name=value`, `--name=value`). pgveil takes both exactly where `SET` may change the setting
+ * through pgveil (the SETTABLE allow-list, with SET's own checks on the value) and forwards them
+ * upstream as plain startup settings. A setting outside the list asked for through `options` is
+ * refused (FATAL); given as a parameter of its own it is dropped, as drivers send a few by habit.
  */
 import { PgError } from '../pg-error';
-import { SAFE_CLIENT_ENCODINGS } from '../../rewriter/statement-guard';
+import { isSafeClientEncoding, SETTABLE } from '../../rewriter/statement-guard';
 
-const FORWARDED = new Map([
-  ['application_name', 'application_name'],
-  ['client_encoding', 'client_encoding'],
+/** The spelling PostgreSQL reports in ParameterStatus, for the settings that have capitals. */
+const CANONICAL = new Map([
   ['datestyle', 'DateStyle'],
   ['timezone', 'TimeZone'],
-  ['extra_float_digits', 'extra_float_digits'],
   ['intervalstyle', 'IntervalStyle'],
-  ['search_path', 'search_path'],
 ]);
+
+/** Startup parameters that are not settings. */
+const NOT_SETTINGS = new Set(['user', 'database', 'options', 'replication']);
 
 export interface StartupRequest {
   readonly user: string;
@@ -30,42 +33,56 @@ export function interpretStartup(parameters: ReadonlyMap<string, string>): Start
   if (!user) throw new PgError('28000', 'no user name specified in the startup packet', 'FATAL');
   if (parameters.has('replication')) throw new PgError('42501', 'replication connections are not allowed through pgveil', 'FATAL');
   const settings = new Map<string, string>();
-  let purpose = parameters.get('pgveil.purpose');
-  for (const [name, value] of parameters) {
-    const canonical = FORWARDED.get(name.toLowerCase());
-    if (canonical) settings.set(canonical, value);
-  }
-  const encoding = settings.get('client_encoding');
-  if (encoding !== undefined && !SAFE_CLIENT_ENCODINGS.has(encoding.toLowerCase())) {
-    throw new PgError('22023', `client_encoding "${encoding}" is not supported through pgveil: use UTF8`, 'FATAL');
-  }
-  for (const [name, value] of parseOptions(parameters.get('options') ?? '')) {
-    if (name === 'pgveil.purpose') {
+  let purpose: string | undefined;
+  const apply = (name: string, value: string, fromOptions: boolean): void => {
+    // Setting names are case-insensitive, as in SET.
+    const key = name.toLowerCase();
+    if (key === 'pgveil.purpose') {
       purpose = value;
-      continue;
+      return;
     }
-    const canonical = FORWARDED.get(name.toLowerCase());
-    if (!canonical || canonical === 'search_path' || canonical === 'client_encoding') {
-      throw new PgError('42501', `startup option "${name}" is not allowed through pgveil`, 'FATAL');
+    if (!SETTABLE.has(key)) {
+      if (fromOptions) throw new PgError('42501', `startup option "${name}" is not allowed through pgveil`, 'FATAL');
+      return;
     }
-    settings.set(canonical, value);
+    if (key === 'client_encoding' && !isSafeClientEncoding(value)) {
+      throw new PgError('22023', `client_encoding "${value}" is not supported through pgveil: use UTF8`, 'FATAL');
+    }
+    settings.set(CANONICAL.get(key) ?? key, value);
+  };
+  // PostgreSQL applies the switches in `options` first, then the packet's own settings, which win.
+  for (const [name, value] of parseOptions(parameters.get('options') ?? '')) apply(name, value, true);
+  for (const [name, value] of parameters) {
+    // `_pq_.` names are protocol extensions, not settings; PostgreSQL answers them itself.
+    if (!NOT_SETTINGS.has(name) && !name.startsWith('_pq_.')) apply(name, value, false);
   }
   return { user, database: parameters.get('database') ?? user, applicationName: settings.get('application_name'), purpose, upstream: settings };
 }
 
-/** `options` holds command-line switches: `-c name=value`, `--name=value`, backslash escapes spaces. */
-function parseOptions(options: string): Array<[string, string]> {
+/**
+ * `options` holds command-line switches, split at unescaped white space, a backslash taking the next
+ * character literally (pg_split_opts). Only `-c name=value`, `-cname=value` and `--name=value` set
+ * a setting; in a name, `-` stands for `_` (ParseLongOption).
+ */
+export function parseOptions(options: string): Array<[string, string]> {
   const words: string[] = [];
   let current = '';
+  let inWord = false;
   for (let i = 0; i < options.length; i++) {
     const ch = options[i]!;
-    if (ch === '\\' && i + 1 < options.length) current += options[++i];
-    else if (/\s/.test(ch)) {
-      if (current) words.push(current);
+    if (ch === '\\' && i + 1 < options.length) {
+      current += options[++i];
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(current);
       current = '';
-    } else current += ch;
+      inWord = false;
+    } else {
+      current += ch;
+      inWord = true;
+    }
   }
-  if (current) words.push(current);
+  if (inWord) words.push(current);
   const out: Array<[string, string]> = [];
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
@@ -75,7 +92,7 @@ function parseOptions(options: string): Array<[string, string]> {
     else if (word.startsWith('--')) setting = word.slice(2);
     else throw new PgError('42501', `startup option "${word}" is not allowed through pgveil`, 'FATAL');
     const eq = setting?.indexOf('=') ?? -1;
-    if (!setting || eq <= 0) throw new PgError('42601', `invalid startup option "${setting ?? word}"`, 'FATAL');
+    if (setting === undefined || eq <= 0) throw new PgError('42601', `startup option "${setting ?? word}" requires a value`, 'FATAL');
     out.push([setting.slice(0, eq).replace(/-/g, '_'), setting.slice(eq + 1)]);
   }
   return out;

@@ -11,6 +11,7 @@
  */
 import { Client } from 'pg';
 import { startStack, type Stack } from '../support/pgveil-stack';
+import { REFERENCE_VIEW_SQL, VIEW_SQL } from '../support/view-fixtures';
 import { RawClient } from '../support/raw-client';
 import { CANARY_SQL, leakedCanaries } from './canaries';
 import { LEAK_CASES, type LeakCase } from './leak-statements';
@@ -24,11 +25,12 @@ const checked: Array<{ readonly title: string; readonly leakCase: LeakCase; read
 const refused: string[] = [];
 
 beforeAll(async () => {
-  stack = await startStack('oracle', { extraSql: CANARY_SQL });
+  stack = await startStack('oracle', { extraSql: CANARY_SQL + VIEW_SQL });
   const admin = new Client(stack.db.config());
   await admin.connect();
   try {
     await admin.query(REFERENCE_VIEWS);
+    await admin.query(REFERENCE_VIEW_SQL);
   } finally {
     await admin.end();
   }

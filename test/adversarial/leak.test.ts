@@ -4,6 +4,7 @@
  */
 import { Client, type QueryConfig } from 'pg';
 import { startStack, type Stack } from '../support/pgveil-stack';
+import { VIEW_SQL } from '../support/view-fixtures';
 import { CANARY_SQL, leakedCanaries } from './canaries';
 import { LEAK_CASES } from './leak-statements';
 
@@ -12,7 +13,7 @@ let analyst: Client;
 let seen: string[] = [];
 
 beforeAll(async () => {
-  stack = await startStack('leak', { extraSql: CANARY_SQL });
+  stack = await startStack('leak', { extraSql: CANARY_SQL + VIEW_SQL });
   analyst = await stack.connect('analyst');
   analyst.on('notice', (n) => seen.push(JSON.stringify(n)));
   analyst.on('error', () => undefined);

@@ -51,14 +51,18 @@ test('a denied column refuses any statement that references it, including * and 
   expect(demo.rewrite('SELECT id, amount FROM orders', policy).kind).toBe('plan');
 });
 
-test('a view over a protected table is refused; a view over unprotected ones is allowed', () => {
-  expect(demo.rewrite('SELECT * FROM customer_emails', policy)).toMatchObject({
-    kind: 'refusal',
-    reasons: ['view_over_protected'],
-    message: 'relation "public.customer_emails" reads protected relation "public.customers" with its owner\'s rights',
-  });
+test('a view over a protected table is expanded and shows masked values; a view over unprotected ones is read as it is', async () => {
+  const outcome = demo.rewrite('SELECT * FROM customer_emails ORDER BY id LIMIT 2', policy);
+  expect(outcome).toMatchObject({ kind: 'plan', relations: ['public.customers', 'public.customer_emails'] });
+  expect(await demo.run('SELECT * FROM customer_emails ORDER BY id LIMIT 2', policy)).toEqual([
+    { id: 1, email: 'x1@x.x' },
+    { id: 2, email: 'x2@x.x' },
+  ]);
   const open = staticPolicy({});
   expect(demo.rewrite('SELECT * FROM order_status', open)).toMatchObject({ kind: 'plan', sql: 'SELECT * FROM public.order_status' });
+  // Over a relation with a denied column the view is expanded too; `*` anywhere is refused, as over tables.
+  expect(await demo.run('SELECT id, status FROM order_status WHERE id = 2', policy)).toEqual([{ id: 2, status: 'delivered' }]);
+  expect(demo.rewrite('SELECT * FROM order_status', policy)).toMatchObject({ kind: 'refusal', reasons: ['denied_column'] });
 });
 
 test('partitions inherit the parent decision: filtered and hashed through the child too', async () => {

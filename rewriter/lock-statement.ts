@@ -1,0 +1,62 @@
+/**
+ * `LOCK TABLE ... IN ACCESS SHARE MODE`, which pg_dump sends for every table it dumps so that none
+ * is dropped or altered under it. ACCESS SHARE is the lock every SELECT takes and holds until its
+ * transaction ends: an analyst who may read a table can already hold it (`BEGIN; SELECT 1 FROM t
+ * LIMIT 0;` and then wait), so this grants nothing new. It conflicts only with ACCESS EXCLUSIVE
+ * (ALTER TABLE, DROP, TRUNCATE, VACUUM FULL, REFRESH MATERIALIZED VIEW without CONCURRENTLY),
+ * which then waits until the analyst's transaction ends, as it would behind any open SELECT;
+ * pgveil's idle timeout ends such a connection. Every stronger mode blocks other analysts' writes
+ * or reads, so it is refused. Each table goes through the same checks as in `SELECT FROM t`
+ * (resolution, refused catalogs, the helper schema, subscription and policy decision), and is
+ * schema-qualified the way the query rewrite qualifies it.
+ */
+import { kindOf, type Node } from './ast';
+import type { RelationSubstitution } from './relation-substitution';
+import { GuardRefusal } from './statement-guard';
+
+/** PostgreSQL's AccessShareLock, the mode number LockStmt carries. */
+const ACCESS_SHARE_LOCK = 1;
+
+export function checkLock(body: Node, substitution: RelationSubstitution): void {
+  if (body.mode !== ACCESS_SHARE_LOCK) {
+    throw new GuardRefusal('lock_mode', 'LOCK is allowed through pgveil only IN ACCESS SHARE MODE, the lock a SELECT takes');
+  }
+  for (const entry of (body.relations as Node[] | undefined) ?? []) {
+    const relation = entry.RangeVar as Node | undefined;
+    if (!relation) throw new GuardRefusal('statement_class', 'lock statements name tables only');
+    const probe: Node = {
+      SelectStmt: { fromClause: [{ RangeVar: structuredClone(relation) }], limitOption: 'LIMIT_OPTION_DEFAULT', op: 'SETOP_NONE' },
+    };
+    try {
+      substitution.query(probe);
+    } catch (error) {
+      // pg_dump locks every table it is about to dump, pgveil's own helper schema included.
+      if (error instanceof GuardRefusal && error.rule === 'helper_schema') {
+        throw new GuardRefusal(error.rule, `${error.message}: to dump through pgveil, leave its schema out (pg_dump --exclude-schema=${String(relation.schemaname ?? '')})`);
+      }
+      throw error;
+    }
+    const schema = resolvedSchema(probe, String(relation.relname));
+    // Rebuilt with the schema first, where the parser puts it: the printed LOCK must read back as this tree.
+    if (schema !== undefined) entry.RangeVar = { schemaname: schema, ...Object.fromEntries(Object.entries(relation).filter(([key]) => key !== 'schemaname')) };
+  }
+}
+
+/** The schema the substitution resolved `name` to: the first range variable of that name it left. */
+function resolvedSchema(node: unknown, name: string): string | undefined {
+  if (Array.isArray(node)) {
+    for (const item of node) {
+      const found = resolvedSchema(item, name);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (node === null || typeof node !== 'object') return undefined;
+  const object = node as Node;
+  if (kindOf(object) === 'RangeVar' && object.RangeVar.relname === name && typeof object.RangeVar.schemaname === 'string') return object.RangeVar.schemaname as string;
+  for (const value of Object.values(object)) {
+    const found = resolvedSchema(value, name);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}

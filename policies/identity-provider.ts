@@ -7,6 +7,7 @@
 import type { IdentityProvider } from './identity';
 import type { AttributeSource, AttributeValue, GrantInForce, Principal, PrincipalProvenance } from './principal';
 import type { PolicyBundle } from './policy-loader';
+import type { UserConfig } from './policy-model';
 import type { RedisAttributeSource } from './redis-attributes';
 import { claimsToAttributes, type TokenVerifier } from './token-verifier';
 
@@ -24,6 +25,21 @@ export interface Identity extends IdentityProvider {
 export function createIdentityProvider(options: IdentityOptions | (() => PolicyBundle)): Identity {
   const { bundle, tokens, redis } = typeof options === 'function' ? { bundle: options, tokens: undefined, redis: undefined } : options;
   const merged = new Map<string, { base: Principal; overlay: unknown; principal: Principal }>();
+  // One rebuilt principal per session principal and policy version: the same object while nothing
+  // changes, which the rewrite cache and the audit key on.
+  const rebased = new WeakMap<Principal, { bundle: PolicyBundle; result: { ok: true; principal: Principal } | { ok: false; reason: string } }>();
+  const rebase = (session: Principal): { ok: true; principal: Principal } | { ok: false; reason: string } => {
+    const current = bundle();
+    const cached = rebased.get(session);
+    if (cached?.bundle === current) return cached.result;
+    const found = current.users.get(session.user);
+    const rebuilt = fromUsersFile(session.user, found, session.token);
+    const result = !found && !session.token
+      ? { ok: false as const, reason: `user "${session.user}" is no longer in the policy files` }
+      : { ok: true as const, principal: session.purpose === undefined ? rebuilt : { ...rebuilt, purpose: session.purpose } };
+    rebased.set(session, { bundle: current, result });
+    return result;
+  };
   return {
     scramVerifier: (user) => bundle().users.get(user)?.password,
     tokensEnabled: tokens !== undefined,
@@ -34,20 +50,18 @@ export function createIdentityProvider(options: IdentityOptions | (() => PolicyB
       const fromClaims = claims && tokens ? claimsToAttributes(claims, tokens.claims) : {};
       const { groups: claimGroups, ...claimAttributes } = fromClaims;
       const tokenGroups = Array.isArray(claimGroups) ? claimGroups : claimGroups ? [claimGroups] : [];
-      const groups = [...(found?.groups ?? []), ...tokenGroups];
-      // Token claims override the users file, and the provenance says so.
-      const provenance: PrincipalProvenance = {
-        attributes: { ...sourced(Object.keys(found?.attributes ?? {}), 'users-file'), ...sourced(Object.keys(claimAttributes), 'token') },
-        groups: { ...sourced(found?.groups ?? [], 'users-file'), ...sourced(tokenGroups, 'token') },
-        grants: [],
-      };
-      const principal: Principal = { user, groups, attributes: { ...(found?.attributes ?? {}), ...claimAttributes }, provenance };
+      const principal = fromUsersFile(user, found, claims ? { attributes: claimAttributes, groups: tokenGroups } : undefined);
       if (!redis) return { ok: true, principal };
       const live = await redis.load(user);
       if (!live.ok) return { ok: false, reason: live.reason };
       return { ok: true, principal };
     },
-    current(principal) {
+    current(session) {
+      // The users file of the running policy version, not of the login: a reload that changes a
+      // user's groups or attributes, or removes the user, reaches open sessions at their next statement.
+      const rebuilt = rebase(session);
+      if (!rebuilt.ok) return rebuilt;
+      const principal = rebuilt.principal;
       if (!redis) return { ok: true, principal };
       const now = Date.now();
       const live = redis.current(principal.user, now);
@@ -66,6 +80,24 @@ export function createIdentityProvider(options: IdentityOptions | (() => PolicyB
       merged.set(principal.user, { base: principal, overlay: key, principal: next });
       return { ok: true, principal: next };
     },
+  };
+}
+
+/** A principal from the users file's entry and the login token's claims (which override the file). */
+function fromUsersFile(user: string, found: UserConfig | undefined, token: Principal['token']): Principal {
+  const tokenGroups = token?.groups ?? [];
+  const tokenAttributes = token?.attributes ?? {};
+  const provenance: PrincipalProvenance = {
+    attributes: { ...sourced(Object.keys(found?.attributes ?? {}), 'users-file'), ...sourced(Object.keys(tokenAttributes), 'token') },
+    groups: { ...sourced(found?.groups ?? [], 'users-file'), ...sourced(tokenGroups, 'token') },
+    grants: [],
+  };
+  return {
+    user,
+    groups: [...(found?.groups ?? []), ...tokenGroups],
+    attributes: { ...(found?.attributes ?? {}), ...tokenAttributes },
+    provenance,
+    ...(token ? { token } : {}),
   };
 }
 

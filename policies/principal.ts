@@ -34,4 +34,9 @@ export interface Principal {
   readonly purpose?: string;
   /** Set by the identity provider; absent for principals built elsewhere (tests, tools). */
   readonly provenance?: PrincipalProvenance;
+  /**
+   * What the login's signed token said (mapped claims), kept so that the rest can be rebuilt from
+   * the users file of whatever policy version is running when a statement is decided.
+   */
+  readonly token?: { readonly attributes: Readonly<Record<string, AttributeValue>>; readonly groups: readonly string[] };
 }

@@ -109,6 +109,30 @@ test('a policy reload re-prepares a named statement', async () => {
   });
 });
 
+test("a reload that changes a user's attributes in the users file, or removes the user, reaches open sessions", async () => {
+  await withAnalyst(async (analyst) => {
+    const regions = async (): Promise<unknown> => (await analyst.query('SELECT DISTINCT region FROM customers ORDER BY 1')).rows;
+    const named = async (): Promise<unknown> => (await analyst.query({ name: 'regions', text: 'SELECT DISTINCT region FROM customers WHERE $1::int = 1', values: [1] })).rows;
+    expect(await regions()).toEqual([{ region: 'EU' }]);
+    expect(await named()).toEqual([{ region: 'EU' }]);
+    const original = readFileSync(stack.policiesFile, 'utf8');
+    try {
+      writeFileSync(stack.policiesFile, original.replace('attributes: { region: EU }', 'attributes: { region: US }'));
+      expect(stack.pgveil.policies.reload()).toBe(true);
+      expect(await regions()).toEqual([{ region: 'US' }]);
+      expect(await named()).toEqual([{ region: 'US' }]);
+      const users = original.indexOf('  - name: analyst');
+      writeFileSync(stack.policiesFile, original.slice(0, users) + original.slice(original.indexOf('  - name: steward')));
+      expect(stack.pgveil.policies.reload()).toBe(true);
+      await expect(regions()).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('user "analyst" is no longer in the policy files') });
+    } finally {
+      writeFileSync(stack.policiesFile, original);
+      stack.pgveil.policies.reload();
+    }
+    expect(await regions()).toEqual([{ region: 'EU' }]);
+  });
+});
+
 test('a WITH HOLD cursor opened with clearance is refused after the revocation', async () => {
   await withAnalyst(async (analyst) => {
     await grant();

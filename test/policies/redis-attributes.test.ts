@@ -49,12 +49,26 @@ test('a revoke is seen by every replica at its next refresh', async () => {
   replicaB.close();
 });
 
+/** Resolves once a Redis server on `port` answers PING (a freshly spawned one takes a moment). */
+async function untilRedisAnswers(port: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    probe.on('error', () => undefined);
+    const answered = await probe.connect().then(() => probe.ping(), () => undefined);
+    probe.disconnect();
+    if (answered === 'PONG') return;
+    if (Date.now() > deadline) throw new Error(`no Redis answered on port ${port} within 10 s`);
+    await sleep(50);
+  }
+}
+
 describe('Redis outage', () => {
   let server: ChildProcess;
   const port = 16379 + (process.pid % 1000);
   beforeAll(async () => {
     server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    await sleep(300);
+    await untilRedisAnswers(port);
   });
   afterAll(() => {
     server.kill('SIGKILL');
@@ -63,7 +77,11 @@ describe('Redis outage', () => {
   test('last known values serve for a bounded time, then the user is refused; an event says so', async () => {
     const client = new Redis({ port, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => 200 });
     client.on('error', () => undefined);
-    await sleep(200);
+    // A loaded machine may take a while: wait for the connection, not for a fixed time.
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('the test Redis did not become ready within 10 s')), 10_000);
+      client.once('ready', () => (clearTimeout(t), resolve()));
+    });
     const events: string[] = [];
     let recovered = 0;
     const s = source({ maxStaleMs: 500, onOutage: (d) => events.push(d), onRecovery: () => recovered++ }, client);

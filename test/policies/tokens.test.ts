@@ -91,7 +91,14 @@ describe('through the proxy', () => {
     expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     await c.end();
     // With where each came from, for the audit record.
-    expect(principals[0]).toEqual({ user: 'ana', groups: ['analysts'], attributes: { region: 'EU' }, provenance: { attributes: { region: 'token' }, groups: { analysts: 'token' }, grants: [] } });
+    expect(principals[0]).toEqual({
+      user: 'ana',
+      groups: ['analysts'],
+      attributes: { region: 'EU' },
+      provenance: { attributes: { region: 'token' }, groups: { analysts: 'token' }, grants: [] },
+      // Kept so that a users-file reload rebuilds the rest and the token's part stays.
+      token: { attributes: { region: 'EU' }, groups: ['analysts'] },
+    });
   });
 
   test('without TLS no cleartext password is asked for, so a token cannot be sent', async () => {

@@ -138,6 +138,9 @@ test('a WITH HOLD cursor opened with clearance is refused after the revocation',
     await grant();
     await analyst.query('DECLARE c CURSOR WITH HOLD FOR SELECT email FROM customers ORDER BY id');
     expect((await analyst.query('FETCH 1 FROM c')).rows).toEqual([{ email: RAW }]);
+    // The FETCH's audit record carries the decision of the cursor it reads: the region filter.
+    const fetched = readFileSync(stack.auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { statement: string }).filter((r) => r.statement.startsWith('FETCH')).pop();
+    expect(JSON.stringify(fetched)).toContain('sales-region-rows');
     await revoke();
     await expect(analyst.query('FETCH 1 FROM c')).rejects.toMatchObject({
       code: '42501',

@@ -87,6 +87,17 @@ export interface SubscriptionConfig {
   readonly when?: Condition;
 }
 
+/** A classifier of the organisation's own for `pgveil discover` (discovery/custom-classifiers.ts). */
+export interface CustomClassifierConfig {
+  readonly id: string;
+  readonly tag: string;
+  readonly description?: string;
+  readonly pattern?: string;
+  readonly dictionary?: readonly string[];
+  readonly columnName?: string;
+  readonly minShare?: number;
+}
+
 export interface PolicyFile {
   readonly dataProducts?: readonly DataProductConfig[];
   /** The tag taxonomy (declared across all files). */
@@ -97,4 +108,5 @@ export interface PolicyFile {
   readonly domainPolicies?: readonly DomainPolicyRule[];
   readonly users?: readonly UserConfig[];
   readonly subscriptions?: readonly SubscriptionConfig[];
+  readonly discovery?: { readonly classifiers?: readonly CustomClassifierConfig[] };
 }

@@ -8,7 +8,8 @@ import { register as audit } from './audit';
 import { register as grant } from './grant';
 import { register as policy } from './policy';
 import { register as provision } from './provision';
+import { register as discover } from './discover';
 
 export function registerCommands(program: Command): void {
-  for (const register of [serve, demo, provision, explain, policy, user, grant, audit]) register(program);
+  for (const register of [serve, demo, provision, discover, explain, policy, user, grant, audit]) register(program);
 }

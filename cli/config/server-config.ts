@@ -51,6 +51,8 @@ export interface ServerConfig {
   readonly catalog: { readonly refreshSeconds: number };
   /** How often each data product's upstream is checked, and how long one check may take. */
   readonly upstreamProbe: { readonly intervalMs: number; readonly timeoutMs: number };
+  /** Sensitive data discovery (docs/discovery.md). */
+  readonly discovery: DiscoveryConfig;
   readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error' };
 }
 
@@ -59,3 +61,13 @@ export type EventSinkConfig =
   | { readonly type: 'stdout' }
   | { readonly type: 'redis-stream'; readonly key: string; readonly maxLen: number }
   | { readonly type: 'http'; readonly url: string; readonly attempts: number };
+
+export interface DiscoveryConfig {
+  readonly rows: number;
+  readonly maxValueChars: number;
+  readonly statementTimeoutMs: number;
+  readonly budgetSeconds: number;
+  readonly minConfidence: number;
+  /** Discovery on catalog refresh: new or changed columns, bounded per refresh. */
+  readonly continuous: { readonly enabled: boolean; readonly rows: number; readonly maxRelations: number; readonly budgetSeconds: number };
+}

@@ -65,6 +65,11 @@ export function scoreColumn(column: ColumnInput, classifiers: readonly Classifie
     const valid = new Uint8Array(n);
     let validCount = 0;
     let shapeCount = 0;
+    // Stop grading once neither way to flag the column can still be reached: most classifiers
+    // meet a column they have nothing to do with, and know it after a few values.
+    const needValid = c.needsNameHint ? Infinity : (c.minShare ?? 0.8) * n;
+    const needShape = hint ? (c.minShareWithHint ?? 0.5) * n : Infinity;
+    let hopeless = false;
     for (let i = 0; i < n; i++) {
       const grade: ValueGrade = c.grade(column.values[i]!);
       if (grade === VALID) {
@@ -72,7 +77,13 @@ export function scoreColumn(column: ColumnInput, classifiers: readonly Classifie
         validCount++;
       }
       if (grade !== 0) shapeCount++;
+      const left = n - i - 1;
+      if (validCount + left < needValid && shapeCount + left < needShape) {
+        hopeless = true;
+        break;
+      }
     }
+    if (hopeless) continue;
     const validShare = n === 0 ? 0 : validCount / n;
     const shapeShare = n === 0 ? 0 : shapeCount / n;
     const confidence = confidenceOf(c, hint, validShare, shapeShare, n);
@@ -100,6 +111,8 @@ function suppressOverlaps(candidates: Candidate[]): Candidate[] {
     return !candidates.some((other) => {
       if (other === c || other.tag === c.tag) return false;
       if (c.evidence.nameHint && !other.evidence.nameHint) return false;
+      // Two readings of the same values: the one the column's name names wins.
+      if (!c.evidence.nameHint && other.evidence.nameHint) return true;
       const stronger = other.specificity > c.specificity || (!c.evidence.nameHint && other.evidence.nameHint);
       if (!stronger) return false;
       if (own === 0) return other.evidence.nameHint || other.confidence > c.confidence;

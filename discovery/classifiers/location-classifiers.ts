@@ -4,7 +4,7 @@ import { NONE, SHAPE, VALID, nameWords, type Classifier } from '../classifier';
 import { fold } from './name-dictionary';
 
 /** Street words of English, German, French, Spanish, Italian, Portuguese and Dutch addresses. */
-const STREET_WORD = /(^|[\s,])(street|st\.?|road|rd\.?|avenue|ave\.?|lane|ln\.?|drive|dr\.?|boulevard|blvd\.?|way|court|ct\.?|place|pl\.?|square|terrace|crescent|close|parkway|highway|hwy|circle|trail|row|walk|mews|grove|gardens|hill|park|plaza|pike|loop|alley|bypass|ridge|view|stra(ss|ß)e|str\.|weg|allee|platz|gasse|ring|damm|ufer|rue|chemin|impasse|all[ée]e|quai|cours|calle|avenida|paseo|plaza|camino|carretera|ronda|traves[ií]a|via|viale|piazza|corso|vicolo|largo|contrada|strada|rua|travessa|alameda|pra[çc]a|rodovia|estrada|straat|laan|plein|gracht|kade|steeg)(\s|,|$)/i;
+const STREET_WORD = /(^|[\s,])(street|st\.?|road|rd\.?|avenue|ave\.?|lane|ln\.?|drive|dr\.?|boulevard|blvd\.?|way|court|ct\.?|place|pl\.?|square|terrace|crescent|close|parkway|highway|hwy|circle|trail|row|walk|mews|grove|gardens|hill|park|plaza|pike|loop|alley|bypass|ridge|view|stra(ss|ß)e|str\.|weg|allee|platz|gasse|ring|damm|ufer|rue|chemin|impasse|all[ée]e|quai|cours|calle|avenida|paseo|plaza|camino|carretera|ronda|traves[ií]a|via|viale|piazza|corso|vicolo|largo|contrada|strada|rua|travessa|alameda|pra[çc]a|rodovia|estrada|straat|laan|plein|gracht|kade|steeg|singel|dreef|hof|grange|approach|glade|brow|side|green|gate|fields|end|rise|vale|wharf|yard|hollow|meadow|orchard|passage|spur|bank|chase|dale|heights|parade|causeway|esplanade|route|voie|chauss[ée]e|faubourg|glorieta|pasaje|urbanizaci[óo]n|callej[óo]n|cuesta|bajada|subida|senda|rinc[óo]n|v[ií]a|rotonda|borgo|incrocio|piazzale|lungomare|salita|ladeira|viela|marginal)(\s|,|$)/i;
 
 export const streetAddress: Classifier = {
   id: 'street_address',
@@ -16,7 +16,7 @@ export const streetAddress: Classifier = {
   specificity: 15,
   grade(v) {
     if (v.length < 6 || v.length > 200 || !/\p{L}/u.test(v)) return NONE;
-    const number = /(^|\s)\d{1,5}[a-z]?(,|\s|$)/i.test(v) || /,\s*\d{1,5}[a-z]?$/i.test(v) || /\s(n[º°o]\.?\s*)?\d{1,5}$/i.test(v);
+    const number = /(^|\s)\d{1,5}[a-z]?(,|\s|$)/i.test(v) || /\ss\/n\.?$/i.test(v) || /,\s*\d{1,5}[a-z]?$/i.test(v) || /\s(n[º°o]\.?\s*)?\d{1,5}$/i.test(v);
     const street = STREET_WORD.test(v) || /\p{L}(stra(ss|ß)e|str\.|weg|gasse|allee|platz|straat|laan)(\s|$)/iu.test(v);
     if (number && street) return VALID;
     return number || street ? SHAPE : NONE;

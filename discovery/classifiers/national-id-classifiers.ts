@@ -50,10 +50,10 @@ export const esDni: Classifier = {
 export const itCodiceFiscale: Classifier = {
   id: 'it_codice_fiscale',
   tag: 'pii.national_id',
-  description: 'Italian codici fiscali (check character, validator.isIdentityCard)',
+  description: 'Italian codici fiscali (name letters, date and check character, validator.isTaxID it-IT)',
   nameHint: nameWords(`codice_fiscale|cf|tax_code|${NATIONAL_ID_HINT}`),
   specificity: 58,
-  grade: (v) => (!/^[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$/i.test(v) ? NONE : validator.isIdentityCard(v.toUpperCase(), 'IT') ? VALID : SHAPE),
+  grade: (v) => (!/^[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$/i.test(v) ? NONE : validator.isTaxID(v.toUpperCase(), 'it-IT') ? VALID : SHAPE),
 };
 
 export const brCpf: Classifier = {

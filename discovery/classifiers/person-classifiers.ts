@@ -49,7 +49,7 @@ export const birthDate: Classifier = {
 
 const dictionary = (words: string): ReadonlySet<string> => new Set(words.split('|').map(fold));
 
-const GENDERS = dictionary('male|female|man|woman|men|women|non-binary|nonbinary|non binary|genderqueer|transgender|trans|agender|intersex|other|unknown|prefer not to say|diverse|divers|mannlich|weiblich|homme|femme|masculin|feminin|hombre|mujer|masculino|femenino|maschio|femmina|maschile|femminile|man|vrouw|mannelijk|vrouwelijk');
+const GENDERS = dictionary('male|female|man|woman|men|women|non-binary|nonbinary|non binary|genderqueer|transgender|trans|agender|intersex|other|unknown|prefer not to say|diverse|divers|mannlich|weiblich|homme|femme|masculin|feminin|hombre|mujer|masculino|femenino|maschio|femmina|maschile|femminile|man|vrouw|mannelijk|vrouwelijk|mann|frau|uomo|donna|feminino|femea|macho');
 
 export const gender: Classifier = {
   id: 'gender',

@@ -1,7 +1,7 @@
 /**
  * Security events: refusals, authentication failures, protocol violations, limits, reload failures,
  * attribute-store outages, anomalies, audit checkpoints and untagged copies of tagged columns
- * (materialized views), in one JSON shape (docs/audit.md). A sink never delays a
+ * (materialized views) and untagged sensitive columns, in one JSON shape (docs/audit.md). A sink never delays a
  * statement: each has a bounded in-memory queue drained in the background; when it is full the
  * newest event is dropped and counted.
  */
@@ -20,6 +20,14 @@ export interface SecurityEvent {
   readonly reasons: readonly string[];
   /** On `audit_checkpoint` events only: the signed head of the audit chain. */
   readonly checkpoint?: AuditCheckpoint;
+  /** For `untagged_sensitive_column`: what discovery found (never a sampled value). */
+  readonly finding?: {
+    readonly relation: string;
+    readonly column: string;
+    readonly classifier: string;
+    readonly proposedTags: readonly string[];
+    readonly confidence: number;
+  };
 }
 
 /**
@@ -40,6 +48,8 @@ const OCSF_CLASSES: Readonly<Record<string, readonly [number, string]>> = {
   admin_action_refused: [3002, 'Authentication'],
   // Found at a catalog load: a materialized view copies tagged columns into untagged ones.
   matview_untagged_source: [2004, 'Detection Finding'],
+  // A finding about the data itself (sensitive content no policy reaches), like an anomaly.
+  untagged_sensitive_column: [2004, 'Detection Finding'],
 };
 
 /** The serialized form: the event plus its OCSF class. */

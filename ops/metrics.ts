@@ -26,6 +26,12 @@ export class PgveilMetrics {
   readonly authFailures = new Counter({ name: 'pgveil_auth_failures_total', help: 'Failed authentications', registers: [this.registry] });
   readonly policyVersion = new Gauge({ name: 'pgveil_policy_version_info', help: 'The running policy version (value 1)', labelNames: ['version'], registers: [this.registry] });
   readonly auditFailures = new Counter({ name: 'pgveil_audit_write_failures_total', help: 'Audit records that could not be written', registers: [this.registry] });
+  readonly untaggedSensitiveColumns = new Gauge({
+    name: 'pgveil_untagged_sensitive_columns',
+    help: 'Columns continuous discovery flags as sensitive that no tag covers, per data product',
+    labelNames: ['data_product'],
+    registers: [this.registry],
+  });
   private sinks: ReadonlyArray<{ readonly name: string; readonly depth: number; readonly dropped: number }> = [];
   private readonly droppedSeen = new Map<string, number>();
   // Read from the sinks at scrape time, so a scrape always shows the current queues.

@@ -29,6 +29,8 @@ export interface CatalogCacheOptions {
   readonly tagsOf: (dataProduct: string) => ColumnTags;
   /** Called once for every untagged materialized view column newly found at a load. */
   readonly onUntaggedMatview: (dataProduct: string, column: UntaggedMatviewColumn) => void;
+  /** Told of every snapshot loaded (continuous discovery); must return at once. */
+  readonly onLoaded?: (dataProduct: string, snapshot: CatalogSnapshot) => void;
 }
 
 export class CatalogCache {
@@ -59,6 +61,11 @@ export class CatalogCache {
         entry.loadedAt = Date.now();
         entry.loading = undefined;
         this.reportUntaggedMatviews(dataProduct, snapshot, entry);
+        try {
+          this.options?.onLoaded?.(dataProduct, snapshot);
+        } catch {
+          // A listener's failure is its own business, never the statement's that asked for the catalog.
+        }
         return snapshot;
       },
       (error: unknown) => {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { createProxyServer, DEFAULT_LIMITS, type UpstreamTarget } from '../../proxy';
-import { initRewriter, RewriteCache } from '../../rewriter';
+import { initRewriter, RewriteCache, type CatalogSnapshot } from '../../rewriter';
 import { createIdentityProvider, PolicyStore, RedisAttributeSource, createTokenVerifier } from '../../policies';
 import { connectRedis, subscriberOf } from './connect-redis';
 import { announceTo, followAnnouncements } from '../../policies/policy-reload-channel';
@@ -25,6 +25,8 @@ import { columnTags } from '../../policies/tags';
 import { createRewritingGate } from './rewriting-gate';
 import { cachedRewrite } from './cached-rewrite';
 import { checkProvisioning } from './provisioning-check';
+import { continuousDiscovery } from './continuous-discovery-of';
+import type { ContinuousDiscovery } from '../../discovery/continuous-discovery';
 
 export interface RunningPgveil {
   readonly port: number;
@@ -32,6 +34,8 @@ export interface RunningPgveil {
   readonly policies: PolicyStore;
   readonly catalogs: CatalogCache;
   readonly metrics: PgveilMetrics;
+  /** Present when `discovery.continuous.enabled`. */
+  readonly discovery: ContinuousDiscovery | undefined;
   readonly adminPort: number | undefined;
   readonly adminHost: string | undefined;
   /** Reachability of each data product's upstream, as /readyz and the main log report it. */
@@ -95,6 +99,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     const product = policies.current().dataProducts.get(database);
     return product ? upstreamTargetOf(product) : undefined;
   };
+  const discovery = config.discovery.continuous.enabled ? continuousDiscovery(config, () => policies.current(), events, metrics, log) : undefined;
   const catalogs = new CatalogCache(route, config.catalog.refreshSeconds, upstreams, {
     tagsOf: (dataProduct) => {
       const product = policies.current().dataProducts.get(dataProduct);
@@ -110,6 +115,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
         message: `materialized view "${column.schema}.${column.name}" column "${column.column}" is computed from tagged ${column.sources.map((s) => `"${s}"`).join(', ')} but has no tag of its own: pgveil serves it unmasked`,
         reasons: ['matview_untagged_source'],
       }),
+    ...(discovery ? { onLoaded: (name: string, snapshot: CatalogSnapshot) => discovery.catalogLoaded(name, snapshot) } : {}),
   });
   const cache = new RewriteCache();
   const secret = config.audit.secretEnv ? process.env[config.audit.secretEnv] : undefined;
@@ -207,6 +213,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
   const shutdown = async (): Promise<void> => {
     await admin?.close();
     upstreams.close();
+    await discovery?.idle();
     policies.close();
     await checkpoints.stop();
     auditLog.close();
@@ -221,6 +228,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     policies,
     catalogs,
     metrics,
+    discovery,
     adminPort: admin?.port,
     adminHost: admin?.host,
     upstreams,

@@ -10,7 +10,8 @@ import { isMoreRestrictive } from './decision-engine';
 import { tagMatches } from './tags';
 
 export interface LintFinding {
-  readonly kind: 'conflict' | 'shadowed' | 'unused_tag' | 'undeclared_tag';
+  /** `untagged_sensitive`: a column discovery flags that no tag covers (pgveil policy lint --config). */
+  readonly kind: 'conflict' | 'shadowed' | 'unused_tag' | 'undeclared_tag' | 'untagged_sensitive';
   readonly message: string;
 }
 

@@ -10,6 +10,7 @@ import type { RelationRef } from '../../policies/decision';
 import { CatalogCache } from '../runtime/catalog-cache';
 import { upstreamTargetOf } from '../runtime/upstream-target-of';
 import { SYSTEM_SCHEMAS } from '../../rewriter/statement-guard';
+import { untaggedColumns } from '../../discovery/untagged-columns';
 
 /** The user relations of every declared data product, read from their upstream catalogs. */
 async function upstreamRelations(bundle: PolicyBundle, helperSchema: string): Promise<RelationRef[]> {
@@ -36,7 +37,8 @@ export function register(program: Command): void {
     .argument('[files...]', 'policy files (default: those of --config)')
     .option('-c, --config <file>', 'also read column tags from the upstream catalogs of this configuration')
     .option('--warn-only', 'exit 0 even when there are findings')
-    .action(async (files: string[], options: { config?: string; warnOnly?: boolean }) => {
+    .option('--no-discover', 'with --config: do not sample the data products for sensitive columns no tag covers')
+    .action(async (files: string[], options: { config?: string; warnOnly?: boolean; discover: boolean }) => {
       const config = options.config ? loadServerConfig(options.config) : undefined;
       if (files.length === 0 && !config) throw new Error('policy lint: name policy files or --config');
       const bundle = loadPolicyFiles(files.length > 0 ? files : config!.policies);
@@ -45,6 +47,14 @@ export function register(program: Command): void {
         for (const r of await upstreamRelations(bundle, config.helperSchema)) for (const c of r.columns) for (const t of commentTags(c.comment)) tags.add(t);
       }
       const findings = lintPolicies(bundle, tags);
+      // A column that looks sensitive but carries no tag is what a tag-keyed policy cannot protect.
+      if (config && options.discover) {
+        const scan = await untaggedColumns(bundle, config.policies, config.discovery, config.helperSchema);
+        for (const u of scan.columns) {
+          findings.push({ kind: 'untagged_sensitive', message: `column "${u.column}" looks like ${u.proposedTags.join(', ')} (confidence ${u.confidence.toFixed(2)}, ${u.classifier}) but no tag covers it: tag it (pgveil discover --write) or no tag rule reaches it` });
+        }
+        for (const u of scan.unsampled) process.stderr.write(`discovery could not sample ${u}\n`);
+      }
       for (const f of findings) process.stdout.write(`${f.kind}: ${f.message}\n`);
       process.stdout.write(`${findings.length} finding(s) in policy version ${bundle.version}\n`);
       // Findings fail the command so that CI catches them; --warn-only is for looking around.
@@ -66,11 +76,13 @@ export function register(program: Command): void {
     .description('print who sees what: the users of the policy files x the columns of every data product')
     .requiredOption('-c, --config <file>', 'pgveil.yaml')
     .option('--json', 'print JSON')
-    .action(async (options: { config: string; json?: boolean }) => {
+    .option('--no-discover', 'do not sample the data products for sensitive columns no tag covers')
+    .action(async (options: { config: string; json?: boolean; discover: boolean }) => {
       const config = loadServerConfig(options.config);
       const bundle = loadPolicyFiles(config.policies);
       const profiles = [...bundle.users.values()].map((u) => ({ name: u.name, principal: { user: u.name, groups: u.groups ?? [], attributes: u.attributes ?? {} } }));
-      const matrix = accessMatrix(bundle.snapshot, profiles, await upstreamRelations(bundle, config.helperSchema));
+      const untagged = options.discover ? (await untaggedColumns(bundle, config.policies, config.discovery, config.helperSchema)).columns : undefined;
+      const matrix = accessMatrix(bundle.snapshot, profiles, await upstreamRelations(bundle, config.helperSchema), untagged?.map(({ column, proposedTags, confidence }) => ({ column, proposedTags, confidence })));
       process.stdout.write(options.json ? `${JSON.stringify(matrix, null, 2)}\n` : `${formatAccessMatrix(matrix)}\n`);
     });
 }

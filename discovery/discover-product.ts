@@ -42,11 +42,12 @@ interface RelationRow {
   name: string;
   kind: string;
   reltuples: number;
+  relpages: number;
   definition: string | null;
 }
 
 const RELATIONS_SQL = `
-SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.reltuples::float8 AS reltuples,
+SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.reltuples::float8 AS reltuples, c.relpages::int4 AS relpages,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END AS definition
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
@@ -120,7 +121,7 @@ export async function discoverProduct(product: DataProductConfig, options: Disco
       let sample: { values: ReadonlyArray<readonly string[]>; rows: number; method: 'tablesample' | 'limit' } | undefined;
       let failure: RelationFinding['failure'];
       try {
-        if (cols.length > 0) sample = await sampleRelation(client, { schema: r.schema, name: r.name, kind: r.kind, columns: cols.map((c) => c.name), estimatedRows: r.reltuples }, { rows, maxValueChars });
+        if (cols.length > 0) sample = await sampleRelation(client, { schema: r.schema, name: r.name, kind: r.kind, columns: cols.map((c) => c.name), estimatedRows: r.reltuples, pages: r.relpages }, { rows, maxValueChars });
       } catch (error) {
         failure = sampleFailure(error);
       }

@@ -48,6 +48,8 @@ export interface RelationToSample {
   readonly columns: readonly string[];
   /** pg_class.reltuples: an estimate, -1 when never analyzed. */
   readonly estimatedRows: number;
+  /** pg_class.relpages. */
+  readonly pages: number;
 }
 
 /** Samples inside a savepoint, so a failure leaves the transaction usable for the next relation. */
@@ -55,8 +57,9 @@ export async function sampleRelation(client: Client, relation: RelationToSample,
   const target = `${quoteIdent(relation.schema)}.${quoteIdent(relation.name)}`;
   const list = relation.columns.map((c) => `pg_catalog.left(${quoteIdent(c)}::pg_catalog.text, ${limits.maxValueChars})`).join(', ');
   const sampleable = (relation.kind === 'r' || relation.kind === 'm') && relation.estimatedRows > limits.rows * 10;
-  // SYSTEM picks whole pages: twice the share we need, so a skewed page count still fills the cap.
-  const percent = sampleable ? Math.min(100, (200 * limits.rows) / relation.estimatedRows) : 100;
+  // SYSTEM picks whole pages: twice the share of rows we need, and at least about 20 pages, so that
+  // neither skewed pages nor a small page count leave the sample short.
+  const percent = sampleable ? Math.min(100, Math.max((200 * limits.rows) / relation.estimatedRows, (2000 / Math.max(1, relation.pages)))) : 100;
   const run = async (sql: string): Promise<Array<Array<string | null>>> => {
     await client.query('SAVEPOINT pgveil_sample');
     try {

@@ -10,6 +10,7 @@ import { BUILTIN_CLASSIFIERS } from '../../discovery/builtin-classifiers';
 import { discoverProduct } from '../../discovery/discover-product';
 import { formatReport } from '../../discovery/format-report';
 import type { DiscoveryReport } from '../../discovery/discovery-report';
+import type { DataProductConfig } from '../../policies/policy-model';
 import { startStack, type Stack } from '../support/pgveil-stack';
 import { join } from 'node:path';
 
@@ -18,6 +19,8 @@ const CANARY_NOTE = 'call me at +44 20 7946 0958 zqcanary';
 
 let stack: Stack;
 let report: DiscoveryReport;
+let product: DataProductConfig;
+let ruleTags: string[];
 
 beforeAll(async () => {
   stack = await startStack('discover', {
@@ -26,6 +29,10 @@ beforeAll(async () => {
       CREATE MATERIALIZED VIEW public.contact_report AS SELECT cc.contact_key AS who, count(*) AS n FROM public.customer_contacts cc GROUP BY cc.contact_key;
       CREATE TABLE public.tickets (id int, note text, reporter text);
       INSERT INTO public.tickets SELECT i, 'customer wrote about order ' || i || ': ' || CASE WHEN i % 2 = 0 THEN 'please reach ${CANARY_EMAIL}' ELSE '${CANARY_NOTE}' END, 'agent' FROM generate_series(1, 40) i;
+      CREATE TABLE public.events (id int, ip text);
+      INSERT INTO public.events SELECT i, '192.0.2.' || (i % 250) FROM generate_series(1, 20000) i;
+      ANALYZE public.events;
+      CREATE VIEW public.slow AS SELECT pg_sleep(2)::text AS x;
       CREATE SCHEMA vault;
       CREATE TABLE vault.secrets (id int, api_key text);
     `,
@@ -33,7 +40,9 @@ beforeAll(async () => {
   await stack.db.exec(`REVOKE ALL ON vault.secrets FROM ${stack.serviceRole}`);
   const config = loadServerConfig(join(stack.dir, 'pgveil.yaml'));
   const bundle = loadPolicyFiles(config.policies);
-  report = await discoverProduct(bundle.dataProducts.get('demo')!, { classifiers: BUILTIN_CLASSIFIERS, rows: 500, excludeSchemas: ['pgveil'] });
+  product = bundle.dataProducts.get('demo')!;
+  ruleTags = [...new Set(bundle.set.globalPolicies.flatMap((r) => (r.columns ?? []).flatMap((c) => c.tags ?? [])))].sort();
+  report = await discoverProduct(product, { classifiers: BUILTIN_CLASSIFIERS, rows: 500, excludeSchemas: ['pgveil'], only: new Set(['public.customers', 'public.orders', 'public.tickets', 'public.customer_contacts', 'public.contact_report', 'vault.secrets']) });
 });
 afterAll(() => stack.stop());
 
@@ -53,6 +62,26 @@ test('every tag the demo policies use is proposed on the column that carries it,
     'public.orders.card_number=finance.card',
     'public.tickets.note=pii.free_text',
   ]);
+  // Every tag a demo rule names is proposed somewhere (pii.name is tagged in the file, not by a rule).
+  const proposedTags = new Set(report.relations.flatMap((r) => r.columns.flatMap((c) => c.proposals.map((p) => p.tag))));
+  expect(ruleTags).toEqual(['finance.card', 'pii.birth_date', 'pii.email', 'pii.phone', 'pii.ssn']);
+  for (const tag of ruleTags) expect(proposedTags.has(tag)).toBe(true);
+});
+
+test('a large table is sampled by TABLESAMPLE SYSTEM under the row cap; a slow view hits the statement timeout and is reported', async () => {
+  const bounded = await discoverProduct(product, { classifiers: BUILTIN_CLASSIFIERS, rows: 100, statementTimeoutMs: 300, excludeSchemas: ['pgveil'], only: new Set(['public.events', 'public.slow']) });
+  const events = bounded.relations.find((r) => r.name === 'events')!;
+  expect(events.sample!.method).toBe('tablesample');
+  expect(events.sample!.rows).toBeLessThanOrEqual(100);
+  expect(events.sample!.rows).toBeGreaterThanOrEqual(50);
+  expect(events.columns.find((c) => c.name === 'ip')!.proposals.map((p) => p.tag)).toEqual(['pii.ip_address']);
+  expect(bounded.relations.find((r) => r.name === 'slow')!.failure).toEqual({ sqlstate: '57014', reason: 'the sample query exceeded the statement timeout' });
+});
+
+test('a spent time budget leaves relations unread and lists them', async () => {
+  const spent = await discoverProduct(product, { classifiers: BUILTIN_CLASSIFIERS, budgetMs: -1, excludeSchemas: ['pgveil'], only: new Set(['public.customers', 'public.orders']) });
+  expect(spent.relations).toEqual([]);
+  expect(spent.notReached).toEqual(['public.customers', 'public.orders']);
 });
 
 test('tags follow lineage into a view and a materialized view over it', () => {

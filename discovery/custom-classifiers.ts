@@ -10,17 +10,18 @@ import type { CustomClassifierConfig, PolicyFile } from '../policies/policy-mode
 import { NONE, VALID, type Classifier } from './classifier';
 import { fold } from './classifiers/name-dictionary';
 
-function compile(pattern: string, what: string): RegExp {
+/** `source` is what the file says (quoted in errors); `pattern` what is compiled from it. */
+function compile(source: string, what: string, pattern = source): RegExp {
   try {
     return new RegExp(pattern, 'u');
   } catch (error) {
-    throw new ValidationError(`${what}: invalid regular expression "${pattern}": ${(error as Error).message}`);
+    throw new ValidationError(`${what}: invalid regular expression "${source}"`);
   }
 }
 
 export function customClassifier(config: CustomClassifierConfig): Classifier {
   const where = `discovery classifier "${config.id}"`;
-  const pattern = config.pattern !== undefined ? compile(`^(?:${config.pattern})$`, where) : undefined;
+  const pattern = config.pattern !== undefined ? compile(config.pattern, where, `^(?:${config.pattern})$`) : undefined;
   const dictionary = config.dictionary ? new Set(config.dictionary.map((w) => fold(w.trim()))) : undefined;
   const name = config.columnName !== undefined ? compile(config.columnName, where) : undefined;
   const valueRule = pattern !== undefined || dictionary !== undefined;

@@ -33,7 +33,7 @@ export function register(program: Command): void {
   const policy = program.command('policy').description('tools for policy authors');
   policy
     .command('lint')
-    .description('list conflicts, shadowed rules and tags that no column carries')
+    .description('list conflicts, shadowed rules, tags that no column carries and sensitive columns no tag covers')
     .argument('[files...]', 'policy files (default: those of --config)')
     .option('-c, --config <file>', 'also read column tags from the upstream catalogs of this configuration')
     .option('--warn-only', 'exit 0 even when there are findings')

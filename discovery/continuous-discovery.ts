@@ -114,6 +114,8 @@ export class ContinuousDiscovery {
       for (const name of batch) if (!notReached.has(name)) state.pending.delete(name);
       for (const relation of report.relations) {
         const qualified = `${relation.schema}.${relation.name}`;
+        // A plain view is protected through what it reads: its base columns are the ones to tag.
+        if (relation.kind === 'v') continue;
         for (const column of relation.columns) {
           const open = column.proposals.filter((p) => !covered(column.tags, [p.tag]));
           if (open.length === 0) {

@@ -30,14 +30,24 @@ export interface TagPlan {
   readonly alreadyTagged: readonly string[];
   /** Tags proposed that the taxonomy does not declare, and the columns that need them. */
   readonly undeclared: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Plain views with proposals: never written, as pgveil protects a view through the relations it
+   * reads, and a tag on the view too would mask twice (docs/policies.md): tag the base columns.
+   */
+  readonly views?: readonly string[];
 }
 
 export function planTagWrites(reports: readonly DiscoveryReport[], product: string, taxonomy: TagTaxonomy, options: { minConfidence: number; overwrite: boolean; declareTags: boolean }): TagPlan {
   const writes: TagWrite[] = [];
   const alreadyTagged: string[] = [];
   const undeclared = new Map<string, string[]>();
+  const views: string[] = [];
   for (const report of reports.filter((r) => r.dataProduct === product)) {
     for (const relation of report.relations) {
+      if (relation.kind === 'v') {
+        if (relation.columns.some((c) => newTags(c).length > 0)) views.push(`${relation.schema}.${relation.name}`);
+        continue;
+      }
       for (const column of relation.columns) {
         const where = `${relation.schema}.${relation.name}.${column.name}`;
         const accepted = (options.overwrite ? column.proposals : newTags(column)).filter((p) => p.confidence >= options.minConfidence).map((p) => p.tag);
@@ -53,7 +63,7 @@ export function planTagWrites(reports: readonly DiscoveryReport[], product: stri
       }
     }
   }
-  return { writes, alreadyTagged, undeclared };
+  return { writes, alreadyTagged, undeclared, views };
 }
 
 /** The policy file (of those configured) that declares `product`, and its edited text. */

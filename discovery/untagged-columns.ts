@@ -37,6 +37,8 @@ export async function untaggedColumns(bundle: PolicyBundle, policyPaths: readonl
     });
     for (const r of report.relations) {
       if (r.failure) unsampled.push(`${product.name}:${r.schema}.${r.name} (${r.failure.reason})`);
+      // A plain view is protected through what it reads: its base columns are the ones to tag.
+      if (r.kind === 'v') continue;
       for (const c of r.columns) {
         const open = c.proposals.filter((p) => !c.tags.some((t) => tagMatches(t, p.tag)));
         if (open.length === 0) continue;

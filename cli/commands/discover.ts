@@ -79,6 +79,7 @@ export function register(program: Command): void {
           const plan = planTagWrites(reports, name, bundle.set.taxonomy, { minConfidence, overwrite: options.overwrite === true, declareTags: options.declareTags === true });
           const out = options.json ? process.stderr : process.stdout;
           for (const where of plan.alreadyTagged) out.write(`left alone (already tagged; --overwrite to replace): ${where}\n`);
+          for (const view of plan.views ?? []) out.write(`not written: ${view} is a view, protected through the relations it reads: tag their columns\n`);
           for (const [tag, columns] of plan.undeclared) {
             out.write(options.declareTags
               ? `declared in the tag taxonomy: ${tag}\n`

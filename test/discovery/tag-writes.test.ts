@@ -48,3 +48,19 @@ test('a tag outside the taxonomy is held back and named, or declared on request'
   );
   expect(editPolicyText(text, 'other', declared, true)).toBeUndefined();
 });
+
+test('a plain view is never written (protected through its base relations); a materialized view is', () => {
+  const lineage = { classifier: 'lineage' as const, tag: 'pii.email', confidence: 1, from: ['public.people.mail'] };
+  const views: DiscoveryReport = {
+    dataProduct: 'p',
+    notReached: [],
+    durationMs: 1,
+    relations: [
+      { schema: 'public', name: 'people_v', kind: 'v', columns: [{ name: 'mail', type: 'text', tags: [], proposals: [lineage] }] },
+      { schema: 'public', name: 'people_m', kind: 'm', columns: [{ name: 'mail', type: 'text', tags: [], proposals: [lineage] }] },
+    ],
+  };
+  const plan = planTagWrites([views], 'p', taxonomy, { minConfidence: 0.6, overwrite: false, declareTags: false });
+  expect(plan.writes).toEqual([{ relation: 'public.people_m', column: 'mail', tags: ['pii.email'] }]);
+  expect(plan.views).toEqual(['public.people_v']);
+});

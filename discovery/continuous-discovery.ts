@@ -117,7 +117,9 @@ export class ContinuousDiscovery {
         // A plain view is protected through what it reads: its base columns are the ones to tag.
         if (relation.kind === 'v') continue;
         for (const column of relation.columns) {
-          const open = column.proposals.filter((p) => !covered(column.tags, [p.tag]));
+          // Lineage proposals are left to the catalog cache's matview_untagged_source event (plain
+          // views are skipped above): the base column raises its own event when it is untagged.
+          const open = column.proposals.filter((p) => !('from' in p) && !covered(column.tags, [p.tag]));
           if (open.length === 0) {
             state.flagged.delete(`${qualified}.${column.name}`);
             continue;

@@ -5,10 +5,9 @@
  * under a fixed number of characters), a time budget for the product (relations not reached are
  * listed), and each relation's values are dropped before the next is read.
  */
-import { Client } from 'pg';
 import type { DataProductConfig } from '../policies/policy-model';
 import { columnTags } from '../policies/tags';
-import { upstreamTargetOf } from '../cli/runtime/upstream-target-of';
+import { serviceAccountClient, upstreamTargetOf } from '../cli/runtime/upstream-target-of';
 import type { Classifier } from './classifier';
 import { scoreColumn } from './score-column';
 import { sampleFailure, sampleRelation } from './sample-relation';
@@ -66,16 +65,7 @@ export async function discoverProduct(product: DataProductConfig, options: Disco
   const started = Date.now();
   const deadline = started + (options.budgetMs ?? 120_000);
   const target = upstreamTargetOf(product);
-  const client = new Client({
-    host: target.host,
-    port: target.port,
-    database: target.database,
-    user: target.user,
-    password: target.password,
-    ssl: target.ssl && target.ssl.mode !== 'disable' ? { rejectUnauthorized: target.ssl.mode === 'verify-full', ca: target.ssl.ca } : false,
-    connectionTimeoutMillis: 5000,
-    application_name: 'pgveil discovery',
-  });
+  const client = serviceAccountClient(target, 'pgveil discovery');
   await client.connect();
   // A connection-level error (the server going away) must not crash the process: it fails the run.
   client.on('error', () => undefined);

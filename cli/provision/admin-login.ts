@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import type { DataProductConfig } from '../../policies/policy-model';
-import { upstreamPassword } from '../../policies';
+import { serviceAccountClient, upstreamTargetOf } from '../runtime/upstream-target-of';
 
 export interface AdminLogin {
   readonly user: string;
@@ -59,19 +59,5 @@ export function adminClient(product: DataProductConfig, login: AdminLogin): Clie
 
 /** A connection as the service account itself, with the password the policy files give it. */
 export function serviceClient(product: DataProductConfig, applicationName: string): Client {
-  const u = product.upstream;
-  const client = new Client({
-    host: u.host,
-    port: u.port,
-    database: u.database,
-    user: u.user,
-    password: upstreamPassword(product),
-    ssl: sslOf(product),
-    connectionTimeoutMillis: 5_000,
-    application_name: applicationName,
-  });
-  // A server that ends the session (shutdown, database dropped) fails the pending query; an idle
-  // client's 'error' event must not become an uncaught exception of the whole process.
-  client.on('error', () => undefined);
-  return client;
+  return serviceAccountClient(upstreamTargetOf(product), applicationName);
 }

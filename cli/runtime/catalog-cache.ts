@@ -6,7 +6,7 @@
  * Every load looks for materialized view columns copied from tagged columns without a tag of their
  * own (served unmasked, see rewriter/matview-sources.ts) and reports each once while it lasts.
  */
-import { Client } from 'pg';
+import { serviceAccountClient } from './upstream-target-of';
 import { loadCatalog, untaggedMatviewColumns, type CatalogSnapshot, type ColumnTags, type UntaggedMatviewColumn } from '../../rewriter';
 import type { UpstreamTarget } from '../../proxy';
 
@@ -92,16 +92,7 @@ export class CatalogCache {
   private async load(dataProduct: string): Promise<CatalogSnapshot> {
     const target = this.target(dataProduct);
     if (!target) throw new Error(`unknown data product "${dataProduct}"`);
-    const client = new Client({
-      host: target.host,
-      port: target.port,
-      database: target.database,
-      user: target.user,
-      password: target.password,
-      ssl: target.ssl && target.ssl.mode !== 'disable' ? { rejectUnauthorized: target.ssl.mode === 'verify-full', ca: target.ssl.ca } : false,
-      connectionTimeoutMillis: 5000,
-      application_name: 'pgveil catalog',
-    });
+    const client = serviceAccountClient(target, 'pgveil catalog');
     try {
       await client.connect();
     } catch (error) {

@@ -7,7 +7,7 @@
  * Each change to unreachable is one warning on the main log naming the data product, host and port
  * (never the credentials); each recovery is one info line. A failure that repeats is not logged again.
  */
-import { Client } from 'pg';
+import { serviceAccountClient } from './upstream-target-of';
 import type { Logger } from 'pino';
 import type { UpstreamTarget } from '../../proxy';
 
@@ -147,18 +147,7 @@ export class UpstreamHealth {
 /** The probe pgveil uses: the service account's own connection settings, one `SELECT 1`, bounded in time. */
 export function serviceAccountProbe(timeoutMs: number): UpstreamProbe {
   return async (target) => {
-    const client = new Client({
-      host: target.host,
-      port: target.port,
-      database: target.database,
-      user: target.user,
-      password: target.password,
-      ssl: target.ssl && target.ssl.mode !== 'disable' ? { rejectUnauthorized: target.ssl.mode === 'verify-full', ca: target.ssl.ca } : false,
-      connectionTimeoutMillis: timeoutMs,
-      query_timeout: timeoutMs,
-      application_name: 'pgveil probe',
-    });
-    client.on('error', () => undefined); // a connection dropped after the check is not the check's news
+    const client = serviceAccountClient(target, 'pgveil probe', timeoutMs, timeoutMs);
     try {
       await client.connect();
       await client.query('SELECT 1');

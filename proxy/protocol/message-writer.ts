@@ -53,6 +53,8 @@ export const query = (sql: string): Buffer => frame(FrontendCode.Query, cstring(
 export const parse = (name: string, sql: string, parameterTypes: Buffer): Buffer =>
   frame(FrontendCode.Parse, Buffer.concat([cstring(name), cstring(sql), parameterTypes]));
 export const close = (target: 'S' | 'P', name: string): Buffer => frame(FrontendCode.Close, Buffer.concat([Buffer.from(target), cstring(name)]));
+/** Bind with no parameters and no result formats. */
+export const bind = (portal: string, statement: string): Buffer => frame(FrontendCode.Bind, Buffer.concat([cstring(portal), cstring(statement), Buffer.alloc(6)]));
 export const execute = (portal: string, maxRows: number): Buffer => frame(FrontendCode.Execute, Buffer.concat([cstring(portal), int32(maxRows)]));
 export const terminate = (): Buffer => frame(FrontendCode.Terminate, Buffer.alloc(0));
 export const copyFail = (message: string): Buffer => frame(FrontendCode.CopyFail, cstring(message));

@@ -85,7 +85,7 @@ interface Execution {
 type Pending =
   | ({ kind: 'simple'; error?: StatementError; completed: number } & Execution & { statement: Statement })
   | { kind: 'parse'; name: string; statement: Statement; hidden?: true }
-  | { kind: 'bind'; portal: string; statementName: string; boundAt: number }
+  | { kind: 'bind'; portal: string; statementName: string; boundAt: number; refusal?: Refusal }
   | { kind: 'close'; target: 'statement' | 'portal'; name: string; hidden?: true }
   | { kind: 'describe' }
   | ({ kind: 'execute'; portalName: string; portal: Portal | undefined; resolved: boolean; refusal?: Refusal } & Execution)
@@ -453,6 +453,7 @@ export class ClientSession {
     const statement = this.statements.get(name);
     // A Parse still in flight was decided just now.
     const parsing = this.pending.some((p) => p.kind === 'parse' && p.name === name);
+    if (!parsing && !statement && this.decided.prepared.has(name)) return this.refuseBind(portal, name);
     if (parsing || !statement || statement.outcome.kind !== 'plan') return forward();
     const checked = freshness(this.host.options.gate, this.info!, { sql: statement.sql, rewritten: statement.outcome.sql, stamp: statement.outcome.stamp });
     return then(checked, (fresh) => {
@@ -468,6 +469,19 @@ export class ClientSession {
       }
       forward();
     });
+  }
+
+  /**
+   * A Bind of a statement made by SQL PREPARE: pgveil knows its decision only as SQL text, so the
+   * portal could not be audited, limited or checked again at each Execute. Refused (use EXECUTE):
+   * a Bind of a statement that cannot exist fails upstream where this one stood, and its error,
+   * which carries the refusal token, is swapped for the refusal.
+   */
+  private refuseBind(portal: string, name: string): void {
+    const refused = refusal('0A000', `binding statement "${name}", prepared with SQL PREPARE, is not supported through pgveil: run it with EXECUTE`, ['bind_sql_prepared'], '');
+    this.pending.push({ kind: 'bind', portal, statementName: name, boundAt: Date.now(), refusal: refused });
+    this.report('extended', { statement: { sql: `Bind of "${name}"`, outcome: refused }, started: new Date(), t0: process.hrtime.bigint(), rows: 0 }, { sqlstate: refused.sqlstate, message: refused.message });
+    this.toUpstream(write.bind(portal, `pgveil refused ${this.refusalToken}`));
   }
 
   /**
@@ -506,7 +520,9 @@ export class ClientSession {
     let result: RewriteOutcome | Promise<RewriteOutcome> = outcome;
     for (const use of outcome.effects) {
       if (use.kind !== 'execute' && use.kind !== 'fetch') continue;
-      const decided = use.kind === 'execute' ? this.decided.prepared.get(use.name) : this.decided.cursors.get(use.name) ?? this.portalDecision(use.name);
+      // SQL and protocol-level prepared statements share one namespace upstream, as do cursors and portals.
+      const sqlPrepared = use.kind === 'execute' ? this.decided.prepared.get(use.name) : undefined;
+      const decided = use.kind === 'execute' ? sqlPrepared ?? decidedOf(this.statements.get(use.name)) : this.decided.cursors.get(use.name) ?? decidedOf(this.portals.get(use.name)?.statement);
       if (!decided) continue;
       result = then<RewriteOutcome, RewriteOutcome>(result, (sofar) => {
         if (sofar.kind !== 'plan') return sofar;
@@ -514,7 +530,7 @@ export class ClientSession {
         return then(freshness(this.host.options.gate, this.info!, decided), (fresh): RewriteOutcome => {
           if (fresh.current) return audited;
           if (use.kind === 'fetch') return staleRefusal(`cursor "${use.name}"`, fresh.outcome);
-          if (fresh.outcome.kind !== 'plan' || protocol !== 'simple') return staleRefusal(`prepared statement "${use.name}"`, fresh.outcome);
+          if (fresh.outcome.kind !== 'plan' || protocol !== 'simple' || !sqlPrepared) return staleRefusal(`prepared statement "${use.name}"`, fresh.outcome);
           this.prepareAgain(use.name, fresh.outcome);
           return { ...audited, reasons: [...sofar.reasons, ...fresh.outcome.reasons] };
         });
@@ -529,13 +545,6 @@ export class ClientSession {
     const hidden: Pending = { kind: 'hidden-query', failed: false, onSuccess: () => effect && this.decided.apply(effect, plan) };
     this.pending.push(hidden);
     this.toUpstream(write.query(`DEALLOCATE ${quoteIdent(name)};\n${plan.sql}`));
-  }
-
-  /** A protocol-level portal named in a SQL FETCH (they share one namespace upstream). */
-  private portalDecision(name: string): Decided | undefined {
-    const outcome = this.portals.get(name)?.statement?.outcome;
-    const sql = this.portals.get(name)?.statement?.sql;
-    return outcome?.kind === 'plan' && sql !== undefined ? { sql, rewritten: outcome.sql, stamp: outcome.stamp, reasons: outcome.reasons, relations: outcome.relations } : undefined;
   }
 
   /** The rewritten SQL, or for a refusal a statement that fails upstream where the refused one stood. */
@@ -677,7 +686,7 @@ export class ClientSession {
         if (error.message.includes(this.refusalToken)) {
           // The sentinel of a refused statement fails where the refused statement stood: at its
           // Parse, its Query or its Execute, which is the head of the queue now.
-          const outcome = head?.kind === 'parse' || head?.kind === 'simple' ? head.statement.outcome : head?.kind === 'execute' ? head.refusal : undefined;
+          const outcome = head?.kind === 'parse' || head?.kind === 'simple' ? head.statement.outcome : head?.kind === 'execute' || head?.kind === 'bind' ? head.refusal : undefined;
           error = outcome?.kind === 'refusal' ? { sqlstate: outcome.sqlstate, message: outcome.message } : { sqlstate: '42501', message: 'statement refused' };
           forClient = refusalResponse(error.sqlstate, error.message, outcome?.kind === 'refusal' ? outcome.position : undefined);
         } else {
@@ -965,4 +974,10 @@ function staleRefusal(what: string, now: RewriteOutcome): Refusal {
   const again = what.startsWith('cursor') ? 'declare it again' : 'prepare it again';
   const detail = now.kind === 'refusal' ? ` (now refused: ${now.message})` : '';
   return refusal('42501', `${what} was made under a decision that no longer holds: the policy, the user's attributes or grants, the purpose or the search_path changed${detail}; ${again}`, ['stale_decision', ...(now.kind === 'refusal' ? now.reasons : [])], now.policyVersion);
+}
+
+/** A protocol-level statement's decision, as a SQL EXECUTE or FETCH naming it must check it. */
+function decidedOf(statement: Statement | undefined): Decided | undefined {
+  const outcome = statement?.outcome;
+  return statement && outcome?.kind === 'plan' ? { sql: statement.sql, rewritten: outcome.sql, stamp: outcome.stamp, reasons: outcome.reasons, relations: outcome.relations } : undefined;
 }

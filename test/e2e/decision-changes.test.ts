@@ -167,7 +167,7 @@ describe('raw protocol, as pgJDBC past prepareThreshold and a portal fetched in 
       c.send(Buffer.concat([write.parse('S_1', 'SELECT email FROM customers WHERE id = 3', Buffer.from([0, 0])), write.frame(0x53, Buffer.alloc(0))]));
       await c.until('Z');
       const run = async (): Promise<string> => {
-        c.send(Buffer.concat([bind('', 'S_1'), write.execute('', 0), write.frame(0x53, Buffer.alloc(0))]));
+        c.send(Buffer.concat([write.bind('', 'S_1'), write.execute('', 0), write.frame(0x53, Buffer.alloc(0))]));
         const frames = await c.until('Z');
         const error = frames.find((f) => f.code === 'E');
         if (error) throw new Error(decodeFields(Buffer.concat([Buffer.from('E'), Buffer.alloc(4), error.body])).get('M'));
@@ -196,7 +196,7 @@ describe('raw protocol, as pgJDBC past prepareThreshold and a portal fetched in 
       await c.until('Z');
       c.send(Buffer.concat([
         write.parse('', 'SELECT email FROM customers ORDER BY id', Buffer.from([0, 0])),
-        bind('P', ''),
+        write.bind('P', ''),
         write.execute('P', 1),
         write.frame(0x53, Buffer.alloc(0)),
       ]));
@@ -223,7 +223,7 @@ describe('raw protocol, as pgJDBC past prepareThreshold and a portal fetched in 
       await grant();
       c.send(Buffer.concat([
         write.parse('', 'SELECT email FROM customers ORDER BY id', Buffer.from([0, 0])),
-        bind('', ''),
+        write.bind('', ''),
         write.frame(0x48, Buffer.alloc(0)),
       ]));
       expect((await c.next())?.code).toBe('1');
@@ -240,11 +240,35 @@ describe('raw protocol, as pgJDBC past prepareThreshold and a portal fetched in 
   });
 });
 
-/** Bind with no parameters and text results. */
-function bind(portal: string, statement: string): Buffer {
-  const cstring = (s: string): Buffer => Buffer.concat([Buffer.from(s), Buffer.from([0])]);
-  return write.frame(0x42, Buffer.concat([cstring(portal), cstring(statement), Buffer.from([0, 0, 0, 0, 0, 0])]));
-}
+describe('one namespace upstream for SQL and protocol-level prepared statements', () => {
+  test('a SQL EXECUTE of a statement prepared by Parse is checked too, and refused when stale', async () => {
+    await withAnalyst(async (analyst) => {
+      await grant();
+      expect((await analyst.query({ name: 'by_parse', text: 'SELECT email FROM customers WHERE id = $1', values: [3] })).rows).toEqual([{ email: RAW }]);
+      expect((await analyst.query('EXECUTE by_parse(3)')).rows).toEqual([{ email: RAW }]);
+      await revoke();
+      await expect(analyst.query('EXECUTE by_parse(3)')).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('prepared statement "by_parse" was made under a decision that no longer holds') });
+    });
+  });
+
+  test('a protocol Bind of a statement made by SQL PREPARE is refused, so no portal runs unaudited', async () => {
+    const c = await RawClient.session(stack.port, 'demo');
+    try {
+      c.send(write.query('PREPARE sqlp AS SELECT email FROM customers WHERE id = 3'));
+      await c.until('Z');
+      c.send(Buffer.concat([write.bind('', 'sqlp'), write.execute('', 0), write.frame(0x53, Buffer.alloc(0))]));
+      const frames = await c.until('Z');
+      expect(frames.map((f) => f.code).join('')).toBe('EZ');
+      const fields = decodeFields(Buffer.concat([Buffer.from('E'), Buffer.alloc(4), frames[0]!.body]));
+      expect([fields.get('C'), fields.get('M')]).toEqual(['0A000', 'binding statement "sqlp", prepared with SQL PREPARE, is not supported through pgveil: run it with EXECUTE']);
+      // EXECUTE still runs it.
+      c.send(write.query('EXECUTE sqlp'));
+      expect((await c.until('Z')).map((f) => f.code).join('')).toBe('TDCZ');
+    } finally {
+      c.close();
+    }
+  });
+});
 
 describe('pgJDBC itself', () => {
   /** Drives JdbcDecisionChanges.java one command at a time. */

@@ -15,7 +15,9 @@ const CLI = join(__dirname, '../../dist/cli/pgveil.js');
 let dir: string;
 let demo: ChildProcess;
 let output = '';
-const port = 46432 + (process.pid % 1000);
+// Below the kernel's ephemeral range (32768-60999), so no outgoing connection of another test
+// can hold these ports when the demo binds them.
+const port = 27432 + (process.pid % 1000);
 const upstreamPort = port + 1000;
 
 /** Starts `pgveil demo` on `dir` and waits for its psql line; the output so far is in `output`. */

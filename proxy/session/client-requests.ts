@@ -1,0 +1,238 @@
+/**
+ * What the client asks, and what goes upstream in its place. Every SQL text (Query, Parse) passes
+ * the gate; only what it returns goes upstream. A refused statement is replaced upstream by a
+ * sentinel statement that fails, so PostgreSQL itself produces the error at the right place in the
+ * answers (pipelines, discard-until-Sync, aborted transactions behave exactly as without pgveil)
+ * and the answers side swaps upstream's error for the refusal. Prepared statements, portals and
+ * cursors run only while the decision they were made under holds.
+ */
+import { FrontendCode } from '../protocol/message-codes';
+import * as write from '../protocol/message-writer';
+import { ACCEPTED_FRONTEND_CODES, readBindNames, readExecutePortal, readParse, readQuery, readTarget, type FrontendMessage } from '../protocol/frontend-decoder';
+import { protocolViolation } from '../pg-error';
+import type { StatementGate } from '../statement-gate';
+import { refusal, type Refusal, type RewriteOutcome, type RewritePlan } from '../../rewriter/rewrite-types';
+import { quoteIdent } from '../../rewriter/quote-ident';
+import { freshness } from './decision-freshness';
+import { decidedOf, type Pending, type PipelineLedger, type Statement } from './pipeline-ledger';
+import { then } from './maybe-async';
+
+/**
+ * A portal executed within this long of its Bind runs on the decision checked at the Bind:
+ * shorter than a grant or revocation takes to reach pgveil (the attribute refresh), so nothing a
+ * decision change could have reached is skipped.
+ */
+export const PORTAL_FRESH_MS = 20;
+
+export interface RequestContext {
+  readonly gate: StatementGate;
+  /** False when statements must not run because they could not be audited. */
+  readyForStatements(): boolean;
+  /** Appears in the sentinel statement of a refusal; unguessable, so no analyst SQL can forge it. */
+  readonly refusalToken: string;
+  /** The client said Terminate. */
+  terminate(): void;
+  /** The time limit of the principal's latest decision. */
+  timeLimitChanged(ms: number | undefined): void;
+}
+
+export class ClientRequests {
+  /** Frames for upstream wait here until the messages at hand are handled: one write for all. */
+  readonly outbox: Buffer[] = [];
+
+  constructor(
+    private readonly ledger: PipelineLedger,
+    private readonly context: RequestContext,
+  ) {}
+
+  /** Handles one client message; only a gate that must wait returns a promise. */
+  handle(message: FrontendMessage): void | Promise<void> {
+    const code = message.code;
+    if (!ACCEPTED_FRONTEND_CODES.has(code)) {
+      const what = code === FrontendCode.FunctionCall ? 'function call messages are not allowed' : `invalid frontend message type ${code}`;
+      throw protocolViolation(what);
+    }
+    switch (code) {
+      case FrontendCode.Query:
+        return this.onQuery(readQuery(message));
+      case FrontendCode.Parse:
+        return this.onParse(message);
+      case FrontendCode.Bind:
+        return this.onBind(message);
+      case FrontendCode.Execute:
+        return this.onExecute(message);
+      case FrontendCode.Close: {
+        const { kind, name } = readTarget(message);
+        return this.send({ kind: 'close', target: kind, name }, message.frame);
+      }
+      case FrontendCode.Describe:
+        readTarget(message);
+        return this.send({ kind: 'describe' }, message.frame);
+      case FrontendCode.Sync:
+        return this.send({ kind: 'sync' }, message.frame);
+      case FrontendCode.Terminate:
+        return this.context.terminate();
+      case FrontendCode.CopyData:
+      case FrontendCode.CopyDone:
+      case FrontendCode.CopyFail:
+        // COPY FROM is refused by the gate, so no copy-in is ever running: PostgreSQL ignores these too.
+        return;
+      default:
+        // Flush: no answer of its own.
+        this.outbox.push(message.frame);
+    }
+  }
+
+  private send(pending: Pending, frame: Buffer): void {
+    this.ledger.pending.push(pending);
+    this.outbox.push(frame);
+  }
+
+  private check(sql: string): RewriteOutcome | Promise<RewriteOutcome> {
+    if (!this.context.readyForStatements()) return refusal('53000', 'audit log unavailable: statement refused', ['audit_unavailable'], '');
+    return then(this.context.gate.check(sql, this.ledger.info), (outcome) => {
+      // The limit follows the principal's latest decision (an attribute may change it).
+      if (outcome.kind === 'plan') this.context.timeLimitChanged(outcome.timeLimitMs);
+      return outcome;
+    });
+  }
+
+  private onQuery(sql: string): void | Promise<void> {
+    const started = new Date();
+    const t0 = process.hrtime.bigint();
+    const send = (outcome: RewriteOutcome): void =>
+      this.send({ kind: 'simple', statement: { sql, outcome }, started, t0, rows: 0, completed: 0 }, write.query(this.upstreamText(outcome)));
+    return then(then(this.check(sql), (outcome) => this.checkUses(outcome, 'simple')), send);
+  }
+
+  private onParse(message: FrontendMessage): void | Promise<void> {
+    const parse = readParse(message);
+    const t0 = process.hrtime.bigint();
+    return then(then(this.check(parse.sql), (outcome) => this.checkUses(outcome, 'extended')), (outcome) => this.sendParse(parse, t0, outcome));
+  }
+
+  private sendParse(parse: ReturnType<typeof readParse>, t0: bigint, outcome: RewriteOutcome, hidden?: true): void {
+    const statement: Statement = { sql: parse.sql, outcome, parameterTypes: parse.parameterTypes };
+    if (outcome.kind === 'refusal') {
+      this.ledger.report('extended', { statement, started: new Date(), t0, rows: 0 }, { sqlstate: outcome.sqlstate, message: outcome.message });
+    }
+    this.send({ kind: 'parse', name: parse.name, statement, ...(hidden ? { hidden } : {}) }, write.parse(parse.name, this.upstreamText(outcome), parse.parameterTypes));
+  }
+
+  /**
+   * A Bind runs a statement prepared earlier: if its decision changed since (policy, attributes,
+   * grants, purpose, search_path), it is rewritten and prepared again upstream under the same
+   * name before the Bind, and the client notices nothing; refused now, the Bind fails with the refusal.
+   */
+  private onBind(message: FrontendMessage): void | Promise<void> {
+    const { portal, statement: name } = readBindNames(message);
+    const forward = (): void => this.send({ kind: 'bind', portal, statementName: name, boundAt: Date.now() }, message.frame);
+    const statement = this.ledger.statements.get(name);
+    // A Parse still in flight was decided just now.
+    const parsing = this.ledger.pending.some((p) => p.kind === 'parse' && p.name === name);
+    if (!parsing && !statement && this.ledger.decided.prepared.has(name)) return this.refuseBind(portal, name);
+    if (parsing || !statement || statement.outcome.kind !== 'plan') return forward();
+    const checked = freshness(this.context.gate, this.ledger.info, { sql: statement.sql, rewritten: statement.outcome.sql, stamp: statement.outcome.stamp });
+    return then(checked, (fresh) => {
+      if (fresh.current) {
+        if (fresh.outcome) this.ledger.statements.set(name, { ...statement, outcome: fresh.outcome });
+      } else {
+        if (name !== '') this.send({ kind: 'close', target: 'statement', name, hidden: true }, write.close('S', name));
+        const types = statement.parameterTypes ?? Buffer.from([0, 0]);
+        this.sendParse({ name, sql: statement.sql, parameterTypes: types }, process.hrtime.bigint(), fresh.outcome, true);
+      }
+      forward();
+    });
+  }
+
+  /**
+   * A Bind of a statement made by SQL PREPARE: pgveil knows its decision only as SQL text, so the
+   * portal could not be audited, limited or checked again at each Execute. Refused (use EXECUTE):
+   * a Bind of a statement that cannot exist fails upstream where this one stood, and its error,
+   * which carries the refusal token, is swapped for the refusal.
+   */
+  private refuseBind(portal: string, name: string): void {
+    const refused = refusal('0A000', `binding statement "${name}", prepared with SQL PREPARE, is not supported through pgveil: run it with EXECUTE`, ['bind_sql_prepared'], '');
+    const statement = { sql: `Bind of "${name}"`, outcome: refused };
+    this.ledger.report('extended', { statement, started: new Date(), t0: process.hrtime.bigint(), rows: 0 }, { sqlstate: refused.sqlstate, message: refused.message });
+    this.send({ kind: 'bind', portal, statementName: name, boundAt: Date.now(), refusal: refused }, write.bind(portal, this.sentinelName()));
+  }
+
+  /**
+   * An Execute of a portal runs only while its decision holds. One bound a moment ago (Bind and
+   * Execute in one batch, the usual case) was checked at its Bind; any later one is checked again,
+   * however the client spaced its messages.
+   */
+  private onExecute(message: FrontendMessage): void | Promise<void> {
+    const portalName = readExecutePortal(message);
+    const execution = { kind: 'execute' as const, portalName, portal: undefined, resolved: false, statement: undefined, started: new Date(), t0: process.hrtime.bigint(), rows: 0 };
+    const forward = (): void => this.send(execution, message.frame);
+    const portal = this.ledger.portals.get(portalName);
+    const statement = portal?.statement;
+    if (!portal || Date.now() - portal.boundAt <= PORTAL_FRESH_MS || statement?.outcome.kind !== 'plan') return forward();
+    const checked = freshness(this.context.gate, this.ledger.info, { sql: statement.sql, rewritten: statement.outcome.sql, stamp: statement.outcome.stamp });
+    return then(checked, (fresh) => {
+      if (fresh.current) return forward();
+      // An Execute of a portal that cannot exist fails upstream where this one stood; its error
+      // carries the refusal token and is swapped for the refusal on the way back.
+      this.send({ ...execution, refusal: staleRefusal(`portal "${portalName}"`, fresh.outcome) }, write.execute(this.sentinelName(), 0));
+    });
+  }
+
+  /**
+   * EXECUTE and FETCH run what an earlier PREPARE or DECLARE decided. A cursor whose decision no
+   * longer holds is refused; a prepared statement is prepared again first (a Query of pgveil's own
+   * that the client does not see), or refused when the new decision refuses it.
+   */
+  private checkUses(outcome: RewriteOutcome, protocol: 'simple' | 'extended'): RewriteOutcome | Promise<RewriteOutcome> {
+    if (outcome.kind !== 'plan' || outcome.effects.length === 0) return outcome;
+    const { decided, statements, portals } = this.ledger;
+    let result: RewriteOutcome | Promise<RewriteOutcome> = outcome;
+    for (const use of outcome.effects) {
+      if (use.kind !== 'execute' && use.kind !== 'fetch') continue;
+      // SQL and protocol-level prepared statements share one namespace upstream, as do cursors and portals.
+      const sqlPrepared = use.kind === 'execute' ? decided.prepared.get(use.name) : undefined;
+      const made = use.kind === 'execute' ? sqlPrepared ?? decidedOf(statements.get(use.name)) : decided.cursors.get(use.name) ?? decidedOf(portals.get(use.name)?.statement);
+      if (!made) continue;
+      result = then<RewriteOutcome, RewriteOutcome>(result, (sofar) => {
+        if (sofar.kind !== 'plan') return sofar;
+        const audited: RewritePlan = { ...sofar, reasons: [...sofar.reasons, ...made.reasons], relations: [...new Set([...sofar.relations, ...made.relations])] };
+        return then(freshness(this.context.gate, this.ledger.info, made), (fresh): RewriteOutcome => {
+          if (fresh.current) return audited;
+          if (use.kind === 'fetch') return staleRefusal(`cursor "${use.name}"`, fresh.outcome);
+          if (fresh.outcome.kind !== 'plan' || protocol !== 'simple' || !sqlPrepared) return staleRefusal(`prepared statement "${use.name}"`, fresh.outcome);
+          this.prepareAgain(use.name, fresh.outcome);
+          return { ...audited, reasons: [...sofar.reasons, ...fresh.outcome.reasons] };
+        });
+      });
+    }
+    return result;
+  }
+
+  /** Deallocates and prepares a SQL prepared statement again, ahead of the client's Query. */
+  private prepareAgain(name: string, plan: RewritePlan): void {
+    const effect = plan.effects.find((e) => e.kind === 'prepare');
+    const onSuccess = (): void => {
+      if (effect) this.ledger.decided.apply(effect, plan);
+    };
+    this.send({ kind: 'hidden-query', failed: false, onSuccess }, write.query(`DEALLOCATE ${quoteIdent(name)};\n${plan.sql}`));
+  }
+
+  /** The rewritten SQL, or for a refusal a statement that fails upstream where the refused one stood. */
+  private upstreamText(outcome: RewriteOutcome): string {
+    if (outcome.kind === 'plan') return outcome.sql;
+    return `SELECT "${this.sentinelName()}"`;
+  }
+
+  /** A name no client statement or portal can have: its error carries the refusal token. */
+  private sentinelName(): string {
+    return `pgveil refused ${this.context.refusalToken}`;
+  }
+}
+
+/** The refusal of a prepared statement, portal or cursor whose decision no longer holds. */
+function staleRefusal(what: string, now: RewriteOutcome): Refusal {
+  const again = what.startsWith('cursor') ? 'declare it again' : 'prepare it again';
+  const detail = now.kind === 'refusal' ? ` (now refused: ${now.message})` : '';
+  return refusal('42501', `${what} was made under a decision that no longer holds: the policy, the user's attributes or grants, the purpose or the search_path changed${detail}; ${again}`, ['stale_decision', ...(now.kind === 'refusal' ? now.reasons : [])], now.policyVersion);
+}

@@ -1,0 +1,208 @@
+/**
+ * The pipeline's books: which requests still wait for their answer (in the order the client sent
+ * them), the prepared statements and portals as upstream holds them, the settings and decided
+ * objects upstream confirmed, and the audit of each statement once its answer is complete.
+ * Prepared statements and portals change only when upstream confirms (ParseComplete, BindComplete,
+ * CloseComplete): a Parse that upstream rejects (a reused name, a refusal's sentinel) leaves the old
+ * statement in place, exactly as PostgreSQL does, so what is audited and limited is what really runs.
+ */
+import type { Refusal, RewriteOutcome, RewritePlan } from '../../rewriter/rewrite-types';
+import type { SessionInfo, StatementRecord } from '../statement-gate';
+import { SessionSettings, type TransactionStatus } from './session-settings';
+import { DecidedObjects, type Decided } from './decided-objects';
+
+export interface Statement {
+  readonly sql: string;
+  readonly outcome: RewriteOutcome;
+  /** The Parse's parameter types (count and OIDs), to prepare it again under a new decision. */
+  readonly parameterTypes?: Buffer;
+}
+
+/** A bound portal as upstream holds it; rows count across every Execute of the portal. */
+export interface Portal {
+  readonly statement: Statement | undefined;
+  rows: number;
+  /** When the client bound it (ms): a later Execute checks its decision again. */
+  readonly boundAt: number;
+}
+
+export interface StatementError {
+  readonly sqlstate: string;
+  readonly message: string;
+}
+
+/** One statement run, as audited. */
+export interface Execution {
+  statement: Statement | undefined;
+  readonly started: Date;
+  readonly t0: bigint;
+  rows: number;
+  overLimit?: boolean;
+  /** Past the principal's time limit: cancelled upstream, answered with 57014. */
+  overTime?: boolean;
+}
+
+/** A message whose answer is still coming. */
+export type Pending =
+  | ({ kind: 'simple'; error?: StatementError; completed: number } & Execution & { statement: Statement })
+  | { kind: 'parse'; name: string; statement: Statement; hidden?: true }
+  | { kind: 'bind'; portal: string; statementName: string; boundAt: number; refusal?: Refusal }
+  | { kind: 'close'; target: 'statement' | 'portal'; name: string; hidden?: true }
+  | { kind: 'describe' }
+  | ({ kind: 'execute'; portalName: string; portal: Portal | undefined; resolved: boolean; refusal?: Refusal } & Execution)
+  | { kind: 'sync' }
+  /** pgveil's own Query (preparing a SQL prepared statement again): its answer is not the client's. */
+  | { kind: 'hidden-query'; failed: boolean; onSuccess: () => void };
+
+/** A statement whose answer is arriving: a Query or an Execute. */
+export type Running = Extract<Pending, { kind: 'simple' | 'execute' }>;
+
+const IDLE = 0x49; // 'I'
+
+export class PipelineLedger {
+  readonly pending: Pending[] = [];
+  readonly statements = new Map<string, Statement>();
+  readonly portals = new Map<string, Portal>();
+  readonly decided = new DecidedObjects();
+  /** search_path and purpose as upstream holds them, through transactions and savepoints. */
+  readonly settings: SessionSettings;
+  transactionStatus = IDLE;
+  /** An extended-protocol message failed: upstream ignores everything until the next Sync. */
+  skippingToSync = false;
+
+  constructor(
+    /** The session as the gate sees it; follows the settings upstream holds. */
+    public info: SessionInfo,
+    private readonly onFinished: (record: StatementRecord) => void,
+  ) {
+    // What the session started with is what RESET returns to.
+    this.settings = new SessionSettings({ searchPath: info.searchPath, purpose: info.principal.purpose });
+  }
+
+  /** The head of the queue when it is a statement whose answer is arriving, its portal resolved. */
+  running(): Running | undefined {
+    const head = this.pending[0];
+    if (head?.kind === 'execute' && !head.resolved) {
+      // Resolved only now: every Bind sent before this Execute has been answered by upstream.
+      head.resolved = true;
+      head.portal = this.portals.get(head.portalName);
+      head.statement = head.portal?.statement;
+    }
+    return head?.kind === 'simple' || head?.kind === 'execute' ? head : undefined;
+  }
+
+  /** Statements (Queries and Executes) queued, the running one included. */
+  statementsQueued(): number {
+    let n = 0;
+    for (const p of this.pending) if (p.kind === 'simple' || p.kind === 'execute') n++;
+    return n;
+  }
+
+  /** The message at the head of the queue failed upstream. */
+  failHead(error: StatementError): void {
+    this.settings.failed();
+    const head = this.pending[0];
+    if (!head || head.kind === 'sync') return;
+    if (head.kind === 'simple') {
+      head.error ??= error;
+      return;
+    }
+    // PostgreSQL now skips every message up to the next Sync, simple Queries included.
+    this.skippingToSync = true;
+    if (head.kind === 'execute') return this.finish(error);
+    this.pending.shift();
+    // A failed Parse or Bind has already dropped the unnamed statement or portal it was replacing.
+    if (head.kind === 'parse' && head.name === '') this.statements.delete('');
+    if (head.kind === 'bind' && head.portal === '') this.portals.delete('');
+  }
+
+  /** ReadyForQuery: the Query or Sync it answers is done, and so is everything before it. */
+  settle(status: number): void {
+    this.transactionEnded(status);
+    const notRun = { sqlstate: '', message: 'not executed: an earlier message in the pipeline failed' };
+    for (;;) {
+      const p = this.pending.shift();
+      if (!p || p.kind === 'sync') break;
+      if (p.kind === 'simple' && !this.skippingToSync) {
+        // PostgreSQL runs no more of a pipeline after a Query: it drops the unnamed statement and portal.
+        this.statements.delete('');
+        this.portals.delete('');
+        this.report('simple', p, p.error);
+        break;
+      }
+      if (p.kind === 'simple') this.report('simple', p, notRun);
+      else if (p.kind === 'execute') this.report('extended', p, notRun);
+    }
+    this.skippingToSync = false;
+    // Outside a transaction PostgreSQL holds no portals: neither does pgveil's map, which a
+    // client binding ever new portal names would otherwise grow without bound.
+    if (status === IDLE) this.portals.clear();
+  }
+
+  /** The Execute at the head of the queue is done (or failed). */
+  finish(error: StatementError | undefined, completed = false): void {
+    this.running();
+    const head = this.pending.shift();
+    if (head?.kind !== 'execute') return;
+    if (completed && head.statement?.outcome.kind === 'plan') this.applyEffects(head.statement.outcome, 0);
+    this.report('extended', head, head.refusal && error ? { sqlstate: head.refusal.sqlstate, message: head.refusal.message } : error);
+  }
+
+  /** Upstream confirmed statement `index` of a plan: its effects now hold upstream. */
+  applyEffects(plan: RewritePlan, index: number): void {
+    if (plan.effects.length === 0) return;
+    for (const effect of plan.effects) {
+      if (effect.statement !== index) continue;
+      this.settings.apply(effect);
+      this.decided.apply(effect, plan);
+    }
+    this.syncSettings();
+  }
+
+  /** ReadyForQuery: a transaction may have ended, undoing or keeping what it set. */
+  transactionEnded(status: number): void {
+    this.transactionStatus = status;
+    const s = String.fromCharCode(status) as TransactionStatus;
+    this.settings.readyForQuery(s);
+    this.decided.readyForQuery(s);
+    this.syncSettings();
+  }
+
+  /** Statements whose answer had not fully arrived when the session ended are still audited. */
+  abandon(): void {
+    while (this.pending.length > 0) {
+      const p = this.running() ?? this.pending[0]!;
+      this.pending.shift();
+      if (p.kind !== 'simple' && p.kind !== 'execute') continue;
+      const error = p.kind === 'simple' && p.error ? p.error : { sqlstate: '08006', message: 'session ended before the statement completed' };
+      this.report(p.kind === 'simple' ? 'simple' : 'extended', p, error);
+    }
+  }
+
+  report(protocol: 'simple' | 'extended', p: Execution, error: StatementError | undefined): void {
+    if (!p.statement) return;
+    this.onFinished({
+      session: this.info,
+      protocol,
+      sql: p.statement.sql,
+      outcome: p.statement.outcome,
+      rows: p.rows,
+      startedAt: p.started,
+      durationMs: Number(process.hrtime.bigint() - p.t0) / 1e6,
+      ...(error ? { error } : {}),
+    });
+  }
+
+  private syncSettings(): void {
+    const info = this.info;
+    const current = this.settings.current;
+    if (current.searchPath === info.searchPath && current.purpose === info.principal.purpose) return;
+    this.info = { ...info, searchPath: current.searchPath, principal: { ...info.principal, purpose: current.purpose } };
+  }
+}
+
+/** A protocol-level statement's decision, as a SQL EXECUTE or FETCH naming it must check it. */
+export function decidedOf(statement: Statement | undefined): Decided | undefined {
+  const outcome = statement?.outcome;
+  return statement && outcome?.kind === 'plan' ? { sql: statement.sql, rewritten: outcome.sql, stamp: outcome.stamp, reasons: outcome.reasons, relations: outcome.relations } : undefined;
+}

@@ -18,6 +18,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY proxy proxy
+COPY gate gate
 COPY rewriter rewriter
 COPY policies policies
 COPY audit audit

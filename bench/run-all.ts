@@ -21,7 +21,7 @@ import { provisionConfigured } from '../cli/provision/provision-configured';
 import { measureStatementPath } from './statement-path';
 
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
-const DB = 'pgveil_bench';
+export const DB = 'pgveil_bench';
 const ROOT = join(__dirname, '..', '..');
 const CORPUS = process.env.PGVEIL_CORPUS ?? join(ROOT, '..', 'shared', 'corpus');
 const PROXY_PORT = 6632;
@@ -87,7 +87,7 @@ users: [ { name: analyst, password: "${createScramVerifier('analyst')}" } ]
   return join(dir, 'pgveil.yaml');
 }
 
-async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -142,7 +142,7 @@ async function writeRewrittenPointQuery(db: Client, dir: string): Promise<string
   return path;
 }
 
-function pgbench(port: number, mode: string, user: string, password?: string, script?: string, seconds = DURATION): { tps: number; transactions: number } {
+export function pgbench(port: number, mode: string, user: string, password?: string, script?: string, seconds = DURATION): { tps: number; transactions: number } {
   const out = sh('pgbench', [...(script ? ['-f', script] : ['-S']), '-n', '-c', '8', '-j', '2', '-T', String(seconds), '-M', mode, '-h', '127.0.0.1', '-p', String(port), '-U', user, DB], password ? { PGPASSWORD: password } : {});
   const tps = /tps = ([\d.]+)/.exec(out)?.[1];
   const transactions = /number of transactions actually processed: (\d+)/.exec(out)?.[1];
@@ -153,7 +153,7 @@ function pgbench(port: number, mode: string, user: string, password?: string, sc
 const CLOCK_TICKS = Number(sh('getconf', ['CLK_TCK']).trim());
 
 /** CPU seconds (user + system, all threads) a process has used so far. */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
   // After the command name: state is field 3, utime field 14 and stime field 15 of proc(5).
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;

@@ -11,8 +11,7 @@ import type { Client } from 'pg';
 import { initRewriter, loadCatalog, RewriteCache, type RewriteOutcome } from '../rewriter';
 import { AnomalyDetector, AuditLog, createAuditObserver, fanOut } from '../audit';
 import { PgveilMetrics } from '../ops';
-import { createRewritingGate } from '../cli/runtime/rewriting-gate';
-import { cachedRewrite } from '../cli/runtime/cached-rewrite';
+import { createRewritingGate, cachedRewrite } from '../gate';
 import type { SessionInfo } from '../proxy/statement-gate';
 import { benchPolicies } from './rewrite-latency';
 

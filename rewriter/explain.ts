@@ -15,6 +15,8 @@ export function explainRewrite(outcome: RewriteOutcome): string {
     pretty,
     '',
     `policy version: ${outcome.policyVersion}`,
+    ...(outcome.rowLimit !== undefined ? [`row limit: ${outcome.rowLimit} rows per statement`] : []),
+    ...(outcome.timeLimitMs !== undefined ? [`time limit: ${outcome.timeLimitMs} ms per statement`] : []),
     ...(rules.length > 0 ? ['rules:', ...rules] : []),
   ].join('\n');
 }

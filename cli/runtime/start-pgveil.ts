@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { createProxyServer, DEFAULT_LIMITS, type UpstreamTarget } from '../../proxy';
 import { initRewriter, RewriteCache, type CatalogSnapshot } from '../../rewriter';
-import { createIdentityProvider, PolicyStore, RedisAttributeSource, createTokenVerifier } from '../../policies';
+import { createIdentityProvider, PolicyStore, createTokenVerifier } from '../../policies';
 import { connectRedis, subscriberOf } from './connect-redis';
 import { announceTo, followAnnouncements } from '../../policies/policy-reload-channel';
 import { upstreamTargetOf } from './upstream-target-of';
@@ -22,8 +22,8 @@ import { missingRedisPassword } from '../config/load-server-config';
 import { serviceAccountProbe, UpstreamHealth, type DeclaredUpstream } from './upstream-health';
 import type { PolicyBundle } from '../../policies';
 import { columnTags } from '../../policies/tags';
-import { createRewritingGate } from './rewriting-gate';
-import { cachedRewrite } from './cached-rewrite';
+import { statementGateOf } from './statement-gate-of';
+import { attributeSourceOf } from './attribute-source-of';
 import { checkProvisioning } from './provisioning-check';
 import { continuousDiscovery } from './continuous-discovery-of';
 import type { ContinuousDiscovery } from '../../discovery/continuous-discovery';
@@ -84,15 +84,10 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
   // Every replica reloads when one announces a new version (it reads the same files).
   const subscriber = redis ? subscriberOf(redis) : undefined;
   if (subscriber) void followAnnouncements(subscriber, reloadChannel, () => policies).catch(() => undefined);
-  const attributes = redis && config.redis
-    ? new RedisAttributeSource(redis, {
-        keyPrefix: config.redis.keyPrefix,
-        refreshMs: config.redis.refreshMs,
-        maxStaleMs: config.redis.maxStaleMs,
-        onOutage: (detail) => securityEvent('attribute_source_outage', detail, 'redis_unreachable'),
-        onRecovery: () => log.info({}, 'attribute store reachable again'),
-      })
-    : undefined;
+  const attributes = attributeSourceOf(config, redis, {
+    onOutage: (detail) => securityEvent('attribute_source_outage', detail, 'redis_unreachable'),
+    onRecovery: () => log.info({}, 'attribute store reachable again'),
+  });
   const tokens = config.tokens ? { verify: await createTokenVerifier(config.tokens), claims: config.tokens.claims } : undefined;
   const identity = createIdentityProvider({ bundle: () => policies.current(), tokens, redis: attributes });
   const route = (database: string): UpstreamTarget | undefined => {
@@ -149,16 +144,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     identity,
     route,
     ...(config.authentication.decoySecretEnv ? { decoySecret: requiredSecret(config.authentication.decoySecretEnv) } : {}),
-    gate: createRewritingGate({
-      policies: () => policies.current().snapshot,
-      catalog: (dataProduct) => catalogs.get(dataProduct),
-      rewrite: cachedRewrite(cache, metrics),
-      helperSchema: config.helperSchema,
-      principal: (principal) => identity.current(principal),
-      ...(config.limits.maxRowsPerStatement ? { maxRowsPerStatement: config.limits.maxRowsPerStatement } : {}),
-      ...(config.limits.statementTimeoutMs ? { statementTimeoutMs: config.limits.statementTimeoutMs } : {}),
-      ...(config.limits.statementsPerSecond ? { rateLimit: { perSecond: config.limits.statementsPerSecond, burst: config.limits.statementBurst } } : {}),
-    }),
+    gate: statementGateOf(config, { policies: () => policies.current(), identity, catalogs, cache, metrics }),
     observer: createAuditObserver({
       log: auditLog,
       events,

@@ -4,12 +4,10 @@
  * into a Refusal, so the proxy only ever forwards SQL the rewriter returned. Synchronous whenever
  * the catalog is already loaded, which keeps the hot path free of promise hops.
  */
-import type { StatementGate, SessionInfo } from '../../proxy/statement-gate';
-import type { PolicySnapshot } from '../../policies/decision';
-import type { Principal } from '../../policies/principal';
-import type { CatalogSnapshot } from '../../rewriter/catalog-types';
-import { refusal, type RewriteContext, type RewriteOutcome, type Refusal } from '../../rewriter/rewrite-types';
-import { decisionStamp } from '../../rewriter/rewrite-cache';
+import type { StatementGate, SessionInfo } from '../proxy';
+import type { PolicySnapshot, Principal } from '../policies';
+import { decisionStamp, refusal, type CatalogSnapshot, type RewriteContext, type RewriteOutcome, type Refusal } from '../rewriter';
+import { TokenBuckets } from './token-buckets';
 
 export interface RewritingGateOptions {
   /** The current policy version; read once per statement so a statement sees exactly one. */
@@ -95,26 +93,6 @@ export function createRewritingGate(options: RewritingGateOptions): StatementGat
       }
     },
   };
-}
-
-/** One token bucket per user: `burst` statements at once, refilled at `perSecond`. */
-class TokenBuckets {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-
-  constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
-  ) {}
-
-  take(user: string, now = Date.now()): boolean {
-    const bucket = this.buckets.get(user) ?? { tokens: this.burst, at: now };
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
-    bucket.at = now;
-    this.buckets.set(user, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
-  }
 }
 
 /** A whole-number attribute such as `maxRows` or `statementTimeoutMs`, when the principal has one. */

@@ -1,6 +1,6 @@
 /** The rewriter behind its cache, timed and counted in the metrics: what the gate calls per statement. */
-import { rewrite, type RewriteCache, type RewriteContext, type RewriteOutcome } from '../../rewriter';
-import type { PgveilMetrics } from '../../ops';
+import { rewrite, type RewriteCache, type RewriteContext, type RewriteOutcome } from '../rewriter';
+import type { PgveilMetrics } from '../ops';
 
 export function cachedRewrite(cache: RewriteCache, metrics: PgveilMetrics): (sql: string, context: RewriteContext) => RewriteOutcome {
   return (sql, context) => {

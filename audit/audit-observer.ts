@@ -6,7 +6,7 @@
 import { normalizeSync } from 'libpg-query';
 import type { SessionEvent, StatementObserver, StatementRecord } from '../proxy/statement-gate';
 import type { AuditLog } from './audit-log';
-import type { EventSink, SecurityEvent } from './security-events';
+import type { EventSink, SecurityEvent, SecurityEventKind } from './security-events';
 import type { PgveilMetrics } from '../ops/metrics';
 import type { AnomalyDetector } from './anomaly-detector';
 import { outcomeJson, principalJson, sessionJson } from './audit-record-parts';
@@ -108,6 +108,6 @@ export function createAuditObserver(options: AuditObserverOptions): StatementObs
   };
 }
 
-function event(kind: string, severity: SecurityEvent['severity'], actor: SecurityEvent['actor'], dataProduct: string | undefined, message: string, reasons: readonly string[]): SecurityEvent {
+function event(kind: SecurityEventKind, severity: SecurityEvent['severity'], actor: SecurityEvent['actor'], dataProduct: string | undefined, message: string, reasons: readonly string[]): SecurityEvent {
   return { time: new Date().toISOString(), kind, severity, actor, dataProduct: dataProduct ?? null, message, reasons: [...reasons] };
 }

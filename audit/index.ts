@@ -3,4 +3,4 @@ export { AuditLog, verifyAuditFiles, chainOrder, rotatedFiles, GENESIS, type Ver
 export { startCheckpoints, signCheckpoint, readCheckpoints, anchorsOf, checkpointEvent, type AuditCheckpoint, type Checkpoints } from './audit-checkpoint';
 export { AnomalyDetector, DEFAULT_ANOMALY_OPTIONS } from './anomaly-detector';
 export { createAuditObserver } from './audit-observer';
-export { fanOut, fileSink, streamSink, redisStreamSink, httpSink, queuedSink, type EventSink, type SecurityEvent } from './security-events';
+export { fanOut, fileSink, streamSink, redisStreamSink, httpSink, queuedSink, type EventSink, type SecurityEvent, type SecurityEventKind } from './security-events';

@@ -10,9 +10,33 @@ import { dirname } from 'node:path';
 import type Redis from 'ioredis';
 import type { AuditCheckpoint } from './audit-checkpoint';
 
+/**
+ * Every kind of security event (docs/audit.md lists them for operators). Closed, so that a misspelt
+ * kind is a compile error rather than an event no SIEM rule matches.
+ */
+export type SecurityEventKind =
+  // Reported by the proxy session (proxy/statement-gate.ts SessionEventKind, less the routine ones).
+  | 'auth_failure'
+  | 'protocol_violation'
+  | 'limit_exceeded'
+  | 'upstream_failure'
+  // A refused statement (its reasons are RefusalRule ids) and the anomaly detector's findings.
+  | 'statement_refused'
+  | 'rows_spike'
+  | 'refusal_spike'
+  // The server: policy reloads, the attribute store, the admin port.
+  | 'policy_reload_failed'
+  | 'attribute_source_outage'
+  | 'admin_action_refused'
+  // The audit chain's signed checkpoints.
+  | 'audit_checkpoint'
+  // Catalog loads and continuous discovery: data no tag protects.
+  | 'matview_untagged_source'
+  | 'untagged_sensitive_column';
+
 export interface SecurityEvent {
   readonly time: string;
-  readonly kind: string;
+  readonly kind: SecurityEventKind;
   readonly severity: 'low' | 'medium' | 'high';
   readonly actor: { readonly user: string | null; readonly session: string; readonly client: string };
   readonly dataProduct: string | null;
@@ -35,7 +59,7 @@ export interface SecurityEvent {
  * Authentication events, refused statements Datastore Activity, anomalies Detection Findings,
  * the rest (reloads, outages, limits) Application Lifecycle / Network Activity.
  */
-const OCSF_CLASSES: Readonly<Record<string, readonly [number, string]>> = {
+const OCSF_CLASSES: Readonly<Partial<Record<SecurityEventKind, readonly [number, string]>>> = {
   auth_failure: [3002, 'Authentication'],
   statement_refused: [6005, 'Datastore Activity'],
   rows_spike: [2004, 'Detection Finding'],
@@ -50,6 +74,7 @@ const OCSF_CLASSES: Readonly<Record<string, readonly [number, string]>> = {
   matview_untagged_source: [2004, 'Detection Finding'],
   // A finding about the data itself (sensitive content no policy reaches), like an anomaly.
   untagged_sensitive_column: [2004, 'Detection Finding'],
+  // audit_checkpoint: no OCSF class fits a signed log head; it is serialized as a Base Event.
 };
 
 /** The serialized form: the event plus its OCSF class. */

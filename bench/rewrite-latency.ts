@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { parseSync } from 'libpg-query';
 import { initRewriter, loadCatalog, rewrite, RewriteCache, type RewriteContext } from '../rewriter';
 import { literalsOf, normalizedText, splitAtParams } from '../rewriter/literal-template';

@@ -191,7 +191,7 @@ async function measureIdleSessions(dir: string, count: number): Promise<{ rssKb:
     const admin = upstream.admin('postgres');
     await admin.connect();
     await admin.query(`CREATE DATABASE ${DB}`);
-    const upstreamVersion = String((await admin.query('SHOW server_version')).rows[0].server_version);
+    const upstreamVersion = String((await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version);
     await admin.end();
     const config = writeProxyConfig(proxyDir, { port: upstream.port, passwordFile: upstream.servicePasswordFile }, CONNECTIONS_PROXY_PORT);
     await provisionConfigured(loadServerConfig(config), { admin: { user: 'postgres', password: SUPERUSER_PASSWORD } });

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const db = upstream.admin(DB);
   await db.connect();
   await db.query(demoSchemaSql);
-  const upstreamVersion = String((await db.query('SHOW server_version')).rows[0].server_version);
+  const upstreamVersion = String((await db.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version);
   await db.end();
 
   const dir = mkdtempSync(join(tmpdir(), 'pgveil-soak-'));

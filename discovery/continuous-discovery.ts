@@ -94,7 +94,7 @@ export class ContinuousDiscovery {
 
   /** Resolves when every run under way has finished (tests, shutdown). */
   async idle(): Promise<void> {
-    await Promise.all([...this.products.values()].map((s) => s.running));
+    await Promise.all([...this.products.values()].map((s) => s.running ?? Promise.resolve()));
   }
 
   private async run(dataProduct: string, product: DataProductConfig, state: ProductState): Promise<void> {

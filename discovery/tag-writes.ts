@@ -13,7 +13,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { isMap, isSeq, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { buildPolicyBundle, readPolicySources } from '../policies/policy-loader';
-import { TagTaxonomy } from '../policies/tag-taxonomy';
+import type { TagTaxonomy } from '../policies/tag-taxonomy';
 import { ValidationError } from '../policies/yaml-validation';
 import { newTags, type DiscoveryReport } from './discovery-report';
 

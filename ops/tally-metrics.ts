@@ -33,6 +33,9 @@ export class TallyCounter<L extends string = string> {
   }
 }
 
+/** One line of prom-client's exposition, as its registry reads it from get(). */
+type Sample = { labels: Record<string, string | number>; value: number; metricName: string };
+
 /** A histogram without labels, bucketed here; the registry reads it as prom-client's own. */
 export class TallyHistogram {
   readonly type = 'histogram';
@@ -60,10 +63,10 @@ export class TallyHistogram {
     this.count++;
   }
 
-  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> }> {
+  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Sample[] }> {
     let cumulative = 0;
     const bucket = `${this.name}_bucket`;
-    const values = this.bounds.map((le, i) => ({ labels: { le } as Record<string, string | number>, value: (cumulative += this.counts[i]!), metricName: bucket }));
+    const values = this.bounds.map((le, i): Sample => ({ labels: { le }, value: (cumulative += this.counts[i]!), metricName: bucket }));
     values.push({ labels: { le: '+Inf' }, value: this.count, metricName: bucket });
     values.push({ labels: {}, value: this.sum, metricName: `${this.name}_sum` }, { labels: {}, value: this.count, metricName: `${this.name}_count` });
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };

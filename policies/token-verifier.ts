@@ -38,7 +38,7 @@ export async function createTokenVerifier(config: TokenConfig): Promise<TokenVer
       });
       const subject = payload[config.userClaim ?? 'sub'];
       if (subject !== user) return { ok: false, reason: 'token is for another user' };
-      return { ok: true, claims: payload as Record<string, unknown> };
+      return { ok: true, claims: payload };
     } catch (error) {
       return { ok: false, reason: (error as Error).message.toLowerCase() };
     }
@@ -51,7 +51,7 @@ export function claimsToAttributes(claims: Readonly<Record<string, unknown>>, ma
   for (const [attribute, claim] of Object.entries(mapping)) {
     const value = claims[claim];
     if (typeof value === 'string') out[attribute] = value;
-    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[attribute] = value as string[];
+    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[attribute] = value;
   }
   return out;
 }

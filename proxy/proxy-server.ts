@@ -33,7 +33,7 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
       byKey.delete(keyOf(s.processId, s.secretKey));
     },
     // A cancel names a session by our key; anything else cancels nothing, as in PostgreSQL.
-    cancel: (pid, secret) => byKey.get(keyOf(pid, secret))?.cancelUpstream(),
+    cancel: (pid, secret) => void byKey.get(keyOf(pid, secret))?.cancelUpstream(),
   };
 
   const server: Server = createServer((socket: Socket) => {

@@ -43,6 +43,11 @@ export interface StatementRecord {
   readonly error?: { readonly sqlstate: string; readonly message: string };
 }
 
+/**
+ * What a session reports besides statements. Closed: the observer turns every kind but the routine
+ * ones (session_start, session_end, auth_success) into a security event of the same name, which
+ * audit/security-events.ts SecurityEventKind must then allow, or the observer does not compile.
+ */
 export type SessionEventKind =
   | 'auth_failure'
   | 'auth_success'

@@ -225,7 +225,6 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 export function createCatalogSnapshot(relations: readonly CatalogRelation[], version: number, routines: CatalogRoutines = NO_ROUTINES): CatalogSnapshot {
   const byName = new Map(relations.map((r) => [`${r.schema}\0${r.name}`, r]));
   const byOid = new Map(relations.map((r) => [r.oid, r]));
-  const schemas = new Set([...relations.map((r) => r.schema), ...routines.functions.map((f) => f.schema)]);
   const functions = groupBy<CatalogFunction>(routines.functions, (f) => f.name);
   const functionOids = new Map(routines.functions.map((f) => [f.oid, f]));
   const operators = groupBy<CatalogOperator>(routines.operators, (o) => o.symbol);
@@ -234,7 +233,6 @@ export function createCatalogSnapshot(relations: readonly CatalogRelation[], ver
     version,
     relation: (schema, name) => byName.get(`${schema}\0${name}`),
     relationByOid: (oid) => byOid.get(oid),
-    hasSchema: (schema) => schemas.has(schema),
     all: () => relations,
     functionsNamed: (name) => functions.get(name) ?? [],
     functionByOid: (oid) => functionOids.get(oid),

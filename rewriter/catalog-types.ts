@@ -103,7 +103,6 @@ export interface CatalogSnapshot {
   readonly version: number;
   relation(schema: string, name: string): CatalogRelation | undefined;
   relationByOid(oid: number): CatalogRelation | undefined;
-  hasSchema(schema: string): boolean;
   /** Every relation, for tools that list what a data product holds (access matrix, lint). */
   all(): readonly CatalogRelation[];
   /** Functions outside pg_catalog and information_schema with this name, in any schema. */

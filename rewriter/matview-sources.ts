@@ -63,7 +63,7 @@ function outputSources(catalog: CatalogSnapshot, matview: CatalogRelation): Sour
       const refs = columnRefs(target.ResTarget?.val);
       const resolved = refs.map((ref) => resolve(from, ref));
       if (resolved.some((r) => r === undefined)) result[i] = 'all';
-      else (result[i] as Source[]).push(...resolved.flat() as Source[]);
+      else result[i].push(...resolved.flat() as Source[]);
     });
   }
   return result.map((r) => (r === 'all' ? everything : r));

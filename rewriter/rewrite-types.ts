@@ -71,6 +71,53 @@ export interface RewritePlan {
   readonly decidedFor?: Principal;
 }
 
+/**
+ * Every rule a statement can be refused under: the ids in a Refusal's reasons, the audit record's
+ * `rules`, the security event's `reasons` and the refusals metric's `rule` label. Closed, so that a
+ * misspelt id is a compile error rather than a new, unexplained label in the audit.
+ */
+export type RefusalRule =
+  // The statement guard and the substitution (rewriter/, thrown as GuardRefusal).
+  | 'ast_depth'
+  | 'copy_from'
+  | 'copy_to_file'
+  | 'cross_database'
+  | 'data_modification'
+  | 'denied_column'
+  | 'explain_analyze'
+  | 'explain_protected'
+  | 'function_not_allowed'
+  | 'helper_schema'
+  | 'lock_mode'
+  | 'not_subscribed'
+  | 'policy_error'
+  | 'qualified_column'
+  | 'refused_catalog'
+  | 'refused_function'
+  | 'relation_denied'
+  | 'row_locking'
+  | 'search_path'
+  | 'select_into'
+  | 'setting'
+  | 'statement_class'
+  | 'two_phase_commit'
+  | 'unknown_function'
+  | 'unknown_relation'
+  | 'view_columns'
+  | 'view_depth'
+  | 'view_over_protected'
+  // rewrite(): the parser's and the printer's failures.
+  | 'syntax_error'
+  | 'internal_error'
+  // The statement gate: rate limit, attribute store, catalog.
+  | 'rate_limit'
+  | 'attributes_unavailable'
+  | 'catalog_unavailable'
+  // The proxy session: audit down (fail closed), stale decisions, protocol Bind of a SQL PREPARE.
+  | 'audit_unavailable'
+  | 'stale_decision'
+  | 'bind_sql_prepared';
+
 export interface Refusal {
   readonly kind: 'refusal';
   /** 42501 for a refused statement, 42601 for a syntax error, 0A000 for unsupported. */
@@ -78,7 +125,7 @@ export interface Refusal {
   /** Lowercase, names the rule, quotes the user's input. */
   readonly message: string;
   /** Machine-readable rule ids / reasons, for the audit record and the security event. */
-  readonly reasons: readonly string[];
+  readonly reasons: readonly RefusalRule[];
   readonly policyVersion: string;
   /** Set by the gate, as on a RewritePlan. */
   readonly decidedFor?: Principal;
@@ -89,6 +136,6 @@ export interface Refusal {
 export type RewriteOutcome = RewritePlan | Refusal;
 
 /** Builds a Refusal; every layer that refuses (rewriter, gate, proxy) uses this one shape. */
-export function refusal(sqlstate: string, message: string, reasons: readonly string[], policyVersion: string): Refusal {
+export function refusal(sqlstate: string, message: string, reasons: readonly RefusalRule[], policyVersion: string): Refusal {
   return { kind: 'refusal', sqlstate, message, reasons, policyVersion };
 }

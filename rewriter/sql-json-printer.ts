@@ -52,7 +52,7 @@ const ENCODINGS: Readonly<Record<string, string>> = {
 
 /** A value of a closed set, or an error: an unknown option is never printed as something else. */
 function pick(table: Readonly<Record<string, string>>, key: unknown, what: string): string {
-  const text = table[String(key ?? '')];
+  const text = typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined;
   if (text === undefined) throw new Error(`cannot print SQL/JSON ${what} "${String(key)}"`);
   return text;
 }

@@ -3,11 +3,12 @@
  * settings and EXPLAIN options, and deny-lists of functions and catalogs that run SQL text, read
  * files, reach other servers or expose statistics and other sessions' statements.
  */
+import type { RefusalRule } from './rewrite-types';
 
 export class GuardRefusal extends Error {
   override readonly name = 'GuardRefusal';
   constructor(
-    readonly rule: string,
+    readonly rule: RefusalRule,
     message: string,
     readonly sqlstate = '42501',
   ) {

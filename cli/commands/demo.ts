@@ -1,5 +1,6 @@
 /** `pgveil demo` (what `npm start` runs): pgveil on an embedded default, ready for psql. */
 import type { Command } from 'commander';
+import type * as PrepareDemo from '../demo/prepare-demo';
 import { loadServerConfig } from '../config/load-server-config';
 import { startPgveil } from '../runtime/start-pgveil';
 import { reloadOnHangup, stopOnSignals } from './serve';
@@ -22,7 +23,7 @@ export function register(program: Command): void {
     .action(async (options: { dir: string; port: string; upstreamPort: string }, command: Command) => {
       // Loaded here so that `pgveil serve` (and the container image) never needs the bundled PostgreSQL.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { prepareDemo } = require('../demo/prepare-demo') as typeof import('../demo/prepare-demo.js');
+      const { prepareDemo } = require('../demo/prepare-demo') as typeof PrepareDemo;
       const demo = await prepareDemo(options.dir, {
         port: { value: portNumber('--port', options.port), given: command.getOptionValueSource('port') === 'cli' },
         upstreamPort: { value: portNumber('--upstream-port', options.upstreamPort), given: command.getOptionValueSource('upstreamPort') === 'cli' },

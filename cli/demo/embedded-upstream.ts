@@ -65,7 +65,7 @@ export async function startEmbeddedUpstream(demoDir: string, port: number, super
     if (fresh) rmSync(databaseDir, { recursive: true, force: true });
     const said = whatPostgresSaid(log, error);
     const hint = said.includes('Address already in use') ? ': stop what uses that port, or start the demo with --upstream-port <another port>' : '';
-    throw new Error(`the bundled PostgreSQL did not start on 127.0.0.1:${port}: ${said}${hint}`);
+    throw new Error(`the bundled PostgreSQL did not start on 127.0.0.1:${port}: ${said}${hint}`, { cause: error });
   }
   return {
     port,

@@ -111,7 +111,7 @@ async function ensureDemoDatabase(upstream: EmbeddedUpstream): Promise<void> {
   const db = upstream.client(DEMO_DATABASE);
   await db.connect();
   try {
-    const loaded = await db.query("SELECT pg_catalog.to_regclass('public.customers') IS NOT NULL AS loaded");
+    const loaded = await db.query<{ loaded: boolean }>("SELECT pg_catalog.to_regclass('public.customers') IS NOT NULL AS loaded");
     if (loaded.rows[0]?.loaded !== true) await db.query(`BEGIN;\n${demoSchemaSql}\nCOMMIT;`);
   } finally {
     await db.end();

@@ -26,7 +26,7 @@ export function adminLoginFrom(options: { adminUser?: string; adminPasswordFile?
     try {
       password = readFileSync(options.adminPasswordFile, 'utf8').trim();
     } catch (error) {
-      throw new Error(`cannot read the admin password file "${options.adminPasswordFile}": ${(error as Error).message}`);
+      throw new Error(`cannot read the admin password file "${options.adminPasswordFile}": ${(error as Error).message}`, { cause: error });
     }
     return { user, password };
   }

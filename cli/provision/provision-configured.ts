@@ -26,7 +26,7 @@ export async function provisionConfigured(config: ServerConfig, options: Provisi
     } catch (error) {
       // Each data product is one transaction: those before this one are done, this one is unchanged.
       const u = product.upstream;
-      throw new Error(`data product "${product.name}" (${u.host}:${u.port}/${u.database}) was not provisioned: ${(error as Error).message}`);
+      throw new Error(`data product "${product.name}" (${u.host}:${u.port}/${u.database}) was not provisioned: ${(error as Error).message}`, { cause: error });
     }
   }
   return results;

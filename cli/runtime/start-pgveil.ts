@@ -11,7 +11,7 @@ import { createIdentityProvider, PolicyStore, createTokenVerifier } from '../../
 import { connectRedis, subscriberOf } from './connect-redis';
 import { announceTo, followAnnouncements } from '../../policies/policy-reload-channel';
 import { upstreamTargetOf } from './upstream-target-of';
-import { AnomalyDetector, AuditLog, createAuditObserver, fanOut, fileSink, httpSink, redisStreamSink, startCheckpoints, streamSink, type EventSink } from '../../audit';
+import { AnomalyDetector, AuditLog, createAuditObserver, fanOut, fileSink, httpSink, redisStreamSink, startCheckpoints, streamSink, type EventSink, type SecurityEventKind } from '../../audit';
 import { createLogger, PgveilMetrics, startAdminServer } from '../../ops';
 import { adminTokenFrom } from '../../ops/bearer-token';
 import type Redis from 'ioredis';
@@ -61,7 +61,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
   });
   const redis = config.redis ? await connectRedis(config.redis.url) : undefined;
   const events = fanOut(config.events.sinks.map((s): EventSink => eventSink(s, redis)));
-  const securityEvent = (kind: string, message: string, reason: string): void =>
+  const securityEvent = (kind: SecurityEventKind, message: string, reason: string): void =>
     events.emit({ time: new Date().toISOString(), kind, severity: 'high', actor: { user: null, session: '', client: '' }, dataProduct: null, message, reasons: [reason] });
   const reloadChannel = `${config.redis?.keyPrefix ?? 'pgveil:'}policy-reload`;
   const policies = new PolicyStore({

@@ -51,7 +51,7 @@ export class SessionSettings {
       case 'set':
         return this.set(effect.values, effect.local);
       case 'reset':
-        return this.set(Object.fromEntries(effect.settings.map((s) => [s, this.defaults[s]])) as Partial<TrackedSettings>, effect.local);
+        return this.set(Object.fromEntries(effect.settings.map((s) => [s, this.defaults[s]])), effect.local);
       case 'discard_all':
         return this.set(this.defaults, false);
       case 'transaction':

@@ -22,9 +22,7 @@ export interface UpstreamSession {
   readonly leftover: Buffer;
 }
 
-export class UpstreamError extends PgError {}
-
-const unavailable = (why: string): UpstreamError => new UpstreamError('08001', `data product upstream is unavailable: ${why}`, 'FATAL');
+const unavailable = (why: string): PgError => new PgError('08001', `data product upstream is unavailable: ${why}`, 'FATAL');
 
 /** Splits a backend byte stream into whole frames. */
 export class BackendFrameReader {

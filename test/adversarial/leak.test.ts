@@ -2,7 +2,7 @@
  * Every leak case through pgveil as the restricted analyst: refused, or answered without a canary.
  * That an answer is also the correctly masked one is checked in leak-oracle.test.ts.
  */
-import { Client, type QueryConfig } from 'pg';
+import type { Client, QueryConfig } from 'pg';
 import { startStack, type Stack } from '../support/pgveil-stack';
 import { VIEW_SQL } from '../support/view-fixtures';
 import { CANARY_SQL, leakedCanaries } from './canaries';
@@ -52,7 +52,7 @@ test('there are at least 150 leak runs across both protocols', () => {
 describe.each(runs)('%s', (_title, leakCase, mode) => {
   test('no canary reaches the analyst', async () => {
     seen = [];
-    let answer = '';
+    let answer: string;
     let error: { code?: string; message?: string } | undefined;
     try {
       // node-postgres reads `queryMode` at run time; its typings do not declare it.

@@ -41,7 +41,7 @@ test('an untouched log verifies, across a restart of the writer', () => {
 });
 
 test('every line is the canonical form of its record, numbered and linked to the one before', () => {
-  lines.forEach((line, i) => expect(canonicalize(JSON.parse(line))).toBe(line));
+  lines.forEach((line) => expect(canonicalize(JSON.parse(line))).toBe(line));
   expect(lines.map((_, i) => parsed(i).number)).toEqual([1, 2, 3, 4, 5, 6]);
   expect(parsed(0).prev).toBe(GENESIS);
   expect(parsed(3).prev).toBe(parsed(2).hash);

@@ -40,7 +40,7 @@ test('a record carries the principal as it decided: sources, a Redis grant with 
   await attributes.setAttribute('analyst', 'department', 'sales');
   const count = 'SELECT count(*)::int AS n FROM customers';
   const analyst = await stack.connect('analyst', '-c pgveil.purpose=churn-study');
-  let granted = 0;
+  let granted: number;
   try {
     expect((await analyst.query(count)).rows[0].n).toBe(333);
     granted = Date.now();

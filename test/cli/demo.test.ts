@@ -43,8 +43,8 @@ async function stopDemo(): Promise<number | null> {
 async function failedDemo(args: readonly string[]): Promise<{ code: number | null; output: string }> {
   const child = spawn('node', [CLI, 'demo', '--dir', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
-  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (text += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   return { code, output: text };
 }

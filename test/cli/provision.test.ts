@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -181,7 +181,7 @@ describe('from nothing', () => {
     try {
       expect(findings()).toEqual([]); // provisioned: nothing to say
       await withAdmin((c) => c.query('DROP SCHEMA pgveil CASCADE'), p.db.name);
-      writeFileSync(join(p.dir, 'policies.yaml'), `${require('node:fs').readFileSync(join(p.dir, 'policies.yaml'), 'utf8')}\n# touched\n`);
+      writeFileSync(join(p.dir, 'policies.yaml'), `${readFileSync(join(p.dir, 'policies.yaml'), 'utf8')}\n# touched\n`);
       expect(running.policies.reload()).toBe(true);
       for (let i = 0; i < 200 && findings().length === 0; i++) await new Promise((r) => setTimeout(r, 25));
       expect(findings()).toEqual([

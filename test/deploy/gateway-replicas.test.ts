@@ -63,10 +63,10 @@ function startReplica(name: string, dir: string): Promise<Replica> {
   const config = replicaConfig(dir);
   const child = spawn('node', [CLI, 'serve', '--config', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {
     let adminPort = 0;
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       const entry = JSON.parse(line) as { msg: string; port?: number };
       if (entry.msg.startsWith('admin endpoint')) adminPort = entry.port!;
       if (entry.msg === 'pgveil is listening') resolve({ name, dir, config, port: entry.port!, adminPort, process: child });

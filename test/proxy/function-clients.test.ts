@@ -29,10 +29,10 @@ afterAll(async () => {
 });
 
 async function refused(sql: string): Promise<{ code: string; message: string }> {
-  const error = (await analyst.query(sql).then(
+  const error = await analyst.query(sql).then<undefined, { code: string; message: string }>(
     () => undefined,
     (e: { code: string; message: string }) => e,
-  )) as { code: string; message: string } | undefined;
+  );
   if (!error) throw new Error(`not refused: ${sql}`);
   return { code: error.code, message: error.message };
 }

@@ -29,10 +29,10 @@ test('parameters, named statements and several queries in flight on one client',
       c.query({ name: 'by-id', text: 'SELECT id, label FROM items WHERE id = $1', values: [4] }),
       c.query('SELECT count(*)::int AS n FROM items'),
     ]);
-    expect(results[0]!.rows).toEqual([{ label: 'item 7' }]);
-    expect(results[1]!.rows).toEqual([{ id: 3, label: 'item 3' }]);
-    expect(results[2]!.rows).toEqual([{ id: 4, label: 'item 4' }]);
-    expect(results[3]!.rows).toEqual([{ n: 50 }]);
+    expect(results[0].rows).toEqual([{ label: 'item 7' }]);
+    expect(results[1].rows).toEqual([{ id: 3, label: 'item 3' }]);
+    expect(results[2].rows).toEqual([{ id: 4, label: 'item 4' }]);
+    expect(results[3].rows).toEqual([{ n: 50 }]);
   } finally {
     await c.end();
   }

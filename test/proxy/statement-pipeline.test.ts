@@ -255,7 +255,7 @@ async function run(kase: Case, check: boolean): Promise<Buffer[]> {
       while (Date.now() - since <= PORTAL_FRESH_MS) await new Promise((r) => setTimeout(r, 5));
     }
     if (step.client) {
-      for (const m of frontendMessages(Buffer.concat(step.client))) pipeline.request(m);
+      for (const m of frontendMessages(Buffer.concat(step.client))) await pipeline.request(m);
       const upstream = pipeline.takeUpstream();
       sent.push(upstream ?? Buffer.alloc(0));
       if (check) expect(describeFrontend(upstream)).toEqual(step.upstream);

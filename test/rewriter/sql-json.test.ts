@@ -4,7 +4,7 @@
  * machine's may be older, and JSON_TABLE, JSON_QUERY, JSON_VALUE and JSON_EXISTS need 17) over the
  * demo data with canaries, where masking and the row filter must hold inside every construct.
  */
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
 import { demoSchemaSql } from '../../cli/demo/demo-data';
 import { initRewriter, installHelperSchema, loadCatalog, rewrite, type RewriteContext } from '../../rewriter';

@@ -54,7 +54,7 @@ export async function startProxyHarness(database: string, options: ProxyHarnessO
     gate: {
       check: (sql): RewriteOutcome => {
         if (sql.includes(REFUSE_MARKER)) {
-          return { kind: 'refusal', sqlstate: '42501', message: `statement refused by test rule: "${REFUSE_MARKER}"`, reasons: ['test'], policyVersion: 'test' };
+          return { kind: 'refusal', sqlstate: '42501', message: `statement refused by test rule: "${REFUSE_MARKER}"`, reasons: ['statement_class'], policyVersion: 'test' };
         }
         forwarded.push(sql);
         return { kind: 'plan', sql, statementCount: 1, rewritten: false, relations: [], reasons: [], effects: [], policyVersion: 'test', stamp: 'test' };

@@ -1,5 +1,5 @@
 /** Tests use the machine's real Redis (127.0.0.1:6379) under a key prefix of their own. */
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 
 export const REDIS_URL = process.env.PGVEIL_TEST_REDIS ?? 'redis://127.0.0.1:6379';

@@ -3,9 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 
 export async function waitForText(path: string, fragment: string, timeoutMs = 2000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
-  let text = '';
   for (;;) {
-    text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
     if (text.includes(fragment) || Date.now() > deadline) return text;
     await new Promise((r) => setTimeout(r, 20));
   }

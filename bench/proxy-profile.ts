@@ -9,7 +9,7 @@
  *   PGVEIL_BENCH_SECONDS=10 npm run bench:profile
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -32,6 +32,8 @@ interface CpuProfile {
   readonly timeDeltas: number[];
 }
 
+const NATIVE_WRITES = new Set(['writeBuffer', 'writev', 'writeString', 'writeUtf8String', 'writeLatin1String', 'writeAsciiString']);
+
 /** The category a stack is charged to: the nearest pgveil file, else the runtime or the GC. */
 function categorize(profile: CpuProfile): (id: number) => string {
   const parent = new Map<number, number>();
@@ -47,10 +49,11 @@ function categorize(profile: CpuProfile): (id: number) => string {
     if (cached) return cached;
     const leaf = byId.get(id)!;
     let category = leaf.callFrame.functionName === '(garbage collector)' ? 'garbage collector' : leaf.callFrame.functionName === '(program)' ? 'V8 and native code outside JavaScript ((program))' : undefined;
-    for (let at: number | undefined = id; !category && at !== undefined; at = parent.get(at)) {
-      const file = own(byId.get(at)!);
-      if (file) category = file;
-    }
+    let nearest: string | undefined;
+    for (let at: number | undefined = id; nearest === undefined && at !== undefined; at = parent.get(at)) nearest = own(byId.get(at)!);
+    // A write's system call is charged as such, whoever made it: the relay makes the same socket writes.
+    if (!category && NATIVE_WRITES.has(leaf.callFrame.functionName)) category = nearest?.startsWith('audit/') ? 'audit: the record written to the file (system call)' : 'socket writes (system calls)';
+    category ??= nearest;
     category ??= leaf.callFrame.url.includes('node_modules/') ? `library: ${/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(leaf.callFrame.url)![1]}` : 'runtime: socket reads, event loop, timers';
     memo.set(id, category);
     return category;
@@ -124,9 +127,10 @@ async function main(): Promise<void> {
         out.push(`| ${k} | ${v.toFixed(1)} | ${f ? f.toFixed(1) : '-'} |`);
       }
       out.push(`| all samples (the rest of the process's CPU is kernel time in system calls, outside the profile) | ${sampled(veil.rows).toFixed(1)} | ${sampled(floor.rows).toFixed(1)} |`, '');
-      process.stdout.write(`${out.join('\n')}\n`);
-      out.length = 0;
     }
+    process.stdout.write(`${out.join('\n')}\n`);
+    // Kept beside the bench's results, which carry it over (as the soak's).
+    writeFileSync(join(__dirname, '..', '..', 'bench', 'PROFILE.md'), `${out.join('\n').replace(/^## /, `## (${new Date().toISOString()}) `)}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     const c = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });

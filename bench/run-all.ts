@@ -19,6 +19,7 @@ import { SUPERUSER_PASSWORD, startWideUpstream } from './wide-upstream';
 import { loadServerConfig } from '../cli/config/load-server-config';
 import { provisionConfigured } from '../cli/provision/provision-configured';
 import { measureStatementPath } from './statement-path';
+import { measureSessionPath } from './session-path';
 
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
 export const DB = 'pgveil_bench';
@@ -222,6 +223,7 @@ async function main(): Promise<void> {
   const latency: LatencyRow[] = ONLY === 'e2e' ? [] : await measureRewriteLatency(db, CORPUS);
   const rewrittenScript = await writeRewrittenPointQuery(db, dir);
   const path = await measureStatementPath(db);
+  const sessionPath = await measureSessionPath(db);
   await db.end();
 
   // 2. End to end, 3. streaming, 4. idle sessions: pgveil as its own process.
@@ -319,13 +321,16 @@ async function main(): Promise<void> {
       `| gate: rewrite served from the exact-text cache (extended and prepared modes) | ${fmt(path.exactHit, 1)} |`,
       `| gate: rewrite served from the literal template (simple mode: PostgreSQL's normalize finds the literals, which go back into the cached rewrite) | ${fmt(path.literalHit, 1)} |`,
       `| audit record (serialized, chained with SHA-256, written before the answer is relayed) and metrics | ${fmt(path.auditRecord, 1)} |`,
+      `| all of it, socket-free (bench/session-path.ts: client bytes decoded, the statement pipeline, the gate, the audit record, upstream's answer through the backend relay), CPU µs per statement in simple / extended / prepared mode | ${fmt(sessionPath.simple, 1)} / ${fmt(sessionPath.extended, 1)} / ${fmt(sessionPath.prepared, 1)} |`,
       '',
-      'The rest of the difference is the session\'s protocol bookkeeping (every message decoded, prepared statements and portals tracked, rows counted against the principal\'s limit) and the Node.js runtime around it: each message is a JavaScript call, each chunk a Buffer.',
+      'What the proxy spends above the relay and above this is the runtime around it: two sockets per session instead of the relay\'s piped pair, timers, promise jobs. `npm run bench:profile` charges a CPU profile of the running proxy to each source file (bench/PROFILE.md).',
     );
     lines.push('', `## Streaming: 1,000,000 rows (\`\\copy (SELECT ...) to /dev/null\` with psql), median of ${STREAM_RUNS} interleaved runs`, '', `| path | seconds | throughput ratio to direct |`, '| --- | --- | --- |', `| direct | ${fmt(directStream)} | 1.00 |`, `| pgveil | ${fmt(proxyStream)} | ${fmt(directStream / proxyStream)} |`, '', `pgveil peak RSS growth during the stream: ${fmt((hwmAfterStream - rssBefore) / 1024, 1)} MB (target at most 50 MB).`, '');
     lines.push('## Connections', '', `pgveil RSS with ${SESSIONS} idle authenticated sessions (SCRAM, each with its upstream connection to a throwaway PostgreSQL ${connections.upstreamVersion} started with max_connections ${SESSIONS + 100}): ${fmt(connections.rssKb / 1024, 1)} MB, ${fmt(connections.rssBeforeKb / 1024, 1)} MB before they connected (target: at most 250 MB with 1,000 sessions).`, '');
     // The soak runs for ten minutes, apart from this run: its last figures are carried over.
     const soak = join(__dirname, '..', '..', 'bench', 'SOAK.md');
+    const profile = join(__dirname, '..', '..', 'bench', 'PROFILE.md');
+    if (existsSync(profile)) lines.push(`${readFileSync(profile, 'utf8').trim().replace(/^## /, '## Last run of `npm run bench:profile`, copied from bench/PROFILE.md: ')}`, '');
     if (existsSync(soak)) lines.push(`${readFileSync(soak, 'utf8').trim().replace(/^## Soak/, '## Soak (last run of `npm run soak`, copied from bench/SOAK.md)')}`, '');
     if (!ONLY) writeFileSync(join(__dirname, '..', '..', 'bench', 'RESULTS.md'), `${lines.join('\n')}\n`);
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -20,6 +20,9 @@ import { StatementPipeline } from '../proxy/session/statement-pipeline';
 import { BackendRelay } from '../proxy/session/backend-relay';
 import { backendFrames } from '../test/support/pipeline-script';
 import { benchPolicies } from './rewrite-latency';
+import type * as RunAllModule from './run-all';
+
+type RunAll = typeof RunAllModule;
 
 export type Mode = 'simple' | 'extended' | 'prepared';
 
@@ -105,7 +108,7 @@ if (require.main === module) {
   void (async () => {
     // Loaded here only: run-all imports this file for its table.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { setUp, DB } = require('./run-all') as typeof import('./run-all');
+    const { setUp, DB } = require('./run-all') as RunAll;
     const dir = mkdtempSync(join(tmpdir(), 'pgveil-session-path-db-'));
     await setUp(dir);
     const db = new PgClient({ host: '127.0.0.1', port: 5432, user: 'postgres', database: DB });

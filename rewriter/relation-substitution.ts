@@ -5,7 +5,9 @@
  * name. Names are resolved as PostgreSQL does: CTE scopes first (non-recursive CTEs see only earlier
  * siblings), then the schema given, or pg_catalog and the session's search_path.
  */
-import type { DecisionReason, DecisionResult, RelationDecision } from '../policies/decision';
+import { isDeepStrictEqual } from 'node:util';
+import type { ColumnAction, DecisionReason, DecisionResult, RelationDecision } from '../policies/decision';
+import { isMoreRestrictive } from '../policies/decision-engine';
 import type { CatalogRelation } from './catalog-types';
 import type { RewriteContext } from './rewrite-types';
 import { constant, kindOf, names, type Node } from './ast';
@@ -13,8 +15,9 @@ import { maskExpression } from './mask-expressions';
 import { rowFilterExpression } from './row-filter';
 import { checkCatalogRelation, checkFunction, GuardRefusal, SYSTEM_SCHEMAS } from './statement-guard';
 import { BETWEEN_OPERATORS, FunctionAccess } from './function-access';
-import { barrierSelect, viewQuery, viewSubselect } from './view-expansion';
+import { barrierSelect, passThroughSource, viewQuery, viewSubselect } from './view-expansion';
 import { currentDatabaseRelation, QualifiedColumns } from './qualified-names';
+import { ancestorsOf, descendantsOf, treeDecision } from './partition-decisions';
 
 interface Scope {
   readonly ctes: ReadonlySet<string>;
@@ -25,6 +28,8 @@ const hasCte = (scope: Scope | undefined, name: string): boolean => !!scope && (
 
 /** Deeper ASTs are refused: nesting that deep is an attack on the walker, not a query. */
 export const MAX_AST_DEPTH = 1500;
+
+const ALLOW: ColumnAction = { kind: 'allow' };
 
 const COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
 
@@ -38,6 +43,7 @@ export class RelationSubstitution {
   readonly reasons: DecisionReason[] = [];
   readonly substituted: string[] = [];
   private readonly decided = new Map<number, Decided>();
+  private readonly ownDecided = new Map<number, RelationDecision>();
   private readonly deniedColumns = new Set<string>();
   private readonly deniedAliases = new Set<string>();
   private readonly columnRefs: Node[] = [];
@@ -61,6 +67,8 @@ export class RelationSubstitution {
   /** Sub-selects standing for expanded views: TABLESAMPLE cannot apply to them. */
   private readonly expandedViews = new WeakSet<Node>();
   private readonly qualified: QualifiedColumns;
+  /** For each sub-select pgveil built (derived table, expanded view): the action already applied to each of its columns. */
+  private readonly reachingActions = new WeakMap<Node, (column: string) => ColumnAction>();
 
   constructor(context: RewriteContext) {
     this.context = context;
@@ -351,19 +359,52 @@ export class RelationSubstitution {
     }
     const barrier = barrierSelect(relation, query);
     if (barrier) this.filtered.push(barrier);
-    const decided = this.decide(relation);
+    const decided = this.viewTags(relation, query);
     const alias = rv.alias as Node | undefined;
     let expanded: Node;
     if (decided.protectedRelation) {
       // The view's own decision masks the view's columns as the view names them.
-      expanded = this.derivedTable(rv, decided, viewSubselect(query, relation, undefined));
+      const inner = viewSubselect(query, relation, undefined);
+      this.reachingActions.set(inner, (column) => this.passedThrough(query, relation.columns.findIndex((c) => c.name === column)));
+      expanded = this.derivedTable(rv, decided, inner);
     } else {
       expanded = viewSubselect(query, relation, alias);
+      const names = ((expanded.RangeSubselect as Node).alias.colnames as Node[]).map((n) => n.String.sval as string);
+      this.reachingActions.set(expanded, (column) => this.passedThrough(query, names.indexOf(column)));
     }
     this.expandedViews.add(expanded);
     const qualified = `${relation.schema}.${relation.name}`;
     if (!this.substituted.includes(qualified)) this.substituted.push(qualified);
     return expanded;
+  }
+
+  /**
+   * The view's own decision, less the column actions its stored query already applied: a view
+   * column that shows a base column unchanged, whose base rule is the same action or a more
+   * restrictive one, is not transformed again (a keyed hash hashed twice would no longer join with
+   * the base's hash, a mask of a mask says nothing new). Any other tagged view column gets the
+   * view's action on the value the view computes from masked inputs (docs/policies.md).
+   */
+  private viewTags(relation: CatalogRelation, query: Node): Decided {
+    const decided = this.decide(relation);
+    if (!decided.protectedRelation) return decided;
+    const columns = { ...decided.decision.columns };
+    relation.columns.forEach((column, i) => {
+      const own = columns[column.name];
+      if (!own || own.action.kind === 'allow' || own.action.kind === 'deny') return;
+      const reached = this.passedThrough(query, i);
+      if (isMoreRestrictive(reached, own.action) || isDeepStrictEqual(reached, own.action)) columns[column.name] = { action: ALLOW, rules: own.rules };
+    });
+    const decision = { ...decided.decision, columns };
+    const protectedRelation = decision.access === 'deny' || decision.rows.kind !== 'all' || Object.values(columns).some((c) => c.action.kind !== 'allow');
+    return { relation, decision, protectedRelation };
+  }
+
+  /** The action already applied to what the view's column at `index` shows (allow when it computes it). */
+  private passedThrough(query: Node, index: number): ColumnAction {
+    const source = index < 0 ? undefined : passThroughSource(query, index);
+    const reaching = source ? this.reachingActions.get(source.item) : undefined;
+    return (source && reaching?.(source.column)) ?? ALLOW;
   }
 
   private resolve(schema: string | undefined, name: string): CatalogRelation {
@@ -379,12 +420,33 @@ export class RelationSubstitution {
   }
 
   /**
-   * One decide() per relation per statement; partitions inherit protection. A view is decided by
-   * its own columns' tags (what it reads is protected by expanding it); a materialized view is a
-   * stored copy, protected by its own columns' tags only.
+   * One decision per relation per statement. A view is decided by its own columns' tags (what it
+   * reads is protected by expanding it); a materialized view is a stored copy, protected by its own
+   * columns' tags only; a relation in a partition or inheritance tree by the decisions of its tree
+   * (partition-decisions.ts).
    */
-  private decide(relation: CatalogRelation, seen: ReadonlySet<number> = new Set()): Decided {
+  private decide(relation: CatalogRelation): Decided {
     const memo = this.decided.get(relation.oid);
+    if (memo) return memo;
+    const { catalog } = this.context;
+    const decision = treeDecision(
+      this.ownDecision(relation),
+      ancestorsOf(catalog, relation).map((ancestor) => this.ownDecision(ancestor)),
+      descendantsOf(catalog, relation).map((descendant) => ({
+        decision: this.ownDecision(descendant),
+        tableoids: [descendant.oid, ...descendantsOf(catalog, descendant).map((r) => r.oid)],
+      })),
+    );
+    const protectedRelation =
+      decision.access === 'deny' || decision.rows.kind !== 'all' || Object.values(decision.columns).some((c) => c.action.kind !== 'allow');
+    const decided = { relation, decision, protectedRelation };
+    this.decided.set(relation.oid, decided);
+    return decided;
+  }
+
+  /** The policy's answer for this relation alone: its own columns' tags and the rules naming it. */
+  private ownDecision(relation: CatalogRelation): RelationDecision {
+    const memo = this.ownDecided.get(relation.oid);
     if (memo) return memo;
     const result: DecisionResult = this.context.policies.decide(
       this.context.principal,
@@ -399,19 +461,9 @@ export class RelationSubstitution {
     if (result.errors.length > 0) {
       throw new GuardRefusal('policy_error', `policy for relation "${relation.schema}.${relation.name}" could not be evaluated: ${result.errors.join('; ')}`);
     }
-    let decision = result.decision;
-    const next = new Set([...seen, relation.oid]);
-    // A partition or inheritance child is protected by its parent's decision.
-    for (const parentOid of relation.parents) {
-      const parent = this.context.catalog.relationByOid(parentOid);
-      if (parent && !next.has(parentOid) && this.decide(parent, next).protectedRelation) decision = this.decide(parent, next).decision;
-    }
-    const protectedRelation =
-      decision.access === 'deny' || decision.rows.kind !== 'all' || Object.values(decision.columns).some((c) => c.action.kind !== 'allow');
-    const decided = { relation, decision, protectedRelation };
-    this.decided.set(relation.oid, decided);
+    this.ownDecided.set(relation.oid, result.decision);
     this.reasons.push(...result.reasons);
-    return decided;
+    return result.decision;
   }
 
   /** `from` replaces the relation itself (an expanded view's sub-select). */
@@ -441,7 +493,18 @@ export class RelationSubstitution {
     if (!this.substituted.includes(qualified)) this.substituted.push(qualified);
     this.qualified.derivedTable(relation.schema, relation.name, rv.alias !== undefined);
     this.derivedTables.push({ select, positional: Array.isArray(alias.colnames) && alias.colnames.length > 0 });
-    return { RangeSubselect: { subquery: { SelectStmt: select }, alias } };
+    const derived = { RangeSubselect: { subquery: { SelectStmt: select }, alias } };
+    // Under the alias's column names when the reader gave some, else the relation's.
+    const names = relation.columns.map((c, i) => ((alias.colnames as Node[] | undefined)?.[i]?.String?.sval as string | undefined) ?? c.name);
+    const below = from ? this.reachingActions.get(from) : undefined;
+    this.reachingActions.set(derived, (name) => {
+      const column = relation.columns[names.indexOf(name)];
+      if (!column) return ALLOW;
+      const applied = decision.columns[column.name]?.action ?? ALLOW;
+      const reached = below?.(column.name) ?? ALLOW;
+      return isMoreRestrictive(reached, applied) ? reached : applied;
+    });
+    return derived;
   }
 
   /** The operators an expression runs, as PostgreSQL looks them up by name. */

@@ -76,3 +76,27 @@ export function barrierSelect(relation: CatalogRelation, query: Node): Node | un
   const select = query.SelectStmt as Node;
   return select.limitOffset || select.limitCount ? undefined : select;
 }
+
+/**
+ * The FROM item and column that a view's output column shows unchanged (its target is a plain
+ * column reference), or undefined when the view computes the value. A view tag on such a column
+ * meets a value the base relation's rule already transformed (relation-substitution.ts viewTags).
+ */
+export function passThroughSource(query: Node, index: number): { readonly item: Node; readonly column: string } | undefined {
+  const select = query.SelectStmt as Node | undefined;
+  if (!select || (select.op !== undefined && select.op !== 'SETOP_NONE')) return undefined;
+  const target = ((select.targetList as Node[] | undefined) ?? [])[index]?.ResTarget?.val as Node | undefined;
+  const fields = target?.ColumnRef?.fields as Node[] | undefined;
+  const column = fields?.[fields.length - 1]?.String?.sval as string | undefined;
+  if (!fields || !column || fields.length > 2) return undefined;
+  const items = fromItems((select.fromClause as Node[] | undefined) ?? []);
+  if (fields.length === 1) return items.length === 1 ? { item: items[0]!, column } : undefined;
+  const alias = fields[0]?.String?.sval as string | undefined;
+  const matching = items.filter((item) => (item.RangeSubselect?.alias?.aliasname ?? item.RangeVar?.alias?.aliasname ?? item.RangeVar?.relname) === alias);
+  return matching.length === 1 ? { item: matching[0]!, column } : undefined;
+}
+
+/** FROM items with joins flattened into the relations and sub-selects they join. */
+function fromItems(list: readonly Node[]): Node[] {
+  return list.flatMap((item) => (item.JoinExpr ? fromItems([item.JoinExpr.larg as Node, item.JoinExpr.rarg as Node]) : [item]));
+}

@@ -24,14 +24,32 @@ SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS 
                    WHERE r.ev_class = c.oid AND fn.nspname NOT IN ('pg_catalog', 'information_schema')), '{}')
        END AS calls
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
   AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
+
+/**
+ * The columns each sequence numbers: the column that owns it (serial, OWNED BY: deptype 'a'; an
+ * identity column: 'i') and every column whose default reads it (pg_attrdef, deptype 'n').
+ */
+const SEQUENCE_COLUMNS_SQL = `
+SELECT d.objid::int8 AS sequence, d.refobjid::int8 AS relation, a.attname AS column
+FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+  AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
+UNION
+SELECT d.refobjid::int8, ad.adrelid::int8, a.attname
+FROM pg_catalog.pg_attrdef ad
+JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.objid = ad.oid
+ AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+JOIN pg_catalog.pg_class s ON s.oid = d.refobjid AND s.relkind = 'S'
+JOIN pg_catalog.pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum`;
 
 const COLUMNS_SQL = `
 SELECT a.attrelid::int8 AS relid, a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
        a.atttypid::int8 AS type_oid, pg_catalog.col_description(a.attrelid, a.attnum) AS comment
 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
   AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
 ORDER BY a.attrelid, a.attnum`;
 
@@ -190,6 +208,10 @@ export async function loadCatalog(client: Client): Promise<CatalogSnapshot> {
   const columns = await client.query(COLUMNS_SQL);
   const routines = await loadRoutines(client);
   const views = await loadViews(client);
+  const numbered = new Map<number, Array<{ relation: number; column: string }>>();
+  for (const row of (await client.query(SEQUENCE_COLUMNS_SQL)).rows as Array<{ sequence: string; relation: string; column: string }>) {
+    numbered.set(Number(row.sequence), [...(numbered.get(Number(row.sequence)) ?? []), { relation: Number(row.relation), column: row.column }]);
+  }
   const columnsOf = new Map<number, CatalogColumn[]>();
   for (const row of columns.rows as Array<{ relid: string; name: string; type: string; type_oid: string; comment: string | null }>) {
     const list = columnsOf.get(Number(row.relid)) ?? [];
@@ -206,6 +228,7 @@ export async function loadCatalog(client: Client): Promise<CatalogSnapshot> {
     dependsOn: r.depends_on.map(Number),
     ...(r.calls && r.calls.length > 0 ? { calls: r.calls.map(Number) } : {}),
     ...(views.has(Number(r.oid)) ? { view: views.get(Number(r.oid)) } : {}),
+    ...(r.kind === 'S' ? { numbers: numbered.get(Number(r.oid)) ?? [] } : {}),
   }));
   return createCatalogSnapshot(list, ++versions, routines);
 }
@@ -225,6 +248,8 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 export function createCatalogSnapshot(relations: readonly CatalogRelation[], version: number, routines: CatalogRoutines = NO_ROUTINES): CatalogSnapshot {
   const byName = new Map(relations.map((r) => [`${r.schema}\0${r.name}`, r]));
   const byOid = new Map(relations.map((r) => [r.oid, r]));
+  // Sequences hold no rows a data product shares: listed by name and oid only.
+  const withRows = relations.filter((r) => r.kind !== 'S');
   const functions = groupBy<CatalogFunction>(routines.functions, (f) => f.name);
   const functionOids = new Map(routines.functions.map((f) => [f.oid, f]));
   const operators = groupBy<CatalogOperator>(routines.operators, (o) => o.symbol);
@@ -233,7 +258,7 @@ export function createCatalogSnapshot(relations: readonly CatalogRelation[], ver
     version,
     relation: (schema, name) => byName.get(`${schema}\0${name}`),
     relationByOid: (oid) => byOid.get(oid),
-    all: () => relations,
+    all: () => withRows,
     functionsNamed: (name) => functions.get(name) ?? [],
     functionByOid: (oid) => functionOids.get(oid),
     operatorsNamed: (symbol) => operators.get(symbol) ?? [],

@@ -30,6 +30,11 @@ export interface CatalogRelation {
   readonly calls?: readonly number[];
   /** For views and materialized views outside the system schemas: the stored definition. */
   readonly view?: CatalogView;
+  /**
+   * For sequences: the columns whose values it numbers (the column owning it, an identity column,
+   * a column whose default calls nextval on it). Its value counts their rows.
+   */
+  readonly numbers?: ReadonlyArray<{ readonly relation: number; readonly column: string }>;
 }
 
 /**
@@ -103,7 +108,10 @@ export interface CatalogSnapshot {
   readonly version: number;
   relation(schema: string, name: string): CatalogRelation | undefined;
   relationByOid(oid: number): CatalogRelation | undefined;
-  /** Every relation, for tools that list what a data product holds (access matrix, lint). */
+  /**
+   * Every relation that holds or shows rows (sequences left out: relation() and relationByOid()
+   * find them), for tools that list what a data product holds (access matrix, lint).
+   */
   all(): readonly CatalogRelation[];
   /** Functions outside pg_catalog and information_schema with this name, in any schema. */
   functionsNamed(name: string): readonly CatalogFunction[];

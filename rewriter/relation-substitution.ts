@@ -313,6 +313,10 @@ export class RelationSubstitution {
     }
     if (relation.schema === this.context.helperSchema) throw new GuardRefusal('helper_schema', `relation "${relation.schema}.${name}" is reserved for pgveil`);
     this.functions.relation(relation);
+    if (relation.kind === 'S') {
+      this.checkSequence(relation);
+      return { RangeVar: rv };
+    }
     if (relation.kind === 'v' && this.readsProtected(relation)) return this.expandView(rv, relation);
     const decided = this.decide(relation);
     if (!decided.protectedRelation) return { RangeVar: rv };
@@ -332,6 +336,11 @@ export class RelationSubstitution {
       if (SYSTEM_SCHEMAS.has(base.schema)) {
         // The guard on statistics and credentials holds inside a view too.
         checkCatalogRelation(base.schema, base.name);
+        continue;
+      }
+      if (base.kind === 'S') {
+        // Expanded, the view's read of the sequence meets checkSequence.
+        if (this.sequenceWithheld(base)) return true;
         continue;
       }
       if (this.decide(base).protectedRelation || (base.kind === 'v' && this.readsProtected(base, seen))) return true;
@@ -405,6 +414,40 @@ export class RelationSubstitution {
     const source = index < 0 ? undefined : passThroughSource(query, index);
     const reaching = source ? this.reachingActions.get(source.item) : undefined;
     return (source && reaching?.(source.column)) ?? ALLOW;
+  }
+
+  /**
+   * A sequence's value (`SELECT last_value, is_called FROM s`, what pg_dump reads) counts the rows
+   * of the columns it numbers, hidden ones included, and bounds their values. It is read as it is
+   * unless one of those columns is protected for this principal: a row filter or denial on its
+   * relation (the value tells how many rows were added beyond those shown, and the newest hidden
+   * row's number), or a mask on the column itself (the value bounds what the mask hides). A mask on
+   * other columns hides nothing the value tells. docs/pg-dump.md.
+   */
+  private checkSequence(sequence: CatalogRelation): void {
+    const withheld = this.sequenceWithheld(sequence);
+    if (!withheld) return;
+    const name = `${sequence.schema}.${sequence.name}`;
+    throw new GuardRefusal(
+      'sequence_of_protected',
+      `sequence "${name}" numbers column "${withheld.column}" of "${withheld.relation}", ${withheld.why} for you, so its value is withheld (pg_dump: --exclude-table-data=${name})`,
+    );
+  }
+
+  /** Why this principal may not read the sequence's value, or undefined when it may. */
+  private sequenceWithheld(sequence: CatalogRelation): { relation: string; column: string; why: string } | undefined {
+    for (const { relation: oid, column } of sequence.numbers ?? []) {
+      const base = this.context.catalog.relationByOid(oid);
+      // A relation outside the catalog (a temporary table's) cannot be decided: withheld.
+      if (!base) return { relation: `oid ${oid}`, column, why: 'which pgveil does not know' };
+      const relation = `${base.schema}.${base.name}`;
+      const { decision } = this.decide(base);
+      if (decision.access === 'deny') return { relation, column, why: 'which is denied' };
+      if (decision.rows.kind !== 'all') return { relation, column, why: 'whose rows are filtered' };
+      const action = decision.columns[column]?.action.kind ?? 'allow';
+      if (action !== 'allow') return { relation, column, why: `whose values are ${action === 'deny' ? 'denied' : `transformed (${action})`}` };
+    }
+    return undefined;
   }
 
   private resolve(schema: string | undefined, name: string): CatalogRelation {

@@ -98,6 +98,7 @@ export type RefusalRule =
   | 'row_locking'
   | 'search_path'
   | 'select_into'
+  | 'sequence_of_protected'
   | 'setting'
   | 'statement_class'
   | 'two_phase_commit'

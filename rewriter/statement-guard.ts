@@ -101,6 +101,8 @@ const REFUSED_FUNCTIONS: ReadonlyArray<[RegExp, string]> = [
   [/^pg_logical_\w+$/, 'changes server state'],
   [/^pg_replication_\w+$/, 'changes server state'],
   [/^(current_query)$/, "exposes the rewritten statement"],
+  // The value of any sequence by oid, past the per-sequence check (relation-substitution.ts checkSequence).
+  [/^pg_sequence_last_value$/, 'shows sequence values, which count rows policies may hide (read a sequence by name: SELECT last_value FROM schema.sequence)'],
 ];
 
 export function checkFunction(schema: string | undefined, name: string, helperSchema: string): void {
@@ -122,8 +124,9 @@ const REFUSED_CATALOGS = new Set([
   'pg_stat_activity',
   'pg_stat_statements',
   'pg_stat_statements_info',
+  // Large objects' contents; their metadata (oid, owner, ACL: what pg_dump lists) is readable like
+  // pg_class, while the lo_* functions and function call messages that read contents are refused.
   'pg_largeobject',
-  'pg_largeobject_metadata',
   'pg_authid',
   'pg_shadow',
   'pg_user_mapping',
@@ -135,6 +138,9 @@ const REFUSED_CATALOGS = new Set([
 ]);
 
 export function checkCatalogRelation(schema: string, name: string): void {
+  if (name === 'pg_sequences') {
+    throw new GuardRefusal('refused_catalog', `relation "${schema}.${name}" is not allowed through pgveil: it shows every sequence's value, which counts rows policies may hide (read a sequence by name: SELECT last_value FROM schema.sequence)`);
+  }
   if (REFUSED_CATALOGS.has(name)) {
     throw new GuardRefusal('refused_catalog', `relation "${schema}.${name}" is not allowed through pgveil: it exposes statistics, credentials or other sessions' statements`);
   }

@@ -118,6 +118,29 @@ export async function planServiceAccount(client: Client, target: ServiceAccountT
   if (unreadable.length > 0) steps.push({ why: 'the service account reads the data product (tables, views, materialized views)', sql: `GRANT SELECT ON TABLE ${unreadable.join(', ')} TO ${role}` });
   const writable = relations.rows.filter((r) => r.writable).map((r) => `${quoteIdent(r.nspname)}.${quoteIdent(r.relname)}`);
   if (writable.length > 0) steps.push({ why: 'read-only: no write privilege for the service account', sql: `REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE ${writable.join(', ')} FROM PUBLIC, ${role}` });
+  steps.push(...(await sequenceSteps(client, who, role, schemas, existing !== undefined)));
+  return steps;
+}
+
+/**
+ * Sequences: SELECT reads a value (pg_dump's `SELECT last_value, is_called`), which pgveil lets
+ * through only where it tells nothing a policy hides (docs/pg-dump.md); USAGE and UPDATE would let
+ * nextval and setval change it.
+ */
+async function sequenceSteps(client: Client, who: string, role: string, schemas: readonly string[], existing: boolean): Promise<SqlStep[]> {
+  const rows = await client.query<{ nspname: string; relname: string; readable: boolean; writable: boolean }>(
+    `SELECT n.nspname, c.relname, pg_catalog.has_sequence_privilege($1, c.oid, 'SELECT') AS readable,
+            pg_catalog.has_sequence_privilege($1, c.oid, 'USAGE, UPDATE') AS writable
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'S' AND n.nspname = ANY ($2) ORDER BY n.nspname, c.relname`,
+    [who, schemas],
+  );
+  const name = (r: { nspname: string; relname: string }): string => `${quoteIdent(r.nspname)}.${quoteIdent(r.relname)}`;
+  const steps: Array<{ why: string; sql: string }> = [];
+  const unreadable = rows.rows.filter((r) => !existing || !r.readable).map(name);
+  if (unreadable.length > 0) steps.push({ why: 'the service account reads sequence values (pg_dump), which pgveil shows only where no policy hides what they count', sql: `GRANT SELECT ON SEQUENCE ${unreadable.join(', ')} TO ${role}` });
+  const writable = rows.rows.filter((r) => r.writable).map(name);
+  if (writable.length > 0) steps.push({ why: 'read-only: no nextval or setval for the service account', sql: `REVOKE USAGE, UPDATE ON SEQUENCE ${writable.join(', ')} FROM PUBLIC, ${role}` });
   return steps;
 }
 

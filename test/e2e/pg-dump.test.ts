@@ -17,10 +17,16 @@ import { CANARY_SQL, leakedCanaries } from '../adversarial/canaries';
 const run = promisify(execFile);
 
 /**
- * What pg_dump needs through pgveil: pgveil's own helper schema, subscriptions and large objects
- * left out, and the values of sequences, which pgveil does not let anyone read (see docs/pg-dump.md).
+ * What pg_dump needs through pgveil: pgveil's own helper schema and subscriptions (connection
+ * strings) left out (see docs/pg-dump.md). Nothing else for a principal whose policy reads raw.
  */
-const THROUGH_PGVEIL = ['--exclude-schema=pgveil', '--no-subscriptions', '--no-blobs', '--exclude-table-data=public.invoice_number'];
+const THROUGH_PGVEIL = ['--exclude-schema=pgveil', '--no-subscriptions'];
+
+/**
+ * The analyst may not read the sequences that number rows or columns their policy hides: the one
+ * owned by customers.id (rows filtered) and the identity of orders.line (rows filtered).
+ */
+const WITHHELD_FROM_ANALYST = ['--exclude-table-data=public.customer_number', '--exclude-table-data=public.orders_line_seq'];
 
 // An analyst sees the orders of the customers they see: the dump then keeps its foreign key.
 const ORDERS_OF_VISIBLE_CUSTOMERS = `
@@ -37,6 +43,11 @@ beforeAll(async () => {
     extraSql: `${CANARY_SQL}
       CREATE SEQUENCE public.invoice_number START 500;
       SELECT pg_catalog.nextval('public.invoice_number');
+      CREATE TABLE public.tickets (id serial PRIMARY KEY, subject text NOT NULL);
+      INSERT INTO public.tickets (subject) VALUES ('printer'), ('login'), ('refund');
+      CREATE SEQUENCE public.customer_number START 2000 OWNED BY public.customers.id;
+      SELECT pg_catalog.setval('public.customer_number', 2417);
+      ALTER TABLE public.orders ADD COLUMN line integer GENERATED ALWAYS AS IDENTITY (START WITH 10);
       CREATE VIEW public.eu_customers AS SELECT id, name, email FROM public.customers WHERE region = 'EU';
       GRANT SELECT ON public.eu_customers TO PUBLIC;`,
     policyYaml: (demo) =>
@@ -49,7 +60,8 @@ beforeAll(async () => {
 afterAll(() => stack.stop());
 
 async function pgDump(user: 'analyst' | 'steward', args: readonly string[]): Promise<string> {
-  const { stdout } = await run('pg_dump', ['-h', '127.0.0.1', '-p', String(stack.port), '-U', user, '-d', 'demo', ...THROUGH_PGVEIL, ...args], {
+  const flags = user === 'analyst' ? [...THROUGH_PGVEIL, ...WITHHELD_FROM_ANALYST] : THROUGH_PGVEIL;
+  const { stdout } = await run('pg_dump', ['-h', '127.0.0.1', '-p', String(stack.port), '-U', user, '-d', 'demo', ...flags, ...args], {
     env: { ...process.env, PGPASSWORD: user, PGSSLMODE: 'disable' },
     maxBuffer: 256 * 1024 * 1024,
     encoding: 'latin1',
@@ -57,8 +69,8 @@ async function pgDump(user: 'analyst' | 'steward', args: readonly string[]): Pro
   return stdout;
 }
 
-/** Restores a plain dump (psql) or an archive (pg_restore) into a new database; returns that database's rows. */
-async function restored(dump: string, format: 'plain' | 'custom', tables: readonly string[]): Promise<Record<string, unknown[]>> {
+/** Restores a plain dump (psql) or an archive (pg_restore) into a new database, reads it with `read`, drops it. */
+async function restoreThen<T>(dump: string, format: 'plain' | 'custom', read: (client: Client) => Promise<T>): Promise<T> {
   const target = await createTestDatabase('pg_dump_restore');
   try {
     const file = join(stack.dir, `restore-${target.name}.${format === 'plain' ? 'sql' : 'dump'}`);
@@ -69,7 +81,7 @@ async function restored(dump: string, format: 'plain' | 'custom', tables: readon
     const client = new Client(target.config());
     await client.connect();
     try {
-      return await rowsOf(client, tables);
+      return await read(client);
     } finally {
       await client.end();
     }
@@ -78,9 +90,21 @@ async function restored(dump: string, format: 'plain' | 'custom', tables: readon
   }
 }
 
+/** The restored database's rows of each table, and its sequences' values (`sequences`). */
+const restored = (dump: string, format: 'plain' | 'custom', tables: readonly string[]): Promise<Record<string, unknown[]>> =>
+  restoreThen(dump, format, async (client) => ({ ...(await rowsOf(client, tables)), sequences: await sequenceValues(client) }));
+
 async function rowsOf(client: Client, tables: readonly string[]): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
   for (const table of tables) out[table] = (await client.query(`SELECT * FROM public.${table} ORDER BY id`)).rows;
+  return out;
+}
+
+/** Each sequence's name, last_value and is_called (what pg_dump reads and restores), read directly. */
+async function sequenceValues(client: Client): Promise<Array<{ name: string; last_value: string; is_called: boolean }>> {
+  const names = (await client.query("SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' ORDER BY 1")).rows as Array<{ name: string }>;
+  const out = [];
+  for (const { name } of names) out.push({ name, ...((await client.query(`SELECT last_value::text, is_called FROM ${name}`)).rows[0] as { last_value: string; is_called: boolean }) });
   return out;
 }
 
@@ -88,50 +112,67 @@ async function sourceRows(tables: readonly string[]): Promise<Record<string, unk
   const client = new Client(stack.db.config());
   await client.connect();
   try {
-    return await rowsOf(client, tables);
+    return { ...(await rowsOf(client, tables)), sequences: await sequenceValues(client) };
   } finally {
     await client.end();
   }
 }
 
+/** What the analyst reads through pgveil, and the sequence values their dump restores. */
 async function analystRows(tables: readonly string[]): Promise<Record<string, unknown[]>> {
   const analyst = await stack.connect('analyst');
   try {
-    return await rowsOf(analyst, tables);
+    const source = (await sourceRows([])).sequences as Array<{ name: string; last_value: string; is_called: boolean }>;
+    // Withheld sequences restore as created (their start, not called); the others as the source.
+    const start: Record<string, string> = { 'public.customer_number': '2000', 'public.orders_line_seq': '10' };
+    const sequences = source.map((q) => (start[q.name] ? { name: q.name, last_value: start[q.name], is_called: false } : q));
+    return { ...(await rowsOf(analyst, tables)), sequences };
   } finally {
     await analyst.end();
   }
 }
 
+const TABLES = ['customers', 'orders', 'tickets'];
+
 describe('the steward (raw reads) dumps the data product whole', () => {
-  test('plain: restores into an empty database equal to the source, views and sequences included', async () => {
+  test('plain: restores into an empty database equal to the source, views and every sequence value included', async () => {
     const dump = await pgDump('steward', []);
     expect(dump).toContain('CREATE VIEW public.eu_customers AS');
     expect(dump).toContain('CREATE SEQUENCE public.invoice_number');
-    expect(dump).not.toContain('setval');
+    expect(dump).toContain("SELECT pg_catalog.setval('public.customer_number', 2417, true);");
+    expect(dump).toContain("SELECT pg_catalog.setval('public.orders_line_seq', 3009, true);");
     expect(dump).not.toContain('CREATE SCHEMA pgveil');
-    const rows = await restored(dump, 'plain', ['customers', 'orders', 'eu_customers']);
-    expect(rows).toEqual(await sourceRows(['customers', 'orders', 'eu_customers']));
+    const rows = await restored(dump, 'plain', [...TABLES, 'eu_customers']);
+    const source = await sourceRows([...TABLES, 'eu_customers']);
+    expect(rows).toEqual(source);
     expect(rows.customers).toHaveLength(1000);
     expect(rows.orders).toHaveLength(3000);
+    expect(rows.sequences).toEqual([
+      { name: 'public.customer_number', last_value: '2417', is_called: true },
+      { name: 'public.invoice_number', last_value: '500', is_called: true },
+      { name: 'public.orders_line_seq', last_value: '3009', is_called: true },
+      { name: 'public.tickets_id_seq', last_value: '3', is_called: true },
+    ]);
   });
 
-  test('custom format (-Fc): pg_restore gives back the source', async () => {
+  test('custom format (-Fc): pg_restore gives back the source, sequences included', async () => {
     const dump = await pgDump('steward', ['-Fc']);
     expect(dump.startsWith('PGDMP')).toBe(true);
-    expect(await restored(dump, 'custom', ['customers', 'orders'])).toEqual(await sourceRows(['customers', 'orders']));
+    expect(await restored(dump, 'custom', TABLES)).toEqual(await sourceRows(TABLES));
   });
 
-  test('--inserts (a cursor over SELECT * FROM ONLY): restores equal to the source', async () => {
+  test('--inserts (a cursor over SELECT * FROM ONLY): restores equal to the source, sequences included', async () => {
     const dump = await pgDump('steward', ['--inserts']);
     expect(dump).toContain("INSERT INTO public.customers VALUES (1, 'ZQ7NAME-US', 'zq7canary.us.mail@example.com', 'ZQ7SSN-US-992'");
-    expect(await restored(dump, 'plain', ['customers', 'orders'])).toEqual(await sourceRows(['customers', 'orders']));
+    expect(await restored(dump, 'plain', TABLES)).toEqual(await sourceRows(TABLES));
   });
 
-  test('-t: one table, nothing else', async () => {
+  test('-t: one table and the sequence it owns, nothing else', async () => {
     const dump = await pgDump('steward', ['-t', 'public.customers']);
     expect(dump).not.toContain('CREATE TABLE public.orders');
-    expect(await restored(dump, 'plain', ['customers'])).toEqual(await sourceRows(['customers']));
+    expect(dump).not.toContain('invoice_number');
+    const rows = await restored(dump, 'plain', ['customers']);
+    expect(rows).toEqual({ customers: (await sourceRows(['customers'])).customers, sequences: [{ name: 'public.customer_number', last_value: '2417', is_called: true }] });
   });
 });
 
@@ -139,23 +180,33 @@ describe('the analyst dumps exactly what pgveil shows them', () => {
   test('plain: masked, hashed, EU rows only; restores with its foreign key; no canary anywhere in the file', async () => {
     const dump = await pgDump('analyst', []);
     expect(leakedCanaries(dump)).toEqual([]);
-    const seen = await analystRows(['customers', 'orders']);
+    const seen = await analystRows(TABLES);
     expect(seen.customers).toHaveLength(333);
     expect(new Set(seen.customers!.map((c) => (c as { region: string }).region))).toEqual(new Set(['EU']));
     expect((seen.customers![0] as { email: string; ssn: string }).email).toBe('z****************@example.com');
     expect((seen.customers![0] as { ssn: string }).ssn).toMatch(/^[0-9a-f]{64}$/);
-    expect(await restored(dump, 'plain', ['customers', 'orders'])).toEqual(seen);
+    expect(seen.tickets).toHaveLength(3);
+    // Sequences of unprotected columns (tickets.id, the unowned invoice_number) are dumped with their values.
+    expect(dump).toContain("SELECT pg_catalog.setval('public.tickets_id_seq', 3, true);");
+    expect(dump).toContain("SELECT pg_catalog.setval('public.invoice_number', 500, true);");
+    expect(dump).not.toMatch(/setval\('public\.(customer_number|orders_line_seq)'/);
+    expect(await restored(dump, 'plain', TABLES)).toEqual(seen);
   });
 
   test('--inserts and -Fc: the same rows, and no canary in the archive either', async () => {
     const inserts = await pgDump('analyst', ['--inserts']);
     expect(leakedCanaries(inserts)).toEqual([]);
-    const seen = await analystRows(['customers', 'orders']);
-    expect(await restored(inserts, 'plain', ['customers', 'orders'])).toEqual(seen);
+    const seen = await analystRows(TABLES);
+    expect(await restored(inserts, 'plain', TABLES)).toEqual(seen);
     // The archive is compressed: its text form is what to search.
     const archive = await pgDump('analyst', ['-Fc', '-Z0']);
     expect(leakedCanaries(archive)).toEqual([]);
-    expect(await restored(archive, 'custom', ['customers', 'orders'])).toEqual(seen);
+    expect(await restored(archive, 'custom', TABLES)).toEqual(seen);
+  });
+
+  test('-t: one table as the analyst sees it', async () => {
+    const dump = await pgDump('analyst', ['-t', 'public.tickets']);
+    expect(await restored(dump, 'plain', ['tickets'])).toEqual({ tickets: (await analystRows(['tickets'])).tickets, sequences: [{ name: 'public.tickets_id_seq', last_value: '3', is_called: true }] });
   });
 
   test('the dump names tags in column comments (readable anyway) but no statistics', async () => {
@@ -166,25 +217,90 @@ describe('the analyst dumps exactly what pgveil shows them', () => {
 });
 
 describe('what pg_dump must be told, and why it fails closed otherwise', () => {
-  const dumpWith = (args: readonly string[]): Promise<unknown> =>
-    run('pg_dump', ['-h', '127.0.0.1', '-p', String(stack.port), '-U', 'steward', '-d', 'demo', '-f', '/dev/null', ...args], {
-      env: { ...process.env, PGPASSWORD: 'steward', PGSSLMODE: 'disable' },
+  const dumpWith = (user: 'analyst' | 'steward', args: readonly string[]): Promise<unknown> =>
+    run('pg_dump', ['-h', '127.0.0.1', '-p', String(stack.port), '-U', user, '-d', 'demo', '-f', '/dev/null', ...args], {
+      env: { ...process.env, PGPASSWORD: user, PGSSLMODE: 'disable' },
     });
 
   test('without --exclude-schema=pgveil it stops at the helper schema, saying what to add', async () => {
-    await expect(dumpWith(['--no-subscriptions', '--no-blobs', '--exclude-table-data=public.invoice_number'])).rejects.toMatchObject({
+    await expect(dumpWith('steward', ['--no-subscriptions'])).rejects.toMatchObject({
       stderr: expect.stringContaining('relation "pgveil.hash_key" is reserved for pgveil: to dump through pgveil, leave its schema out (pg_dump --exclude-schema=pgveil)'),
     });
     expect(readFileSync(stack.auditFile, 'utf8')).toContain('LOCK TABLE pgveil.hash_key IN ACCESS SHARE MODE');
   });
 
-  test('subscriptions (connection strings), large objects and sequence values stay refused', async () => {
-    const all = ['--exclude-schema=pgveil', '--no-subscriptions', '--no-blobs', '--exclude-table-data=public.invoice_number'];
-    const without = (flag: string): string[] => all.filter((a) => a !== flag);
-    await expect(dumpWith(without('--no-subscriptions'))).rejects.toMatchObject({ stderr: expect.stringContaining('relation "pg_catalog.pg_subscription" is not allowed through pgveil') });
-    await expect(dumpWith(without('--no-blobs'))).rejects.toMatchObject({ stderr: expect.stringContaining('relation "pg_catalog.pg_largeobject_metadata" is not allowed through pgveil') });
-    await expect(dumpWith(without('--exclude-table-data=public.invoice_number'))).rejects.toMatchObject({
-      stderr: expect.stringContaining('relation "public.invoice_number" does not exist'),
+  test('subscriptions (connection strings) stay refused', async () => {
+    await expect(dumpWith('steward', ['--exclude-schema=pgveil'])).rejects.toMatchObject({ stderr: expect.stringContaining('relation "pg_catalog.pg_subscription" is not allowed through pgveil') });
+  });
+
+  test('the analyst\'s dump stops at a sequence numbering rows their policy hides, naming the flag', async () => {
+    await expect(dumpWith('analyst', [...THROUGH_PGVEIL, WITHHELD_FROM_ANALYST[1]!])).rejects.toMatchObject({
+      stderr: expect.stringContaining(
+        'sequence "public.customer_number" numbers column "id" of "public.customers", whose rows are filtered for you, so its value is withheld (pg_dump: --exclude-table-data=public.customer_number)',
+      ),
     });
+    await expect(dumpWith('analyst', [...THROUGH_PGVEIL, WITHHELD_FROM_ANALYST[0]!])).rejects.toMatchObject({
+      stderr: expect.stringContaining('sequence "public.orders_line_seq" numbers column "line" of "public.orders", whose rows are filtered for you'),
+    });
+  });
+});
+
+describe('sequence values through pgveil, as any client reads them', () => {
+  const read = async (user: 'analyst' | 'steward', sql: string): Promise<unknown> => {
+    const client = await stack.connect(user);
+    try {
+      return (await client.query(sql)).rows;
+    } catch (error) {
+      return { code: (error as { code?: string }).code, message: (error as Error).message };
+    }
+    finally {
+      await client.end();
+    }
+  };
+
+  test('a sequence of unprotected columns, or of none, is read as it is', async () => {
+    expect(await read('analyst', 'SELECT last_value, is_called FROM tickets_id_seq')).toEqual([{ last_value: '3', is_called: true }]);
+    expect(await read('analyst', 'SELECT last_value FROM public.invoice_number')).toEqual([{ last_value: '500' }]);
+    expect(await read('steward', 'SELECT last_value FROM customer_number')).toEqual([{ last_value: '2417' }]);
+  });
+
+  test('one that numbers filtered rows is withheld, also inside a sub-query; pg_sequences and pg_sequence_last_value are refused', async () => {
+    expect(await read('analyst', 'SELECT last_value FROM customer_number')).toMatchObject({ code: '42501', message: expect.stringContaining('sequence "public.customer_number" numbers column "id" of "public.customers"') });
+    expect(await read('analyst', 'SELECT (SELECT last_value FROM public.orders_line_seq) AS n')).toMatchObject({ code: '42501' });
+    expect(await read('steward', 'SELECT last_value FROM pg_sequences')).toMatchObject({ code: '42501', message: expect.stringContaining('relation "pg_catalog.pg_sequences" is not allowed through pgveil') });
+    expect(await read('steward', "SELECT pg_sequence_last_value('public.tickets_id_seq')")).toMatchObject({ code: '42501', message: expect.stringContaining('function "pg_sequence_last_value" is not allowed through pgveil') });
+  });
+
+  test('nextval and setval stay impossible: the service account may only read sequences', async () => {
+    expect(await read('steward', "SELECT nextval('public.tickets_id_seq')")).toMatchObject({ code: '42501', message: expect.stringContaining('permission denied for sequence tickets_id_seq') });
+    expect(await read('steward', "SELECT setval('public.tickets_id_seq', 1)")).toMatchObject({ code: '42501', message: expect.stringContaining('permission denied for sequence tickets_id_seq') });
+  });
+});
+
+describe('large objects', () => {
+  test('listed like any catalog row, their contents unreadable: a data product holding one needs --no-blobs', async () => {
+    const admin = new Client(stack.db.config());
+    await admin.connect();
+    try {
+      const { oid } = (await admin.query("SELECT pg_catalog.lo_from_bytea(0, 'ZQ7BLOB-SECRET') AS oid")).rows[0] as { oid: number };
+      try {
+        await admin.query(`GRANT SELECT ON LARGE OBJECT ${oid} TO ${stack.serviceRole}`);
+        const failure = await run('pg_dump', ['-h', '127.0.0.1', '-p', String(stack.port), '-U', 'steward', '-d', 'demo', ...THROUGH_PGVEIL], {
+          env: { ...process.env, PGPASSWORD: 'steward', PGSSLMODE: 'disable' },
+          maxBuffer: 256 * 1024 * 1024,
+        }).then(
+          () => undefined,
+          (error: { stderr: string; stdout: string }) => error,
+        );
+        expect(failure?.stderr).toContain(`could not open large object ${oid}`);
+        expect(failure?.stdout ?? '').not.toContain('ZQ7BLOB');
+        const dump = await pgDump('steward', ['--no-blobs']);
+        expect(dump).not.toContain('lo_create');
+      } finally {
+        await admin.query('SELECT pg_catalog.lo_unlink($1)', [oid]);
+      }
+    } finally {
+      await admin.end();
+    }
   });
 });

@@ -11,10 +11,16 @@ import type { CatalogCast, CatalogColumn, CatalogFunction, CatalogOperator, Cata
 const RELATIONS_SQL = `
 SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
        COALESCE((SELECT pg_catalog.array_agg(i.inhparent::int8 ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid), '{}') AS parents,
-       COALESCE((SELECT pg_catalog.array_agg(DISTINCT d.refobjid::int8) FROM pg_catalog.pg_rewrite r
-                 JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
-                  AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid <> c.oid
-                 WHERE r.ev_class = c.oid), '{}') AS depends_on,
+       COALESCE((SELECT pg_catalog.array_agg(DISTINCT x.oid) FROM (
+                   SELECT d.refobjid::int8 AS oid FROM pg_catalog.pg_rewrite r
+                   JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
+                    AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                   WHERE r.ev_class = c.oid
+                   -- pg_depend records nothing on pinned objects (the catalogs initdb made: pg_authid,
+                   -- pg_statistic, pg_subscription...): the rule's range table names them.
+                   UNION SELECT m[1]::int8 FROM pg_catalog.pg_rewrite r, pg_catalog.regexp_matches(r.ev_action::text, ':relid (\\d+)', 'g') AS m
+                   WHERE r.ev_class = c.oid
+                 ) x WHERE x.oid <> c.oid::int8), '{}') AS depends_on,
        CASE WHEN c.relkind = 'v' AND n.nspname NOT IN ('pg_catalog', 'information_schema') THEN
          COALESCE((SELECT pg_catalog.array_agg(DISTINCT f.oid::int8) FROM pg_catalog.pg_rewrite r
                    JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid

@@ -10,10 +10,10 @@ import type { ColumnAction, DecisionReason, DecisionResult, RelationDecision } f
 import { isMoreRestrictive } from '../policies/decision-engine';
 import type { CatalogRelation } from './catalog-types';
 import type { RewriteContext } from './rewrite-types';
-import { constant, kindOf, names, type Node } from './ast';
+import { columnRef, constant, kindOf, names, type Node } from './ast';
 import { maskExpression } from './mask-expressions';
 import { rowFilterExpression } from './row-filter';
-import { checkCatalogRelation, checkFunction, GuardRefusal, SYSTEM_SCHEMAS } from './statement-guard';
+import { checkCatalogRelation, checkFunction, GuardRefusal, HIDDEN_CATALOG_COLUMNS, SYSTEM_SCHEMAS } from './statement-guard';
 import { BETWEEN_OPERATORS, FunctionAccess } from './function-access';
 import { barrierSelect, passThroughSource, viewQuery, viewSubselect } from './view-expansion';
 import { currentDatabaseRelation, QualifiedColumns } from './qualified-names';
@@ -309,7 +309,8 @@ export class RelationSubstitution {
     rv.schemaname = relation.schema;
     if (SYSTEM_SCHEMAS.has(relation.schema)) {
       checkCatalogRelation(relation.schema, relation.name);
-      return { RangeVar: rv };
+      const hidden = relation.schema === 'pg_catalog' ? HIDDEN_CATALOG_COLUMNS.get(relation.name) : undefined;
+      return hidden ? this.catalogWithout(rv, relation, hidden) : { RangeVar: rv };
     }
     if (relation.schema === this.context.helperSchema) throw new GuardRefusal('helper_schema', `relation "${relation.schema}.${name}" is reserved for pgveil`);
     this.functions.relation(relation);
@@ -336,6 +337,8 @@ export class RelationSubstitution {
       if (SYSTEM_SCHEMAS.has(base.schema)) {
         // The guard on statistics and credentials holds inside a view too.
         checkCatalogRelation(base.schema, base.name);
+        // Read as it is, the view would read the hidden columns with its owner's rights.
+        if (base.schema === 'pg_catalog' && HIDDEN_CATALOG_COLUMNS.has(base.name)) return true;
         continue;
       }
       if (base.kind === 'S') {
@@ -507,6 +510,25 @@ export class RelationSubstitution {
     this.ownDecided.set(relation.oid, result.decision);
     this.reasons.push(...result.reasons);
     return result.decision;
+  }
+
+  /** A catalog with columns no one may read, as a derived table of its other columns. */
+  private catalogWithout(rv: Node, relation: CatalogRelation, hidden: ReadonlySet<string>): Node {
+    const qualified = `${relation.schema}.${relation.name}`;
+    // Positional names would bind to other columns than PostgreSQL's once one is left out.
+    if (((rv.alias as Node | undefined)?.colnames as Node[] | undefined)?.length) {
+      throw new GuardRefusal('hidden_catalog_column', `a column alias list over "${qualified}" is not supported through pgveil: name its columns`);
+    }
+    const alias = (rv.alias as Node | undefined) ?? { aliasname: relation.name };
+    const targetList = relation.columns.filter((c) => !hidden.has(c.name)).map((c) => ({ ResTarget: { name: c.name, val: columnRef(c.name) } }));
+    this.qualified.derivedTable(relation.schema, relation.name, rv.alias !== undefined);
+    const select = {
+      targetList,
+      fromClause: [{ RangeVar: { schemaname: relation.schema, relname: relation.name, inh: rv.inh, relpersistence: 'p' } }],
+      limitOption: 'LIMIT_OPTION_DEFAULT',
+      op: 'SETOP_NONE',
+    };
+    return { RangeSubselect: { subquery: { SelectStmt: select }, alias } };
   }
 
   /** `from` replaces the relation itself (an expanded view's sub-select). */

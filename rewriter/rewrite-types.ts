@@ -88,6 +88,7 @@ export type RefusalRule =
   | 'explain_protected'
   | 'function_not_allowed'
   | 'helper_schema'
+  | 'hidden_catalog_column'
   | 'lock_mode'
   | 'not_subscribed'
   | 'policy_error'

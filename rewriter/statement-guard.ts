@@ -134,8 +134,16 @@ const REFUSED_CATALOGS = new Set([
   'pg_file_settings',
   'pg_hba_file_rules',
   'pg_ident_file_mappings',
-  'pg_subscription',
 ]);
+
+/**
+ * Catalog columns no one may read through pgveil in a catalog that is otherwise readable: the
+ * catalog is read through a derived table without them, so naming one fails as a column that does
+ * not exist (relation-substitution.ts). pg_subscription.subconninfo holds connection strings with
+ * their passwords; PostgreSQL hides it from roles that are not superusers, and pgveil does not rely
+ * on the service account never being one.
+ */
+export const HIDDEN_CATALOG_COLUMNS: ReadonlyMap<string, ReadonlySet<string>> = new Map([['pg_subscription', new Set(['subconninfo'])]]);
 
 export function checkCatalogRelation(schema: string, name: string): void {
   if (name === 'pg_sequences') {

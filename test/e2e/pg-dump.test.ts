@@ -17,10 +17,10 @@ import { CANARY_SQL, leakedCanaries } from '../adversarial/canaries';
 const run = promisify(execFile);
 
 /**
- * What pg_dump needs through pgveil: pgveil's own helper schema and subscriptions (connection
- * strings) left out (see docs/pg-dump.md). Nothing else for a principal whose policy reads raw.
+ * What pg_dump needs through pgveil: pgveil's own helper schema left out (see docs/pg-dump.md).
+ * Nothing else for a principal whose policy reads raw.
  */
-const THROUGH_PGVEIL = ['--exclude-schema=pgveil', '--no-subscriptions'];
+const THROUGH_PGVEIL = ['--exclude-schema=pgveil'];
 
 /**
  * The analyst may not read the sequences that number rows or columns their policy hides: the one
@@ -223,14 +223,42 @@ describe('what pg_dump must be told, and why it fails closed otherwise', () => {
     });
 
   test('without --exclude-schema=pgveil it stops at the helper schema, saying what to add', async () => {
-    await expect(dumpWith('steward', ['--no-subscriptions'])).rejects.toMatchObject({
+    await expect(dumpWith('steward', [])).rejects.toMatchObject({
       stderr: expect.stringContaining('relation "pgveil.hash_key" is reserved for pgveil: to dump through pgveil, leave its schema out (pg_dump --exclude-schema=pgveil)'),
     });
     expect(readFileSync(stack.auditFile, 'utf8')).toContain('LOCK TABLE pgveil.hash_key IN ACCESS SHARE MODE');
   });
 
-  test('subscriptions (connection strings) stay refused', async () => {
-    await expect(dumpWith('steward', ['--exclude-schema=pgveil'])).rejects.toMatchObject({ stderr: expect.stringContaining('relation "pg_catalog.pg_subscription" is not allowed through pgveil') });
+  test('subscriptions are counted, never dumped, and their connection strings cannot be read', async () => {
+    const admin = new Client(stack.db.config());
+    await admin.connect();
+    const name = `zq7sub_${stack.db.name}`;
+    try {
+      await admin.query(`CREATE SUBSCRIPTION ${name} CONNECTION 'host=192.0.2.1 dbname=x user=repl password=ZQ7CONNINFO-SECRET' PUBLICATION p WITH (connect = false)`);
+      const { stdout, stderr } = await run('pg_dump', ['-h', '127.0.0.1', '-p', String(stack.port), '-U', 'steward', '-d', 'demo', ...THROUGH_PGVEIL], {
+        env: { ...process.env, PGPASSWORD: 'steward', PGSSLMODE: 'disable' },
+        maxBuffer: 256 * 1024 * 1024,
+      });
+      // pg_dump run by a role that is not a superuser counts them and says it leaves them out.
+      expect(stderr).toContain('subscriptions not dumped because current user is not a superuser');
+      expect(stdout).not.toMatch(/ZQ7CONNINFO|CREATE SUBSCRIPTION/);
+      const steward = await stack.connect('steward');
+      try {
+        expect((await steward.query(`SELECT subname, subenabled FROM pg_catalog.pg_subscription WHERE subname = '${name}'`)).rows).toEqual([{ subname: name, subenabled: false }]);
+        const all = (await steward.query('SELECT * FROM pg_subscription')).rows;
+        expect(all.length).toBeGreaterThan(0);
+        expect(JSON.stringify(all)).not.toContain('ZQ7CONNINFO');
+        await expect(steward.query('SELECT subconninfo FROM pg_subscription')).rejects.toMatchObject({ code: '42703', message: 'column "subconninfo" does not exist' });
+        await expect(steward.query('SELECT s.subconninfo FROM pg_catalog.pg_subscription s')).rejects.toMatchObject({ code: '42703' });
+        await expect(steward.query('SELECT c FROM pg_subscription AS s(a, b, c, d, e, f, g, h, i, j, c)')).rejects.toMatchObject({ code: '42501' });
+      } finally {
+        await steward.end();
+      }
+    } finally {
+      await admin.query(`ALTER SUBSCRIPTION ${name} SET (slot_name = NONE)`).catch(() => undefined);
+      await admin.query(`DROP SUBSCRIPTION IF EXISTS ${name}`);
+      await admin.end();
+    }
   });
 
   test('the analyst\'s dump stops at a sequence numbering rows their policy hides, naming the flag', async () => {

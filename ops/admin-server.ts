@@ -4,7 +4,7 @@
  * 127.0.0.1 unless configured otherwise; actions change what the proxy does, so they need the
  * bearer token, and without a configured token there are no actions at all.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { PgveilMetrics } from './metrics';
 import { bearerTokenMatches } from './bearer-token';
 
@@ -36,6 +36,8 @@ export interface AdminServerOptions {
   readonly token?: string;
   /** A POST refused for want of the right token (for the log and security events). */
   readonly onDenied?: (request: { readonly path: string; readonly client: string; readonly reason: string }) => void;
+  /** The data product catalog (catalog/): every request under /catalog except the POST actions above. */
+  readonly catalog?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
@@ -46,6 +48,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       res.end(JSON.stringify(body));
     };
     const path = req.url ?? '';
+    if (options.catalog && /^\/catalog(\/|\?|$)/.test(path) && !(req.method === 'POST' && actions[path])) return options.catalog(req, res);
     if (req.method === 'POST') {
       const refusal = authorize(req, token);
       if (refusal) {

@@ -27,6 +27,8 @@ import { attributeSourceOf } from './attribute-source-of';
 import { checkProvisioning } from './provisioning-check';
 import { continuousDiscovery } from './continuous-discovery-of';
 import type { ContinuousDiscovery } from '../../discovery/continuous-discovery';
+import { untaggedColumns } from '../../discovery/untagged-columns';
+import { createCatalog } from '../../catalog';
 
 export interface RunningPgveil {
   readonly port: number;
@@ -60,7 +62,19 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     onBack: (dataProduct) => void checkProvisioning(policies.current(), config, log, dataProduct),
   });
   const redis = config.redis ? await connectRedis(config.redis.url) : undefined;
-  const events = fanOut(config.events.sinks.map((s): EventSink => eventSink(s, redis)));
+  // The data product catalog on the admin port (catalog/): keeps statements and events in process for its pages.
+  let proxyPort = config.listen.port;
+  const catalog = config.admin
+    ? createCatalog({
+        bundle: () => policies.current(),
+        policyPaths: config.policies,
+        catalog: (name) => catalogs.get(name),
+        helperSchema: config.helperSchema,
+        scanUntagged: (bundle) => untaggedColumns(bundle, config.policies, config.discovery, config.helperSchema),
+        listener: { host: config.listen.host, get port() { return proxyPort; }, tls: config.tls !== undefined },
+      })
+    : undefined;
+  const events = fanOut([...config.events.sinks.map((s): EventSink => eventSink(s, redis)), ...(catalog ? [catalog.activity.sink()] : [])]);
   const securityEvent = (kind: SecurityEventKind, message: string, reason: string): void =>
     events.emit({ time: new Date().toISOString(), kind, severity: 'high', actor: { user: null, session: '', client: '' }, dataProduct: null, message, reasons: [reason] });
   const reloadChannel = `${config.redis?.keyPrefix ?? 'pgveil:'}policy-reload`;
@@ -145,17 +159,20 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     route,
     ...(config.authentication.decoySecretEnv ? { decoySecret: requiredSecret(config.authentication.decoySecretEnv) } : {}),
     gate: statementGateOf(config, { policies: () => policies.current(), identity, catalogs, cache, metrics }),
-    observer: createAuditObserver({
-      log: auditLog,
-      events,
-      rawStatements: config.audit.rawStatements,
-      failClosed: config.audit.failClosed,
-      metrics,
-      anomalies: new AnomalyDetector(config.anomalies),
-    }),
+    observer: ((observer) => (catalog ? catalog.activity.observe(observer) : observer))(
+      createAuditObserver({
+        log: auditLog,
+        events,
+        rawStatements: config.audit.rawStatements,
+        failClosed: config.audit.failClosed,
+        metrics,
+        anomalies: new AnomalyDetector(config.anomalies),
+      }),
+    ),
     logger: log,
   });
   const { port } = await proxy.listen();
+  proxyPort = port;
   metrics.watchSinks(events.sinks);
   // Checked before "listening" is logged, so an upstream that is down at start is warned about first.
   await upstreams.track(declaredUpstreams(policies.current()));
@@ -192,6 +209,13 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
           log.warn({ path, client, reason }, 'admin action refused');
           securityEvent('admin_action_refused', `admin action "${path}" from ${client} refused: ${reason}`, 'admin_unauthorized');
         },
+        catalog: catalog?.handler({
+          token: adminToken,
+          onDenied: ({ path, client, reason }) => {
+            log.warn({ path, client, reason }, 'catalog access refused');
+            securityEvent('admin_action_refused', `catalog "${path}" from ${client} refused: ${reason}`, 'catalog_unauthorized');
+          },
+        }),
       })
     : undefined;
   if (admin) log.info({ host: admin.host, port: admin.port, actions: adminToken ? 'token' : 'disabled' }, 'admin endpoint (metrics, healthz, readyz) is listening');
@@ -200,6 +224,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     await admin?.close();
     upstreams.close();
     await discovery?.idle();
+    await catalog?.scanner.idle();
     policies.close();
     await checkpoints.stop();
     auditLog.close();

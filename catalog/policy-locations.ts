@@ -1,0 +1,55 @@
+/**
+ * Where each rule and data product of the running policy version is written: file and line. Read
+ * from the files on disk, and only while they still hold the running version (a file edited since,
+ * or an invalid edit the store refused, would point at the wrong line): otherwise no line is shown.
+ * Computed once per version.
+ */
+import { isMap, isSeq, parseDocument, type Node } from 'yaml';
+import { policyVersionOf, readPolicySources } from '../policies/policy-loader';
+
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+}
+
+export interface PolicyLocations {
+  readonly version: string;
+  readonly rules: ReadonlyMap<string, SourceLocation>;
+  readonly dataProducts: ReadonlyMap<string, SourceLocation>;
+}
+
+let cached: PolicyLocations | undefined;
+
+export function policyLocations(paths: readonly string[], version: string): PolicyLocations {
+  if (cached?.version === version) return cached;
+  const rules = new Map<string, SourceLocation>();
+  const dataProducts = new Map<string, SourceLocation>();
+  let sources;
+  try {
+    sources = readPolicySources(paths);
+  } catch {
+    return { version, rules, dataProducts };
+  }
+  // Not cached: the files may yet come back to the running version, or the store reload to them.
+  if (policyVersionOf(sources) !== version) return { version, rules, dataProducts };
+  for (const { path, text } of sources) {
+    const doc = parseDocument(text);
+    const lineAt = (node: Node | null | undefined): number => text.slice(0, node?.range?.[0] ?? 0).split('\n').length;
+    const items = (key: string): Node[] => {
+      const seq = doc.get(key, true);
+      return isSeq(seq) ? (seq.items as Node[]) : [];
+    };
+    for (const key of ['globalPolicies', 'domainPolicies']) {
+      for (const item of items(key)) {
+        const id = isMap(item) ? item.get('id') : undefined;
+        if (typeof id === 'string' && !rules.has(id)) rules.set(id, { file: path, line: lineAt(item) });
+      }
+    }
+    for (const item of items('dataProducts')) {
+      const name = isMap(item) ? item.get('name') : undefined;
+      if (typeof name === 'string' && !dataProducts.has(name)) dataProducts.set(name, { file: path, line: lineAt(item) });
+    }
+  }
+  cached = { version, rules, dataProducts };
+  return cached;
+}

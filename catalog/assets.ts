@@ -79,6 +79,9 @@ pre { white-space: pre-wrap; background: var(--soft); padding: .5rem; border-rad
 }
 `;
 
+/** The tab icon (a browser asks for one; without it every page logs a 404). */
+export const CATALOG_ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0d1b2a"/><path d="M4 5h8M4 8h8M4 11h5" stroke="#fff" stroke-width="1.6"/></svg>`;
+
 export const CATALOG_JS = `
 "use strict";
 (function () {

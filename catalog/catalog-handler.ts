@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CATALOG_CSS, CATALOG_JS } from './assets';
+import { CATALOG_CSS, CATALOG_ICON, CATALOG_JS } from './assets';
 import { CatalogAuth, cookieHeader, LOGIN_CSRF_COOKIE, SESSION_COOKIE } from './catalog-auth';
 import type { CatalogSources } from './catalog-model';
 import { loginPage, refusedPage } from './pages/login-page';
@@ -26,7 +26,8 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': CONTENT_SECURITY_POLICY,
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on our own form posts.
+  'referrer-policy': 'same-origin',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
   'cache-control': 'no-store',
@@ -35,6 +36,7 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 const ASSETS: Readonly<Record<string, { readonly type: string; readonly body: string; readonly etag: string }>> = {
   '/catalog/assets/catalog.css': { type: 'text/css; charset=utf-8', body: CATALOG_CSS, etag: etag(CATALOG_CSS) },
   '/catalog/assets/catalog.js': { type: 'text/javascript; charset=utf-8', body: CATALOG_JS, etag: etag(CATALOG_JS) },
+  '/catalog/assets/icon.svg': { type: 'image/svg+xml', body: CATALOG_ICON, etag: etag(CATALOG_ICON) },
 };
 
 const MAX_FORM_BYTES = 4096;
@@ -65,8 +67,9 @@ export function createCatalogHandler(options: CatalogHandlerOptions): CatalogHan
     const client = req.socket.remoteAddress ?? '';
     const asset = ASSETS[path];
     if (asset && req.method === 'GET') {
-      res.writeHead(200, { ...SECURITY_HEADERS, 'cache-control': 'no-cache', etag: asset.etag, 'content-type': asset.type });
-      res.end(req.headers['if-none-match'] === asset.etag ? undefined : asset.body);
+      const fresh = req.headers['if-none-match'] === asset.etag;
+      res.writeHead(fresh ? 304 : 200, { ...SECURITY_HEADERS, 'cache-control': 'no-cache', etag: asset.etag, 'content-type': asset.type });
+      res.end(fresh ? undefined : asset.body);
       return;
     }
     if (path === '/catalog/login') {

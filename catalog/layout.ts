@@ -18,8 +18,9 @@ export function page(options: PageOptions): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${options.title} - pgveil catalog</title>
+<link rel="icon" href="/catalog/assets/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/catalog/assets/catalog.css">
 <script src="/catalog/assets/catalog.js" defer></script>
 </head>

@@ -77,7 +77,7 @@ ${profiles.map((p, pi) => {
 <dt>Output port</dt><dd><code>${outputPort(sources, name)}</code></dd>
 <dt>Declared in</dt><dd>${where ? html`<code>${where.file}:${where.line}</code>` : html`<span class="empty">the files on disk differ from the running version</span>`}</dd>
 <dt>Subscriptions</dt><dd>${subscriptions.length === 0 ? html`<span class="empty">none: nobody may query it</span>` : subscriptions.map((s, i) => html`${i > 0 ? '; ' : ''}${s.groups ? html`groups ${s.groups.join(', ')}` : ''}${s.groups && s.users ? ', ' : ''}${s.users ? html`users ${s.users.join(', ')}` : ''}${s.when ? html` when <code>${JSON.stringify(s.when)}</code>` : ''}`)}</dd>
-<dt>Policy version</dt><dd><code>${bundle.version}</code></dd>
+<dt>Policy version</dt><dd><code id="policy-version">${bundle.version}</code></dd>
 <dt>Last 24 hours</dt><dd>${totals.statements} statement(s), ${totals.refusals} refused; <a href="${`/catalog/events?product=${encodeURIComponent(name)}`}">security events</a></dd>
 </dl>
 <h2>Activity</h2>

@@ -116,7 +116,7 @@ test('every page loads with its heading, runs no hostile markup and logs no erro
   });
   // The hostile column is shown as text.
   await open('/catalog/products/demo');
-  expect(await page.locator('section.relation', { hasText: 'public.notes' }).locator('tbody th').allInnerTexts()).toEqual(['id', '<script>window.__pwned=1</script>', 'x" onmouseover="window.__pwned=2', 'rows']);
+  expect(await page.locator('section.relation', { hasText: 'public.notes' }).locator('tbody th').allInnerTexts()).toEqual(['id', '<script>window.__pwned=1</script>', 'x" onmouseover="window.__pwned=2', 'contact', 'rows']);
   await page.locator('th', { hasText: 'onmouseover' }).hover();
   expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
   expect(consoleErrors).toEqual([]);
@@ -134,6 +134,18 @@ test('the access matrix on the data product page equals `pgveil access-matrix --
   expect(await page.locator('td[data-rows="demo:public.customers"][data-principal=analyst]').innerText()).toBe("region = 'EU'\nby sales-region-rows");
   expect(await page.locator('td[data-rows="demo:public.customers"][data-principal=steward]').innerText()).toBe('all rows');
   expect(cli.rowAccess.find((r) => r.relation === 'demo:public.customers')?.access).toEqual(['filtered', 'all']);
+});
+
+test('tags show where they come from: the policy file, a column comment, discovery (sampled in the background)', async () => {
+  const tagsOf = (column: string) => page.locator(`td[data-column="${column}"][data-principal=analyst]`).locator('xpath=preceding-sibling::td[1]').innerText();
+  await openUntil('/catalog/products/demo', async (p) => (await p.locator('.tag-discovered').count()) > 0, 30_000);
+  expect(await tagsOf('demo:public.customers.name')).toBe('pii.name (declared)');
+  expect(await tagsOf('demo:public.customers.email')).toBe('pii.email (comment)');
+  expect(await tagsOf('demo:public.notes.contact')).toBe('pii.email (discovered)');
+  // Untagged, so no rule reaches it: the analyst reads it raw, which is what the page warns about.
+  expect(await page.locator('td[data-column="demo:public.notes.contact"][data-principal=analyst]').getAttribute('data-action')).toBe('allow');
+  await open('/catalog');
+  expect(await page.locator('tbody tr').first().locator('td').nth(5).innerText()).toBe('1');
 });
 
 test('a statement refused through psql appears on the events page, filtered with and without script', async () => {

@@ -13,9 +13,11 @@ export const ATTRIBUTE_COLUMN = 'x" onmouseover="window.__pwned=2';
 export const HOSTILE_DESCRIPTION = '<img src=x onerror="window.__pwned=3"> notes policy';
 
 export const HOSTILE_SQL = `
-CREATE TABLE public.notes (id integer PRIMARY KEY, "${SCRIPT_COLUMN}" text, "${ATTRIBUTE_COLUMN.replace(/"/g, '""')}" text);
+CREATE TABLE public.notes (id integer PRIMARY KEY, "${SCRIPT_COLUMN}" text, "${ATTRIBUTE_COLUMN.replace(/"/g, '""')}" text, contact text);
 COMMENT ON COLUMN public.notes."${SCRIPT_COLUMN}" IS 'pgveil:tags=pii.email';
-INSERT INTO public.notes VALUES (1, 'zq7canary.script@example.com', 'ZQ7NAME-attribute');
+INSERT INTO public.notes VALUES (1, 'zq7canary.script@example.com', 'ZQ7NAME-attribute', NULL);
+-- E-mail addresses in a column nothing tags: discovery proposes pii.email for it.
+INSERT INTO public.notes SELECT g, NULL, NULL, 'reader' || g || '@example.org' FROM generate_series(2, 80) g;
 `;
 
 export interface CatalogStack {

@@ -33,10 +33,13 @@ caption { text-align: left; font-weight: 600; padding: .4rem .55rem; }
 .tag { display: inline-block; border: 1px solid var(--line); border-radius: 10px; padding: 0 .45rem; margin: 0 .2rem .15rem 0; font-size: .82rem; background: var(--soft); }
 .tag-comment { border-style: dashed; }
 .tag-discovered { border-color: var(--warn); color: var(--warn); }
-.act { font-weight: 600; }
-.act-allow { color: var(--ok); }
-.act-deny, .act-error { color: var(--bad); }
-.act-mask, .act-mask_email, .act-regex, .act-hash, .act-null, .act-constant, .act-round, .act-truncate_date { color: var(--warn); }
+.act-allow { color: var(--ok); font-weight: 600; }
+.act-deny, .act-error { color: var(--bad); font-weight: 600; }
+.act-mask, .act-mask_email, .act-regex, .act-hash, .act-null, .act-constant, .act-round, .act-truncate_date { color: var(--warn); font-weight: 600; }
+.rules { font-weight: 400; }
+nav.pages ul { list-style: none; display: flex; flex-wrap: wrap; gap: .3rem; padding: 0; margin: .4rem 0 1rem; }
+nav.pages a { display: inline-block; min-width: 2rem; text-align: center; padding: .15rem .4rem; border: 1px solid var(--line); border-radius: 4px; text-decoration: none; }
+nav.pages a[aria-current="page"] { background: var(--accent); color: #fff; }
 .rules { display: block; color: var(--muted); font-size: .8rem; }
 .bad { color: var(--bad); }
 .empty { color: var(--muted); }
@@ -85,11 +88,9 @@ export const CATALOG_ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 
 export const CATALOG_JS = `
 "use strict";
 (function () {
-  // A filter box over the tables of a page: hides table sections whose text does not match.
-  document.querySelectorAll("[data-filter]").forEach(function (box) {
-    var input = box.querySelector("input");
-    var targets = document.querySelectorAll(box.getAttribute("data-filter"));
-    box.hidden = false;
+  // The tables filter narrows the tables of this page as one types (the form itself asks the server).
+  document.querySelectorAll("form.filters input[name=q]").forEach(function (input) {
+    var targets = document.querySelectorAll("section.relation");
     input.addEventListener("input", function () {
       var q = input.value.trim().toLowerCase();
       targets.forEach(function (t) { t.hidden = q !== "" && t.textContent.toLowerCase().indexOf(q) < 0; });

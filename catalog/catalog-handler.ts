@@ -119,7 +119,7 @@ export function createCatalogHandler(options: CatalogHandlerOptions): CatalogHan
     if (rest.length > 0) return send(res, 404, notFound('No such page.', who.csrf));
     if (section === undefined) return send(res, 200, await productsPage(sources, who.csrf));
     if (section === 'products' && name !== undefined) {
-      const body = await productPage(sources, name, who.csrf);
+      const body = await productPage(sources, name, url.searchParams, who.csrf);
       return send(res, body ? 200 : 404, body ?? notFound('No data product of that name in the running policy version.', who.csrf));
     }
     if (section === 'events' && name === undefined) return send(res, 200, eventsPage(sources, url.searchParams, who.csrf));

@@ -3,14 +3,17 @@
  * principal gets for each column (the cells of `pgveil access-matrix`, with the rules that decided)
  * and for the rows, the subscriptions, and the policies that apply with their file and line.
  */
-import { anchorId, catalogPath, html, type SafeHtml } from '../html';
+import { anchorId, catalogPath, catalogUrl, html, type SafeHtml } from '../html';
 import { page } from '../layout';
 import { activityChart, tagChart } from '../charts';
-import { actionText, columnTagsWithSource, matrixColumnName, matrixProfiles, productMatrix, rowsText, rulesFor, type CatalogSources } from '../catalog-model';
+import { columnTagsWithSource, matrixColumnName, matrixProfiles, productMatrix, rowsText, rulesFor, type CatalogSources } from '../catalog-model';
 import { policyLocations } from '../policy-locations';
 import { outputPort, productRelations, tagBadge, untaggedByColumn } from './shared';
 
-export async function productPage(sources: CatalogSources, name: string, csrf: string): Promise<string | undefined> {
+/** Tables per page: a page of 25 tables of a dozen columns and ten users stays near 100 KB. */
+export const TABLES_PER_PAGE = 25;
+
+export async function productPage(sources: CatalogSources, name: string, query: URLSearchParams, csrf: string): Promise<string | undefined> {
   const bundle = sources.bundle();
   const product = bundle.dataProducts.get(name);
   if (!product) return undefined;
@@ -24,38 +27,47 @@ export async function productPage(sources: CatalogSources, name: string, csrf: s
   const where = locations.dataProducts.get(name);
 
   let tables: SafeHtml;
+  let tablesNav: SafeHtml = html``;
   if ('error' in loaded) tables = html`<p class="error">${loaded.error}</p>`;
   else {
-    const { matrix, decisions, subscribed } = productMatrix(bundle, loaded.relations);
+    // Long data products are split into pages of TABLES_PER_PAGE tables (each page stays small and
+    // fast), after an optional name filter; both are GET parameters, so they work without script.
+    const filter = (query.get('q') ?? '').trim().toLowerCase().slice(0, 200);
+    const matching = filter === '' ? loaded.relations : loaded.relations.filter((r) => `${r.schema}.${r.name}`.toLowerCase().includes(filter) || r.columns.some((c) => c.name.toLowerCase().includes(filter)));
+    const pages = Math.max(1, Math.ceil(matching.length / TABLES_PER_PAGE));
+    const pageNumber = Math.min(pages, Math.max(1, Number.parseInt(query.get('page') ?? '1', 10) || 1));
+    const shown = matching.slice((pageNumber - 1) * TABLES_PER_PAGE, pageNumber * TABLES_PER_PAGE);
+    const { matrix, decisions, subscribed } = productMatrix(bundle, shown);
     const cells = new Map(matrix.rows.map((r) => [r.column, r.actions]));
-    const principalHeads = profiles.map((p, i) => html`<th scope="col" data-principal="${p.name}"><a href="${catalogPath('principals', p.name)}">${p.name}</a>${p.principal.groups.length > 0 ? html`<span class="rules">${p.principal.groups.join(', ')}</span>` : ''}${subscribed[i] ? '' : html`<span class="rules bad">not subscribed</span>`}</th>`);
-    tables = html`<div class="filterbox" data-filter="section.relation" hidden><label>Filter tables and columns <input type="search" autocomplete="off"></label></div>
-${loaded.relations.map((relation, ri) => {
+    const link = (n: number): string => catalogUrl(catalogPath('products', name), { q: filter || undefined, page: n === 1 ? undefined : String(n) });
+    tablesNav = html`<form class="filters" method="get" action="${catalogPath('products', name)}">
+<label>Tables or columns named <input type="search" name="q" value="${filter}" autocomplete="off"></label>
+<button type="submit" class="primary">Show</button>${filter ? html` <a href="${catalogPath('products', name)}">All tables</a>` : ''}
+</form>
+<p class="meta">${matching.length} of ${loaded.relations.length} table(s)${pages > 1 ? html`, ${TABLES_PER_PAGE} per page` : ''}.</p>
+${pages > 1 ? html`<nav aria-label="Pages of tables" class="pages"><ul>${Array.from({ length: pages }, (_, i) => i + 1).map((n) => html`<li>${n === pageNumber ? html`<a href="${link(n)}" aria-current="page">${n}</a>` : html`<a href="${link(n)}" rel="${n === pageNumber + 1 ? 'next' : n === pageNumber - 1 ? 'prev' : ''}">${n}</a>`}</li>`)}</ul></nav>` : ''}`;
+    const principalHeads = profiles.map((p, i) => html`<th scope="col" data-principal="${p.name}">${p.name}${p.principal.groups.length > 0 ? html`<span class="rules">${p.principal.groups.join(', ')}</span>` : ''}${subscribed[i] ? '' : html`<span class="rules bad">not subscribed</span>`}</th>`);
+    tables = html`${shown.map((relation, ri) => {
   const id = anchorId('rel', `${relation.schema}.${relation.name}`);
+  const relationName = matrixColumnName(relation, '').slice(0, -1);
   return html`<section class="relation" aria-labelledby="${id}">
 <h3 id="${id}">${relation.schema}.${relation.name}</h3>
-<div class="scroll" tabindex="0" role="region" aria-label="Columns of ${relation.schema}.${relation.name}">
-<table class="matrix" data-relation="${matrixColumnName(relation, '').slice(0, -1)}">
+<div class="scroll" tabindex="0" role="region" aria-labelledby="${id}">
+<table class="matrix" data-relation="${relationName}">
 <thead><tr><th scope="col">Column</th><th scope="col">Type</th><th scope="col">Tags (source)</th>${principalHeads}</tr></thead>
 <tbody>
 ${relation.columns.map((column) => {
   const key = matrixColumnName(relation, column.name);
   const actions = cells.get(key) ?? [];
-  return html`<tr>
-<th scope="row">${column.name}</th>
-<td><code>${column.type}</code></td>
-<td>${columnTagsWithSource(bundle, relation, column, byColumn).map((t) => tagBadge(t.tag, t.source, t.confidence))}</td>
-${profiles.map((p, pi) => {
-  const result = decisions[ri]![pi]!;
-  const action = actions[pi] ?? 'error';
-  const rules = result.decision.columns[column.name]?.rules ?? [];
-  return html`<td data-column="${key}" data-principal="${p.name}" data-action="${action}"><span class="act act-${action}">${action}</span>${action !== 'allow' ? html`<span class="rules">${actionText(result, column.name)}</span>` : ''}${rules.length > 0 ? html`<span class="rules">by ${rules.map((r, i) => html`${i > 0 ? ', ' : ''}<a href="/catalog/policies#${anchorId('rule', r)}">${r}</a>`)}</span>` : ''}</td>`;
+  return html`<tr data-column="${key}"><th scope="row">${column.name}</th><td>${column.type}</td><td>${columnTagsWithSource(bundle, relation, column, byColumn).map((t) => tagBadge(t.tag, t.source, t.confidence))}</td>${profiles.map((p, pi) => {
+    const action = actions[pi] ?? 'error';
+    const rules = decisions[ri]![pi]!.decision.columns[column.name]?.rules ?? [];
+    return html`<td class="act-${action}" data-action="${action}">${action}${rules.length > 0 ? html`<span class="rules">${rules.join(', ')}</span>` : ''}</td>`;
+  })}</tr>`;
 })}
-</tr>`;
-})}
-<tr class="rows-line"><th scope="row">rows</th><td></td><td></td>${profiles.map((p, pi) => {
+<tr class="rows-line" data-rows="${relationName}"><th scope="row">rows</th><td></td><td></td>${profiles.map((p, pi) => {
   const result = decisions[ri]![pi]!;
-  return html`<td data-rows="${matrixColumnName(relation, '').slice(0, -1)}" data-principal="${p.name}">${rowsText(result)}${result.decision.rowRules.length > 0 ? html`<span class="rules">by ${result.decision.rowRules.map((r, i) => html`${i > 0 ? ', ' : ''}<a href="/catalog/policies#${anchorId('rule', r)}">${r}</a>`)}</span>` : ''}</td>`;
+  return html`<td>${rowsText(result)}${result.decision.rowRules.length > 0 ? html`<span class="rules">${result.decision.rowRules.join(', ')}</span>` : ''}</td>`;
 })}</tr>
 </tbody>
 </table>
@@ -84,7 +96,8 @@ ${profiles.map((p, pi) => {
 ${activityChart(`Statements and refusals of ${name}`, sources.activity.buckets(name))}
 ${tagChart(`Masked-column reads per tag in ${name}`, totals.maskedByTag)}
 <h2>Tables, columns and who sees what</h2>
-<p class="meta">Each cell is what <code>pgveil access-matrix</code> prints for that user and column (<span class="act act-allow">allow</span> is the raw value), with the rules that decided it; the last line of each table is the rows the user sees. Tags: <span class="tag tag-declared">declared</span> in the policy file, <span class="tag tag-comment">comment</span> from the column comment, <span class="tag tag-discovered">discovered</span> by sampling and not tagged yet (no tag rule reaches it)${untagged.at ? html`, scanned ${untagged.at.toISOString()}` : untagged.running ? ', first scan running' : ''}.</p>
+<p class="meta">Each cell is what <code>pgveil access-matrix</code> prints for that user and column (<span class="act-allow">allow</span> is the raw value) with the rules that decided it (their parameters are on the <a href="/catalog/policies">policies</a> page); the last line of each table is the rows the user sees. Tags: <span class="tag tag-declared">declared</span> in the policy file, <span class="tag tag-comment">comment</span> from the column comment, <span class="tag tag-discovered">discovered</span> by sampling and not tagged yet (no tag rule reaches it)${untagged.at ? html`, scanned ${untagged.at.toISOString()}` : untagged.running ? ', first scan running' : ''}.</p>
+${tablesNav}
 ${tables}
 <h2>Policies that apply</h2>
 <div class="scroll" tabindex="0" role="region" aria-label="Policies that apply">

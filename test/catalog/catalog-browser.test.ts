@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { leakedCanaries } from '../adversarial/canaries';
 import { launchBrowser, type Browser } from './browser';
 import { startCatalogStack, type CatalogStack } from './catalog-stack';
@@ -47,6 +47,19 @@ async function open(path: string): Promise<string> {
   const served = await response!.text();
   seen.push(served, await page.content(), await page.innerText('body'));
   return served;
+}
+
+/** The matrix cell of a column (or the rows line of a relation) for a principal, found through the table's header. */
+function cellOf(column: string, principal: string): Locator {
+  return page.locator(`tr[data-column="${column}"] > td[data-action]`).nth(principalIndex(principal));
+}
+function rowsOf(relation: string, principal: string): Locator {
+  return page.locator(`tr[data-rows="${relation}"] > td`).nth(2 + principalIndex(principal));
+}
+function principalIndex(principal: string): number {
+  const index = [...c.stack.pgveil.policies.current().users.keys()].indexOf(principal);
+  if (index < 0) throw new Error(`no principal ${principal}`);
+  return index;
 }
 
 /** Loads a page until `holds` is true of it (a reload is picked up by the policy store's watcher). */
@@ -126,24 +139,31 @@ test('the access matrix on the data product page equals `pgveil access-matrix --
   const { stdout } = await run('node', [join(__dirname, '../../dist/cli/pgveil.js'), 'access-matrix', '--config', join(c.stack.dir, 'pgveil.yaml'), '--json', '--no-discover']);
   const cli = JSON.parse(stdout) as { profiles: string[]; rows: Array<{ column: string; actions: string[] }>; rowAccess: Array<{ relation: string; access: string[] }> };
   await open('/catalog/products/demo');
-  const cells = await page.$$eval('td[data-column]', (tds) => tds.map((td) => [td.getAttribute('data-column'), td.getAttribute('data-principal'), td.getAttribute('data-action'), td.querySelector('.act')?.textContent]));
+  const cells = await page.$$eval('table.matrix', (tables) =>
+    tables.flatMap((table) => {
+      const principals = [...table.querySelectorAll('thead th[data-principal]')].map((th) => th.getAttribute('data-principal'));
+      return [...table.querySelectorAll('tr[data-column]')].flatMap((tr) =>
+        [...tr.querySelectorAll('td[data-action]')].map((td, i) => [tr.getAttribute('data-column'), principals[i], td.getAttribute('data-action'), td.firstChild?.textContent]),
+      );
+    }),
+  );
   const expected = cli.rows.flatMap((r) => r.actions.map((a, i) => [r.column, cli.profiles[i], a, a]));
   expect(cells).toEqual(expected);
   // Every table of the upstream is there, and the analyst's row filter is the demo's.
   expect(expected.length).toBeGreaterThan(20);
-  expect(await page.locator('td[data-rows="demo:public.customers"][data-principal=analyst]').innerText()).toBe("region = 'EU'\nby sales-region-rows");
-  expect(await page.locator('td[data-rows="demo:public.customers"][data-principal=steward]').innerText()).toBe('all rows');
+  expect(await rowsOf('demo:public.customers', 'analyst').innerText()).toBe("region = 'EU'\nsales-region-rows");
+  expect(await rowsOf('demo:public.customers', 'steward').innerText()).toBe('all rows');
   expect(cli.rowAccess.find((r) => r.relation === 'demo:public.customers')?.access).toEqual(['filtered', 'all']);
 });
 
 test('tags show where they come from: the policy file, a column comment, discovery (sampled in the background)', async () => {
-  const tagsOf = (column: string) => page.locator(`td[data-column="${column}"][data-principal=analyst]`).locator('xpath=preceding-sibling::td[1]').innerText();
+  const tagsOf = (column: string): Promise<string> => page.locator(`tr[data-column="${column}"] > td`).nth(1).innerText();
   await openUntil('/catalog/products/demo', async (p) => (await p.locator('.tag-discovered').count()) > 0, 30_000);
   expect(await tagsOf('demo:public.customers.name')).toBe('pii.name (declared)');
   expect(await tagsOf('demo:public.customers.email')).toBe('pii.email (comment)');
   expect(await tagsOf('demo:public.notes.contact')).toBe('pii.email (discovered)');
   // Untagged, so no rule reaches it: the analyst reads it raw, which is what the page warns about.
-  expect(await page.locator('td[data-column="demo:public.notes.contact"][data-principal=analyst]').getAttribute('data-action')).toBe('allow');
+  expect(await cellOf('demo:public.notes.contact', 'analyst').getAttribute('data-action')).toBe('allow');
   await open('/catalog');
   expect(await page.locator('tbody tr').first().locator('td').nth(5).innerText()).toBe('1');
 });
@@ -229,13 +249,13 @@ test('at a phone width every page fits: no sideways scrolling of the page, wide 
 });
 
 test('a policy reload that changes a mask changes the data product page at the next load', async () => {
-  const cell = 'td[data-column="demo:public.customers.email"][data-principal=analyst]';
+  const cell = (): Locator => cellOf('demo:public.customers.email', 'analyst');
   await open('/catalog/products/demo');
-  expect(await page.locator(cell).getAttribute('data-action')).toBe('mask_email');
+  expect(await cell().getAttribute('data-action')).toBe('mask_email');
   const before = readFileSync(c.stack.policiesFile, 'utf8');
   writeFileSync(c.stack.policiesFile, before.replace('action: { kind: mask_email }', 'action: { kind: "null" }'));
-  await openUntil('/catalog/products/demo', async (p) => (await p.locator(cell).getAttribute('data-action')) === 'null');
-  expect(await page.locator(cell).innerText()).toBe('null\nnull\nby mask-pii');
+  await openUntil('/catalog/products/demo', async () => (await cell().getAttribute('data-action')) === 'null');
+  expect(await cell().innerText()).toBe('null\nmask-pii');
   // psql agrees with the page.
   expect((await psql('analyst', 'SELECT email IS NULL FROM customers ORDER BY id LIMIT 1')).stdout).toBe('t\n');
   expect(await page.locator('#policy-version').innerText()).toBe(c.stack.pgveil.policies.current().version);

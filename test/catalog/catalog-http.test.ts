@@ -17,12 +17,19 @@ beforeAll(async () => {
 });
 afterAll(() => c.stop());
 
-const get = (path: string, headers: Record<string, string> = {}): Promise<Response> => fetch(`${c.base}${path}`, { headers, redirect: 'manual' });
+/** An answer read to its end (an unread body would hold its connection open past the test). */
+interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: string;
+}
+const answer = async (r: Response): Promise<Answer> => ({ status: r.status, headers: r.headers, body: await r.text() });
+const get = async (path: string, headers: Record<string, string> = {}): Promise<Answer> => answer(await fetch(`${c.base}${path}`, { headers, redirect: 'manual' }));
 
 test('without a session or token every page is refused with 401 and shows no catalog data', async () => {
   for (const path of PAGES) {
     const r = await get(path);
-    const body = await r.text();
+    const body = r.body;
     expect([path, r.status]).toEqual([path, 401]);
     expect(r.headers.get('www-authenticate')).toBe('Bearer realm="pgveil-catalog"');
     expect(body).toContain('Sign in with the admin token');
@@ -36,16 +43,16 @@ test('without a session or token every page is refused with 401 and shows no cat
 test('the admin token as a bearer header opens the pages (for tools)', async () => {
   const r = await get('/catalog/products/demo', { authorization: `Bearer ${c.token}` });
   expect(r.status).toBe(200);
-  expect(await r.text()).toContain('public.customers');
+  expect(r.body).toContain('public.customers');
 });
 
 test('sign-in refuses a form without its CSRF cookie, a cross-site origin and a wrong token', async () => {
   const form = await get('/catalog/login');
   const loginCookie = form.headers.getSetCookie()[0]!;
   expect(loginCookie).toMatch(/^pgveil_catalog_login=[\w-]{32}; Path=\/catalog; HttpOnly; SameSite=Strict; Max-Age=600$/);
-  const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())![1]!;
-  const post = (headers: Record<string, string>, body: Record<string, string>): Promise<Response> =>
-    fetch(`${c.base}/catalog/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body).toString() });
+  const csrf = /name="csrf" value="([^"]+)"/.exec(form.body)![1]!;
+  const post = async (headers: Record<string, string>, body: Record<string, string>): Promise<Answer> =>
+    answer(await fetch(`${c.base}/catalog/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body).toString() }));
   const pair = loginCookie.split(';')[0]!;
   expect((await post({}, { csrf, token: c.token })).status).toBe(403);
   expect((await post({ cookie: pair }, { csrf: 'x'.repeat(32), token: c.token })).status).toBe(403);
@@ -70,23 +77,23 @@ test('every page answers with the strict CSP and security headers, and GET is al
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');
     expect(r.headers.get('x-frame-options')).toBe('DENY');
     expect(r.headers.get('cache-control')).toBe('no-store');
-    const body = await r.text();
+    const body = r.body;
     // Nothing from another origin, no inline script or style.
     expect(body).not.toMatch(/(src|href)="(https?:)?\/\//);
     expect(body).not.toMatch(/<script(?! src="\/catalog\/assets\/catalog\.js" defer><\/script>)/);
     expect(body).not.toMatch(/ style=/);
   }
-  const post = await fetch(`${c.base}/catalog/products/demo`, { method: 'POST', headers: { cookie } });
+  const post = await answer(await fetch(`${c.base}/catalog/products/demo`, { method: 'POST', headers: { cookie } }));
   expect(post.status).toBe(405);
 });
 
 test('hostile column names and policy texts are escaped wherever they appear', async () => {
-  const product = await (await get('/catalog/products/demo', { cookie })).text();
+  const product = (await get('/catalog/products/demo', { cookie })).body;
   expect(product).toContain('&lt;script&gt;window.__pwned=1&lt;/script&gt;');
   expect(product).not.toContain(SCRIPT_COLUMN);
   expect(product).toContain('x&quot; onmouseover=&quot;window.__pwned=2');
   expect(product).not.toContain('" onmouseover="');
-  const policies = await (await get('/catalog/policies', { cookie })).text();
+  const policies = (await get('/catalog/policies', { cookie })).body;
   expect(policies).toContain('&lt;img src=x onerror=&quot;window.__pwned=3&quot;&gt; notes policy');
   expect(policies).not.toContain(HOSTILE_DESCRIPTION);
 });
@@ -106,7 +113,7 @@ test('no page carries a raw value of a protected column, after analysts and the 
     await steward.end();
   }
   for (const path of [...PAGES, '/catalog/principals/steward', '/catalog/events?user=analyst']) {
-    const body = await (await get(path, { cookie })).text();
+    const { body } = await get(path, { cookie });
     expect([path, leakedCanaries(body)]).toEqual([path, []]);
   }
 });

@@ -57,13 +57,15 @@ export async function signIn(base: string, token: string): Promise<string> {
   const form = await fetch(`${base}/catalog/login`);
   const loginCookie = form.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ');
   const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+  // (Every body is read to its end: an unread one would hold its connection open.)
   const answer = await fetch(`${base}/catalog/login`, {
     method: 'POST',
     redirect: 'manual',
     headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: loginCookie, origin: base },
     body: new URLSearchParams({ csrf, token, next: '/catalog' }).toString(),
   });
-  if (answer.status !== 303) throw new Error(`sign-in answered ${answer.status}: ${await answer.text()}`);
+  const text = await answer.text();
+  if (answer.status !== 303) throw new Error(`sign-in answered ${answer.status}: ${text}`);
   const session = answer.headers.getSetCookie().find((c) => c.startsWith('pgveil_catalog='));
   return session!.split(';')[0]!;
 }

@@ -29,6 +29,7 @@ th, td { text-align: left; padding: .35rem .55rem; border-bottom: 1px solid var(
 thead th { background: var(--soft); position: sticky; top: 0; }
 tbody th { font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+time { white-space: nowrap; }
 caption { text-align: left; font-weight: 600; padding: .4rem .55rem; }
 .tag { display: inline-block; border: 1px solid var(--line); border-radius: 10px; padding: 0 .45rem; margin: 0 .2rem .15rem 0; font-size: .82rem; background: var(--soft); }
 .tag-comment { border-style: dashed; }

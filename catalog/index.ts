@@ -11,6 +11,7 @@ import { SYSTEM_SCHEMAS } from '../rewriter/statement-guard';
 import type { UntaggedScan } from '../discovery/untagged-columns';
 import { CatalogActivity, type MaskedTagsOf } from './activity';
 import { UntaggedScanner } from './untagged-scan';
+import { referencedColumns } from './referenced-columns';
 import { createCatalogHandler, type CatalogHandler, type CatalogHandlerOptions } from './catalog-handler';
 import type { CatalogSources } from './catalog-model';
 
@@ -64,8 +65,9 @@ export function userRelations(dataProduct: string, catalog: CatalogSnapshot, hel
 }
 
 /**
- * The tags of the columns a statement read other than raw: each substituted relation's columns that
- * a reason masks, with their tags as the policies see them. Only from a catalog already loaded
+ * The tags of the columns a statement read other than raw: the columns of its substituted relations
+ * that a reason masks and that the statement names (referenced-columns.ts), with their tags as the
+ * policies see them. Only from a catalog already loaded
  * (never waits); asked once per distinct decision (activity.ts caches by the reasons array).
  */
 function maskedTags(options: CatalogOptions): MaskedTagsOf {
@@ -78,13 +80,19 @@ function maskedTags(options: CatalogOptions): MaskedTagsOf {
     }
     const product = options.bundle().dataProducts.get(record.session.dataProduct);
     const masked = new Set(record.outcome.reasons.filter((r) => r.column !== undefined && r.effect !== 'allow').map((r) => r.column!));
-    const tags = new Set<string>();
-    for (const qualified of record.outcome.relations) {
+    const relations = record.outcome.relations.flatMap((qualified) => {
       const dot = qualified.indexOf('.');
       const relation = snapshot.relation(qualified.slice(0, dot), qualified.slice(dot + 1));
-      if (!relation) continue;
+      return relation ? [relation] : [];
+    });
+    const named = referencedColumns(record.sql, new Set(relations.flatMap((r) => r.columns.map((c) => c.name))));
+    const tags = new Set<string>();
+    for (const relation of relations) {
       const ref = { dataProduct: record.session.dataProduct, schema: relation.schema, name: relation.name, columns: [] };
-      for (const column of relation.columns) if (masked.has(column.name)) for (const t of columnTags(product, ref, column)) tags.add(t);
+      for (const column of relation.columns) {
+        if (!masked.has(column.name) || (named !== 'all' && !named.has(column.name))) continue;
+        for (const t of columnTags(product, ref, column)) tags.add(t);
+      }
     }
     return [...tags];
   };

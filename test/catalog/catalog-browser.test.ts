@@ -156,6 +156,17 @@ test('the access matrix on the data product page equals `pgveil access-matrix --
   expect(cli.rowAccess.find((r) => r.relation === 'demo:public.customers')?.access).toEqual(['filtered', 'all']);
 });
 
+test('the charts are inline SVG with a title and the numbers in their description: statements and refusals, masked reads per tag', async () => {
+  await open('/catalog/products/demo');
+  const charts = page.locator('figure.chart svg[role=img]');
+  expect(await charts.count()).toBe(2);
+  expect(await charts.nth(0).locator('title').first().textContent()).toBe('Statements and refusals of demo');
+  expect(await charts.nth(0).locator('desc').textContent()).toMatch(/^4 statement\(s\) and 0 refusal\(s\) in the last 24 hours/);
+  // The analyst named email and phone (masked) and card_number (masked); the steward read raw values,
+  // and the masked columns the analyst did not name (ssn, birth_date) were not read.
+  expect(await charts.nth(1).locator('desc').textContent()).toBe('finance.card: 1; pii.email: 1; pii.phone: 1');
+});
+
 test('tags show where they come from: the policy file, a column comment, discovery (sampled in the background)', async () => {
   const tagsOf = (column: string): Promise<string> => page.locator(`tr[data-column="${column}"] > td`).nth(1).innerText();
   await openUntil('/catalog/products/demo', async (p) => (await p.locator('.tag-discovered').count()) > 0, 30_000);

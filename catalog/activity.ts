@@ -39,13 +39,8 @@ export class CatalogActivity {
 
   /** One statement as the audit observer saw it. Cheap: a bucket lookup and a few increments. */
   statement(record: StatementRecord): void {
-    const bucket = this.bucketFor(record.session.dataProduct, record.startedAt.getTime());
-    if (!bucket) return;
-    bucket.statements++;
-    if (record.outcome.kind === 'refusal') {
-      bucket.refusals++;
-      return;
-    }
+    const bucket = this.countStatement(record.session.dataProduct, record.startedAt.getTime(), record.outcome.kind === 'refusal');
+    if (!bucket || record.outcome.kind === 'refusal') return;
     if (!record.outcome.reasons.some((r) => r.column !== undefined && r.effect !== 'allow')) return;
     // Statements from one template or prepared statement share their reasons array: tags once each.
     let tags = this.tagsCache.get(record.outcome.reasons);
@@ -54,6 +49,16 @@ export class CatalogActivity {
       this.tagsCache.set(record.outcome.reasons, tags);
     }
     for (const tag of tags) bucket.maskedByTag.set(tag, (bucket.maskedByTag.get(tag) ?? 0) + 1);
+  }
+
+  /** Counts a statement (and whether it was refused) in its bucket; the audit log's history too. */
+  countStatement(dataProduct: string, at: number, refused: boolean): Bucket | undefined {
+    if (at < this.now() - WINDOW_MS) return undefined;
+    const bucket = this.bucketFor(dataProduct, at);
+    if (!bucket) return undefined;
+    bucket.statements++;
+    if (refused) bucket.refusals++;
+    return bucket;
   }
 
   event(event: SecurityEvent): void {

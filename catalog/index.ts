@@ -12,6 +12,7 @@ import type { UntaggedScan } from '../discovery/untagged-columns';
 import { CatalogActivity, type MaskedTagsOf } from './activity';
 import { UntaggedScanner } from './untagged-scan';
 import { referencedColumns } from './referenced-columns';
+import { backfillEvents, backfillStatements } from './history';
 import { createCatalogHandler, type CatalogHandler, type CatalogHandlerOptions } from './catalog-handler';
 import type { CatalogSources } from './catalog-model';
 
@@ -28,6 +29,8 @@ export interface CatalogOptions {
   /** Sampling for discovered-but-untagged columns (discovery/untagged-columns.ts with the configuration). */
   readonly scanUntagged: (bundle: PolicyBundle) => Promise<UntaggedScan>;
   readonly listener: CatalogSources['listener'];
+  /** Read once at start for the last 24 hours: the audit log, and a file event sink if there is one. */
+  readonly history?: { readonly auditFile: string; readonly eventsFile?: string };
 }
 
 export interface Catalog {
@@ -39,6 +42,10 @@ export interface Catalog {
 
 export function createCatalog(options: CatalogOptions): Catalog {
   const activity = new CatalogActivity(maskedTags(options));
+  if (options.history) {
+    backfillStatements(activity, options.history.auditFile);
+    if (options.history.eventsFile) backfillEvents(activity, options.history.eventsFile);
+  }
   const scanner = new UntaggedScanner(options.scanUntagged, options.bundle);
   const sources: CatalogSources = {
     bundle: options.bundle,

@@ -72,6 +72,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
         helperSchema: config.helperSchema,
         scanUntagged: (bundle) => untaggedColumns(bundle, config.policies, config.discovery, config.helperSchema),
         listener: { host: config.listen.host, get port() { return proxyPort; }, tls: config.tls !== undefined },
+        history: { auditFile: config.audit.file, eventsFile: config.events.sinks.flatMap((s) => (s.type === 'file' ? [s.path] : []))[0] },
       })
     : undefined;
   const events = fanOut([...config.events.sinks.map((s): EventSink => eventSink(s, redis)), ...(catalog ? [catalog.activity.sink()] : [])]);

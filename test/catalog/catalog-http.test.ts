@@ -3,7 +3,12 @@
  * form guards itself (CSRF, origin), the cookie's attributes, the headers of every page, escaping of
  * hostile names, and no canary in any page.
  */
+import { join } from 'node:path';
+import pino from 'pino';
 import { leakedCanaries } from '../adversarial/canaries';
+import { waitForText } from '../support/wait-for-text';
+import { loadServerConfig } from '../../cli/config/load-server-config';
+import { startPgveil } from '../../cli/runtime/start-pgveil';
 import { CONTENT_SECURITY_POLICY } from '../../catalog/catalog-handler';
 import { HOSTILE_DESCRIPTION, SCRIPT_COLUMN, signIn, startCatalogStack, type CatalogStack } from './catalog-stack';
 
@@ -115,5 +120,25 @@ test('no page carries a raw value of a protected column, after analysts and the 
   for (const path of [...PAGES, '/catalog/principals/steward', '/catalog/events?user=analyst']) {
     const { body } = await get(path, { cookie });
     expect([path, leakedCanaries(body)]).toEqual([path, []]);
+  }
+});
+
+test('a restarted pgveil shows the last 24 hours from its audit log and its event file', async () => {
+  const analyst = await c.stack.connect('analyst');
+  await expect(analyst.query('DELETE FROM orders')).rejects.toMatchObject({ code: '42501' });
+  await analyst.end();
+  await waitForText(c.stack.eventsFile, 'delete statements are not allowed');
+  const counts = (body: string): string[] => [.../<td class="num">(\d+)<\/td>\s*<td class="num">(\d+)<\/td>\s*<\/tr>/.exec(body)!.slice(1)];
+  const before = counts((await get('/catalog', { cookie })).body);
+  expect(Number(before[0])).toBeGreaterThan(3);
+  expect(Number(before[1])).toBeGreaterThanOrEqual(1);
+  // A second process on the same files (ports from 0), as after a restart.
+  const again = await startPgveil(loadServerConfig(join(c.stack.dir, 'pgveil.yaml')), pino({ level: 'silent' }));
+  try {
+    const read = async (path: string): Promise<string> => (await fetch(`http://127.0.0.1:${again.adminPort}${path}`, { headers: { authorization: `Bearer ${c.token}` } })).text();
+    expect(counts(await read('/catalog'))).toEqual(before);
+    expect(await read('/catalog/events?kind=statement_refused&user=analyst')).toContain('delete statements are not allowed through pgveil');
+  } finally {
+    await again.close();
   }
 });

@@ -2,7 +2,8 @@
  * The admin port: /metrics for Prometheus, /healthz (the process answers) and /readyz (it can serve),
  * and operator actions on POST. Reads are open to whoever reaches the port, which is why it binds
  * 127.0.0.1 unless configured otherwise; actions change what the proxy does, so they need the
- * bearer token, and without a configured token there are no actions at all.
+ * bearer token, and without a configured token there are no actions at all. The data product
+ * catalog (catalog/, docs/catalog.md) is mounted under /catalog and needs the token too.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { PgveilMetrics } from './metrics';

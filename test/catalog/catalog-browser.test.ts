@@ -256,6 +256,8 @@ test('at a phone width every page fits: no sideways scrolling of the page, wide 
       await open(path);
       await page.screenshot({ path: join(SCREENSHOTS, `catalog-${name}.png`) });
     }
+    await open('/catalog/products/demo');
+    await page.locator('section.relation', { hasText: 'public.customers' }).screenshot({ path: join(SCREENSHOTS, 'catalog-matrix.png') });
   }
 });
 

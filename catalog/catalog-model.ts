@@ -4,7 +4,7 @@
  * process. Names, types, tags, rules and counts only: nothing here reads a row of a data product.
  */
 import type { PolicyBundle } from '../policies';
-import type { DecisionResult, RelationRef, RowPredicate } from '../policies/decision';
+import type { DecisionResult, Literal, RelationRef, RowPredicate } from '../policies/decision';
 import type { Principal } from '../policies/principal';
 import { accessMatrix, type AccessMatrix } from '../policies/access-matrix';
 import { commentTags } from '../policies/tags';
@@ -83,7 +83,7 @@ export function rulesFor(bundle: PolicyBundle, dataProduct: string): Array<{ rea
 
 /** A row predicate as readable text (policy values, never data). */
 export function predicateText(p: RowPredicate): string {
-  const lit = (v: unknown): string => (v === null ? 'NULL' : typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v));
+  const lit = (v: Literal): string => (v === null ? 'NULL' : typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v));
   switch (p.op) {
     case 'eq':
       return `${p.column} = ${lit(p.value)}`;
@@ -95,8 +95,12 @@ export function predicateText(p: RowPredicate): string {
     case 'not':
       return `NOT (${predicateText(p.arg)})`;
     case 'template':
-      return `${p.sql} with ${p.params.map((v) => (Array.isArray(v) ? `[${v.map(lit).join(', ')}]` : lit(v))).join(', ')}`;
+      return `${p.sql} with ${p.params.map((v) => (isList(v) ? `[${v.map(lit).join(', ')}]` : lit(v))).join(', ')}`;
   }
+}
+
+function isList(v: Literal | readonly Literal[]): v is readonly Literal[] {
+  return Array.isArray(v);
 }
 
 /** What a principal gets for a relation's rows. */

@@ -31,7 +31,7 @@ function render(value: Interpolation): string {
 
 export function html(strings: TemplateStringsArray, ...values: readonly Interpolation[]): SafeHtml {
   let out = strings[0]!;
-  for (let i = 0; i < values.length; i++) out += render(values[i]!) + strings[i + 1]!;
+  for (let i = 0; i < values.length; i++) out += render(values[i]) + strings[i + 1]!;
   return new SafeHtml(out);
 }
 

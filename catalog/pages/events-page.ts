@@ -71,7 +71,7 @@ export function eventsPage(sources: CatalogSources, query: URLSearchParams, csrf
   const filter = eventFilterOf(query);
   const all = sources.activity.recentEvents();
   const matching = filterEvents(all, filter);
-  const kinds = [...new Set(all.map((e) => e.kind))].sort();
+  const kinds: string[] = [...new Set(all.map((e) => e.kind))].sort();
   if (filter.kind && !kinds.includes(filter.kind)) kinds.push(filter.kind);
   const products = [...sources.bundle().dataProducts.keys()].sort();
   const option = (value: string, selected: string | undefined): SafeHtml => html`<option value="${value}"${value === selected ? html` selected` : ''}>${value}</option>`;

@@ -29,8 +29,9 @@ test('statements are counted in ten-minute buckets over 24 hours; older ones fal
   expect(activity.totals('demo')).toMatchObject({ statements: 3, refusals: 1 });
   now += 2 * 3_600_000;
   expect(activity.totals('demo')).toMatchObject({ statements: 2, refusals: 1 });
-  for (let i = 0; i < 5; i++) activity.event({ time: new Date(now).toISOString(), kind: `k${i}`, severity: 'low', actor: { user: null, session: '', client: '' }, dataProduct: null, message: '', reasons: [] });
-  expect(activity.recentEvents().map((e) => e.kind)).toEqual(['k4', 'k3', 'k2']);
+  const kinds = ['auth_failure', 'protocol_violation', 'limit_exceeded', 'upstream_failure', 'statement_refused'] as const;
+  for (const kind of kinds) activity.event({ time: new Date(now).toISOString(), kind, severity: 'low', actor: { user: null, session: '', client: '' }, dataProduct: null, message: '', reasons: [] });
+  expect(activity.recentEvents().map((e) => e.kind)).toEqual(['statement_refused', 'upstream_failure', 'limit_exceeded']);
 });
 
 test('referenced columns: names, star and whole-row references', () => {

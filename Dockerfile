@@ -25,6 +25,7 @@ COPY audit audit
 COPY ops ops
 COPY discovery discovery
 COPY cli cli
+COPY catalog catalog
 RUN npm run build
 
 # Production dependencies, again strictly from the lockfile. The bundled PostgreSQL of `pgveil demo`

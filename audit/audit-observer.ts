@@ -9,6 +9,7 @@ import type { AuditLog } from './audit-log';
 import type { EventSink, SecurityEvent, SecurityEventKind } from './security-events';
 import type { PgveilMetrics } from '../ops/metrics';
 import type { AnomalyDetector } from './anomaly-detector';
+import { canonicalize } from 'json-canonicalize';
 import { outcomeJson, principalJson, sessionJson } from './audit-record-parts';
 
 export interface AuditObserverOptions {
@@ -71,12 +72,18 @@ export function createAuditObserver(options: AuditObserverOptions): StatementObs
       const error = record.error ? `{"message":${JSON.stringify(record.error.message)},"sqlstate":${JSON.stringify(record.error.sqlstate)}}` : 'null';
       const rowLimit = outcome.kind === 'plan' && outcome.rowLimit !== undefined ? outcome.rowLimit : null;
       const head = `{"dataProduct":${dataProduct},"decision":"${decision}","durationMs":${Math.round(record.durationMs * 1000) / 1000},"error":${error},`;
-      const tail = `,"principal":${who.principal},"protocol":"${record.protocol}","reasons":${why.reasons},"relations":${why.relations},"rewritten":${rewritten === null ? 'null' : jsonText(rewritten)},"rowLimit":${rowLimit},"rows":${record.rows},"rules":${why.rules},"session":${sessionObject},"statement":${jsonText(statement)},"time":"${record.startedAt.toISOString()}","user":${who.user}}`;
+      // An external port's answer: the epsilon it spent and what is left (members in RFC 8785 order).
+      const privacy = outcome.kind === 'plan' && outcome.privacy ? `,"privacy":${canonicalize(outcome.privacy)}` : '';
+      const tail = `,"principal":${who.principal}${privacy},"protocol":"${record.protocol}","reasons":${why.reasons},"relations":${why.relations},"rewritten":${rewritten === null ? 'null' : jsonText(rewritten)},"rowLimit":${rowLimit},"rows":${record.rows},"rules":${why.rules},"session":${sessionObject},"statement":${jsonText(statement)},"time":"${record.startedAt.toISOString()}","user":${who.user}}`;
       const written = options.log.appendCanonical(head, (chain) => `"number":${chain.number},"policyVersion":${why.policyVersion},"prev":"${chain.prev}"${tail}`);
       if (!written) metrics?.auditFailures.inc();
       metrics?.statements.inc(1, decision);
       metrics?.statementSeconds.observe(record.durationMs / 1000);
       metrics?.rows.inc(record.rows);
+      if (outcome.kind === 'plan' && outcome.privacy) {
+        metrics?.privacyEpsilon.inc({ port: outcome.privacy.port }, Number(outcome.privacy.epsilon));
+        metrics?.privacyAnswers.inc({ port: outcome.privacy.port, result: outcome.privacy.cached ? 'cached' : 'spent' });
+      }
       const actor = { user: session.principal.user, session: session.sessionId, client: session.clientAddress };
       if (record.error?.sqlstate === '54000') {
         options.events.emit(event('limit_exceeded', 'medium', actor, session.dataProduct, record.error.message, ['row_limit']));

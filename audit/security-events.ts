@@ -32,7 +32,9 @@ export type SecurityEventKind =
   | 'audit_checkpoint'
   // Catalog loads and continuous discovery: data no tag protects.
   | 'matview_untagged_source'
-  | 'untagged_sensitive_column';
+  | 'untagged_sensitive_column'
+  // External output ports: a partner's privacy budget refused an answer.
+  | 'privacy_budget_exhausted';
 
 export interface SecurityEvent {
   readonly time: string;

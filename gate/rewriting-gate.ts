@@ -8,6 +8,7 @@ import type { StatementGate, SessionInfo } from '../proxy';
 import type { PolicySnapshot, Principal } from '../policies';
 import { decisionStamp, refusal, type CatalogSnapshot, type RewriteContext, type RewriteOutcome, type Refusal } from '../rewriter';
 import { TokenBuckets } from './token-buckets';
+import type { OutputPorts } from '../ports/output-ports';
 
 export interface RewritingGateOptions {
   /** The current policy version; read once per statement so a statement sees exactly one. */
@@ -24,15 +25,19 @@ export interface RewritingGateOptions {
   readonly statementTimeoutMs?: number;
   /** Statements per second per user (token bucket); refusals beyond it become security events. */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
+  /** Declared output ports: a database name that names one is planned by ports/ on its data product. */
+  readonly ports?: OutputPorts;
 }
 
 export function createRewritingGate(options: RewritingGateOptions): StatementGate {
   const buckets = options.rateLimit ? new TokenBuckets(options.rateLimit.perSecond, options.rateLimit.burst) : undefined;
   const principalOf = (session: SessionInfo): { ok: true; principal: Principal } | { ok: false; reason: string } =>
     options.principal ? options.principal(session.principal) : { ok: true, principal: session.principal };
-  const contextOf = (session: SessionInfo, principal: Principal, policies: PolicySnapshot, catalog: CatalogSnapshot): RewriteContext => ({
+  // A port's session reads its data product's catalog and policies; its stamp names the port.
+  const productOf = (session: SessionInfo): string => options.ports?.find(session.dataProduct)?.product.name ?? session.dataProduct;
+  const contextOf = (session: SessionInfo, principal: Principal, policies: PolicySnapshot, catalog: CatalogSnapshot, dataProduct = session.dataProduct): RewriteContext => ({
     principal,
-    dataProduct: session.dataProduct,
+    dataProduct,
     searchPath: session.searchPath,
     catalog,
     policies,
@@ -48,10 +53,11 @@ export function createRewritingGate(options: RewritingGateOptions): StatementGat
       if (!current.ok) {
         return refusal('42501', `attributes of user "${session.principal.user}" are unavailable (${current.reason}): statement refused`, ['attributes_unavailable'], policies.version);
       }
-      const run = (catalog: CatalogSnapshot): RewriteOutcome => {
-        const context = contextOf(session, current.principal, policies, catalog);
-        try {
-          const outcome = options.rewrite(sql, context);
+      const route = options.ports?.find(session.dataProduct);
+      const internalError = (): Refusal => refusal('XX000', 'internal rewrite error: statement refused', ['internal_error'], policies.version);
+      const run = (catalog: CatalogSnapshot): RewriteOutcome | Promise<RewriteOutcome> => {
+        const context = contextOf(session, current.principal, policies, catalog, route?.product.name);
+        const finish = (outcome: RewriteOutcome): RewriteOutcome => {
           // The audit record names the principal as it decided, not as it logged in.
           const decidedFor = current.principal;
           if (outcome.kind !== 'plan') return { ...outcome, decidedFor };
@@ -60,19 +66,23 @@ export function createRewritingGate(options: RewritingGateOptions): StatementGat
           return {
             ...outcome,
             decidedFor,
-            stamp: decisionStamp(context),
+            stamp: decisionStamp({ ...context, dataProduct: session.dataProduct }),
             ...(rowLimit !== undefined ? { rowLimit } : {}),
             ...(timeLimitMs !== undefined ? { timeLimitMs } : {}),
           };
+        };
+        try {
+          const outcome = route ? options.ports!.plan(sql, route, context) : options.rewrite(sql, context);
+          return outcome instanceof Promise ? outcome.then(finish, internalError) : finish(outcome);
         } catch {
           // rewrite() is specified never to throw; if it does, refuse rather than guess.
-          return refusal('XX000', 'internal rewrite error: statement refused', ['internal_error'], policies.version);
+          return internalError();
         }
       };
       const unavailable = (): Refusal =>
         refusal('58000', `catalog of data product "${session.dataProduct}" is unavailable: statement refused`, ['catalog_unavailable'], policies.version);
       try {
-        const catalog = options.catalog(session.dataProduct);
+        const catalog = options.catalog(route?.product.name ?? session.dataProduct);
         return catalog instanceof Promise ? catalog.then(run, unavailable) : run(catalog);
       } catch {
         return unavailable();
@@ -82,7 +92,7 @@ export function createRewritingGate(options: RewritingGateOptions): StatementGat
       const current = principalOf(session);
       if (!current.ok) return undefined;
       try {
-        const catalog = options.catalog(session.dataProduct);
+        const catalog = options.catalog(productOf(session));
         if (catalog instanceof Promise) {
           catalog.catch(() => undefined);
           return undefined;

@@ -32,6 +32,9 @@ export class PgveilMetrics {
     labelNames: ['data_product'],
     registers: [this.registry],
   });
+  // External output ports (ports/): what differentially private answers spent.
+  readonly privacyEpsilon = new Counter({ name: 'pgveil_privacy_epsilon_spent_total', help: 'Epsilon spent by answers of external ports', labelNames: ['port'], registers: [this.registry] });
+  readonly privacyAnswers = new Counter({ name: 'pgveil_privacy_answers_total', help: 'Answers of external ports by result (spent: new noise; cached: an answer released before)', labelNames: ['port', 'result'], registers: [this.registry] });
   private sinks: ReadonlyArray<{ readonly name: string; readonly depth: number; readonly dropped: number }> = [];
   private readonly droppedSeen = new Map<string, number>();
   // Read from the sinks at scrape time, so a scrape always shows the current queues.

@@ -13,6 +13,7 @@ import { createPolicySnapshot, type PolicySet } from './decision-engine';
 import { tagMatches } from './tags';
 import { compileSchema, parseValidatedYamlWithLines, ValidationError } from './yaml-validation';
 import { TagTaxonomy, undeclaredTags } from './tag-taxonomy';
+import { checkPorts } from '../ports/port-checks';
 
 export interface PolicyBundle {
   readonly version: string;
@@ -80,6 +81,7 @@ export function buildPolicyBundle(sources: readonly PolicySource[], now?: () => 
   }
   checkRulesOrUnrestricted(set, parsed.filter((f) => f.parsed.value.unrestricted === true).map((f) => f.path));
   checkDomainsOnlyRestrict(set);
+  checkPorts(set.dataProducts);
   const version = policyVersionOf(sources);
   return {
     version,

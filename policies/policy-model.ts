@@ -1,5 +1,6 @@
 /** The policy files' model, as validated by policy-schema.json. */
 import type { ColumnAction, Literal } from './decision';
+import type { OutputPortConfig } from '../ports/port-model';
 
 export type Condition =
   | { readonly user: string }
@@ -70,6 +71,8 @@ export interface DataProductConfig {
   readonly allowedFunctions?: readonly string[];
   /** Extra tags by `schema.table` -> column -> tags, beside those in column comments. */
   readonly tables?: Readonly<Record<string, { readonly columns: Readonly<Record<string, readonly string[]>> }>>;
+  /** Output ports (ports/): without any, one implicit internal port named after the data product. */
+  readonly ports?: readonly OutputPortConfig[];
 }
 
 export interface UserConfig {

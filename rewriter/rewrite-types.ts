@@ -69,6 +69,28 @@ export interface RewritePlan {
   readonly audit?: { readonly statement: string; readonly rewritten: string };
   /** Set by the gate: the principal as it decided (live attributes and grants), for the audit record. */
   readonly decidedFor?: Principal;
+  /** External output ports (ports/): the proxy passes every DataRow through it before the client sees it. */
+  readonly resultTransform?: ResultTransform;
+  /** External output ports: the privacy budget this answer spent, for the audit record and metrics. */
+  readonly privacy?: PrivacySpend;
+}
+
+/**
+ * Replaces a result's values on their way to the client: an external port adds its noise here. It
+ * takes one DataRow frame as upstream sent it and returns the frame to relay instead.
+ */
+export interface ResultTransform {
+  dataRow(frame: Buffer): Buffer;
+}
+
+export interface PrivacySpend {
+  readonly port: string;
+  /** Epsilon this answer spent (0 when the answer was already released and is served again). */
+  readonly epsilon: string;
+  readonly delta: string;
+  /** Epsilon left to the principal on this port in the current period. */
+  readonly remaining: string;
+  readonly cached: boolean;
 }
 
 /**
@@ -118,7 +140,21 @@ export type RefusalRule =
   // The proxy session: audit down (fail closed), stale decisions, protocol Bind of a SQL PREPARE.
   | 'audit_unavailable'
   | 'stale_decision'
-  | 'bind_sql_prepared';
+  | 'bind_sql_prepared'
+  // External output ports (ports/): what an external port does not answer, and its privacy budget.
+  | 'dp_one_statement'
+  | 'dp_not_aggregate'
+  | 'dp_relation_not_published'
+  | 'dp_not_dimension'
+  | 'dp_column_not_published'
+  | 'dp_min_max'
+  | 'dp_window'
+  | 'dp_limit'
+  | 'dp_where'
+  | 'dp_too_many_groups'
+  | 'dp_no_budget_store'
+  | 'dp_budget_exhausted'
+  | 'dp_budget_unavailable';
 
 export interface Refusal {
   readonly kind: 'refusal';

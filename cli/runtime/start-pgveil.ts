@@ -26,6 +26,8 @@ import { statementGateOf } from './statement-gate-of';
 import { attributeSourceOf } from './attribute-source-of';
 import { checkProvisioning } from './provisioning-check';
 import { continuousDiscovery } from './continuous-discovery-of';
+import { createOutputPorts } from '../../ports/output-ports';
+import { productOfDatabase } from '../../ports/port-directory';
 import type { ContinuousDiscovery } from '../../discovery/continuous-discovery';
 import { untaggedColumns } from '../../discovery/untagged-columns';
 import { createCatalog } from '../../catalog';
@@ -105,10 +107,17 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
   });
   const tokens = config.tokens ? { verify: await createTokenVerifier(config.tokens), claims: config.tokens.claims } : undefined;
   const identity = createIdentityProvider({ bundle: () => policies.current(), tokens, redis: attributes });
+  // A database name names a data product or one of its output ports (same upstream).
   const route = (database: string): UpstreamTarget | undefined => {
-    const product = policies.current().dataProducts.get(database);
+    const product = productOfDatabase(policies.current().dataProducts, database);
     return product ? upstreamTargetOf(product) : undefined;
   };
+  const ports = createOutputPorts({
+    dataProducts: () => policies.current().dataProducts,
+    redis,
+    keyPrefix: config.redis?.keyPrefix ?? 'pgveil:',
+    onBudgetExhausted: ({ message }) => securityEvent('privacy_budget_exhausted', message, 'dp_budget_exhausted'),
+  });
   const discovery = config.discovery.continuous.enabled ? continuousDiscovery(config, () => policies.current(), events, metrics, log) : undefined;
   const catalogs = new CatalogCache(route, config.catalog.refreshSeconds, upstreams, {
     tagsOf: (dataProduct) => {
@@ -159,7 +168,7 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     identity,
     route,
     ...(config.authentication.decoySecretEnv ? { decoySecret: requiredSecret(config.authentication.decoySecretEnv) } : {}),
-    gate: statementGateOf(config, { policies: () => policies.current(), identity, catalogs, cache, metrics }),
+    gate: statementGateOf(config, { policies: () => policies.current(), identity, catalogs, cache, metrics, ports }),
     observer: ((observer) => (catalog ? catalog.activity.observe(observer) : observer))(
       createAuditObserver({
         log: auditLog,

@@ -11,6 +11,7 @@ import type { Identity } from '../../policies/identity-provider';
 import type { PgveilMetrics } from '../../ops';
 import type { ServerConfig } from '../config/server-config';
 import type { CatalogCache } from './catalog-cache';
+import type { OutputPorts } from '../../ports/output-ports';
 
 export interface GateParts {
   readonly policies: () => PolicyBundle;
@@ -18,6 +19,8 @@ export interface GateParts {
   readonly catalogs: CatalogCache;
   readonly cache: RewriteCache;
   readonly metrics: PgveilMetrics;
+  /** Declared output ports (ports/): their statements are planned there. */
+  readonly ports?: OutputPorts;
 }
 
 export function statementGateOf(config: ServerConfig, parts: GateParts): StatementGate {
@@ -27,6 +30,7 @@ export function statementGateOf(config: ServerConfig, parts: GateParts): Stateme
     rewrite: cachedRewrite(parts.cache, parts.metrics),
     helperSchema: config.helperSchema,
     principal: (principal) => parts.identity.current(principal),
+    ...(parts.ports ? { ports: parts.ports } : {}),
     ...(config.limits.maxRowsPerStatement ? { maxRowsPerStatement: config.limits.maxRowsPerStatement } : {}),
     ...(config.limits.statementTimeoutMs ? { statementTimeoutMs: config.limits.statementTimeoutMs } : {}),
     ...(config.limits.statementsPerSecond ? { rateLimit: { perSecond: config.limits.statementsPerSecond, burst: config.limits.statementBurst } } : {}),

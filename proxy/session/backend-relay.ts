@@ -5,12 +5,15 @@
  * decoded; the few frames the pipeline must act on are handed over whole and may be replaced.
  */
 import { BackendCode } from '../protocol/message-codes';
+import type { ResultTransform } from '../../rewriter/rewrite-types';
 
 export interface BackendFrameHandler {
   /** A DataRow begins: true to relay it, false to drop it (past a row limit). */
   dataRow(): boolean;
   /** A whole inspected frame: what the client gets instead (the same buffer: unchanged). */
   frame(code: number, frame: Buffer): Buffer | undefined;
+  /** The running statement's result transform (an external port's noise, ports/), if it has one. */
+  rowTransform?(): ResultTransform | undefined;
 }
 
 /** Thrown for bytes that are not a PostgreSQL backend message stream. */
@@ -59,6 +62,18 @@ export class BackendRelay {
       const frameLength = buf.readUInt32BE(pos + 1);
       if (frameLength < 4) throw new BackendFramingError(`upstream sent a message of type ${code} with length ${frameLength}`);
       const end = pos + 1 + frameLength;
+      // External output ports: a row whose values the plan replaces is taken whole, then transformed.
+      const transform = code === BackendCode.DataRow ? this.handler.rowTransform?.() : undefined;
+      if (transform) {
+        if (end > length) {
+          this.hold(out, buf, runStart, pos);
+          return out;
+        }
+        if (pos > runStart) out.push(buf.subarray(runStart, pos));
+        if (this.handler.dataRow()) out.push(transform.dataRow(buf.subarray(pos, end)));
+        runStart = pos = end;
+        continue;
+      }
       if (code === BackendCode.DataRow || this.inspected[code] === 0) {
         const relayed = code !== BackendCode.DataRow || this.handler.dataRow();
         if (!relayed) {

@@ -8,6 +8,7 @@ import type { FrontendMessage } from '../protocol/frontend-decoder';
 import type { SessionInfo, StatementGate, StatementRecord } from '../statement-gate';
 import { ClientRequests } from './client-requests';
 import { INSPECTED, UpstreamAnswers } from './upstream-answers';
+import type { ResultTransform } from '../../rewriter/rewrite-types';
 import { PipelineLedger, type Running } from './pipeline-ledger';
 import type { BackendFrameHandler } from './backend-relay';
 
@@ -85,6 +86,10 @@ export class StatementPipeline implements BackendFrameHandler {
 
   dataRow(): boolean {
     return this.answers.dataRow();
+  }
+
+  rowTransform(): ResultTransform | undefined {
+    return this.answers.rowTransform();
   }
 
   frame(code: number, frame: Buffer): Buffer | undefined {

@@ -10,6 +10,7 @@ import * as write from '../protocol/message-writer';
 import { decodeFields, PgError } from '../pg-error';
 import type { PipelineLedger, Pending, StatementError } from './pipeline-ledger';
 import { errorAtOriginalPosition, refusalResponse } from './error-position';
+import type { ResultTransform } from '../../rewriter/rewrite-types';
 
 export interface AnswerContext {
   readonly refusalToken: string;
@@ -68,6 +69,12 @@ export class UpstreamAnswers {
       if (this.ledger.statementsQueued() === 1) this.context.cancelUpstream();
     }
     return false;
+  }
+
+  /** The running statement's result transform: an external port's answer gets its noise there. */
+  rowTransform(): ResultTransform | undefined {
+    const outcome = this.ledger.running()?.statement?.outcome;
+    return outcome?.kind === 'plan' ? outcome.resultTransform : undefined;
   }
 
   /** Returns what the client gets instead of the frame (undefined: nothing). */

@@ -24,6 +24,7 @@ const EVERY_KIND: Readonly<Record<SecurityEventKind, true>> = {
   audit_checkpoint: true,
   matview_untagged_source: true,
   untagged_sensitive_column: true,
+  privacy_budget_exhausted: true,
 };
 
 test('a misspelt refusal rule or event kind is a compile error', () => {

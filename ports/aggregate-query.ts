@@ -55,7 +55,7 @@ const COMPARISONS = new Set(['=', '<>', '!=', '<', '<=', '>', '>=']);
 
 export function readAggregateQuery(select: Node, port: OutputPortConfig): AggregateQuery {
   const refuse = (what: string, rule: RefusalRule = 'dp_not_aggregate'): never => {
-    throw new PortRefusal('42501', `${what} is not allowed on ${acceptedForms(port)}`, rule);
+    throw new PortRefusal('42501', `${what} is refused: ${acceptedForms(port)}`, rule);
   };
   if (select.op && select.op !== 'SETOP_NONE') refuse('a set operation (UNION, INTERSECT, EXCEPT)');
   if (select.withClause) refuse('WITH');
@@ -82,25 +82,25 @@ export function readAggregateQuery(select: Node, port: OutputPortConfig): Aggreg
   const measures = new Set(Object.keys(published!.measures ?? {}));
   const columns = new Set([published!.privacyUnit, ...dimensions, ...measures]);
 
-  const column = (node: Node | undefined, allowed: ReadonlySet<string>, role: string): string => {
+  const column = (node: Node | undefined, allowed: ReadonlySet<string>, role: string, why = ''): string => {
     const fields = node?.ColumnRef?.fields as Node[] | undefined;
-    if (!fields || fields.some((f) => !f.String)) return refuse(`${role} other than a column name`);
+    if (!fields || fields.some((f) => !f.String)) return refuse(`${role} an expression other than a column name`);
     const names = fields!.map((f) => f.String.sval as string);
     if (names.length === 2 && names[0] !== alias) refuse(`column reference "${names.join('.')}"`);
     if (names.length > 2) refuse(`column reference "${names.join('.')}" (qualify with the table or its alias only)`);
     const name = names[names.length - 1]!;
-    if (!allowed.has(name)) refuse(`${role} "${name}"`, role.startsWith('GROUP BY') ? 'dp_not_dimension' : 'dp_column_not_published');
+    if (!allowed.has(name)) refuse(`${role} "${name}"${why ? ` (${why})` : ''}`, role.startsWith('GROUP BY') ? 'dp_not_dimension' : 'dp_column_not_published');
     return name;
   };
 
-  const groupBy = ((select.groupClause as Node[] | undefined) ?? []).map((g) => column(g, dimensions, 'GROUP BY of a column that is not a declared dimension,'));
+  const groupBy = ((select.groupClause as Node[] | undefined) ?? []).map((g) => column(g, dimensions, 'GROUP BY', 'not a declared dimension: its groups could single out rows'));
   if (new Set(groupBy).size !== groupBy.length) refuse('a column grouped twice');
 
   const outputs: AggregateOutput[] = ((select.targetList as Node[] | undefined) ?? []).map((target) => {
     const res = target.ResTarget as Node;
     const val = res.val as Node;
     if (val.ColumnRef) {
-      const name = column(val, new Set(groupBy), 'a selected column that is not in GROUP BY (a row-level value),');
+      const name = column(val, new Set(groupBy), 'selecting', 'not a grouped dimension: a row-level value');
       return { kind: 'dimension' as const, column: name, name: (res.name as string | undefined) ?? name };
     }
     const call = val.FuncCall as Node | undefined;
@@ -117,8 +117,8 @@ export function readAggregateQuery(select: Node, port: OutputPortConfig): Aggreg
     const outName = (res.name as string | undefined) ?? name;
     if (name === 'count' && call.agg_star) return { kind: 'count' as const, column: undefined, name: outName };
     if (args.length !== 1) refuse(`${name.toUpperCase()} with ${args.length} arguments`);
-    if (name === 'count') return { kind: 'count' as const, column: column(args[0], columns, 'COUNT of an unpublished column'), name: outName };
-    return { kind: name as 'sum' | 'avg', column: column(args[0], measures, `${name.toUpperCase()} of a column that is not a declared measure,`), name: outName };
+    if (name === 'count') return { kind: 'count' as const, column: column(args[0], columns, 'COUNT of', 'not published'), name: outName };
+    return { kind: name as 'sum' | 'avg', column: column(args[0], measures, `${name.toUpperCase()} of`, 'not a declared measure with bounds'), name: outName };
   });
   if (outputs.length === 0) refuse('a SELECT without columns');
   if (!outputs.some((o) => o.kind !== 'dimension')) refuse('a SELECT without an aggregate (it would list the groups)');
@@ -126,11 +126,11 @@ export function readAggregateQuery(select: Node, port: OutputPortConfig): Aggreg
   const orderBy = ((select.sortClause as Node[] | undefined) ?? []).map((s) => {
     const sort = s.SortBy as Node;
     if (sort.useOp || (sort.sortby_nulls && sort.sortby_nulls !== 'SORTBY_NULLS_DEFAULT')) refuse('ORDER BY ... USING or NULLS FIRST/LAST');
-    return { column: column(sort.node as Node, new Set(groupBy), 'ORDER BY of anything but a grouped dimension (noisy values are not sorted),'), descending: sort.sortby_dir === 'SORTBY_DESC' };
+    return { column: column(sort.node as Node, new Set(groupBy), 'ORDER BY', 'only grouped dimensions sort an answer'), descending: sort.sortby_dir === 'SORTBY_DESC' };
   });
 
   const where = select.whereClause as Node | undefined;
-  if (where) checkPredicate(where, (node) => column(node, columns, 'WHERE on an unpublished column'), refuse);
+  if (where) checkPredicate(where, (node) => column(node, columns, 'WHERE on', 'not published'), refuse);
   return { schema, table, alias, published: published!, groupBy, outputs, where, orderBy };
 }
 

@@ -36,7 +36,7 @@ export function portYaml(o: PortOptions): string {
             maxRowsPerUnit: 1
             dimensions:
               region: [EU, US, APAC]
-              email: [canary-4f1d@example.com, c********@example.com]
+              email: [canary-4f1d@example.com, c**********@example.com]
           public.orders:
             privacyUnit: customer_id
             maxRowsPerUnit: 3

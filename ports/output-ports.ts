@@ -27,13 +27,14 @@ import { answerColumns } from './noisy-columns';
 import { noisyAnswer } from './noisy-answer';
 import { decimalToRational, microsText, toMicros } from './rational';
 import { periodWindow } from './budget-period';
-import { budgetSpent, spendBudget, type BudgetAccount } from './privacy-budget';
-import { answerKey, cachedAnswer, storeRow } from './answer-cache';
+import type { BudgetAccount } from './privacy-budget';
+import { answerKey } from './answer-cache';
+import { memoryBudgetStore, redisBudgetStore, type BudgetStore } from './budget-store';
 import { CryptoRandom, type RandomSource } from './random-source';
 
 export interface OutputPortsOptions {
   readonly dataProducts: () => ReadonlyMap<string, DataProductConfig>;
-  /** Where budgets and released answers are kept; without it an external port refuses (fail closed). */
+  /** Where budgets and released answers are kept, shared by replicas; without it, this process's memory. */
   readonly redis: Redis | undefined;
   readonly keyPrefix: string;
   readonly now?: () => Date;
@@ -58,6 +59,7 @@ const MAX_GROUPS = 10_000;
 export function createOutputPorts(options: OutputPortsOptions): OutputPorts {
   const random = options.random ?? new CryptoRandom();
   const now = options.now ?? (() => new Date());
+  const store: BudgetStore = options.redis ? redisBudgetStore(options.redis) : memoryBudgetStore(now);
   return {
     find: (database) => portDirectory(options.dataProducts()).get(database),
     plan(sql, route, productContext) {
@@ -105,26 +107,24 @@ export function createOutputPorts(options: OutputPortsOptions): OutputPorts {
   }
 
   async function release(port: OutputPortConfig, context: RewriteContext, planned: RewritePlan, columns: ReturnType<typeof answerColumns>, groups: number): Promise<RewriteOutcome> {
-    const redis = options.redis;
     const version = context.policies.version;
-    if (!redis) return refusal('55000', `external port "${port.name}" keeps its privacy budget in Redis, which pgveil is not configured with: statement refused`, ['dp_no_budget_store'], version);
     const account = accountOf(port, context);
     const key = answerKey(account, planned.sql);
     const cost = toMicros(decimalToRational(port.epsilonPerAnswer!));
     try {
-      const cached = await cachedAnswer(redis, key, groups);
+      const cached = await store.cachedAnswer(key, groups);
       if (cached) {
-        const remaining = account.limitMicros - (await budgetSpent(redis, account));
+        const remaining = account.limitMicros - (await store.spent(account));
         return withNoise(planned, { port: port.name, epsilon: '0', delta: '0', remaining: microsText(remaining), cached: true }, columns, cached);
       }
-      const spend = await spendBudget(redis, account, cost);
+      const spend = await store.spend(account, cost);
       if (!spend.spent) {
         const message = `privacy budget of user "${account.user}" on external port "${port.name}" is exhausted: this answer needs epsilon ${microsText(cost)}, ${microsText(spend.remainingMicros)} of ${microsText(account.limitMicros)} is left until ${account.window.end.toISOString()}`;
         options.onBudgetExhausted?.({ port: port.name, user: account.user, message });
         return refusal('53400', message, ['dp_budget_exhausted'], version);
       }
       const privacy = { port: port.name, epsilon: microsText(cost), delta: '0', remaining: microsText(spend.remainingMicros), cached: false };
-      return withNoise(planned, privacy, columns, undefined, (group, values) => storeRow(redis, key, group, values, account.window.end));
+      return withNoise(planned, privacy, columns, undefined, (group, values) => store.storeRow(key, group, values, account.window.end));
     } catch (error) {
       return refusal('58000', `the privacy budget of external port "${port.name}" cannot be read (${(error as Error).message}): statement refused`, ['dp_budget_unavailable'], version);
     }
@@ -143,11 +143,11 @@ export function createOutputPorts(options: OutputPortsOptions): OutputPorts {
   /** `SHOW pgveil.budget`: the budget as one row, computed here and sent as constants. */
   async function budgetPlan(port: OutputPortConfig, context: RewriteContext): Promise<RewriteOutcome> {
     const version = context.policies.version;
-    if (port.kind !== 'external' || !options.redis) return refusal('55000', `port "${port.name}" has no privacy budget to show`, ['dp_no_budget_store'], version);
+    if (port.kind !== 'external') return refusal('55000', `port "${port.name}" has no privacy budget to show`, ['dp_no_budget_store'], version);
     const account = accountOf(port, context);
     let spent: bigint;
     try {
-      spent = await budgetSpent(options.redis, account);
+      spent = await store.spent(account);
     } catch (error) {
       return refusal('58000', `the privacy budget of external port "${port.name}" cannot be read (${(error as Error).message})`, ['dp_budget_unavailable'], version);
     }

@@ -47,6 +47,13 @@ export function register(program: Command): void {
           'As the analyst (region EU, no PII clearance):',
           `  PGPASSWORD=analyst psql "host=127.0.0.1 port=${running.port} dbname=demo user=analyst sslmode=${ssl}" -c "SELECT id, name, email, ssn, phone, region FROM customers ORDER BY id LIMIT 3"`,
           'As the steward (raw values, all regions): the same with user=steward and PGPASSWORD=steward.',
+          // A demo directory written before output ports existed has no external port: say nothing of it.
+          ...(running.policies.current().dataProducts.get('demo')?.ports?.some((p) => p.name === 'demo_external')
+            ? [
+                'As a partner outside the organisation (aggregates with differential-privacy noise, four answers a day):',
+                `  PGPASSWORD=partner psql "host=127.0.0.1 port=${running.port} dbname=demo_external user=partner sslmode=${ssl}" -c "SELECT status, count(*), sum(amount), avg(amount) FROM orders GROUP BY status"`,
+              ]
+            : []),
           '',
         ].join('\n'),
       );

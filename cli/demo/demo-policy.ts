@@ -1,7 +1,8 @@
 /**
  * The demo's policy file: one data product (`demo`, domain `sales`), a global rule that masks PII
  * for everyone without clearance, a domain rule that shows analysts only their region's customers,
- * and the two demo users.
+ * and the two demo users. With a partner's verifier it also declares the external output port
+ * `demo_external` (differentially private aggregates, a small budget) and the partner using it.
  */
 export interface DemoPolicyParameters {
   readonly upstreamPort: number;
@@ -10,6 +11,8 @@ export interface DemoPolicyParameters {
   readonly passwordFile: string;
   readonly analystVerifier: string;
   readonly stewardVerifier: string;
+  /** The partner outside the organisation, who may use only the external port. */
+  readonly partnerVerifier?: string;
 }
 
 /** The demo's tag taxonomy: every tag its columns (comments included) and rules name. */
@@ -39,7 +42,7 @@ dataProducts:
       public.customers:
         columns:
           name: [pii.name]
-
+${p.partnerVerifier ? DEMO_EXTERNAL_PORT : ''}
 globalPolicies:
   - id: mask-pii
     description: Governance board - PII is masked for everyone without PII clearance.
@@ -80,5 +83,36 @@ users:
     password: "${p.stewardVerifier}"
     groups: [stewards]
     attributes: { region: "*", clearance: pii }
-`;
+${p.partnerVerifier ? `  - name: partner
+    password: "${p.partnerVerifier}"
+    groups: [partners]
+    attributes: { region: EU }
+` : ''}`;
 }
+
+/**
+ * Partners outside the organisation connect to database demo_external: only aggregates, with
+ * differential-privacy noise added by pgveil, within a budget of epsilon 2 a day (four answers);
+ * the policy above still applies (docs/output-ports.md).
+ */
+const DEMO_EXTERNAL_PORT = `    ports:
+      - name: demo_external
+        kind: external
+        description: Order and customer statistics for partners outside the organisation.
+        subscribers: { groups: [partners] }
+        epsilonPerAnswer: 0.5
+        budget: { epsilon: 2, period: day }
+        relations:
+          public.orders:
+            privacyUnit: customer_id
+            maxRowsPerUnit: 3
+            dimensions:
+              status: [placed, shipped, delivered, returned]
+            measures:
+              amount: { lower: 0, upper: 1000, decimals: 2 }
+          public.customers:
+            privacyUnit: id
+            maxRowsPerUnit: 1
+            dimensions:
+              region: [EU, US, APAC]
+`;

@@ -70,6 +70,7 @@ export async function prepareDemo(dirArgument: string, options: DemoOptions): Pr
         passwordFile: 'upstream-service.password',
         analystVerifier: createScramVerifier('analyst'),
         stewardVerifier: createScramVerifier('steward'),
+        partnerVerifier: createScramVerifier('partner'),
       }));
     }
     const tls = ensureSelfSignedCertificate(dir);

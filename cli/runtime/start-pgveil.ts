@@ -118,6 +118,9 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     keyPrefix: config.redis?.keyPrefix ?? 'pgveil:',
     onBudgetExhausted: ({ message }) => securityEvent('privacy_budget_exhausted', message, 'dp_budget_exhausted'),
   });
+  if (!redis && [...policies.current().dataProducts.values()].some((p) => p.ports?.some((port) => port.kind === 'external'))) {
+    log.warn({}, 'external ports keep their privacy budgets in this process\'s memory (no redis configured): a restart renews them and replicas do not share them');
+  }
   const discovery = config.discovery.continuous.enabled ? continuousDiscovery(config, () => policies.current(), events, metrics, log) : undefined;
   const catalogs = new CatalogCache(route, config.catalog.refreshSeconds, upstreams, {
     tagsOf: (dataProduct) => {

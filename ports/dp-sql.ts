@@ -7,7 +7,8 @@
  *            dropped; one column per privacy unit, dimension and aggregated column.
  *   bounded: each privacy unit keeps at most maxRowsPerUnit rows, chosen at random.
  *   groups:  exact aggregates per group; sums over values clamped to the measure's bounds and
- *            rounded to its decimals, so they are integers.
+ *            rounded to its decimals, so they are integers. MATERIALIZED: computed once, never
+ *            re-run per domain row by a nested loop.
  *   answer:  one row per combination of the domains' values, present in the data or not (the set
  *            of groups leaks nothing), every value as text: pgveil replaces the aggregates with
  *            noisy ones (noisy-answer.ts) and, since text has the same bytes in text and binary
@@ -69,7 +70,7 @@ export function aggregateSql(query: AggregateQuery): string {
       .join(', ');
     answer = `SELECT ${answerColumns.join(', ')} FROM (VALUES ${indexed}) AS pgveil_domain(${domainColumns.join(', ')}) LEFT JOIN pgveil_dp_groups AS g ON ${on} ORDER BY ${order.join(', ')}`;
   }
-  return `WITH pgveil_dp_rows AS (${rows}), pgveil_dp_bounded AS (${bounded}), pgveil_dp_groups AS (${groups}) ${answer}`;
+  return `WITH pgveil_dp_rows AS (${rows}), pgveil_dp_bounded AS (${bounded}), pgveil_dp_groups AS MATERIALIZED (${groups}) ${answer}`;
 }
 
 /** Number of rows every answer has: the product of the grouped dimensions' domain sizes. */

@@ -26,6 +26,9 @@ import { loadPolicyFiles } from '../policies';
 import { provisionDataProduct } from '../cli/provision/provision-data-product';
 import { loadServerConfig } from '../cli/config/load-server-config';
 import { startPgveil } from '../cli/runtime/start-pgveil';
+import { initRewriter, parseStatements } from '../rewriter/sql-parser';
+import { readAggregateQuery } from '../ports/aggregate-query';
+import { aggregateSql } from '../ports/dp-sql';
 
 const ROWS = Number(process.env.PGVEIL_DP_ROWS ?? 1_000_000);
 const RUNS = Number(process.env.PGVEIL_DP_RUNS ?? 5);
@@ -50,7 +53,7 @@ async function main(): Promise<void> {
   try {
     process.stdout.write(`generating ${ROWS} rows...\n`);
     await admin.query(`CREATE TABLE public.sales (id integer PRIMARY KEY, customer_id integer NOT NULL, region text NOT NULL, amount numeric(10,2) NOT NULL);
-      INSERT INTO public.sales SELECT i, i % ${ROWS / 5}, 'r' || ((i * 7) % 10), round(((i * 7907) % 100000) / 100.0, 2) FROM generate_series(0, ${ROWS - 1}) AS i;
+      INSERT INTO public.sales SELECT i, i % ${ROWS / 5}, 'r' || ((i * 7) % 10), round(((i::bigint * 7907) % 100000) / 100.0, 2) FROM generate_series(0, ${ROWS - 1}) AS i;
       ANALYZE public.sales;`);
     writeFileSync(join(dir, 'service.password'), 'bench-service');
     writeFileSync(join(dir, 'policies.yaml'), `unrestricted: true
@@ -121,6 +124,11 @@ users:
         return median(samples);
       };
       const directMs = await time(admin, sql);
+      // The port's own SQL (bounding, domains) run directly: what PostgreSQL alone spends on it.
+      await initRewriter();
+      const portConfig = pgveil.policies.current().dataProducts.get('bench')!.ports![0]!;
+      const dpSql = aggregateSql(readAggregateQuery(parseStatements(sql)[0]!.stmt.SelectStmt, portConfig));
+      const directDpMs = await time(admin, dpSql);
       const internalMs = await time(internal, sql);
       // The first run spends and caches; the rest are cached answers, which still run the query.
       const externalMs = await time(external, sql);
@@ -149,11 +157,12 @@ users:
         '| path | median | vs internal port |',
         '| --- | --- | --- |',
         `| direct PostgreSQL | ${ms(directMs)} | ${(directMs / internalMs).toFixed(2)} |`,
+        `| the external port's SQL (bounding, domains) run directly | ${ms(directDpMs)} | ${(directDpMs / internalMs).toFixed(2)} |`,
         `| internal port (database \`bench\`) | ${ms(internalMs)} | 1.00 |`,
         `| external port, new statement (spend in Redis, noise) | ${ms(freshMs)} | ${(freshMs / internalMs).toFixed(2)} |`,
         `| external port, the same statement again (cached answer) | ${ms(externalMs)} | ${(externalMs / internalMs).toFixed(2)} |`,
         '',
-        `The external port adds ${ms(freshMs - internalMs)} to this statement. Nearly all of it is PostgreSQL's: bounding each customer's contribution numbers every row within its customer (a window over all ${ROWS.toLocaleString('en-US')} rows), and clamping reads every amount; pgveil's own part (the rewrite, a Redis script, the noise for 10 groups) is a few milliseconds.`,
+        `The external port adds ${ms(freshMs - internalMs)} to this statement. PostgreSQL spends ${ms(directDpMs - directMs)} more on the port's SQL than on the statement itself: bounding each customer's contribution numbers every row within its customer, a window sorted over all ${ROWS.toLocaleString('en-US')} rows. The rest, ${ms(freshMs - directDpMs - (internalMs - directMs))} beyond the internal port's own overhead, is pgveil's: a rewrite of the larger statement, the Redis script, the noise for 10 groups (the machine is shared: single runs vary by hundreds of milliseconds).`,
         '',
       ];
       process.stdout.write(`${lines.join('\n')}\n`);

@@ -46,6 +46,9 @@ function gcd(a: bigint, b: bigint): bigint {
 
 function numberText(value: number): string {
   if (!Number.isFinite(value) || value < 0) throw new Error(`${value} is not a non-negative finite number`);
-  // toFixed(6) then trim: 0.1 prints as 0.1, not 0.1000000000000000055...
-  return value.toFixed(6).replace(/\.?0+$/, '');
+  // toFixed(6) then trim: 0.1 prints as 0.1, not 0.1000000000000000055...; a value it would round
+  // is refused, never silently changed.
+  const fixed = value.toFixed(6);
+  if (Number(fixed) !== value) throw new Error(`${value} has more than 6 decimals`);
+  return fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
 }

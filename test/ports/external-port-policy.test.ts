@@ -138,6 +138,21 @@ test('each answer spends epsilon in the audit record, and metrics count it', asy
   expect(metrics).toMatch(/pgveil_privacy_epsilon_spent_total\{port="demo_external"\} [1-9]\d*00/);
 });
 
+test('a declared internal port is the data product under its own subscribers: masks and row filters, no noise', async () => {
+  const reporting = await s.connect('partner', 'demo_reporting');
+  try {
+    const { rows } = await reporting.query('SELECT id, email, region FROM customers WHERE id IN (1001, 1002, 2) ORDER BY id');
+    expect(rows).toEqual([
+      { id: 1001, email: 'c**********@example.com', region: 'EU' },
+      { id: 1002, email: 'o******@example.com', region: 'EU' },
+    ]);
+  } finally {
+    await reporting.end();
+  }
+  // The partner is a subscriber of the ports, not of the data product itself.
+  await expect(s.connect('partner', 'demo').then((c) => c.query('SELECT 1').finally(() => c.end()))).rejects.toMatchObject({ code: '42501', message: 'user "partner" is not subscribed to data product "demo"' });
+});
+
 test('the internal port (the data product itself) behaves as before', async () => {
   const steward = await s.stack.connect('steward');
   try {

@@ -44,6 +44,9 @@ export function portYaml(o: PortOptions): string {
               status: [placed, shipped, delivered, returned]
             measures:
               amount: { lower: 0, upper: 1000, decimals: 2 }
+      - name: demo_reporting
+        kind: internal
+        subscribers: { users: [partner] }
 `;
 }
 

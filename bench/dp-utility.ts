@@ -29,6 +29,7 @@ import { startPgveil } from '../cli/runtime/start-pgveil';
 import { initRewriter, parseStatements } from '../rewriter/sql-parser';
 import { readAggregateQuery } from '../ports/aggregate-query';
 import { aggregateSql } from '../ports/dp-sql';
+import type { Node } from '../rewriter/ast';
 
 const ROWS = Number(process.env.PGVEIL_DP_ROWS ?? 1_000_000);
 const RUNS = Number(process.env.PGVEIL_DP_RUNS ?? 5);
@@ -99,16 +100,16 @@ users:
     const internal = await connect('bench');
     const external = await connect('bench_external');
     try {
-      const exact = await admin.query(`SELECT region, count(*)::float8 AS count, sum(amount)::float8 AS sum, avg(amount)::float8 AS avg FROM public.sales GROUP BY region`);
-      const truth = new Map(exact.rows.map((r) => [r.region as string, r as { count: number; sum: number; avg: number }]));
+      const exact = await admin.query<{ region: string; count: number; sum: number; avg: number }>(`SELECT region, count(*)::float8 AS count, sum(amount)::float8 AS sum, avg(amount)::float8 AS avg FROM public.sales GROUP BY region`);
+      const truth = new Map(exact.rows.map((r) => [r.region, r]));
       const errors: Record<'count' | 'sum' | 'avg', number[]> = { count: [], sum: [], avg: [] };
       for (const aggregate of ['count', 'sum', 'avg'] as const) {
         const call = aggregate === 'count' ? 'count(*)' : `${aggregate}(amount)`;
         for (let run = 0; run < RUNS; run++) {
           // "amount > -1 - run": a new statement each time, so every answer is fresh noise.
-          const { rows } = await external.query(`SELECT region, ${call} AS value FROM sales WHERE amount > ${-1 - run} GROUP BY region`);
+          const { rows } = await external.query<{ region: string; value: string }>(`SELECT region, ${call} AS value FROM sales WHERE amount > ${-1 - run} GROUP BY region`);
           for (const row of rows) {
-            const t = truth.get(row.region as string)![aggregate];
+            const t = truth.get(row.region)![aggregate];
             errors[aggregate].push(Math.abs(Number(row.value) - t) / Math.abs(t));
           }
         }
@@ -127,7 +128,7 @@ users:
       // The port's own SQL (bounding, domains) run directly: what PostgreSQL alone spends on it.
       await initRewriter();
       const portConfig = pgveil.policies.current().dataProducts.get('bench')!.ports![0]!;
-      const dpSql = aggregateSql(readAggregateQuery(parseStatements(sql)[0]!.stmt.SelectStmt, portConfig));
+      const dpSql = aggregateSql(readAggregateQuery(parseStatements(sql)[0]!.stmt.SelectStmt as Node, portConfig));
       const directDpMs = await time(admin, dpSql);
       const internalMs = await time(internal, sql);
       // The first run spends and caches; the rest are cached answers, which still run the query.

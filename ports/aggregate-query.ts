@@ -85,7 +85,7 @@ export function readAggregateQuery(select: Node, port: OutputPortConfig): Aggreg
   const column = (node: Node | undefined, allowed: ReadonlySet<string>, role: string, why = ''): string => {
     const fields = node?.ColumnRef?.fields as Node[] | undefined;
     if (!fields || fields.some((f) => !f.String)) return refuse(`${role} an expression other than a column name`);
-    const names = fields!.map((f) => f.String.sval as string);
+    const names = fields.map((f) => f.String.sval as string);
     if (names.length === 2 && names[0] !== alias) refuse(`column reference "${names.join('.')}"`);
     if (names.length > 2) refuse(`column reference "${names.join('.')}" (qualify with the table or its alias only)`);
     const name = names[names.length - 1]!;

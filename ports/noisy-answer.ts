@@ -60,7 +60,11 @@ export function noisyAnswer(options: NoisyAnswerOptions): ResultTransform {
           options.onRelease?.(group, noisy);
         }
       }
-      const out = values.map((value, i) => (options.columns[i]!.kind === 'dimension' ? value : noisy![i] === null ? null : Buffer.from(noisy![i]!, 'utf8')));
+      const answer = noisy;
+      const out = values.map((value, i) => {
+        const text = answer[i];
+        return options.columns[i]!.kind === 'dimension' ? value : text === null || text === undefined ? null : Buffer.from(text, 'utf8');
+      });
       return writeDataRow(out);
     },
   };

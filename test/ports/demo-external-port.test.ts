@@ -63,5 +63,5 @@ test('a partner queries the demo port with psql until the budget runs out', asyn
   expect((await psql('SELECT count(*) FROM orders WHERE customer_id = 7')).out).toMatch(/^count\n\d+\n\(1 row\)/);
   expect((await psql('SELECT count(*) FROM orders WHERE customer_id <> 7')).out).toMatch(/^count\n\d+\n\(1 row\)/);
   const refused = await psql('SELECT count(*) FROM orders WHERE customer_id = 8');
-  expect(refused.err).toMatch(/ERROR:  privacy budget of user "partner" on external port "demo_external" is exhausted: this answer needs epsilon 0\.5, 0 of 2 is left until /);
+  expect(refused.err).toMatch(/ERROR: {2}privacy budget of user "partner" on external port "demo_external" is exhausted: this answer needs epsilon 0\.5, 0 of 2 is left until /);
 });

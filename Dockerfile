@@ -21,6 +21,7 @@ COPY proxy proxy
 COPY gate gate
 COPY rewriter rewriter
 COPY policies policies
+COPY ports ports
 COPY audit audit
 COPY ops ops
 COPY discovery discovery

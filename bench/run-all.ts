@@ -13,7 +13,7 @@ import { Client } from 'pg';
 import { demoSchemaSql } from '../cli/demo/demo-data';
 import { initRewriter, loadCatalog, rewrite, type RewriteContext } from '../rewriter';
 import { createScramVerifier } from '../proxy';
-import { benchPolicies, measureRewriteLatency, type LatencyRow } from './rewrite-latency';
+import { benchPolicies, latencySection, measureRewriteLatency, type LatencyResult } from './rewrite-latency';
 import { TPCH_SQL } from '../test/support/tpch';
 import { SUPERUSER_PASSWORD, startWideUpstream } from './wide-upstream';
 import { loadServerConfig } from '../cli/config/load-server-config';
@@ -220,7 +220,7 @@ async function main(): Promise<void> {
 
   // 1. Rewrite latency (in process).
   const db = await admin(DB);
-  const latency: LatencyRow[] = ONLY === 'e2e' ? [] : await measureRewriteLatency(db, CORPUS);
+  const latency: LatencyResult | undefined = ONLY === 'e2e' ? undefined : await measureRewriteLatency(db, CORPUS);
   const rewrittenScript = await writeRewrittenPointQuery(db, dir);
   const path = await measureStatementPath(db);
   const sessionPath = await measureSessionPath(db);
@@ -286,20 +286,7 @@ async function main(): Promise<void> {
     const connections = await measureIdleSessions(dir, SESSIONS);
 
     lines.push('# Benchmark results', '', `Measured ${new Date().toISOString()} on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${sh('psql', ['--version']).trim()}; whole run ${Math.round((Date.now() - started) / 1000)} s.`, '', `Reproduce: \`${commands.join(' ')}\` (PostgreSQL on 127.0.0.1:5432; pgbouncer and pgpool2 from Debian when installed).`, '');
-    if (latency.length > 0) {
-      lines.push('## Rewrite latency (microseconds; ratio to libpg-query\'s bare parse of the same text)', '', '| statement | parse p50 | parse + print p50 (ratio) | design floor p50 (ratio) | cold rewrite p50 (ratio) | cold p99 | cached p50 | cached p99 | other literals p50 (ratio) | other literals p99 |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-      const literalCells = (r: LatencyRow): string => (Number.isNaN(r.literalP50) ? '- | -' : `${fmt(r.literalP50, 1)} (${fmt(r.literalP50 / r.parseP50)}x) | ${fmt(r.literalP99, 1)}`);
-      const ofParse = (r: LatencyRow, us: number): string => `${fmt(us, 1)} (${fmt(us / r.parseP50)}x)`;
-      for (const r of latency) lines.push(`| ${r.id} | ${fmt(r.parseP50, 1)} | ${ofParse(r, r.printFloorP50)} | ${ofParse(r, r.designFloorP50)} | ${fmt(r.coldP50, 1)} (${fmt(r.coldP50 / r.parseP50)}x) | ${fmt(r.coldP99, 1)} | ${fmt(r.cachedP50, 2)} | ${fmt(r.cachedP99, 2)} | ${literalCells(r)} |`);
-      const withLiterals = latency.filter((r) => !Number.isNaN(r.literalP50));
-      lines.push(
-        '',
-        `Median over statements: cold rewrite ${fmt(median(latency.map((r) => r.coldP50 / r.parseP50)))}x the bare parse (target 1.5x); parsing and printing a statement unchanged, with no rewrite at all, ${fmt(median(latency.map((r) => r.printFloorP50 / r.parseP50)))}x; pgveil's design floor (parse, print the rewritten tree, parse it back) ${fmt(median(latency.map((r) => r.designFloorP50 / r.parseP50)))}x; cached p50 ${fmt(median(latency.map((r) => r.cachedP50)))} us (target 2 us); ${withLiterals.length} statements with integer literals, served with other literals from their template at a median ${fmt(median(withLiterals.map((r) => r.literalP50 / r.parseP50)))}x the bare parse (libpg-query's normalize, which keys the template, is most of it).`,
-        '',
-        'A cold rewrite parses the statement, rewrites it, prints it and parses the printed text again: every rewritten statement is read back with PostgreSQL\'s parser before it is sent (one statement of the same kind; for statements other than queries the same tree), so a printing mistake refuses the statement instead of sending text no rule looked at. The two floor columns are measured here, in this run: printing with pgsql-deparser alone puts any parse-and-print rewriter near the 1.5x target before it changes anything, and the read-back parse of the longer rewritten text is most of the rest. Both run once per statement text or literal template, never on a cache hit; the remainder, cold rewrite minus design floor, is the rewriting itself (catalog lookups, decisions, derived tables).',
-        '',
-      );
-    }
+    if (latency) lines.push(...latencySection(latency));
     lines.push(`## End to end: pgbench -S, 8 clients, ${DURATION} s per run, scale 10, masking and a row filter on pgbench_accounts through pgveil`, '', '| peer | simple tps (ratio) | extended tps (ratio) | prepared tps (ratio) |', '| --- | --- | --- | --- |');
     for (const peer of peers) {
       const cell = (m: string): string => {

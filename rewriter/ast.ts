@@ -1,44 +1,55 @@
 /**
- * libpg-query's JSON AST, handled as plain objects. Nodes are `{ Kind: { ...fields } }`; the helpers
- * here build the few node kinds the rewrite introduces and read the ones it inspects.
+ * libpg-query's AST. Nodes are `{ Kind: { ...fields } }`, typed by `@pgsql/types` (the types
+ * libpg-query itself declares): the builders here make the node kinds the rewrite introduces, as
+ * `PgNode`s, so a misspelt field or enum value is a compile error.
+ *
+ * `Node` is the open shape the walkers use (relation-substitution.ts visits every field of every
+ * node generically, whatever its kind, so that no field is ever skipped): every typed node is one.
  */
 import type { Literal } from '../policies/decision';
+import type { Node as PgNode, A_Const, RangeVar, SelectStmt } from '@pgsql/types';
 
-// The AST is generated JSON: this is the one place where its shape is left open.
+export type { PgNode, RangeVar, SelectStmt };
+
+// The walkers read any field of any node kind: this is the one place where the shape is left open.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Node = Record<string, any>;
 
 export const kindOf = (node: Node): string => Object.keys(node)[0] ?? '';
-export const str = (sval: string): Node => ({ String: { sval } });
+export const str = (sval: string): PgNode => ({ String: { sval } });
 export const names = (node: Node[] | undefined): string[] => (node ?? []).map((n) => n.String?.sval as string);
 
-export const columnRef = (...fields: string[]): Node => ({ ColumnRef: { fields: fields.map(str) } });
+export const columnRef = (...fields: string[]): PgNode => ({ ColumnRef: { fields: fields.map(str) } });
 
-export function constant(value: Literal): Node {
-  if (value === null) return { A_Const: { isnull: true } };
-  if (typeof value === 'boolean') return { A_Const: { boolval: { boolval: value } } };
-  if (typeof value === 'number') {
-    if (Number.isInteger(value) && Math.abs(value) < 2 ** 31) return { A_Const: { ival: { ival: value } } };
-    return { A_Const: { fval: { fval: String(value) } } };
-  }
-  return { A_Const: { sval: { sval: value } } };
+export function constant(value: Literal): PgNode {
+  return { A_Const: constantBody(value) };
 }
 
-export const funcCall = (schema: string, name: string, args: Node[]): Node => ({
-  FuncCall: { funcname: [str(schema), str(name)], args, funcformat: 'COERCE_EXPLICIT_CALL' },
+/** libpg-query leaves out a zero or false value (`{ ival: {} }`): the constant is built the same way. */
+function constantBody(value: Literal): A_Const {
+  if (value === null) return { isnull: true };
+  if (typeof value === 'boolean') return { boolval: value ? { boolval: true } : {} };
+  if (typeof value === 'number') {
+    if (Number.isInteger(value) && Math.abs(value) < 2 ** 31) return { ival: value === 0 ? {} : { ival: value } };
+    return { fval: { fval: String(value) } };
+  }
+  return { sval: { sval: value } };
+}
+
+export const funcCall = (schema: string, name: string, args: Node[]): PgNode => ({
+  FuncCall: { funcname: [str(schema), str(name)], args: args as PgNode[], funcformat: 'COERCE_EXPLICIT_CALL' },
 });
 
-export const op = (name: string, lexpr: Node, rexpr: Node): Node => ({
-  A_Expr: { kind: 'AEXPR_OP', name: [str('pg_catalog'), str(name)], lexpr, rexpr },
+export const op = (name: string, lexpr: Node, rexpr: Node): PgNode => ({
+  A_Expr: { kind: 'AEXPR_OP', name: [str('pg_catalog'), str(name)], lexpr: lexpr as PgNode, rexpr: rexpr as PgNode },
 });
 
-export const typeCast = (arg: Node, typeName: Node): Node => ({ TypeCast: { arg, typeName } });
+export const typeCast = (arg: Node, typeName: Node): PgNode => ({ TypeCast: { arg: arg as PgNode, typeName } });
 
-export const caseWhen = (branches: Array<[Node, Node]>, otherwise: Node): Node => ({
-  CaseExpr: { args: branches.map(([expr, result]) => ({ CaseWhen: { expr, result } })), defresult: otherwise },
+export const caseWhen = (branches: Array<[Node, Node]>, otherwise: Node): PgNode => ({
+  CaseExpr: { args: branches.map(([expr, result]) => ({ CaseWhen: { expr: expr as PgNode, result: result as PgNode } })), defresult: otherwise as PgNode },
 });
 
-export const isNull = (arg: Node): Node => ({ NullTest: { arg, nulltesttype: 'IS_NULL' } });
-export const boolExpr = (boolop: 'AND_EXPR' | 'OR_EXPR' | 'NOT_EXPR', args: Node[]): Node => ({ BoolExpr: { boolop, args } });
-export const arrayOf = (elements: Node[]): Node => ({ A_ArrayExpr: { elements } });
-
+export const isNull = (arg: Node): PgNode => ({ NullTest: { arg: arg as PgNode, nulltesttype: 'IS_NULL' } });
+export const boolExpr = (boolop: 'AND_EXPR' | 'OR_EXPR' | 'NOT_EXPR', args: Node[]): PgNode => ({ BoolExpr: { boolop, args: args as PgNode[] } });
+export const arrayOf = (elements: Node[]): PgNode => ({ A_ArrayExpr: { elements: elements as PgNode[] } });

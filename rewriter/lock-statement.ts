@@ -17,18 +17,20 @@ import { GuardRefusal } from './statement-guard';
 /** PostgreSQL's AccessShareLock, the mode number LockStmt carries. */
 const ACCESS_SHARE_LOCK = 1;
 
-export function checkLock(body: Node, substitution: RelationSubstitution): void {
+/** The LOCK statement's body with each table schema-qualified as the substitution resolved it (a new node). */
+export function checkLock(body: Node, substitution: RelationSubstitution): Node {
   if (body.mode !== ACCESS_SHARE_LOCK) {
     throw new GuardRefusal('lock_mode', 'LOCK is allowed through pgveil only IN ACCESS SHARE MODE, the lock a SELECT takes');
   }
-  for (const entry of (body.relations as Node[] | undefined) ?? []) {
+  const relations = ((body.relations as Node[] | undefined) ?? []).map((entry) => {
     const relation = entry.RangeVar as Node | undefined;
     if (!relation) throw new GuardRefusal('statement_class', 'lock statements name tables only');
     const probe: Node = {
       SelectStmt: { fromClause: [{ RangeVar: structuredClone(relation) }], limitOption: 'LIMIT_OPTION_DEFAULT', op: 'SETOP_NONE' },
     };
+    let substituted: Node;
     try {
-      substitution.query(probe);
+      substituted = substitution.query(probe);
     } catch (error) {
       // pg_dump locks every table it is about to dump, pgveil's own helper schema included.
       if (error instanceof GuardRefusal && error.rule === 'helper_schema') {
@@ -36,10 +38,12 @@ export function checkLock(body: Node, substitution: RelationSubstitution): void 
       }
       throw error;
     }
-    const schema = resolvedSchema(probe, String(relation.relname));
+    const schema = resolvedSchema(substituted, String(relation.relname));
     // Rebuilt with the schema first, where the parser puts it: the printed LOCK must read back as this tree.
-    if (schema !== undefined) entry.RangeVar = { schemaname: schema, ...Object.fromEntries(Object.entries(relation).filter(([key]) => key !== 'schemaname')) };
-  }
+    if (schema === undefined) return entry;
+    return { RangeVar: { schemaname: schema, ...Object.fromEntries(Object.entries(relation).filter(([key]) => key !== 'schemaname')) } };
+  });
+  return { ...body, relations };
 }
 
 /** The schema the substitution resolved `name` to: the first range variable of that name it left. */

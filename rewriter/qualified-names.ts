@@ -16,12 +16,10 @@ import { GuardRefusal } from './statement-guard';
 const crossDatabase = (name: string): GuardRefusal =>
   new GuardRefusal('cross_database', `cross-database references are not implemented: "${name}"`, '0A000');
 
-/** A RangeVar's catalog part: dropped when it names the current data product, refused otherwise. */
+/** A RangeVar's catalog part: refused unless it names the current data product (the substitution then drops it). */
 export function currentDatabaseRelation(rv: Node, dataProduct: string): void {
   const catalog = rv.catalogname as string | undefined;
-  if (catalog === undefined) return;
-  if (catalog !== dataProduct) throw crossDatabase(`${catalog}.${String(rv.schemaname)}.${String(rv.relname)}`);
-  delete rv.catalogname;
+  if (catalog !== undefined && catalog !== dataProduct) throw crossDatabase(`${catalog}.${String(rv.schemaname)}.${String(rv.relname)}`);
 }
 
 export class QualifiedColumns {
@@ -40,26 +38,30 @@ export class QualifiedColumns {
     if (!aliased) this.substituted.add(`${schema}.${relation}`);
   }
 
-  /** Rewrites a ColumnRef's fields in place, once every FROM item of the statement has been seen. */
-  columnRef(ref: Node): void {
-    const fields = ref.ColumnRef.fields as Node[];
+  /**
+   * A ColumnRef's fields as they must be sent, once every FROM item of the statement has been
+   * seen: `fields` itself when they stay, else a new list without the leading parts.
+   */
+  columnRef(fields: readonly Node[]): Node[] {
     const text = (i: number): string | undefined => fields[i]?.String?.sval as string | undefined;
-    if (fields.length === 4) {
-      const shown = fields.map((f, i) => text(i) ?? (f.A_Star ? '*' : '?')).join('.');
+    let kept = fields as Node[];
+    if (kept.length === 4) {
+      const shown = kept.map((f, i) => text(i) ?? (f.A_Star ? '*' : '?')).join('.');
       if (text(0) !== this.dataProduct) throw crossDatabase(shown);
-      fields.splice(0, 1);
+      kept = kept.slice(1);
     }
-    if (fields.length !== 3) return;
-    const schema = text(0);
-    const relation = text(1);
-    if (schema === undefined || relation === undefined || !this.substituted.has(`${schema}.${relation}`)) return;
+    if (kept.length !== 3) return kept;
+    const at = (i: number): string | undefined => kept[i]?.String?.sval as string | undefined;
+    const schema = at(0);
+    const relation = at(1);
+    if (schema === undefined || relation === undefined || !this.substituted.has(`${schema}.${relation}`)) return kept;
     if ((this.refnames.get(relation) ?? 0) > 1) {
       throw new GuardRefusal(
         'qualified_column',
-        `column reference "${schema}.${relation}.${text(2) ?? '*'}" is not supported through pgveil where several FROM items are named "${relation}": use a table alias`,
+        `column reference "${schema}.${relation}.${at(2) ?? '*'}" is not supported through pgveil where several FROM items are named "${relation}": use a table alias`,
         '0A000',
       );
     }
-    fields.splice(0, 1);
+    return kept.slice(1);
   }
 }

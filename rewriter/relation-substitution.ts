@@ -18,6 +18,7 @@ import { BETWEEN_OPERATORS, FunctionAccess } from './function-access';
 import { barrierSelect, passThroughSource, viewQuery, viewSubselect } from './view-expansion';
 import { currentDatabaseRelation, QualifiedColumns } from './qualified-names';
 import { ancestorsOf, descendantsOf, treeDecision } from './partition-decisions';
+import type { RelationEdit, SpliceEdit } from './splice';
 
 interface Scope {
   readonly ctes: ReadonlySet<string>;
@@ -69,6 +70,10 @@ export class RelationSubstitution {
   private readonly qualified: QualifiedColumns;
   /** For each sub-select pgveil built (derived table, expanded view): the action already applied to each of its columns. */
   private readonly reachingActions = new WeakMap<Node, (column: string) => ColumnAction>();
+  /** What changed in the analyst's own text, for splice.ts; undefined once something changed that it cannot splice. */
+  private edits: SpliceEdit[] | undefined = [];
+  /** Column references written by the analyst (not those of an expanded view's stored query). */
+  private readonly writtenColumnRefs = new WeakSet<Node>();
 
   constructor(context: RewriteContext) {
     this.context = context;
@@ -76,7 +81,10 @@ export class RelationSubstitution {
     this.qualified = new QualifiedColumns(context.dataProduct);
   }
 
-  /** Rewrites a query node ({SelectStmt: ...}) in place. */
+  /**
+   * The query node ({SelectStmt: ...}) with every protected relation substituted: a new tree where
+   * anything changed (the analyst's nodes are never edited), completed by finish().
+   */
   query(node: Node, scope?: Scope): Node {
     this.functions.checkImplicitCasts();
     return this.visit(node, scope) as Node;
@@ -88,9 +96,32 @@ export class RelationSubstitution {
     return this.visit(node, undefined) as Node;
   }
 
-  /** Applies what needs the whole statement: denied columns and the fence. */
-  finish(): void {
-    for (const ref of this.columnRefs) this.qualified.columnRef(ref);
+  /**
+   * The changes to the analyst's text, once finish() has run: each rewritten FROM item and each
+   * shortened column reference, with the parser's location. Undefined when the statement changed
+   * in a way that is not a splice at a location (TABLESAMPLE moved into a derived table).
+   */
+  get spliceEdits(): readonly SpliceEdit[] | undefined {
+    return this.edits;
+  }
+
+  /**
+   * Applies what needs the whole statement (qualified column references, denied columns, the
+   * fence) to the substituted statement `tree`, and returns it: column references that change are
+   * new nodes, and so is every node on the way to them.
+   */
+  finish(tree: Node): Node {
+    const shortened = new Map<Node, Node>();
+    for (const [i, ref] of this.columnRefs.entries()) {
+      const written = ref.ColumnRef.fields as Node[];
+      const fields = this.qualified.columnRef(written);
+      if (fields === written) continue;
+      const next = { ColumnRef: { ...ref.ColumnRef, fields } };
+      shortened.set(ref, next);
+      this.columnRefs[i] = next;
+      const parts = written.map((f) => (f.A_Star ? '*' : String(f.String?.sval)));
+      if (this.writtenColumnRefs.has(ref)) this.edit({ kind: 'column', location: ref.ColumnRef.location as number, fields: parts, dropped: written.length - fields.length });
+    }
     if (this.deniedColumns.size > 0) {
       for (const ref of this.columnRefs) {
         const fields = ref.ColumnRef.fields as Node[];
@@ -105,9 +136,11 @@ export class RelationSubstitution {
     }
     if (this.leakyQualifier) {
       // OFFSET 0 keeps PostgreSQL from pulling the derived table up, so its row filter runs first.
+      // (The selects are the derived tables pgveil built, or its copies of views' stored queries.)
       for (const select of this.filtered) select.limitOffset = constant(0);
     }
     this.narrowDerivedTables();
+    return shortened.size > 0 ? replaced(tree, shortened) : tree;
   }
 
   /**
@@ -151,29 +184,35 @@ export class RelationSubstitution {
 
   private visitNode(value: unknown, scope: Scope | undefined): unknown {
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) value[i] = this.visit(value[i], scope);
-      return value;
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        if (!isObject(value[i])) continue;
+        const next = this.visit(value[i], scope);
+        if (next !== value[i]) (copy ??= [...value])[i] = next;
+      }
+      return copy ?? value;
     }
     if (value === null || typeof value !== 'object') return value;
     const node = value as Node;
     const kind = kindOf(node);
     // Nodes are `{ Kind: {...} }`, but some fields hold a node's body directly (a set operation's
     // larg/rarg, aliases): walk those as plain objects, never skip them.
-    if (!isWrapper(node, kind)) {
-      if (isSelectBody(node)) this.selectStmt(node, scope);
-      else for (const key of Object.keys(node)) node[key] = this.visit(node[key], scope);
-      return node;
-    }
+    if (!isWrapper(node, kind)) return isSelectBody(node) ? this.selectStmt(node, scope) : this.visitFields(node, scope);
     const body = node[kind] as Node;
     switch (kind) {
-      case 'SelectStmt':
-        this.selectStmt(body, scope);
-        return node;
-      case 'RangeVar':
+      case 'SelectStmt': {
+        const next = this.selectStmt(body, scope);
+        return next === body ? node : { SelectStmt: next };
+      }
+      case 'RangeVar': {
         this.rowNames.add(body.relname as string);
         if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
         this.qualified.fromItem(((body.alias as Node | undefined)?.aliasname as string | undefined) ?? (body.relname as string));
-        return this.rangeVar(body, scope);
+        const written = this.viewDepth === 0 ? writtenRelation(body) : undefined;
+        const result = this.rangeVar(body, scope);
+        if (written && (result.RangeSubselect || !sameNames(written.parts, result.RangeVar as Node))) this.edit({ ...written, result });
+        return result;
+      }
       case 'RangeTableSample':
         return this.tableSample(node, scope);
       case 'FuncCall': {
@@ -186,6 +225,7 @@ export class RelationSubstitution {
       }
       case 'ColumnRef': {
         this.columnRefs.push(node);
+        if (this.viewDepth === 0) this.writtenColumnRefs.add(node);
         const fields = body.fields as Node[];
         const last = fields[fields.length - 1]?.String?.sval as string | undefined;
         if (fields.length > 1 && last !== undefined) this.functions.attribute(last);
@@ -252,61 +292,86 @@ export class RelationSubstitution {
       case 'MergeStmt':
         throw new GuardRefusal('data_modification', 'data-modifying statements are not allowed through pgveil');
     }
-    for (const key of Object.keys(body)) body[key] = this.visit(body[key], scope);
-    return node;
+    const next = this.visitFields(body, scope);
+    return next === body ? node : { [kind]: next };
   }
 
-  private selectStmt(select: Node, outer: Scope | undefined): void {
+  /** `node` with each field that holds nodes visited: itself when none changed, else a copy (same field order). */
+  private visitFields(node: Node, scope: Scope | undefined, skip?: string): Node {
+    let copy: Node | undefined;
+    for (const key of Object.keys(node)) {
+      const value: unknown = node[key];
+      if (key === skip || !isObject(value)) continue;
+      const next = this.visit(value, scope);
+      if (next !== value) (copy ??= { ...node })[key] = next;
+    }
+    return copy ?? node;
+  }
+
+  /** Records a change to the analyst's text; one without a location makes the statement printed whole. */
+  private edit(edit: SpliceEdit): void {
+    if (typeof edit.location !== 'number' || edit.location < 0) this.edits = undefined;
+    else this.edits?.push(edit);
+  }
+
+  private selectStmt(select: Node, outer: Scope | undefined): Node {
     if (select.intoClause) throw new GuardRefusal('select_into', 'SELECT INTO creates a table and is not allowed through pgveil');
     if (select.lockingClause) throw new GuardRefusal('row_locking', 'row-locking clauses (FOR UPDATE/SHARE) are not allowed through pgveil');
     let scope = outer;
     const withClause = select.withClause as Node | undefined;
+    let nextWith = withClause;
     if (withClause) {
-      const ctes = (withClause.ctes as Node[]).map((c) => c.CommonTableExpr as Node);
-      const allNames = new Set(ctes.map((c) => c.ctename as string));
+      const items = withClause.ctes as Node[];
+      const allNames = new Set(items.map((c) => (c.CommonTableExpr as Node).ctename as string));
       const seen = new Set<string>();
-      for (const cte of ctes) {
+      const nextItems = items.map((item) => {
+        const cte = item.CommonTableExpr as Node;
         // A recursive WITH makes every CTE visible in every body; otherwise only the earlier ones.
         const visible: Scope = { ctes: withClause.recursive ? allNames : new Set(seen), parent: outer };
         const inner = cte.ctequery as Node;
         if (kindOf(inner) !== 'SelectStmt') throw new GuardRefusal('data_modification', 'data-modifying statements in WITH are not allowed through pgveil');
-        cte.ctequery = this.visit(inner, visible);
+        const query = this.visit(inner, visible);
         seen.add(cte.ctename as string);
-      }
+        return query === inner ? item : { CommonTableExpr: { ...cte, ctequery: query } };
+      });
+      if (nextItems.some((item, i) => item !== items[i])) nextWith = { ...withClause, ctes: nextItems };
       scope = { ctes: allNames, parent: outer };
     }
     for (const clause of ['whereClause', 'havingClause'] as const) {
       if (select[clause] && !isLeakproof(select[clause] as Node)) this.leakyQualifier = true;
     }
-    for (const key of Object.keys(select)) {
-      if (key !== 'withClause') select[key] = this.visit(select[key], scope);
-    }
+    const next = this.visitFields(select, scope, 'withClause');
+    if (nextWith === withClause) return next;
+    return { ...next, withClause: nextWith };
   }
 
   /** A sample of a protected relation samples the table inside its derived table (a sub-query cannot be sampled). */
   private tableSample(node: Node, scope: Scope | undefined): Node {
     const body = node.RangeTableSample as Node;
+    // The sample moves into the derived table: not a change at one place of the analyst's text.
+    this.edits = undefined;
     // The method is a handler function looked up by name, taking one argument.
     this.functions.call(names(body.method as Node[]), 1);
-    for (const key of Object.keys(body)) if (key !== 'relation') body[key] = this.visit(body[key], scope);
+    const rest = this.visitFields(body, scope, 'relation');
     const relation = this.visit(body.relation, scope) as Node;
     if (this.expandedViews.has(relation)) throw new GuardRefusal('statement_class', 'TABLESAMPLE clause can only be applied to tables and materialized views', '42809');
     const derived = (relation.RangeSubselect as Node | undefined)?.subquery as Node | undefined;
-    if (!derived) {
-      body.relation = relation;
-      return node;
-    }
+    if (!derived) return rest === body && relation === body.relation ? node : { RangeTableSample: { ...rest, relation } };
+    // The derived table is pgveil's own, just built: the sample goes inside it.
     const select = derived.SelectStmt as Node;
-    select.fromClause = [{ RangeTableSample: { ...body, relation: (select.fromClause as Node[])[0] } }];
+    select.fromClause = [{ RangeTableSample: { ...rest, relation: (select.fromClause as Node[])[0] } }];
     return relation;
   }
 
-  private rangeVar(rv: Node, scope: Scope | undefined): Node {
-    const name = rv.relname as string;
-    if (!rv.schemaname && !rv.catalogname && hasCte(scope, name)) return { RangeVar: rv };
-    currentDatabaseRelation(rv, this.context.dataProduct);
-    const relation = this.resolve(rv.schemaname as string | undefined, name);
-    rv.schemaname = relation.schema;
+  private rangeVar(written: Node, scope: Scope | undefined): Node {
+    const name = written.relname as string;
+    if (!written.schemaname && !written.catalogname && hasCte(scope, name)) return { RangeVar: written };
+    currentDatabaseRelation(written, this.context.dataProduct);
+    const relation = this.resolve(written.schemaname as string | undefined, name);
+    // A new node, its fields in libpg-query's order (catalog, schema, name, ...): the catalog part
+    // is gone (currentDatabaseRelation), the schema is the one resolved.
+    const { catalogname: _catalog, schemaname: _schema, ...rest } = written;
+    const rv: Node = { schemaname: relation.schema, ...rest };
     if (SYSTEM_SCHEMAS.has(relation.schema)) {
       checkCatalogRelation(relation.schema, relation.name);
       const hidden = relation.schema === 'pg_catalog' ? HIDDEN_CATALOG_COLUMNS.get(relation.name) : undefined;
@@ -362,27 +427,28 @@ export class RelationSubstitution {
     this.context = { ...outer.context, searchPath: [] };
     this.functions = new FunctionAccess(this.context);
     this.viewDepth++;
+    let expandedQuery: Node;
     try {
-      this.visit(query, undefined);
+      expandedQuery = this.visit(query, undefined) as Node;
     } finally {
       this.viewDepth--;
       this.context = outer.context;
       this.functions = outer.functions;
     }
-    const barrier = barrierSelect(relation, query);
+    const barrier = barrierSelect(relation, expandedQuery);
     if (barrier) this.filtered.push(barrier);
-    const decided = this.viewTags(relation, query);
+    const decided = this.viewTags(relation, expandedQuery);
     const alias = rv.alias as Node | undefined;
     let expanded: Node;
     if (decided.protectedRelation) {
       // The view's own decision masks the view's columns as the view names them.
-      const inner = viewSubselect(query, relation, undefined);
-      this.reachingActions.set(inner, (column) => this.passedThrough(query, relation.columns.findIndex((c) => c.name === column)));
+      const inner = viewSubselect(expandedQuery, relation, undefined);
+      this.reachingActions.set(inner, (column) => this.passedThrough(expandedQuery, relation.columns.findIndex((c) => c.name === column)));
       expanded = this.derivedTable(rv, decided, inner);
     } else {
-      expanded = viewSubselect(query, relation, alias);
+      expanded = viewSubselect(expandedQuery, relation, alias);
       const names = ((expanded.RangeSubselect as Node).alias.colnames as Node[]).map((n) => n.String.sval as string);
-      this.reachingActions.set(expanded, (column) => this.passedThrough(query, names.indexOf(column)));
+      this.reachingActions.set(expanded, (column) => this.passedThrough(expandedQuery, names.indexOf(column)));
     }
     this.expandedViews.add(expanded);
     const qualified = `${relation.schema}.${relation.name}`;
@@ -583,11 +649,58 @@ export class RelationSubstitution {
   }
 }
 
+/** `tree` with the nodes `by` maps replaced, and new copies of every node on the way to them. */
+function replaced(tree: Node, by: ReadonlyMap<Node, Node>): Node {
+  const visit = (value: unknown): unknown => {
+    if (value === null || typeof value !== 'object') return value;
+    const swapped = by.get(value);
+    if (swapped) return swapped;
+    if (Array.isArray(value)) {
+      let copy: unknown[] | undefined;
+      value.forEach((item, i) => {
+        const next = visit(item);
+        if (next !== item) (copy ??= [...value])[i] = next;
+      });
+      return copy ?? value;
+    }
+    let copy: Node | undefined;
+    for (const key of Object.keys(value)) {
+      const item = (value as Node)[key];
+      const next = visit(item);
+      if (next !== item) (copy ??= { ...(value as Node) })[key] = next;
+    }
+    return copy ?? value;
+  };
+  return visit(tree) as Node;
+}
+
+/** A RangeVar as the analyst wrote it, before the substitution qualifies or replaces it. */
+function writtenRelation(rv: Node): Omit<RelationEdit, 'result'> {
+  const alias = rv.alias as Node | undefined;
+  return {
+    kind: 'relation',
+    location: rv.location as number,
+    parts: [rv.catalogname, rv.schemaname, rv.relname].filter((p): p is string => typeof p === 'string'),
+    // libpg-query leaves out inh when it is false: ONLY.
+    only: rv.inh !== true,
+    alias: alias ? { aliasname: alias.aliasname as string, colnames: names(alias.colnames as Node[] | undefined) } : undefined,
+  };
+}
+
+/** Whether a RangeVar still has the name parts it was written with. */
+function sameNames(parts: readonly string[], rv: Node): boolean {
+  const now = [rv.catalogname, rv.schemaname, rv.relname].filter((p): p is string => typeof p === 'string');
+  return now.length === parts.length && now.every((p, i) => p === parts[i]);
+}
+
 /** The last name of a type as written: `pg_catalog.int4`, `text`, `public.money_t[]` give int4, text, money_t. */
 function typeNameOf(typeName: Node | undefined): string {
   const parts = names(typeName?.names as Node[] | undefined);
   return parts[parts.length - 1] ?? '';
 }
+
+/** Only objects and arrays hold nodes: leaves (names, flags, positions) are not visited. */
+const isObject = (value: unknown): boolean => value !== null && typeof value === 'object';
 
 function isWrapper(node: Node, kind: string): boolean {
   const body = node[kind] as unknown;

@@ -7,6 +7,7 @@ import { refusal, type RewriteContext, type RewriteOutcome, type SessionEffect, 
 import { kindOf, names, type Node } from './ast';
 import { deparseStatement, parseStatements, statementText, type ParsedStatement } from './sql-parser';
 import { RelationSubstitution } from './relation-substitution';
+import { splicedQuery } from './splice';
 import { checkLock } from './lock-statement';
 import { SetConfigValueError, setConfigCall, setConfigText, settingValues, type SetConfigCall } from './set-config-call';
 import {
@@ -47,9 +48,10 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
       const { stmt } = parsed;
       // A SET search_path earlier in the same message applies to the statements after it.
       const substitution = new RelationSubstitution({ ...context, searchPath });
-      const effect = rewriteStatement(stmt, substitution, () => statementText(sql, parsed));
-      substitution.finish();
-      const text = printed(stmt);
+      const rewritten = rewriteStatement(stmt, substitution, () => statementText(sql, parsed));
+      const effect = rewritten.effect;
+      const substituted = substitution.finish(rewritten.stmt);
+      const text = (statements.length === 1 ? spliced(sql, { ...parsed, stmt: substituted }, substitution) : undefined) ?? printed(substituted);
       if (effect) {
         // Prepared statements and cursors keep their rewritten text: a later EXECUTE or FETCH
         // compares it with what the current decision would print.
@@ -93,6 +95,13 @@ function printed(stmt: Node): string {
   return sql;
 }
 
+/** A single query's text with the substitution spliced in, or undefined: then it is printed. */
+function spliced(sql: string, parsed: ParsedStatement, substitution: RelationSubstitution): string | undefined {
+  const edits = substitution.spliceEdits;
+  if (!edits || !parsed.stmt.SelectStmt || setConfigCall(parsed.stmt.SelectStmt as Node)) return undefined;
+  return splicedQuery(sql, parsed, edits);
+}
+
 /** Why `sql` is not what PostgreSQL will read as `stmt`, or undefined when it is. */
 function readsBackAs(sql: string, stmt: Node): string | undefined {
   let again;
@@ -134,57 +143,61 @@ function treeText(node: Node): string {
 /** A session effect before it is numbered with its statement's place in the message. */
 type Effect = SessionEffect extends infer E ? (E extends SessionEffect ? Omit<E, 'statement' | 'rewritten'> : never) : never;
 
-/** Rewrites one statement in place; returns the session effect it has once it succeeds. */
-function rewriteStatement(stmt: Node, substitution: RelationSubstitution, ownText: () => string): Effect | undefined {
+/**
+ * One statement rewritten (a new tree; the parsed one is left as it is, finish() still to come),
+ * and the session effect it has once it succeeds.
+ */
+function rewriteStatement(stmt: Node, substitution: RelationSubstitution, ownText: () => string): { stmt: Node; effect?: Effect } {
   const kind = kindOf(stmt);
   const body = stmt[kind] as Node;
+  const effect = (e: Effect | undefined): { stmt: Node; effect?: Effect } => (e ? { stmt, effect: e } : { stmt });
+  const withBody = (next: Node, e?: Effect): { stmt: Node; effect?: Effect } => ({ stmt: { [kind]: next }, ...(e ? { effect: e } : {}) });
   if (!QUERY_STATEMENTS.has(kind) && !PLAIN_STATEMENTS.has(kind)) {
     throw new GuardRefusal('statement_class', `${describeStatement(kind)} statements are not allowed through pgveil`);
   }
   switch (kind) {
     case 'SelectStmt': {
       const call = setConfigCall(body);
-      if (call) return settingByCall(call);
-      substitution.query(stmt);
-      return undefined;
+      if (call) return effect(settingByCall(call));
+      return { stmt: substitution.query(stmt) };
     }
     case 'DeclareCursorStmt': {
       // The analyst's own text is kept so a later FETCH can tell whether the decision still holds.
       const sql = ownText();
-      body.query = substitution.query(body.query as Node);
-      return { kind: 'declare_cursor', name: String(body.portalname ?? ''), hold: ((Number(body.options ?? 0)) & CURSOR_OPT_HOLD) !== 0, sql };
+      const query = substitution.query(body.query as Node);
+      return withBody({ ...body, query }, { kind: 'declare_cursor', name: String(body.portalname ?? ''), hold: ((Number(body.options ?? 0)) & CURSOR_OPT_HOLD) !== 0, sql });
     }
     case 'PrepareStmt': {
       const sql = ownText();
-      body.query = substitution.query(body.query as Node);
-      if (kindOf(body.query as Node) !== 'SelectStmt') throw new GuardRefusal('statement_class', 'only queries may be prepared through pgveil');
-      return { kind: 'prepare', name: String(body.name ?? ''), sql };
+      const query = substitution.query(body.query as Node);
+      if (kindOf(query) !== 'SelectStmt') throw new GuardRefusal('statement_class', 'only queries may be prepared through pgveil');
+      return withBody({ ...body, query }, { kind: 'prepare', name: String(body.name ?? ''), sql });
     }
-    case 'ExecuteStmt':
-      if (body.params) body.params = (body.params as Node[]).map((p) => substitution.expression(p));
-      return { kind: 'execute', name: String(body.name ?? '') };
+    case 'ExecuteStmt': {
+      const executed: Effect = { kind: 'execute', name: String(body.name ?? '') };
+      if (!body.params) return effect(executed);
+      return withBody({ ...body, params: (body.params as Node[]).map((p) => substitution.expression(p)) }, executed);
+    }
     case 'FetchStmt':
-      return { kind: 'fetch', name: String(body.portalname ?? '') };
+      return effect({ kind: 'fetch', name: String(body.portalname ?? '') });
     case 'ExplainStmt':
-      return explain(body, substitution);
+      return withBody(explain(body, substitution));
     case 'CopyStmt':
-      copy(body, substitution);
-      return undefined;
+      return withBody(copy(body, substitution));
     case 'VariableSetStmt':
-      return setting(body);
+      return effect(setting(body));
     case 'TransactionStmt':
-      return transaction(body);
+      return effect(transaction(body));
     case 'LockStmt':
-      checkLock(body, substitution);
-      return undefined;
+      return withBody(checkLock(body, substitution));
     case 'DeallocateStmt':
-      return { kind: 'deallocate', name: body.isall || body.name === undefined ? undefined : String(body.name) };
+      return effect({ kind: 'deallocate', name: body.isall || body.name === undefined ? undefined : String(body.name) });
     case 'ClosePortalStmt':
-      return { kind: 'close_cursor', name: body.portalname === undefined ? undefined : String(body.portalname) };
+      return effect({ kind: 'close_cursor', name: body.portalname === undefined ? undefined : String(body.portalname) });
     case 'DiscardStmt':
-      return body.target === 'DISCARD_ALL' ? { kind: 'discard_all' } : undefined;
+      return effect(body.target === 'DISCARD_ALL' ? { kind: 'discard_all' } : undefined);
     default:
-      return undefined; // SHOW
+      return { stmt }; // SHOW
   }
 }
 
@@ -209,37 +222,37 @@ function transaction(body: Node): Effect | undefined {
   return { kind: 'transaction', op, ...(body.savepoint_name !== undefined ? { savepoint: String(body.savepoint_name) } : {}), ...(body.chain ? { chain: true } : {}) };
 }
 
-function explain(body: Node, substitution: RelationSubstitution): undefined {
+function explain(body: Node, substitution: RelationSubstitution): Node {
   const options = ((body.options as Node[] | undefined) ?? []).map((o) => o.DefElem?.defname as string);
   if (options.includes('analyze')) throw new GuardRefusal('explain_analyze', 'EXPLAIN ANALYZE executes the statement and reports rows a policy hides: not allowed through pgveil');
   const query = body.query as Node;
   if (kindOf(query) !== 'SelectStmt') throw new GuardRefusal('statement_class', 'only queries may be explained through pgveil');
-  body.query = substitution.query(query);
+  const substituted = substitution.query(query);
   // Plans carry estimates computed from statistics over the raw values of every row.
   if (substitution.touchedProtected) {
     throw new GuardRefusal('explain_protected', 'EXPLAIN of a statement over a protected relation is not allowed: its estimates come from statistics of hidden values');
   }
-  return undefined;
+  return { ...body, query: substituted };
 }
 
-function copy(body: Node, substitution: RelationSubstitution): void {
+function copy(body: Node, substitution: RelationSubstitution): Node {
   if (body.is_from) throw new GuardRefusal('copy_from', 'COPY FROM is not allowed through pgveil');
   if (body.filename !== undefined || body.is_program) throw new GuardRefusal('copy_to_file', 'COPY to a file or program is not allowed through pgveil: use COPY ... TO STDOUT');
   if (body.relation) {
     // COPY t (cols) TO STDOUT reads the table directly: turn it into a query over the same columns.
-    const columns = ((body.attlist as Node[] | undefined) ?? []).map((c) => ({ ResTarget: { val: { ColumnRef: { fields: [c] } } } }));
-    body.query = {
+    const { relation, attlist, ...rest } = body;
+    const columns = ((attlist as Node[] | undefined) ?? []).map((c) => ({ ResTarget: { val: { ColumnRef: { fields: [c] } } } }));
+    const query = {
       SelectStmt: {
         targetList: columns.length > 0 ? columns : [{ ResTarget: { val: { ColumnRef: { fields: [{ A_Star: {} }] } } } }],
-        fromClause: [{ RangeVar: body.relation }],
+        fromClause: [{ RangeVar: relation as Node }],
         limitOption: 'LIMIT_OPTION_DEFAULT',
         op: 'SETOP_NONE',
       },
     };
-    delete body.relation;
-    delete body.attlist;
+    return { ...rest, query: substitution.query(query) };
   }
-  body.query = substitution.query(body.query as Node);
+  return { ...body, query: substitution.query(body.query as Node) };
 }
 
 /** `SELECT set_config('name', 'value', is_local)`: checked and tracked as the SET it amounts to. */

@@ -2,12 +2,13 @@
 import { loadModule, parseSync } from 'libpg-query';
 import type { Node } from './ast';
 import { deparseWithSqlJson } from './sql-json-printer';
+import { loadReadBackParser } from './read-back-parser';
 
 let loaded: Promise<void> | undefined;
 
 /** Loads the parser once per process; rewrite() needs it to have resolved. */
 export function initRewriter(): Promise<void> {
-  loaded ??= loadModule();
+  loaded ??= Promise.all([loadModule(), loadReadBackParser()]).then(() => undefined);
   return loaded;
 }
 

@@ -5,6 +5,7 @@
  * Real policy engine, tags in column comments of the partitions, planted canaries.
  */
 import { createDemoProduct, type DemoProduct } from '../support/rewrite-harness';
+import { printedAsRead } from '../support/printed-as-read';
 import { rewrite, type RewriteOutcome } from '../../rewriter';
 import { buildPolicyBundle } from '../../policies/policy-loader';
 import type { PolicySnapshot } from '../../policies/decision';
@@ -69,18 +70,18 @@ const oid = (name: string): number => demo.catalog.relation('public', name)!.oid
 const HASH = /^[0-9a-f]{64}$/;
 
 test('golden: the parent masks a column with the tags of every partition, and keeps a partition\'s row rule to its own rows', () => {
-  expect(plan('SELECT id, note FROM events')).toBe(
+  expect(printedAsRead(plan('SELECT id, note FROM events'))).toBe(
     'SELECT id, note FROM ( SELECT id AS id, CASE WHEN note IS NULL THEN NULL ELSE pgveil.keyed_hash(note::text) END AS note FROM public.events ' +
       `WHERE NOT (tableoid OPERATOR(pg_catalog.=) ANY (ARRAY[${oid('events_us')}])) OR shown OPERATOR(pg_catalog.=) true ) AS events`,
   );
   // Read directly, a partition has its own tags and rule, and its parent's tags.
-  expect(plan('SELECT id, contact, note FROM events_us')).toBe(
+  expect(printedAsRead(plan('SELECT id, contact, note FROM events_us'))).toBe(
     "SELECT id, contact, note FROM ( SELECT id AS id, CASE WHEN contact IS NULL THEN NULL ELSE CASE WHEN pg_catalog.strpos(contact::text, '@') OPERATOR(pg_catalog.<=) 1 THEN pg_catalog.repeat('*', pg_catalog.length(contact::text)) ELSE pg_catalog.concat(pg_catalog.left(contact::text, 1), pg_catalog.repeat('*', pg_catalog.strpos(contact::text, '@') OPERATOR(pg_catalog.-) 2), pg_catalog.substr(contact::text, pg_catalog.strpos(contact::text, '@'))) END END AS contact, " +
       'CASE WHEN note IS NULL THEN NULL ELSE pgveil.keyed_hash(note::text) END AS note FROM public.events_us WHERE shown OPERATOR(pg_catalog.=) true ) AS events_us',
   );
   // A partition without tags or rules of its own: its parent's tag (contact, narrowed away here),
   // none of its siblings' (note raw).
-  expect(plan('SELECT id, note FROM events_eu')).toBe('SELECT id, note FROM ( SELECT id AS id, note AS note FROM public.events_eu ) AS events_eu');
+  expect(printedAsRead(plan('SELECT id, note FROM events_eu'))).toBe('SELECT id, note FROM ( SELECT id AS id, note AS note FROM public.events_eu ) AS events_eu');
 });
 
 test('through the parent: the partition\'s tag masks its column, its rule hides its rows only; no canary', async () => {

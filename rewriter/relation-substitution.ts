@@ -175,125 +175,124 @@ export class RelationSubstitution {
 
   private visit(value: unknown, scope: Scope | undefined): unknown {
     if (++this.depth > MAX_AST_DEPTH) throw new GuardRefusal('ast_depth', `statement nesting exceeds ${MAX_AST_DEPTH} levels`, '54001');
+    // One frame per level with visitFields: the walk's own recursion, inlined, so that
+    // MAX_AST_DEPTH levels fit the stack a Node.js process gives a socket handler.
     try {
-      return this.visitNode(value, scope);
+      if (Array.isArray(value)) {
+        let copy: unknown[] | undefined;
+        for (let i = 0; i < value.length; i++) {
+          if (!isObject(value[i])) continue;
+          const next = this.visit(value[i], scope);
+          if (next !== value[i]) (copy ??= [...value])[i] = next;
+        }
+        return copy ?? value;
+      }
+      if (value === null || typeof value !== 'object') return value;
+      const node = value as Node;
+      const kind = kindOf(node);
+      // Nodes are `{ Kind: {...} }`, but some fields hold a node's body directly (a set operation's
+      // larg/rarg, aliases): walk those as plain objects, never skip them.
+      if (!isWrapper(node, kind)) return isSelectBody(node) ? this.selectStmt(node, scope) : this.visitFields(node, scope);
+      const body = node[kind] as Node;
+      switch (kind) {
+        case 'SelectStmt': {
+          const next = this.selectStmt(body, scope);
+          return next === body ? node : { SelectStmt: next };
+        }
+        case 'RangeVar': {
+          this.rowNames.add(body.relname as string);
+          if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
+          this.qualified.fromItem(((body.alias as Node | undefined)?.aliasname as string | undefined) ?? (body.relname as string));
+          const written = this.viewDepth === 0 ? writtenRelation(body) : undefined;
+          const result = this.rangeVar(body, scope);
+          if (written && (result.RangeSubselect || !sameNames(written.parts, result.RangeVar as Node))) this.edit({ ...written, result });
+          return result;
+        }
+        case 'RangeTableSample':
+          return this.tableSample(node, scope);
+        case 'FuncCall': {
+          const parts = names(body.funcname as Node[]);
+          checkFunction(parts.length > 1 ? parts[parts.length - 2] : undefined, parts[parts.length - 1] ?? '', this.context.helperSchema);
+          // An ordered-set aggregate's WITHIN GROUP (ORDER BY ...) expressions are arguments too.
+          const withinGroup = body.agg_within_group ? ((body.agg_order as Node[] | undefined) ?? []).length : 0;
+          this.functions.call(parts, ((body.args as Node[] | undefined) ?? []).length + withinGroup);
+          break;
+        }
+        case 'ColumnRef': {
+          this.columnRefs.push(node);
+          if (this.viewDepth === 0) this.writtenColumnRefs.add(node);
+          const fields = body.fields as Node[];
+          const last = fields[fields.length - 1]?.String?.sval as string | undefined;
+          if (fields.length > 1 && last !== undefined) this.functions.attribute(last);
+          return node;
+        }
+        case 'A_Indirection':
+          for (const step of (body.indirection as Node[] | undefined) ?? []) {
+            const name = step.String?.sval as string | undefined;
+            if (name !== undefined) this.functions.attribute(name);
+          }
+          break;
+        case 'A_Expr':
+          this.operatorsOf(body);
+          break;
+        case 'SubLink':
+          if (body.operName) this.functions.operator(names(body.operName as Node[]), false);
+          else if (body.subLinkType === 'ANY_SUBLINK') this.functions.operator(['='], false);
+          break;
+        case 'CaseExpr':
+          if (body.arg) this.functions.operator(['='], false);
+          break;
+        case 'SortBy':
+          if (body.useOp) this.functions.operator(names(body.useOp as Node[]), false);
+          break;
+        case 'TypeCast':
+          this.functions.cast(typeNameOf(body.typeName as Node));
+          break;
+        // SQL/JSON coerces its result to the RETURNING type (a JSON_TABLE column to its type) with casts.
+        case 'JsonFuncExpr':
+        case 'JsonTableColumn':
+        case 'JsonObjectConstructor':
+        case 'JsonArrayConstructor':
+        case 'JsonArrayQueryConstructor':
+        case 'JsonSerializeExpr':
+        case 'JsonObjectAgg':
+        case 'JsonArrayAgg': {
+          // An aggregate's output sits in its `constructor` field (an own property, not Object's).
+          const aggregate = Object.hasOwn(body, 'constructor') ? (body['constructor'] as Node) : undefined;
+          const target = (body.typeName ?? body.output?.typeName ?? aggregate?.output?.typeName) as Node | undefined;
+          if (target) this.functions.cast(typeNameOf(target));
+          break;
+        }
+        case 'JoinExpr':
+          if (body.quals && !isLeakproof(body.quals as Node)) this.leakyQualifier = true;
+          if (body.isNatural || body.usingClause) this.functions.operator(['='], false);
+          if (body.isNatural) this.naturalJoin = true;
+          for (const name of names(body.usingClause as Node[] | undefined)) this.usingNames.add(name);
+          if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
+          this.qualified.fromItem((body.alias as Node | undefined)?.aliasname as string | undefined);
+          break;
+        case 'RangeSubselect':
+        case 'RangeFunction':
+        case 'RangeTableFunc':
+        case 'JsonTable':
+          if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
+          this.qualified.fromItem((body.alias as Node | undefined)?.aliasname as string | undefined);
+          break;
+        case 'CommonTableExpr':
+          this.rowNames.add(body.ctename as string);
+          break;
+        case 'InsertStmt':
+        case 'UpdateStmt':
+        case 'DeleteStmt':
+        case 'MergeStmt':
+          throw new GuardRefusal('data_modification', 'data-modifying statements are not allowed through pgveil');
+      }
+      const next = this.visitFields(body, scope);
+      return next === body ? node : { [kind]: next };
+  
     } finally {
       this.depth--;
     }
-  }
-
-  private visitNode(value: unknown, scope: Scope | undefined): unknown {
-    if (Array.isArray(value)) {
-      let copy: unknown[] | undefined;
-      for (let i = 0; i < value.length; i++) {
-        if (!isObject(value[i])) continue;
-        const next = this.visit(value[i], scope);
-        if (next !== value[i]) (copy ??= [...value])[i] = next;
-      }
-      return copy ?? value;
-    }
-    if (value === null || typeof value !== 'object') return value;
-    const node = value as Node;
-    const kind = kindOf(node);
-    // Nodes are `{ Kind: {...} }`, but some fields hold a node's body directly (a set operation's
-    // larg/rarg, aliases): walk those as plain objects, never skip them.
-    if (!isWrapper(node, kind)) return isSelectBody(node) ? this.selectStmt(node, scope) : this.visitFields(node, scope);
-    const body = node[kind] as Node;
-    switch (kind) {
-      case 'SelectStmt': {
-        const next = this.selectStmt(body, scope);
-        return next === body ? node : { SelectStmt: next };
-      }
-      case 'RangeVar': {
-        this.rowNames.add(body.relname as string);
-        if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
-        this.qualified.fromItem(((body.alias as Node | undefined)?.aliasname as string | undefined) ?? (body.relname as string));
-        const written = this.viewDepth === 0 ? writtenRelation(body) : undefined;
-        const result = this.rangeVar(body, scope);
-        if (written && (result.RangeSubselect || !sameNames(written.parts, result.RangeVar as Node))) this.edit({ ...written, result });
-        return result;
-      }
-      case 'RangeTableSample':
-        return this.tableSample(node, scope);
-      case 'FuncCall': {
-        const parts = names(body.funcname as Node[]);
-        checkFunction(parts.length > 1 ? parts[parts.length - 2] : undefined, parts[parts.length - 1] ?? '', this.context.helperSchema);
-        // An ordered-set aggregate's WITHIN GROUP (ORDER BY ...) expressions are arguments too.
-        const withinGroup = body.agg_within_group ? ((body.agg_order as Node[] | undefined) ?? []).length : 0;
-        this.functions.call(parts, ((body.args as Node[] | undefined) ?? []).length + withinGroup);
-        break;
-      }
-      case 'ColumnRef': {
-        this.columnRefs.push(node);
-        if (this.viewDepth === 0) this.writtenColumnRefs.add(node);
-        const fields = body.fields as Node[];
-        const last = fields[fields.length - 1]?.String?.sval as string | undefined;
-        if (fields.length > 1 && last !== undefined) this.functions.attribute(last);
-        return node;
-      }
-      case 'A_Indirection':
-        for (const step of (body.indirection as Node[] | undefined) ?? []) {
-          const name = step.String?.sval as string | undefined;
-          if (name !== undefined) this.functions.attribute(name);
-        }
-        break;
-      case 'A_Expr':
-        this.operatorsOf(body);
-        break;
-      case 'SubLink':
-        if (body.operName) this.functions.operator(names(body.operName as Node[]), false);
-        else if (body.subLinkType === 'ANY_SUBLINK') this.functions.operator(['='], false);
-        break;
-      case 'CaseExpr':
-        if (body.arg) this.functions.operator(['='], false);
-        break;
-      case 'SortBy':
-        if (body.useOp) this.functions.operator(names(body.useOp as Node[]), false);
-        break;
-      case 'TypeCast':
-        this.functions.cast(typeNameOf(body.typeName as Node));
-        break;
-      // SQL/JSON coerces its result to the RETURNING type (a JSON_TABLE column to its type) with casts.
-      case 'JsonFuncExpr':
-      case 'JsonTableColumn':
-      case 'JsonObjectConstructor':
-      case 'JsonArrayConstructor':
-      case 'JsonArrayQueryConstructor':
-      case 'JsonSerializeExpr':
-      case 'JsonObjectAgg':
-      case 'JsonArrayAgg': {
-        // An aggregate's output sits in its `constructor` field (an own property, not Object's).
-        const aggregate = Object.hasOwn(body, 'constructor') ? (body['constructor'] as Node) : undefined;
-        const target = (body.typeName ?? body.output?.typeName ?? aggregate?.output?.typeName) as Node | undefined;
-        if (target) this.functions.cast(typeNameOf(target));
-        break;
-      }
-      case 'JoinExpr':
-        if (body.quals && !isLeakproof(body.quals as Node)) this.leakyQualifier = true;
-        if (body.isNatural || body.usingClause) this.functions.operator(['='], false);
-        if (body.isNatural) this.naturalJoin = true;
-        for (const name of names(body.usingClause as Node[] | undefined)) this.usingNames.add(name);
-        if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
-        this.qualified.fromItem((body.alias as Node | undefined)?.aliasname as string | undefined);
-        break;
-      case 'RangeSubselect':
-      case 'RangeFunction':
-      case 'RangeTableFunc':
-      case 'JsonTable':
-        if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
-        this.qualified.fromItem((body.alias as Node | undefined)?.aliasname as string | undefined);
-        break;
-      case 'CommonTableExpr':
-        this.rowNames.add(body.ctename as string);
-        break;
-      case 'InsertStmt':
-      case 'UpdateStmt':
-      case 'DeleteStmt':
-      case 'MergeStmt':
-        throw new GuardRefusal('data_modification', 'data-modifying statements are not allowed through pgveil');
-    }
-    const next = this.visitFields(body, scope);
-    return next === body ? node : { [kind]: next };
   }
 
   /** `node` with each field that holds nodes visited: itself when none changed, else a copy (same field order). */

@@ -1,7 +1,11 @@
-/** A minimal frontend that speaks raw frames, for protocol tests that real drivers cannot express. */
+/**
+ * A minimal frontend that speaks raw frames, for protocol tests that real drivers cannot express.
+ * Its own startup and authentication are serialized by pg-protocol (node-postgres's codec), not by
+ * pgveil's message writer: the proxy's framing is then checked against another implementation.
+ */
 import { connect, type Socket } from 'node:net';
+import { serialize } from 'pg-protocol';
 import { ScramClientExchange } from '../../proxy/auth/scram';
-import * as write from '../../proxy/protocol/message-writer';
 import { decodeFields } from '../../proxy/pg-error';
 
 export interface BackendFrame {
@@ -35,12 +39,12 @@ export class RawClient {
   /** Opens and authenticates (SCRAM) as user/password on database. */
   static async session(port: number, database: string, user = 'analyst', password = user): Promise<RawClient> {
     const c = await RawClient.open(port);
-    c.send(write.startupMessage(new Map([['user', user], ['database', database]])));
+    c.send(serialize.startup({ user, database }));
     await c.expect('R');
     const scram = new ScramClientExchange(password);
-    c.send(write.saslInitialResponse('SCRAM-SHA-256', scram.clientFirst()));
+    c.send(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.clientFirst()));
     const cont = await c.expect('R');
-    c.send(write.saslResponse(scram.clientFinal(cont.body.toString('utf8', 4))));
+    c.send(serialize.sendSCRAMClientFinalMessage(scram.clientFinal(cont.body.toString('utf8', 4))));
     await c.until('Z');
     return c;
   }

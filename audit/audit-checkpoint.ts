@@ -11,7 +11,7 @@ import { canonicalize } from 'json-canonicalize';
 import type { AuditLog, ChainAnchor } from './audit-log';
 import type { SecurityEvent } from './security-events';
 
-export type CheckpointReason = 'start' | 'interval' | 'rotation' | 'shutdown';
+type CheckpointReason = 'start' | 'interval' | 'rotation' | 'shutdown';
 
 export interface AuditCheckpoint {
   /** Which audit log: by default `<host name>:<absolute path>` (`audit.logName`). */
@@ -40,7 +40,7 @@ export function signCheckpoint(fields: Unsigned, secret: Buffer | undefined): Au
 }
 
 /** Why a checkpoint cannot be trusted with this key (a forged or unsigned one), or undefined. */
-export function checkpointSignatureProblem(checkpoint: AuditCheckpoint, secret: Buffer | undefined): string | undefined {
+function checkpointSignatureProblem(checkpoint: AuditCheckpoint, secret: Buffer | undefined): string | undefined {
   if (!secret) return checkpoint.signature === null ? undefined : 'it is signed: give the audit key (--secret-env) to check it';
   if (checkpoint.signature === null) return 'it is not signed although the log is keyed: forged';
   const expected = Buffer.from(signatureOf(checkpoint, secret), 'hex');

@@ -13,7 +13,7 @@ import { canonicalize } from 'json-canonicalize';
 
 export const GENESIS = '0'.repeat(64);
 
-export function chainHash(previous: string, body: string, secret: Buffer | undefined): string {
+function chainHash(previous: string, body: string, secret: Buffer | undefined): string {
   if (secret) return createHmac('sha256', secret).update(previous).update('\n').update(body).digest('hex');
   // One-shot hashing: no Hash object per record.
   return hash('sha256', `${previous}\n${body}`, 'hex');

@@ -80,7 +80,7 @@ const OCSF_CLASSES: Readonly<Partial<Record<SecurityEventKind, readonly [number,
 };
 
 /** The serialized form: the event plus its OCSF class. */
-export function serializeEvent(event: SecurityEvent): string {
+function serializeEvent(event: SecurityEvent): string {
   const [classUid, className] = OCSF_CLASSES[event.kind] ?? [0, 'Base Event'];
   return JSON.stringify({ class_uid: classUid, class_name: className, ...event });
 }

@@ -17,6 +17,3 @@ export const BUILTIN_CLASSIFIERS: readonly Classifier[] = [
   apiKey, jwt, passwordHash,
   freeText,
 ];
-
-/** Every tag a built-in classifier proposes: what a taxonomy needs to accept them all. */
-export const BUILTIN_TAGS: readonly string[] = [...new Set(BUILTIN_CLASSIFIERS.map((c) => c.tag))].sort();

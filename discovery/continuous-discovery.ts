@@ -11,7 +11,7 @@ import { columnTags, tagMatches } from '../policies/tags';
 import type { Classifier } from './classifier';
 import { discoverProduct } from './discover-product';
 
-export interface UntaggedFinding {
+interface UntaggedFinding {
   readonly dataProduct: string;
   readonly relation: string;
   readonly column: string;

@@ -19,7 +19,7 @@ function compile(source: string, what: string, pattern = source): RegExp {
   }
 }
 
-export function customClassifier(config: CustomClassifierConfig): Classifier {
+function customClassifier(config: CustomClassifierConfig): Classifier {
   const where = `discovery classifier "${config.id}"`;
   const pattern = config.pattern !== undefined ? compile(config.pattern, where, `^(?:${config.pattern})$`) : undefined;
   const dictionary = config.dictionary ? new Set(config.dictionary.map((w) => fold(w.trim()))) : undefined;

@@ -6,7 +6,7 @@
  */
 import { snakeName, typeFamily, VALID, type Classifier, type ValueGrade } from './classifier';
 
-export interface Evidence {
+interface Evidence {
   /** Non-null values sampled. */
   readonly sampled: number;
   /** Share of them of the classifier's shape. */

@@ -17,7 +17,7 @@ import type { TagTaxonomy } from '../policies/tag-taxonomy';
 import { ValidationError } from '../policies/yaml-validation';
 import { newTags, type DiscoveryReport } from './discovery-report';
 
-export interface TagWrite {
+interface TagWrite {
   readonly relation: string;
   readonly column: string;
   /** Tags the column ends up with in the policy file. */

@@ -122,7 +122,7 @@ function appliesTo(rule: PolicyRule, relation: RelationRef): boolean {
   return true;
 }
 
-export function holds(condition: Condition, principal: Principal, at: Date): boolean {
+function holds(condition: Condition, principal: Principal, at: Date): boolean {
   if ('all' in condition) return condition.all.every((c) => holds(c, principal, at));
   if ('any' in condition) return condition.any.some((c) => holds(c, principal, at));
   if ('not' in condition) return !holds(condition.not, principal, at);

@@ -8,7 +8,7 @@ export type TokenVerdict =
   | { readonly ok: true; readonly claims: Readonly<Record<string, unknown>> }
   | { readonly ok: false; readonly reason: string };
 
-export type PrincipalResult =
+type PrincipalResult =
   | { readonly ok: true; readonly principal: Principal }
   | { readonly ok: false; readonly reason: string };
 

@@ -21,7 +21,7 @@ export type RowRule =
   | { readonly column: string; readonly in: FilterValue | readonly Literal[] }
   | { readonly sql: string; readonly params: readonly FilterValue[] };
 
-export interface ColumnRule {
+interface ColumnRule {
   /** Hierarchical tags: `pii` matches `pii.email`. */
   readonly tags?: readonly string[];
   /** `schema.table.column` or `table.column`. */
@@ -44,11 +44,11 @@ export interface PolicyRule {
   readonly rows?: RowRule;
 }
 
-export interface DomainPolicyRule extends PolicyRule {
+interface DomainPolicyRule extends PolicyRule {
   readonly domain: string;
 }
 
-export interface UpstreamConfig {
+interface UpstreamConfig {
   readonly host: string;
   readonly port: number;
   readonly database: string;

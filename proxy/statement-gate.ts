@@ -48,7 +48,7 @@ export interface StatementRecord {
  * ones (session_start, session_end, auth_success) into a security event of the same name, which
  * audit/security-events.ts SecurityEventKind must then allow, or the observer does not compile.
  */
-export type SessionEventKind =
+type SessionEventKind =
   | 'auth_failure'
   | 'auth_success'
   | 'protocol_violation'

@@ -28,7 +28,7 @@ const TYPE_ALIASES: Readonly<Record<string, string>> = {
 };
 
 /** One argument type in the spelling format_type prints, without typmod, quotes or pg_catalog. */
-export function normalizeType(type: string): string {
+function normalizeType(type: string): string {
   let text = type.trim().toLowerCase().replace(/"/g, '').replace(/\s+/g, ' ');
   let arrays = '';
   while (text.endsWith('[]')) {

@@ -28,7 +28,7 @@ interface Scope {
 const hasCte = (scope: Scope | undefined, name: string): boolean => !!scope && (scope.ctes.has(name) || hasCte(scope.parent, name));
 
 /** Deeper ASTs are refused: nesting that deep is an attack on the walker, not a query. */
-export const MAX_AST_DEPTH = 1500;
+const MAX_AST_DEPTH = 1500;
 
 const ALLOW: ColumnAction = { kind: 'allow' };
 

@@ -21,7 +21,7 @@ export interface TrackedSettings {
   readonly purpose: string | undefined;
 }
 
-export type TrackedSetting = keyof TrackedSettings;
+type TrackedSetting = keyof TrackedSettings;
 
 export type TransactionOp = 'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollback_to';
 

@@ -54,7 +54,7 @@ export const SETTABLE = new Set([
  * whose trailing bytes can look like a quote or backslash (SJIS, BIG5, GBK...) would let one text
  * parse differently on each side.
  */
-export const SAFE_CLIENT_ENCODINGS = new Set(['utf8', 'unicode', 'sqlascii']);
+const SAFE_CLIENT_ENCODINGS = new Set(['utf8', 'unicode', 'sqlascii']);
 
 /**
  * PostgreSQL reads an encoding name ignoring case and every character that is not a letter or a

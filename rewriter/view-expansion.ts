@@ -21,7 +21,7 @@ import { parseStatements } from './sql-parser';
 import { GuardRefusal } from './statement-guard';
 
 /** PostgreSQL cannot create a cycle of views; nesting deeper than this is refused all the same. */
-export const MAX_VIEW_DEPTH = 32;
+const MAX_VIEW_DEPTH = 32;
 
 const parsed = new WeakMap<CatalogView, Node>();
 

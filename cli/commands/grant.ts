@@ -23,7 +23,7 @@ async function withAttributes<T>(configFile: string, fn: (source: RedisAttribute
 }
 
 /** `90s`, `15m`, `2h`, `1d` -> seconds. */
-export function parseDuration(text: string): number {
+function parseDuration(text: string): number {
   const match = /^(\d+)([smhd])$/.exec(text);
   if (!match) throw new Error(`invalid duration "${text}": use a number and s, m, h or d, like 2h`);
   return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd'];

@@ -5,8 +5,6 @@ import schema from './server-config-schema.json';
 import type { ServerConfig, EventSinkConfig } from './server-config';
 import { compileSchema, parseValidatedYaml, ValidationError } from '../../policies/yaml-validation';
 
-export { ValidationError as ConfigError };
-
 const validate = compileSchema<ServerConfig>(schema);
 
 export function loadServerConfig(file: string): ServerConfig {
@@ -26,7 +24,7 @@ export function loadServerConfig(file: string): ServerConfig {
  * use Redis (provision, explain) run without it; `serve` refuses to start without it
  * (missingRedisPassword).
  */
-export function withRedisPassword(config: ServerConfig, env: NodeJS.ProcessEnv): ServerConfig {
+function withRedisPassword(config: ServerConfig, env: NodeJS.ProcessEnv): ServerConfig {
   const name = config.redis?.passwordEnv;
   if (!config.redis || name === undefined) return config;
   const password = env[name];

@@ -3,7 +3,7 @@
  * deterministically in SQL so the demo, the docs and the tests see the same values. Column comments
  * carry tags (`pgveil:tags=...`), the convention a domain team uses to tag its own columns.
  */
-export const DEMO_CUSTOMER_COUNT = 1000;
+const DEMO_CUSTOMER_COUNT = 1000;
 
 export const demoSchemaSql = `
 CREATE TABLE public.customers (

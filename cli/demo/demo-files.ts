@@ -23,7 +23,7 @@ export interface PortChoice {
  * The port to use: the file's unless a flag says otherwise; a flag that differs is written into the
  * file (so `pgveil serve --config` sees the same), or refused when the file was edited past recognition.
  */
-export function settlePort(file: string, flag: string, choice: PortChoice, line: RegExp, key: string): { port: number; notice?: string } {
+function settlePort(file: string, flag: string, choice: PortChoice, line: RegExp, key: string): { port: number; notice?: string } {
   if (!existsSync(file)) return { port: choice.value };
   const text = readFileSync(file, 'utf8');
   const match = line.exec(text);

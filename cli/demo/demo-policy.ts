@@ -16,7 +16,7 @@ export interface DemoPolicyParameters {
 }
 
 /** The demo's tag taxonomy: every tag its columns (comments included) and rules name. */
-export const DEMO_TAGS = ['pii.name', 'pii.email', 'pii.ssn', 'pii.phone', 'pii.birth_date', 'finance.card'] as const;
+const DEMO_TAGS = ['pii.name', 'pii.email', 'pii.ssn', 'pii.phone', 'pii.birth_date', 'finance.card'] as const;
 
 /** The taxonomy line, as the demo writes it (and adds to a policies.yaml an older pgveil wrote). */
 export const DEMO_TAGS_LINE = `tags: [${DEMO_TAGS.join(', ')}]`;

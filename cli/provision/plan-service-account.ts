@@ -40,7 +40,7 @@ interface RoleRow {
   readonly rolbypassrls: boolean;
 }
 
-export const ROLE_ATTRIBUTES = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS';
+const ROLE_ATTRIBUTES = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS';
 
 /** The data product's schemas, as described above (names, sorted). */
 export async function productSchemas(client: Client, helperSchema: string): Promise<string[]> {

@@ -34,7 +34,7 @@ export interface ProvisionResult {
 }
 
 /** The helper schema's owner: a NOLOGIN role named after the schema. */
-export const helperOwnerRole = (helperSchema: string): string => `${helperSchema}_owner`;
+const helperOwnerRole = (helperSchema: string): string => `${helperSchema}_owner`;
 
 function passwordOf(product: DataProductConfig): ServicePassword | undefined {
   const value = upstreamPassword(product);

@@ -10,7 +10,7 @@ import type { ServerConfig } from '../config/server-config';
 import { checkUpstreamProvisioning } from '../provision/check-upstream-provisioning';
 
 /** Whether any rule may hash a column of this data product. */
-export function hashesFor(bundle: PolicyBundle, product: DataProductConfig): boolean {
+function hashesFor(bundle: PolicyBundle, product: DataProductConfig): boolean {
   const hashes = (rule: { readonly columns?: ReadonlyArray<{ readonly action: { readonly kind: string } }> }): boolean =>
     (rule.columns ?? []).some((c) => c.action.kind === 'hash');
   return (
@@ -21,7 +21,7 @@ export function hashesFor(bundle: PolicyBundle, product: DataProductConfig): boo
 
 const shellWord = (word: string): string => (/^[\w./:@=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 
-export function provisionCommand(config: ServerConfig, product: string): string {
+function provisionCommand(config: ServerConfig, product: string): string {
   return `pgveil provision --config ${shellWord(config.file ?? 'pgveil.yaml')} --product ${shellWord(product)}`;
 }
 

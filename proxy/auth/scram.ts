@@ -55,7 +55,7 @@ export async function passwordMatchesVerifier(verifier: ScramVerifier, password:
  * The iteration count of verifiers `pgveil user verifier` makes (and PostgreSQL's default): a decoy
  * must announce the same count as a real user's verifier.
  */
-export const SCRAM_ITERATIONS = 4096;
+const SCRAM_ITERATIONS = 4096;
 
 /**
  * A verifier for a user that does not exist: its salt is derived from the name with a per-process

@@ -25,7 +25,7 @@ export interface UpstreamSession {
 const unavailable = (why: string): PgError => new PgError('08001', `data product upstream is unavailable: ${why}`, 'FATAL');
 
 /** Splits a backend byte stream into whole frames. */
-export class BackendFrameReader {
+class BackendFrameReader {
   private buffer: Buffer = Buffer.alloc(0);
   push(chunk: Buffer): void {
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);

@@ -11,7 +11,7 @@ UPDATE public.orders SET card_number = 'ZQ7CARD-0000-9999' WHERE id = 1;
 `;
 
 /** Substrings that must never reach the analyst (the visible last four digits are left out). */
-export const CANARIES = ['zq7canary', 'ZQ7SSN', 'ZQ7PHONE', 'ZQ7NAME', 'ZQ7CARD'];
+const CANARIES = ['zq7canary', 'ZQ7SSN', 'ZQ7PHONE', 'ZQ7NAME', 'ZQ7CARD'];
 
 export function leakedCanaries(text: string): string[] {
   const lower = text.toLowerCase();

@@ -89,7 +89,7 @@ export function rowDescription(body: Buffer): string[] {
 }
 
 /** Turns frames (up to and including ReadyForQuery) into results. Notices and parameter statuses are dropped. */
-export function toResults(frames: readonly BackendFrame[]): ResultItem[] {
+function toResults(frames: readonly BackendFrame[]): ResultItem[] {
   const out: ResultItem[] = [];
   let columns: string[] | undefined;
   let rows: Array<Array<string | null>> = [];

@@ -22,7 +22,7 @@ const select = (columns: ReadonlyArray<readonly [string, string]>, kept: readonl
 
 export const customers = (alias = 'customers', fenced = false, only = false, kept?: readonly string[]): string =>
   `( SELECT ${select(CUSTOMER_COLUMNS, kept)} FROM ${only ? 'ONLY ' : ''}public.customers WHERE region OPERATOR(pg_catalog.=) ANY (ARRAY['EU'])${fenced ? ' OFFSET 0' : ''} ) AS ${alias}`;
-export const orders = (alias = 'orders', kept?: readonly string[]): string =>
+const orders = (alias = 'orders', kept?: readonly string[]): string =>
   `( SELECT ${select(ORDER_COLUMNS, kept)} FROM public.orders ) AS ${alias}`;
 
 /** A protected table inside a view (test/support/view-fixtures.ts): masked, email only, no row filter. */

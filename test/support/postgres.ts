@@ -9,7 +9,7 @@ export const PG_HOST = process.env.PGVEIL_TEST_PGHOST ?? '127.0.0.1';
 export const PG_PORT = Number(process.env.PGVEIL_TEST_PGPORT ?? 5432);
 export const PG_SUPERUSER = process.env.PGVEIL_TEST_PGUSER ?? 'postgres';
 
-export function adminConfig(database = 'postgres'): ClientConfig {
+function adminConfig(database = 'postgres'): ClientConfig {
   return { host: PG_HOST, port: PG_PORT, user: PG_SUPERUSER, database };
 }
 

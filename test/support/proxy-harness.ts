@@ -24,7 +24,7 @@ const verifiers = new Map([
   ['steward', createScramVerifier('steward')],
 ]);
 
-export const testIdentity: IdentityProvider = {
+const testIdentity: IdentityProvider = {
   scramVerifier: (user) => verifiers.get(user),
   tokensEnabled: false,
   verifyToken: async () => ({ ok: false, reason: 'tokens are not configured' }),

@@ -113,7 +113,7 @@ export class RawClient {
   }
 }
 
-export function describeError(f: BackendFrame): string {
+function describeError(f: BackendFrame): string {
   const fields = decodeFields(Buffer.concat([Buffer.from([0x45, 0, 0, 0, 0]), f.body]));
   return `${fields.get('C')}: ${fields.get('M')}`;
 }

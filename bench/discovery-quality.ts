@@ -1,4 +1,7 @@
-/** Precision and recall of the classifiers on the labelled data set, per classifier and overall, and time per 10,000 values. */
+/**
+ * Precision and recall of the classifiers on the labelled data set, per classifier and overall, and
+ * time per 10,000 values.
+ */
 import { scoreColumn } from '../discovery/score-column';
 import type { Classifier } from '../discovery/classifier';
 import type { LabelledColumn } from './discovery-dataset';

@@ -1,4 +1,7 @@
-/** Card numbers, IBANs, BICs and VAT ids (validator: Luhn and issuer ranges, ISO 13616, ISO 9362, national VAT rules). */
+/**
+ * Card numbers, IBANs, BICs and VAT ids (validator: Luhn and issuer ranges, ISO 13616, ISO 9362,
+ * national VAT rules).
+ */
 import validator from 'validator';
 import { NONE, SHAPE, VALID, nameWords, type Classifier } from '../classifier';
 

@@ -94,7 +94,10 @@ export const city: Classifier = {
   },
 };
 
-/** Every country's name in English, German, French, Spanish, Italian, Portuguese and Dutch, from the platform's ICU data. */
+/**
+ * Every country's name in English, German, French, Spanish, Italian, Portuguese and Dutch, from the
+ * platform's ICU data.
+ */
 function countryNames(): { names: ReadonlySet<string>; codes: ReadonlySet<string> } {
   const names = new Set<string>();
   const codes = new Set<string>();

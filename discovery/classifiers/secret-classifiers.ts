@@ -6,7 +6,10 @@
 import validator from 'validator';
 import { NONE, SHAPE, VALID, nameWords, type Classifier } from '../classifier';
 
-/** Vendor prefix families: AWS, Stripe, GitHub, GitLab, Slack, Google, SendGrid, OpenAI-style, npm, Shopify, PyPI, private keys. */
+/**
+ * Vendor prefix families: AWS, Stripe, GitHub, GitLab, Slack, Google, SendGrid, OpenAI-style, npm,
+ * Shopify, PyPI, private keys.
+ */
 const KEY_PREFIXES: readonly RegExp[] = [
   /^(AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}$/,
   /^(sk|pk|rk)_(live|test)_[0-9A-Za-z]{16,}$/,

@@ -4,7 +4,10 @@
  */
 import type { ResultItem } from './wire';
 
-/** The analyst's policy (cli/demo/demo-policy.ts) as secure views, expressions as rewriter/mask-expressions.ts builds them. */
+/**
+ * The analyst's policy (cli/demo/demo-policy.ts) as secure views, expressions as rewriter/mask-
+ * expressions.ts builds them.
+ */
 export const REFERENCE_VIEWS = `
 CREATE SCHEMA reference;
 CREATE VIEW reference.customers WITH (security_barrier) AS

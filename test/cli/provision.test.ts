@@ -256,7 +256,8 @@ test('an existing service account with too many rights is brought back to read-o
     }
     const [again] = await provisionConfigured(loadServerConfig(p.config), { admin: { user: PG_SUPERUSER } });
     expect(again!.steps).toEqual([]);
-    // No default privileges: a table created afterwards stays unreadable until provisioning runs again, and serve says so.
+    // No default privileges: a table created afterwards stays unreadable until provisioning runs again,
+    // and serve says so.
     await p.db.exec('CREATE TABLE sales.newer (x integer)');
     expect((await check()).map((f) => [f.level, f.problem])).toEqual([
       ['warn', 'the service account cannot read 1 relation(s) of the data product, created since the last provisioning?: sales.newer'],

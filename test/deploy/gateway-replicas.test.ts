@@ -5,8 +5,8 @@
  * revocation and a policy reload made through replica A take effect on replica B, seen by statements
  * of a real client on B. (B's copy changes by a symlink swap, which B's own watcher also notices
  * since reload follows ConfigMap swaps; the test shows A announcing the version over Redis and B
- * serving it, not which of the two woke B first.) Redis is reached as an ACL user limited to the prefix, with the password
- * from the environment (`redis.passwordEnv`), as in the manifest.
+ * serving it, not which of the two woke B first.) Redis is reached as an ACL user limited to the
+ * prefix, with the password from the environment (`redis.passwordEnv`), as in the manifest.
  */
 import Redis from 'ioredis';
 import { Client } from 'pg';

@@ -1,4 +1,7 @@
-/** Per-user rate limits, row limits, the AST depth and statement size limits: refusals with a SQLSTATE that become security events. */
+/**
+ * Per-user rate limits, row limits, the AST depth and statement size limits: refusals with a SQLSTATE
+ * that become security events.
+ */
 import { startStack, type Stack } from '../support/pgveil-stack';
 import { waitForText } from '../support/wait-for-text';
 import { RawClient, errorFields } from '../support/raw-client';

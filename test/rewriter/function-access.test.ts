@@ -278,7 +278,8 @@ test('the catalog snapshot holds the planted functions with their argument types
   for (const args of ['1', "1, 'y'", "1, 'y', 2", "1, 'y', 2, 3"]) {
     expect(refusal(`SELECT many(${args})`).reasons).toEqual(['function_not_allowed']);
   }
-  // A user function whose argument count cannot fit is no candidate: pg_catalog's lower(anymultirange) and friends stay usable.
+  // A user function whose argument count cannot fit is no candidate: pg_catalog's lower(anymultirange)
+  // and friends stay usable.
   expect(plan("SELECT pg_catalog.upper('a')")).toBe("SELECT pg_catalog.upper('a')");
   await demo.client.query('DROP FUNCTION public.many(int, text, numeric[])');
   await demo.reloadCatalog();

@@ -1,4 +1,7 @@
-/** The TPC-H schema (in schema `tpch`) with a small deterministic data set, generated in SQL (loads in well under a second). */
+/**
+ * The TPC-H schema (in schema `tpch`) with a small deterministic data set, generated in SQL (loads in
+ * well under a second).
+ */
 export const TPCH_SQL = `
 CREATE SCHEMA tpch;
 SET search_path = tpch;

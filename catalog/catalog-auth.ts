@@ -136,7 +136,7 @@ export class CatalogAuth {
   }
 }
 
-export function isTls(req: IncomingMessage): boolean {
+function isTls(req: IncomingMessage): boolean {
   return (req.socket as { encrypted?: boolean }).encrypted === true;
 }
 

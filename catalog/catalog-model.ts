@@ -25,7 +25,7 @@ export interface CatalogSources {
   readonly listener: { readonly host: string; readonly port: number; readonly tls: boolean };
 }
 
-export type TagSource = 'declared' | 'comment' | 'discovered';
+type TagSource = 'declared' | 'comment' | 'discovered';
 
 export interface ColumnTag {
   readonly tag: string;

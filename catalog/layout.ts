@@ -1,7 +1,7 @@
 /** The page shell: landmarks, a skip link, the navigation, the stylesheet and the script of the process. */
 import { html, type SafeHtml } from './html';
 
-export type Section = 'products' | 'events' | 'principals' | 'policies';
+type Section = 'products' | 'events' | 'principals' | 'policies';
 
 export interface PageOptions {
   readonly title: string;

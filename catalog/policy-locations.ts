@@ -7,7 +7,7 @@
 import { isMap, isSeq, parseDocument, type Node } from 'yaml';
 import { policyVersionOf, readPolicySources } from '../policies/policy-loader';
 
-export interface SourceLocation {
+interface SourceLocation {
   readonly file: string;
   readonly line: number;
 }

@@ -6,7 +6,7 @@ import { BUILTIN_CLASSIFIERS } from './builtin-classifiers';
 import { customClassifiersOf } from './custom-classifiers';
 import { discoverProduct } from './discover-product';
 
-interface UntaggedColumn {
+export interface UntaggedColumn {
   /** `dataProduct:schema.relation.column`, as the access matrix names columns. */
   readonly column: string;
   readonly proposedTags: readonly string[];

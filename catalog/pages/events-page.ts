@@ -10,7 +10,7 @@ import { when } from './shared';
 
 const SHOWN = 200;
 
-export interface EventFilter {
+interface EventFilter {
   readonly product?: string;
   readonly kind?: string;
   readonly user?: string;
@@ -19,7 +19,7 @@ export interface EventFilter {
   readonly until?: string;
 }
 
-export function eventFilterOf(query: URLSearchParams): EventFilter {
+function eventFilterOf(query: URLSearchParams): EventFilter {
   const get = (k: string): string | undefined => {
     const v = query.get(k)?.trim();
     return v ? v.slice(0, 200) : undefined;
@@ -33,7 +33,7 @@ const utc = (text: string | undefined): number | undefined => {
   return Number.isNaN(ms) ? undefined : ms;
 };
 
-export function filterEvents(events: readonly SecurityEvent[], f: EventFilter): SecurityEvent[] {
+function filterEvents(events: readonly SecurityEvent[], f: EventFilter): SecurityEvent[] {
   const since = utc(f.since);
   const until = utc(f.until);
   return events.filter((e) => {

@@ -11,7 +11,7 @@ import { policyLocations } from '../policy-locations';
 import { outputPort, productRelations, tagBadge, untaggedByColumn } from './shared';
 
 /** Tables per page: a page of 25 tables of a dozen columns and ten users stays near 100 KB. */
-export const TABLES_PER_PAGE = 25;
+const TABLES_PER_PAGE = 25;
 
 export async function productPage(sources: CatalogSources, name: string, query: URLSearchParams, csrf: string): Promise<string | undefined> {
   const bundle = sources.bundle();

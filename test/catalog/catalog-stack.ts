@@ -9,10 +9,10 @@ import { CANARY_SQL } from '../adversarial/canaries';
 
 /** A column name and a rule description an attacker could have written; their markup must never run. */
 export const SCRIPT_COLUMN = '<script>window.__pwned=1</script>';
-export const ATTRIBUTE_COLUMN = 'x" onmouseover="window.__pwned=2';
+const ATTRIBUTE_COLUMN = 'x" onmouseover="window.__pwned=2';
 export const HOSTILE_DESCRIPTION = '<img src=x onerror="window.__pwned=3"> notes policy';
 
-export const HOSTILE_SQL = `
+const HOSTILE_SQL = `
 CREATE TABLE public.notes (id integer PRIMARY KEY, "${SCRIPT_COLUMN}" text, "${ATTRIBUTE_COLUMN.replace(/"/g, '""')}" text, contact text);
 COMMENT ON COLUMN public.notes."${SCRIPT_COLUMN}" IS 'pgveil:tags=pii.email';
 INSERT INTO public.notes VALUES (1, 'zq7canary.script@example.com', 'ZQ7NAME-attribute', NULL);

@@ -10,7 +10,7 @@ import type { Node } from '../rewriter/ast';
 import type { RefusalRule } from '../rewriter/rewrite-types';
 import type { OutputPortConfig, PublishedRelation } from './port-model';
 
-export type AggregateOutput = { readonly name: string } & (
+type AggregateOutput = { readonly name: string } & (
   | { readonly kind: 'dimension'; readonly column: string }
   | { readonly kind: 'count'; readonly column: string | undefined }
   | { readonly kind: 'sum' | 'avg'; readonly column: string }

@@ -73,7 +73,7 @@ export function noisyAnswer(options: NoisyAnswerOptions): ResultTransform {
 const maxBigint = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 
 /** An integer count of 10^-decimals as a decimal: 12345, 2 -> 123.45. */
-export function decimalText(units: bigint, decimals: number): string {
+function decimalText(units: bigint, decimals: number): string {
   if (decimals === 0) return units.toString();
   const negative = units < 0n;
   const digits = (negative ? -units : units).toString().padStart(decimals + 1, '0');

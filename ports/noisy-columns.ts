@@ -20,7 +20,7 @@ export type AnswerColumn =
   | { readonly kind: 'sum'; readonly noise: NoiseScale; readonly decimals: number }
   | { readonly kind: 'avg'; readonly sumNoise: NoiseScale; readonly countNoise: NoiseScale; readonly decimals: number; readonly lower: number; readonly upper: number };
 
-export function noisyAggregateCount(query: AggregateQuery): number {
+function noisyAggregateCount(query: AggregateQuery): number {
   return query.outputs.reduce((n, o) => n + (o.kind === 'dimension' ? 0 : o.kind === 'avg' ? 2 : 1), 0);
 }
 

@@ -5,7 +5,7 @@
  */
 export type DimensionValue = string | number | boolean;
 
-export interface MeasureBounds {
+interface MeasureBounds {
   /** Values are clamped to [lower, upper] before they are summed: the sum's sensitivity follows. */
   readonly lower: number;
   readonly upper: number;

@@ -28,7 +28,7 @@ export interface BudgetAccount {
 
 export type SpendResult = { readonly spent: boolean; readonly spentMicros: bigint; readonly remainingMicros: bigint };
 
-export function budgetKey(account: BudgetAccount): string {
+function budgetKey(account: BudgetAccount): string {
   return `${account.keyPrefix}dp:budget:${account.port}:${account.window.label}:${account.user}`;
 }
 

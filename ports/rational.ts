@@ -33,7 +33,7 @@ export function microsText(micros: bigint): string {
   return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
 }
 
-export function reduce(r: Rational): Rational {
+function reduce(r: Rational): Rational {
   if (r.den === 0n) throw new Error('zero denominator');
   const g = gcd(r.num, r.den);
   return g === 0n ? { num: 0n, den: 1n } : { num: r.num / g, den: r.den / g };

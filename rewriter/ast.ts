@@ -7,16 +7,16 @@
  * node generically, whatever its kind, so that no field is ever skipped): every typed node is one.
  */
 import type { Literal } from '../policies/decision';
-import type { Node as PgNode, A_Const, RangeVar, SelectStmt } from '@pgsql/types';
+import type { Node as PgNode, A_Const } from '@pgsql/types';
 
-export type { PgNode, RangeVar, SelectStmt };
+export type { PgNode };
 
 // The walkers read any field of any node kind: this is the one place where the shape is left open.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Node = Record<string, any>;
 
 export const kindOf = (node: Node): string => Object.keys(node)[0] ?? '';
-export const str = (sval: string): PgNode => ({ String: { sval } });
+const str = (sval: string): PgNode => ({ String: { sval } });
 export const names = (node: Node[] | undefined): string[] => (node ?? []).map((n) => n.String?.sval as string);
 
 export const columnRef = (...fields: string[]): PgNode => ({ ColumnRef: { fields: fields.map(str) } });

@@ -83,7 +83,7 @@ export interface ResultTransform {
   dataRow(frame: Buffer): Buffer;
 }
 
-export interface PrivacySpend {
+interface PrivacySpend {
   readonly port: string;
   /** Epsilon this answer spent (0 when the answer was already released and is served again). */
   readonly epsilon: string;

@@ -30,7 +30,7 @@ export interface RelationEdit {
 }
 
 /** A column reference that lost its leading parts (`db.schema.table.column`, `schema.table.column`). */
-export interface ColumnEdit {
+interface ColumnEdit {
   readonly kind: 'column';
   readonly location: number;
   /** Fields as written (`*` for A_Star). */
@@ -111,7 +111,7 @@ interface Derived {
   readonly printed: string;
 }
 
-export interface Spliced {
+interface Spliced {
   readonly text: string;
   readonly derived: readonly Derived[];
 }
@@ -120,7 +120,7 @@ export interface Spliced {
  * The statement text `[start, end)` of `sql` (UTF-8 byte offsets) with the edits applied, or
  * undefined when an edit's text is not where and what the tree says.
  */
-export function splice(sql: string, start: number, end: number | undefined, edits: readonly SpliceEdit[]): Spliced | undefined {
+function splice(sql: string, start: number, end: number | undefined, edits: readonly SpliceEdit[]): Spliced | undefined {
   const derived: Derived[] = [];
   const ascii = isAscii(sql);
   const bytes = ascii ? undefined : Buffer.from(sql, 'utf8');

@@ -23,7 +23,7 @@ export interface PortOptions {
   readonly extraSql?: string;
 }
 
-export function portYaml(o: PortOptions): string {
+function portYaml(o: PortOptions): string {
   return `    ports:
       - name: demo_external
         kind: external

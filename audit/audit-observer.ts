@@ -4,10 +4,10 @@
  * protocol violation or anomaly, and the metrics.
  */
 import { normalizeSync } from 'libpg-query';
-import type { SessionEvent, StatementObserver, StatementRecord } from '../proxy/statement-gate';
+import type { SessionEvent, StatementObserver, StatementRecord } from '../proxy';
 import type { AuditLog } from './audit-log';
 import type { EventSink, SecurityEvent, SecurityEventKind } from './security-events';
-import type { PgveilMetrics } from '../ops/metrics';
+import type { PgveilMetrics } from '../ops';
 import type { AnomalyDetector } from './anomaly-detector';
 import { canonicalize } from 'json-canonicalize';
 import { outcomeJson, principalJson, sessionJson } from './audit-record-parts';

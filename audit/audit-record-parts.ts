@@ -4,9 +4,9 @@
  * sources and the grants in force), and the decision's reasons and rules.
  */
 import { canonicalize } from 'json-canonicalize';
-import type { SessionInfo } from '../proxy/statement-gate';
-import type { Principal } from '../policies/principal';
-import type { RewriteOutcome } from '../rewriter/rewrite-types';
+import type { SessionInfo } from '../proxy';
+import type { Principal } from '../policies';
+import type { RewriteOutcome } from '../rewriter';
 
 const sessionParts = new WeakMap<SessionInfo, { readonly dataProduct: string; readonly session: string }>();
 

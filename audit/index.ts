@@ -4,3 +4,4 @@ export { startCheckpoints, signCheckpoint, readCheckpoints, anchorsOf, checkpoin
 export { AnomalyDetector, DEFAULT_ANOMALY_OPTIONS } from './anomaly-detector';
 export { createAuditObserver } from './audit-observer';
 export { fanOut, fileSink, streamSink, redisStreamSink, httpSink, queuedSink, type EventSink, type SecurityEvent, type SecurityEventKind } from './security-events';
+export type { AnomalyOptions } from './anomaly-detector';

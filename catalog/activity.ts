@@ -5,8 +5,8 @@
  * as soon as the analyst has seen it. Bounded: 24 hours of buckets per data product, a fixed number
  * of events. Holds counts, tags, rule ids and event texts, never a value read from a data product.
  */
-import type { EventSink, SecurityEvent } from '../audit/security-events';
-import type { SessionEvent, StatementObserver, StatementRecord } from '../proxy/statement-gate';
+import type { EventSink, SecurityEvent } from '../audit';
+import type { SessionEvent, StatementObserver, StatementRecord } from '../proxy';
 
 export const BUCKET_MS = 10 * 60 * 1000;
 export const WINDOW_MS = 24 * 60 * 60 * 1000;

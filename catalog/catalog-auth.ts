@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { bearerTokenMatches } from '../ops/bearer-token';
+import { bearerTokenMatches } from '../ops';
 
 export const SESSION_COOKIE = 'pgveil_catalog';
 export const LOGIN_CSRF_COOKIE = 'pgveil_catalog_login';

@@ -4,12 +4,12 @@
  * process. Names, types, tags, rules and counts only: nothing here reads a row of a data product.
  */
 import type { PolicyBundle } from '../policies';
-import type { DecisionResult, Literal, RelationRef, RowPredicate } from '../policies/decision';
-import type { Principal } from '../policies/principal';
-import { accessMatrix, type AccessMatrix } from '../policies/access-matrix';
-import { commentTags } from '../policies/tags';
-import type { PolicyRule } from '../policies/policy-model';
-import type { UntaggedColumn } from '../discovery/untagged-columns';
+import type { DecisionResult, Literal, RelationRef, RowPredicate } from '../policies';
+import type { Principal } from '../policies';
+import { accessMatrix, type AccessMatrix } from '../policies';
+import { commentTags } from '../policies';
+import type { PolicyRule } from '../policies';
+import type { UntaggedColumn } from '../discovery';
 import type { CatalogActivity } from './activity';
 import type { UntaggedState } from './untagged-scan';
 

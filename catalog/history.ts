@@ -6,8 +6,8 @@
  * upstream catalog, which is not loaded yet at start.
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
-import { rotatedFiles } from '../audit/audit-log';
-import type { SecurityEvent } from '../audit/security-events';
+import { rotatedFiles } from '../audit';
+import type { SecurityEvent } from '../audit';
 import { WINDOW_MS, type CatalogActivity } from './activity';
 
 const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;

@@ -4,11 +4,11 @@
  * columns, and the HTTP handler the admin server mounts under /catalog.
  */
 import type { PolicyBundle } from '../policies';
-import type { RelationRef } from '../policies/decision';
-import { columnTags } from '../policies/tags';
+import type { RelationRef } from '../policies';
+import { columnTags } from '../policies';
 import type { CatalogSnapshot } from '../rewriter';
-import { SYSTEM_SCHEMAS } from '../rewriter/statement-guard';
-import type { UntaggedScan } from '../discovery/untagged-columns';
+import { SYSTEM_SCHEMAS } from '../rewriter';
+import type { UntaggedScan } from '../discovery';
 import { CatalogActivity, type MaskedTagsOf } from './activity';
 import { UntaggedScanner } from './untagged-scan';
 import { referencedColumns } from './referenced-columns';

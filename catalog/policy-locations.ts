@@ -5,7 +5,7 @@
  * Computed once per version.
  */
 import { isMap, isSeq, parseDocument, type Node } from 'yaml';
-import { policyVersionOf, readPolicySources } from '../policies/policy-loader';
+import { policyVersionOf, readPolicySources } from '../policies';
 
 interface SourceLocation {
   readonly file: string;

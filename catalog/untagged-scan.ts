@@ -6,7 +6,7 @@
  * classifiers and confidences are kept: discovery never returns a sampled value.
  */
 import type { PolicyBundle } from '../policies';
-import type { UntaggedColumn, UntaggedScan } from '../discovery/untagged-columns';
+import type { UntaggedColumn, UntaggedScan } from '../discovery';
 
 export interface UntaggedState {
   readonly columns: readonly UntaggedColumn[];

@@ -6,8 +6,8 @@
  * columns per data product; a column leaves the count once a tag covers it (policy file or comment).
  */
 import type { CatalogSnapshot } from '../rewriter';
-import type { DataProductConfig } from '../policies/policy-model';
-import { columnTags, tagMatches } from '../policies/tags';
+import type { DataProductConfig } from '../policies';
+import { columnTags, tagMatches } from '../policies';
 import type { Classifier } from './classifier';
 import { discoverProduct } from './discover-product';
 

@@ -4,9 +4,9 @@
  * are read from the same files the policy engine loads, after it has validated them.
  */
 import { parse } from 'yaml';
-import { readPolicySources } from '../policies/policy-loader';
-import { ValidationError } from '../policies/yaml-validation';
-import type { CustomClassifierConfig, PolicyFile } from '../policies/policy-model';
+import { readPolicySources } from '../policies';
+import { ValidationError } from '../policies';
+import type { CustomClassifierConfig, PolicyFile } from '../policies';
 import { NONE, VALID, type Classifier } from './classifier';
 import { fold } from './classifiers/name-dictionary';
 

@@ -5,9 +5,9 @@
  * under a fixed number of characters), a time budget for the product (relations not reached are
  * listed), and each relation's values are dropped before the next is read.
  */
-import type { DataProductConfig } from '../policies/policy-model';
-import { columnTags } from '../policies/tags';
-import { serviceAccountClient, upstreamTargetOf } from '../cli/runtime/upstream-target-of';
+import type { DataProductConfig } from '../policies';
+import { columnTags } from '../policies';
+import { serviceAccountClient, upstreamTargetOf } from '../cli';
 import type { Classifier } from './classifier';
 import { scoreColumn } from './score-column';
 import { sampleFailure, sampleRelation } from './sample-relation';

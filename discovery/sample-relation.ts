@@ -6,7 +6,7 @@
  * only: an error message from upstream could quote a value.
  */
 import type { Client } from 'pg';
-import { quoteIdent } from '../rewriter/quote-ident';
+import { quoteIdent } from '../rewriter';
 
 export interface SampleLimits {
   /** At most this many rows per relation. */

@@ -12,9 +12,9 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { isMap, isSeq, parseDocument, type Document, type YAMLMap } from 'yaml';
-import { buildPolicyBundle, readPolicySources } from '../policies/policy-loader';
-import type { TagTaxonomy } from '../policies/tag-taxonomy';
-import { ValidationError } from '../policies/yaml-validation';
+import { buildPolicyBundle, readPolicySources } from '../policies';
+import type { TagTaxonomy } from '../policies';
+import { ValidationError } from '../policies';
 import { newTags, type DiscoveryReport } from './discovery-report';
 
 interface TagWrite {

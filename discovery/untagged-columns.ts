@@ -1,7 +1,7 @@
 /** Discovered-but-untagged columns of the data products, for the policy tools (lint, access matrix). */
 import type { PolicyBundle } from '../policies';
-import type { DiscoveryConfig } from '../cli/config/server-config';
-import { tagMatches } from '../policies/tags';
+import type { DiscoveryConfig } from '../cli';
+import { tagMatches } from '../policies';
 import { BUILTIN_CLASSIFIERS } from './builtin-classifiers';
 import { customClassifiersOf } from './custom-classifiers';
 import { discoverProduct } from './discover-product';

@@ -5,8 +5,8 @@
  * tables, subqueries, joins, CTEs. Output columns are matched to the catalog's columns by position.
  * What cannot be resolved is left out rather than guessed.
  */
-import { parseStatements } from '../rewriter/sql-parser';
-import type { Node } from '../rewriter/ast';
+import { parseStatements } from '../rewriter';
+import type { Node } from '../rewriter';
 
 export interface ColumnSource {
   readonly schema: string;

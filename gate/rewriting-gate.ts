@@ -8,7 +8,7 @@ import type { StatementGate, SessionInfo } from '../proxy';
 import type { PolicySnapshot, Principal } from '../policies';
 import { decisionStamp, refusal, type CatalogSnapshot, type RewriteContext, type RewriteOutcome, type Refusal } from '../rewriter';
 import { TokenBuckets } from './token-buckets';
-import type { OutputPorts } from '../ports/output-ports';
+import type { OutputPorts } from '../ports';
 
 export interface RewritingGateOptions {
   /** The current policy version; read once per statement so a statement sees exactly one. */

@@ -3,3 +3,4 @@ export { PgveilMetrics } from './metrics';
 export { TallyCounter, TallyHistogram } from './tally-metrics';
 export { createLogger, REDACTED_PATHS } from './logger';
 export { startAdminServer, type AdminServer, type AdminActions, type ReadinessCheck } from './admin-server';
+export { adminTokenFrom, bearerTokenMatches } from './bearer-token';

@@ -13,7 +13,7 @@ import { createPolicySnapshot, type PolicySet } from './decision-engine';
 import { tagMatches } from './tags';
 import { compileSchema, parseValidatedYamlWithLines, ValidationError } from './yaml-validation';
 import { TagTaxonomy, undeclaredTags } from './tag-taxonomy';
-import { checkPorts } from '../ports/port-checks';
+import { checkPorts } from '../ports';
 
 export interface PolicyBundle {
   readonly version: string;

@@ -1,6 +1,6 @@
 /** The policy files' model, as validated by policy-schema.json. */
 import type { ColumnAction, Literal } from './decision';
-import type { OutputPortConfig } from '../ports/port-model';
+import type { OutputPortConfig } from '../ports';
 
 export type Condition =
   | { readonly user: string }

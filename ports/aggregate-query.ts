@@ -6,8 +6,8 @@
  * construct this file does not know (a window, a sub-query, LIMIT, MIN/MAX, GROUP BY a column
  * that is not a dimension) can never reach a row.
  */
-import type { Node } from '../rewriter/ast';
-import type { RefusalRule } from '../rewriter/rewrite-types';
+import type { Node } from '../rewriter';
+import type { RefusalRule } from '../rewriter';
 import type { OutputPortConfig, PublishedRelation } from './port-model';
 
 type AggregateOutput = { readonly name: string } & (

@@ -14,9 +14,9 @@
  *            noisy ones (noisy-answer.ts) and, since text has the same bytes in text and binary
  *            result format, no client format can make it misread a value.
  */
-import type { Node } from '../rewriter/ast';
-import { deparseStatement } from '../rewriter/sql-parser';
-import { quoteIdent } from '../rewriter/quote-ident';
+import type { Node } from '../rewriter';
+import { deparseStatement } from '../rewriter';
+import { quoteIdent } from '../rewriter';
 import type { AggregateQuery } from './aggregate-query';
 import type { DimensionValue } from './port-model';
 

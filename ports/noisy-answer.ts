@@ -9,7 +9,7 @@
  * the same values, so repetition never averages the noise away. A value the transform cannot read
  * is sent as NULL: fail closed, never the exact value.
  */
-import type { ResultTransform } from '../rewriter/rewrite-types';
+import type { ResultTransform } from '../rewriter';
 import type { AnswerColumn, NoiseScale } from './noisy-columns';
 import { sampleDiscreteLaplace } from './discrete-laplace';
 import type { RandomSource } from './random-source';

@@ -13,12 +13,12 @@
  *   4. the plan carries the result transform that adds the noise (noisy-answer.ts).
  */
 import type Redis from 'ioredis';
-import type { PolicySnapshot } from '../policies/decision';
-import type { DataProductConfig } from '../policies/policy-model';
-import { refusal, type RewriteContext, type RewriteOutcome, type RewritePlan } from '../rewriter/rewrite-types';
-import { rewrite as rewriteStatement } from '../rewriter/rewrite';
-import { parseStatements } from '../rewriter/sql-parser';
-import { kindOf } from '../rewriter/ast';
+import type { PolicySnapshot } from '../policies';
+import type { DataProductConfig } from '../policies';
+import { refusal, type RewriteContext, type RewriteOutcome, type RewritePlan } from '../rewriter';
+import { rewrite as rewriteStatement } from '../rewriter';
+import { parseStatements } from '../rewriter';
+import { kindOf } from '../rewriter';
 import type { OutputPortConfig } from './port-model';
 import { isSubscriber, portDirectory, type PortRoute } from './port-directory';
 import { acceptedForms, PortRefusal, readAggregateQuery } from './aggregate-query';

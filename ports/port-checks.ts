@@ -3,8 +3,8 @@
  * (a port may not shadow a data product or another port), privacy parameters must be exact
  * decimals, bounds ordered, and one answer may not cost more than the whole budget.
  */
-import { ValidationError } from '../policies/yaml-validation';
-import type { DataProductConfig } from '../policies/policy-model';
+import { ValidationError } from '../policies';
+import type { DataProductConfig } from '../policies';
 import { decimalToRational, toMicros } from './rational';
 
 export function checkPorts(products: readonly DataProductConfig[]): void {

@@ -1,5 +1,5 @@
 /** Which port a client's database name names: a declared port of a data product, or none. */
-import type { DataProductConfig } from '../policies/policy-model';
+import type { DataProductConfig } from '../policies';
 import type { OutputPortConfig } from './port-model';
 
 export interface PortRoute {

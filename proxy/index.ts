@@ -5,3 +5,5 @@ export type { UpstreamTarget } from './upstream/upstream-target';
 export type { StatementGate, StatementObserver, StatementRecord, SessionEvent, SessionInfo } from './statement-gate';
 export { createScramVerifier } from './auth/scram';
 export { PgError } from './pg-error';
+export { parseScramVerifier, passwordMatchesVerifier } from './auth/scram';
+export { parseSearchPath } from './session/search-path';

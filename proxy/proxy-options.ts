@@ -1,5 +1,5 @@
 /** Everything a proxy server needs, handed over by the CLI: no global state in proxy/. */
-import type { IdentityProvider } from '../policies/identity';
+import type { IdentityProvider } from '../policies';
 import type { StatementGate, StatementObserver } from './statement-gate';
 import type { UpstreamTarget } from './upstream/upstream-target';
 

@@ -3,8 +3,8 @@
  * upstream, and every statement and security-relevant session event is reported to an observer
  * (audit, security events, metrics). The proxy itself never edits SQL.
  */
-import type { Principal } from '../policies/principal';
-import type { RewriteOutcome } from '../rewriter/rewrite-types';
+import type { Principal } from '../policies';
+import type { RewriteOutcome } from '../rewriter';
 
 export interface SessionInfo {
   readonly sessionId: string;

@@ -6,7 +6,7 @@
  * `Node` is the open shape the walkers use (relation-substitution.ts visits every field of every
  * node generically, whatever its kind, so that no field is ever skipped): every typed node is one.
  */
-import type { Literal } from '../policies/decision';
+import type { Literal } from '../policies';
 import type { Node as PgNode, A_Const } from '@pgsql/types';
 
 export type { PgNode };

@@ -3,7 +3,7 @@
  * text. Every function and operator is qualified with pg_catalog (or the helper schema), and none
  * of them raises on any input, so a mask can never be used as an error oracle.
  */
-import type { ColumnAction } from '../policies/decision';
+import type { ColumnAction } from '../policies';
 import type { CatalogColumn } from './catalog-types';
 import { caseWhen, columnRef, constant, funcCall, isNull, op, typeCast, type Node } from './ast';
 import { parseTypeName } from './sql-parser';

@@ -12,8 +12,8 @@
  *   principal may not read at all contributes none of its rows;
  * - access: denied when it is denied on the relation or an ancestor.
  */
-import type { ColumnDecision, RelationDecision, RowPredicate } from '../policies/decision';
-import { isMoreRestrictive } from '../policies/decision-engine';
+import type { ColumnDecision, RelationDecision, RowPredicate } from '../policies';
+import { isMoreRestrictive } from '../policies';
 import type { CatalogRelation, CatalogSnapshot } from './catalog-types';
 
 const childrenIndex = new WeakMap<CatalogSnapshot, ReadonlyMap<number, readonly CatalogRelation[]>>();

@@ -6,8 +6,8 @@
  * siblings), then the schema given, or pg_catalog and the session's search_path.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { ColumnAction, DecisionReason, DecisionResult, RelationDecision } from '../policies/decision';
-import { isMoreRestrictive } from '../policies/decision-engine';
+import type { ColumnAction, DecisionReason, DecisionResult, RelationDecision } from '../policies';
+import { isMoreRestrictive } from '../policies';
 import type { CatalogRelation } from './catalog-types';
 import type { RewriteContext } from './rewrite-types';
 import { columnRef, constant, kindOf, names, type Node } from './ast';

@@ -5,7 +5,7 @@
  * literals share a template, see literal-template.ts).
  */
 import type { RewriteContext, RewriteOutcome } from './rewrite-types';
-import type { Principal } from '../policies/principal';
+import type { Principal } from '../policies';
 import { instantiate, literalsOf, makeTemplate, normalizedText, sameStatement, type LiteralTemplate } from './literal-template';
 
 const principalKeys = new WeakMap<Principal, string>();

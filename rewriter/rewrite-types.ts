@@ -1,6 +1,6 @@
 /** The rewriter's interface: pure data in, pure data out. */
-import type { Principal } from '../policies/principal';
-import type { PolicySnapshot, DecisionReason } from '../policies/decision';
+import type { Principal } from '../policies';
+import type { PolicySnapshot, DecisionReason } from '../policies';
 import type { CatalogSnapshot } from './catalog-types';
 
 export interface RewriteContext {

@@ -2,7 +2,7 @@
  * rewrite(sql, context): parse with PostgreSQL's grammar, allow only known statement classes,
  * substitute protected relations, deparse. Pure and synchronous; every failure is a Refusal.
  */
-import type { DecisionReason } from '../policies/decision';
+import type { DecisionReason } from '../policies';
 import { refusal, type RewriteContext, type RewriteOutcome, type SessionEffect, type TransactionOp } from './rewrite-types';
 import { kindOf, names, type Node } from './ast';
 import { deparseStatement, parseStatements, statementText, type ParsedStatement } from './sql-parser';

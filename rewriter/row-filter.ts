@@ -3,7 +3,7 @@
  * constants; a policy author's template is parsed by PostgreSQL's grammar and its `$n` parameters
  * are replaced by constants, so no value is ever spliced into SQL text.
  */
-import type { Literal, RowPredicate } from '../policies/decision';
+import type { Literal, RowPredicate } from '../policies';
 import { arrayOf, boolExpr, columnRef, constant, op, type Node } from './ast';
 import { parseExpression } from './sql-parser';
 

@@ -5,7 +5,7 @@
 import { html, catalogUrl, catalogPath, type SafeHtml } from '../html';
 import { page } from '../layout';
 import type { CatalogSources } from '../catalog-model';
-import type { SecurityEvent } from '../../audit/security-events';
+import type { SecurityEvent } from '../../audit';
 import { when } from './shared';
 
 const SHOWN = 200;

@@ -1,7 +1,7 @@
 /** Pieces several pages use: a data product's relations, its output port, cells of the matrix. */
 import { html, type SafeHtml } from '../html';
-import type { RelationRef } from '../../policies/decision';
-import type { UntaggedColumn } from '../../discovery/untagged-columns';
+import type { RelationRef } from '../../policies';
+import type { UntaggedColumn } from '../../discovery';
 import type { CatalogSources } from '../catalog-model';
 
 /** The relations, or why they could not be read (the upstream is down, the product unknown). */

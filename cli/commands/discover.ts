@@ -8,12 +8,12 @@ import type { Command } from 'commander';
 import { loadServerConfig } from '../config/load-server-config';
 import { initRewriter } from '../../rewriter';
 import { loadPolicyFiles } from '../../policies';
-import { BUILTIN_CLASSIFIERS } from '../../discovery/builtin-classifiers';
-import { customClassifiersOf } from '../../discovery/custom-classifiers';
-import { discoverProduct } from '../../discovery/discover-product';
-import { formatReport, progressLine } from '../../discovery/format-report';
-import { commentStatements, planTagWrites, writeTagPlan } from '../../discovery/tag-writes';
-import { newTags, type DiscoveryReport } from '../../discovery/discovery-report';
+import { BUILTIN_CLASSIFIERS } from '../../discovery';
+import { customClassifiersOf } from '../../discovery';
+import { discoverProduct } from '../../discovery';
+import { formatReport, progressLine } from '../../discovery';
+import { commentStatements, planTagWrites, writeTagPlan } from '../../discovery';
+import { newTags, type DiscoveryReport } from '../../discovery';
 
 interface DiscoverOptions {
   config: string;

@@ -13,7 +13,7 @@ import { upstreamTargetOf } from '../runtime/upstream-target-of';
 import { connectRedis } from '../runtime/connect-redis';
 import { attributeSourceOf } from '../runtime/attribute-source-of';
 import { statementGateOf } from '../runtime/statement-gate-of';
-import { parseSearchPath } from '../../proxy/session/search-path';
+import { parseSearchPath } from '../../proxy';
 
 interface ExplainOptions {
   readonly config: string;

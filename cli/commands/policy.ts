@@ -2,15 +2,15 @@
 import type { Command } from 'commander';
 import { loadServerConfig } from '../config/load-server-config';
 import { loadPolicyFiles, type PolicyBundle } from '../../policies';
-import { fileTags, lintPolicies } from '../../policies/policy-lint';
-import { runPolicyTests } from '../../policies/policy-tests';
-import { accessMatrix, formatAccessMatrix } from '../../policies/access-matrix';
-import { commentTags } from '../../policies/tags';
-import type { RelationRef } from '../../policies/decision';
+import { fileTags, lintPolicies } from '../../policies';
+import { runPolicyTests } from '../../policies';
+import { accessMatrix, formatAccessMatrix } from '../../policies';
+import { commentTags } from '../../policies';
+import type { RelationRef } from '../../policies';
 import { CatalogCache } from '../runtime/catalog-cache';
 import { upstreamTargetOf } from '../runtime/upstream-target-of';
-import { SYSTEM_SCHEMAS } from '../../rewriter/statement-guard';
-import { untaggedColumns } from '../../discovery/untagged-columns';
+import { SYSTEM_SCHEMAS } from '../../rewriter';
+import { untaggedColumns } from '../../discovery';
 
 /** The user relations of every declared data product, read from their upstream catalogs. */
 async function upstreamRelations(bundle: PolicyBundle, helperSchema: string): Promise<RelationRef[]> {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import schema from './server-config-schema.json';
 import type { ServerConfig, EventSinkConfig } from './server-config';
-import { compileSchema, parseValidatedYaml, ValidationError } from '../../policies/yaml-validation';
+import { compileSchema, parseValidatedYaml, ValidationError } from '../../policies';
 
 const validate = compileSchema<ServerConfig>(schema);
 

@@ -3,8 +3,8 @@
  * are). What is governed (data products, policies, users) lives in the policy files it names.
  * Relative paths are resolved against the directory of the configuration file.
  */
-import type { TokenConfig } from '../../policies/token-verifier';
-import type { AnomalyOptions } from '../../audit/anomaly-detector';
+import type { TokenConfig } from '../../policies';
+import type { AnomalyOptions } from '../../audit';
 
 export interface ServerConfig {
   /** The file this configuration was read from (set by loadServerConfig; messages name it). */

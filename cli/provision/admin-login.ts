@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
-import type { DataProductConfig } from '../../policies/policy-model';
+import type { DataProductConfig } from '../../policies';
 import { serviceAccountClient, upstreamTargetOf } from '../runtime/upstream-target-of';
 
 export interface AdminLogin {

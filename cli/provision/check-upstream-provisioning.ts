@@ -6,9 +6,9 @@
  * Never throws: an upstream it cannot reach is a finding too.
  */
 import type { Client } from 'pg';
-import type { DataProductConfig } from '../../policies/policy-model';
-import { quoteIdent } from '../../rewriter/quote-ident';
-import { HELPER_FUNCTION } from '../../rewriter/helper-schema';
+import type { DataProductConfig } from '../../policies';
+import { quoteIdent } from '../../rewriter';
+import { HELPER_FUNCTION } from '../../rewriter';
 import { serviceClient, upstreamName } from './admin-login';
 import { productSchemas } from './plan-service-account';
 import { isAllowedFunction, upstreamFunctions } from './plan-function-grants';

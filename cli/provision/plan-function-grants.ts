@@ -6,8 +6,8 @@
  * for the service account. This is a second line behind pgveil's own refusal of such calls.
  */
 import type { Client } from 'pg';
-import { quoteIdent } from '../../rewriter/quote-ident';
-import type { SqlStep } from '../../rewriter/helper-schema';
+import { quoteIdent } from '../../rewriter';
+import type { SqlStep } from '../../rewriter';
 
 export interface UpstreamFunction {
   readonly schema: string;

@@ -11,9 +11,9 @@
  * has tagged its columns — and re-running `pgveil provision` is the moment to check the tags.
  */
 import type { Client } from 'pg';
-import { quoteIdent } from '../../rewriter/quote-ident';
-import type { SqlStep } from '../../rewriter/helper-schema';
-import { createScramVerifier, parseScramVerifier, passwordMatchesVerifier } from '../../proxy/auth/scram';
+import { quoteIdent } from '../../rewriter';
+import type { SqlStep } from '../../rewriter';
+import { createScramVerifier, parseScramVerifier, passwordMatchesVerifier } from '../../proxy';
 
 export interface ServicePassword {
   readonly value: string;

@@ -5,9 +5,9 @@
  * `pgveil provision`, the demo, the benchmarks and the test stack all come through here.
  */
 import type { Client } from 'pg';
-import type { DataProductConfig } from '../../policies/policy-model';
+import type { DataProductConfig } from '../../policies';
 import { upstreamPassword } from '../../policies';
-import { planHelperSchema, runSteps, type SqlStep } from '../../rewriter/helper-schema';
+import { planHelperSchema, runSteps, type SqlStep } from '../../rewriter';
 import { adminClient, serviceClient, upstreamName, type AdminLogin } from './admin-login';
 import { planServiceAccount, productSchemas, type ServicePassword } from './plan-service-account';
 import { planFunctionGrants } from './plan-function-grants';

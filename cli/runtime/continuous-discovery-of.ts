@@ -4,9 +4,9 @@ import type { PolicyBundle } from '../../policies';
 import type { EventSink } from '../../audit';
 import type { PgveilMetrics } from '../../ops';
 import type { ServerConfig } from '../config/server-config';
-import { ContinuousDiscovery } from '../../discovery/continuous-discovery';
-import { BUILTIN_CLASSIFIERS } from '../../discovery/builtin-classifiers';
-import { customClassifiersOf } from '../../discovery/custom-classifiers';
+import { ContinuousDiscovery } from '../../discovery';
+import { BUILTIN_CLASSIFIERS } from '../../discovery';
+import { customClassifiersOf } from '../../discovery';
 
 export function continuousDiscovery(config: ServerConfig, bundle: () => PolicyBundle, events: EventSink, metrics: PgveilMetrics, log: Logger): ContinuousDiscovery {
   const settings = config.discovery.continuous;

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { PolicyBundle } from '../../policies';
-import type { DataProductConfig } from '../../policies/policy-model';
+import type { DataProductConfig } from '../../policies';
 import type { ServerConfig } from '../config/server-config';
 import { checkUpstreamProvisioning } from '../provision/check-upstream-provisioning';
 

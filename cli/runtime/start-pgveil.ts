@@ -9,11 +9,11 @@ import { createProxyServer, DEFAULT_LIMITS, type UpstreamTarget } from '../../pr
 import { initRewriter, RewriteCache, type CatalogSnapshot } from '../../rewriter';
 import { createIdentityProvider, PolicyStore, createTokenVerifier } from '../../policies';
 import { connectRedis, subscriberOf } from './connect-redis';
-import { announceTo, followAnnouncements } from '../../policies/policy-reload-channel';
+import { announceTo, followAnnouncements } from '../../policies';
 import { upstreamTargetOf } from './upstream-target-of';
 import { AnomalyDetector, AuditLog, createAuditObserver, fanOut, fileSink, httpSink, redisStreamSink, startCheckpoints, streamSink, type EventSink, type SecurityEventKind } from '../../audit';
 import { createLogger, PgveilMetrics, startAdminServer } from '../../ops';
-import { adminTokenFrom } from '../../ops/bearer-token';
+import { adminTokenFrom } from '../../ops';
 import type Redis from 'ioredis';
 import type { EventSinkConfig } from '../config/server-config';
 import type { ServerConfig } from '../config/server-config';
@@ -21,15 +21,15 @@ import { CatalogCache } from './catalog-cache';
 import { missingRedisPassword } from '../config/load-server-config';
 import { serviceAccountProbe, UpstreamHealth, type DeclaredUpstream } from './upstream-health';
 import type { PolicyBundle } from '../../policies';
-import { columnTags } from '../../policies/tags';
+import { columnTags } from '../../policies';
 import { statementGateOf } from './statement-gate-of';
 import { attributeSourceOf } from './attribute-source-of';
 import { checkProvisioning } from './provisioning-check';
 import { continuousDiscovery } from './continuous-discovery-of';
-import { createOutputPorts } from '../../ports/output-ports';
-import { productOfDatabase } from '../../ports/port-directory';
-import type { ContinuousDiscovery } from '../../discovery/continuous-discovery';
-import { untaggedColumns } from '../../discovery/untagged-columns';
+import { createOutputPorts } from '../../ports';
+import { productOfDatabase } from '../../ports';
+import type { ContinuousDiscovery } from '../../discovery';
+import { untaggedColumns } from '../../discovery';
 import { createCatalog } from '../../catalog';
 
 export interface RunningPgveil {

@@ -7,11 +7,11 @@ import { createRewritingGate, cachedRewrite } from '../../gate';
 import type { StatementGate } from '../../proxy';
 import type { RewriteCache } from '../../rewriter';
 import type { PolicyBundle } from '../../policies';
-import type { Identity } from '../../policies/identity-provider';
+import type { Identity } from '../../policies';
 import type { PgveilMetrics } from '../../ops';
 import type { ServerConfig } from '../config/server-config';
 import type { CatalogCache } from './catalog-cache';
-import type { OutputPorts } from '../../ports/output-ports';
+import type { OutputPorts } from '../../ports';
 
 export interface GateParts {
   readonly policies: () => PolicyBundle;

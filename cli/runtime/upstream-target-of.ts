@@ -2,7 +2,7 @@
 import { Client } from 'pg';
 import type { UpstreamTarget } from '../../proxy';
 import { upstreamPassword } from '../../policies';
-import type { DataProductConfig } from '../../policies/policy-model';
+import type { DataProductConfig } from '../../policies';
 
 export function upstreamTargetOf(product: DataProductConfig): UpstreamTarget {
   const u = product.upstream;

@@ -5,7 +5,7 @@
  * decoded; the few frames the pipeline must act on are handed over whole and may be replaced.
  */
 import { BackendCode } from '../protocol/message-codes';
-import type { ResultTransform } from '../../rewriter/rewrite-types';
+import type { ResultTransform } from '../../rewriter';
 
 export interface BackendFrameHandler {
   /** A DataRow begins: true to relay it, false to drop it (past a row limit). */

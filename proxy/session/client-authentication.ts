@@ -13,7 +13,7 @@
  *   decoy's for an unknown user, at the same cost. Password users therefore send their password
  *   inside TLS instead of a SCRAM proof while tokens are enabled.
  */
-import type { IdentityProvider } from '../../policies/identity';
+import type { IdentityProvider } from '../../policies';
 import * as write from '../protocol/message-writer';
 import { CStringReader, readPassword, type FrontendMessage } from '../protocol/frontend-decoder';
 import { decoyVerifier, parseScramVerifier, passwordMatchesVerifier, ScramError, ScramServerExchange, type ScramVerifier } from '../auth/scram';

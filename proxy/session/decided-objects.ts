@@ -8,8 +8,8 @@
  * forgotten only when PostgreSQL certainly dropped it: DEALLOCATE, CLOSE, DISCARD ALL, and, for a
  * cursor without HOLD, the end of its transaction (ReadyForQuery 'I').
  */
-import type { DecisionReason } from '../../policies/decision';
-import type { RewritePlan, SessionEffect } from '../../rewriter/rewrite-types';
+import type { DecisionReason } from '../../policies';
+import type { RewritePlan, SessionEffect } from '../../rewriter';
 import type { TransactionStatus } from './session-settings';
 
 /** A statement text as decided once: enough to tell whether the decision still holds. */

@@ -5,7 +5,7 @@
  * differ the statement is rewritten again and the result compared with what runs upstream. Only a
  * different rewrite makes it stale: a policy change elsewhere leaves it alone.
  */
-import type { RewriteOutcome } from '../../rewriter/rewrite-types';
+import type { RewriteOutcome } from '../../rewriter';
 import type { SessionInfo, StatementGate } from '../statement-gate';
 
 export interface DecidedText {

@@ -6,7 +6,7 @@
  */
 import { encodeFields } from '../pg-error';
 import { BackendCode } from '../protocol/message-codes';
-import { originalPosition } from '../../rewriter/position-map';
+import { originalPosition } from '../../rewriter';
 
 /** pgveil's own refusal, as PgError writes it, plus the place in the analyst's text when it has one. */
 export function refusalResponse(sqlstate: string, message: string, position: number | undefined): Buffer {

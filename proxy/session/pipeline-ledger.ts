@@ -6,7 +6,7 @@
  * CloseComplete): a Parse that upstream rejects (a reused name, a refusal's sentinel) leaves the old
  * statement in place, exactly as PostgreSQL does, so what is audited and limited is what really runs.
  */
-import type { Refusal, RewriteOutcome, RewritePlan } from '../../rewriter/rewrite-types';
+import type { Refusal, RewriteOutcome, RewritePlan } from '../../rewriter';
 import type { SessionInfo, StatementRecord } from '../statement-gate';
 import { SessionSettings, type TransactionStatus } from './session-settings';
 import { DecidedObjects, type Decided } from './decided-objects';

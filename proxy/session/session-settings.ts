@@ -12,7 +12,7 @@
  * Socket-free: fed with what upstream confirmed (effects of completed statements, failures,
  * ReadyForQuery's transaction status), it holds what upstream holds.
  */
-import type { SessionEffect, TrackedSettings, TransactionOp } from '../../rewriter/rewrite-types';
+import type { SessionEffect, TrackedSettings, TransactionOp } from '../../rewriter';
 
 interface Savepoint {
   readonly name: string | undefined;

@@ -7,7 +7,7 @@
  * refused (FATAL); given as a parameter of its own it is dropped, as drivers send a few by habit.
  */
 import { PgError } from '../pg-error';
-import { isSafeClientEncoding, SETTABLE } from '../../rewriter/statement-guard';
+import { isSafeClientEncoding, SETTABLE } from '../../rewriter';
 
 /** The spelling PostgreSQL reports in ParameterStatus, for the settings that have capitals. */
 const CANONICAL = new Map([

@@ -8,7 +8,7 @@ import type { FrontendMessage } from '../protocol/frontend-decoder';
 import type { SessionInfo, StatementGate, StatementRecord } from '../statement-gate';
 import { ClientRequests } from './client-requests';
 import { INSPECTED, UpstreamAnswers } from './upstream-answers';
-import type { ResultTransform } from '../../rewriter/rewrite-types';
+import type { ResultTransform } from '../../rewriter';
 import { PipelineLedger, type Running } from './pipeline-ledger';
 import type { BackendFrameHandler } from './backend-relay';
 

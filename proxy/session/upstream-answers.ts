@@ -10,7 +10,7 @@ import * as write from '../protocol/message-writer';
 import { decodeFields, PgError } from '../pg-error';
 import type { PipelineLedger, Pending, StatementError } from './pipeline-ledger';
 import { errorAtOriginalPosition, refusalResponse } from './error-position';
-import type { ResultTransform } from '../../rewriter/rewrite-types';
+import type { ResultTransform } from '../../rewriter';
 
 export interface AnswerContext {
   readonly refusalToken: string;

@@ -13,7 +13,13 @@ export interface AnomalyOptions {
   readonly alpha: number;
 }
 
-export const DEFAULT_ANOMALY_OPTIONS: AnomalyOptions = { factor: 10, warmup: 20, minRows: 1000, minRefusals: 5, alpha: 0.1 };
+export const DEFAULT_ANOMALY_OPTIONS: AnomalyOptions = {
+  factor: 10,
+  warmup: 20,
+  minRows: 1000,
+  minRefusals: 5,
+  alpha: 0.1,
+};
 
 interface Baseline {
   statements: number;
@@ -37,7 +43,14 @@ export class AnomalyDetector {
   private baseline(user: string, minute: number): Baseline {
     let b = this.baselines.get(user);
     if (!b) {
-      b = { statements: 0, meanRows: 0, minute, refusalsThisMinute: 0, meanRefusalsPerMinute: 0, refusalAlarmRaised: false };
+      b = {
+        statements: 0,
+        meanRows: 0,
+        minute,
+        refusalsThisMinute: 0,
+        meanRefusalsPerMinute: 0,
+        refusalAlarmRaised: false,
+      };
       this.baselines.set(user, b);
     }
     // Close the minutes that passed: each counts towards the refusal baseline (empty ones as 0).
@@ -58,13 +71,19 @@ export class AnomalyDetector {
       const threshold = Math.max(minRefusals, factor * b.meanRefusalsPerMinute);
       if (!b.refusalAlarmRaised && b.refusalsThisMinute > threshold) {
         b.refusalAlarmRaised = true;
-        return { kind: 'refusal_spike', message: `user "${user}" had ${b.refusalsThisMinute} refusals this minute (usual ${b.meanRefusalsPerMinute.toFixed(2)})` };
+        return {
+          kind: 'refusal_spike',
+          message: `user "${user}" had ${b.refusalsThisMinute} refusals this minute (usual ${b.meanRefusalsPerMinute.toFixed(2)})`,
+        };
       }
       return undefined;
     }
     const anomaly =
       b.statements >= warmup && rows > minRows && rows > factor * b.meanRows
-        ? ({ kind: 'rows_spike', message: `user "${user}" received ${rows} rows in one statement (usual ${Math.round(b.meanRows)})` } as const)
+        ? ({
+            kind: 'rows_spike',
+            message: `user "${user}" received ${rows} rows in one statement (usual ${Math.round(b.meanRows)})`,
+          } as const)
         : undefined;
     b.statements++;
     b.meanRows = b.statements === 1 ? rows : b.meanRows + alpha * (rows - b.meanRows);

@@ -32,7 +32,10 @@ const SIGNING_CONTEXT = 'pgveil audit checkpoint\n';
 
 function signatureOf(fields: Unsigned, secret: Buffer): string {
   const { log, records, head, time, reason } = fields;
-  return createHmac('sha256', secret).update(SIGNING_CONTEXT).update(canonicalize({ log, records, head, time, reason })).digest('hex');
+  return createHmac('sha256', secret)
+    .update(SIGNING_CONTEXT)
+    .update(canonicalize({ log, records, head, time, reason }))
+    .digest('hex');
 }
 
 export function signCheckpoint(fields: Unsigned, secret: Buffer | undefined): AuditCheckpoint {
@@ -41,11 +44,14 @@ export function signCheckpoint(fields: Unsigned, secret: Buffer | undefined): Au
 
 /** Why a checkpoint cannot be trusted with this key (a forged or unsigned one), or undefined. */
 function checkpointSignatureProblem(checkpoint: AuditCheckpoint, secret: Buffer | undefined): string | undefined {
-  if (!secret) return checkpoint.signature === null ? undefined : 'it is signed: give the audit key (--secret-env) to check it';
+  if (!secret)
+    return checkpoint.signature === null ? undefined : 'it is signed: give the audit key (--secret-env) to check it';
   if (checkpoint.signature === null) return 'it is not signed although the log is keyed: forged';
   const expected = Buffer.from(signatureOf(checkpoint, secret), 'hex');
   const given = Buffer.from(checkpoint.signature, 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected) ? undefined : 'its signature does not match the audit key: forged';
+  return given.length === expected.length && timingSafeEqual(given, expected)
+    ? undefined
+    : 'its signature does not match the audit key: forged';
 }
 
 /** The security event that carries a checkpoint (docs/audit.md). */
@@ -69,8 +75,10 @@ function asCheckpoint(value: unknown): AuditCheckpoint | undefined {
   const c = value as Record<string, unknown>;
   const ok =
     typeof c.log === 'string' &&
-    Number.isSafeInteger(c.records) && (c.records as number) >= 0 &&
-    typeof c.head === 'string' && HEX64.test(c.head) &&
+    Number.isSafeInteger(c.records) &&
+    (c.records as number) >= 0 &&
+    typeof c.head === 'string' &&
+    HEX64.test(c.head) &&
     typeof c.time === 'string' &&
     typeof c.reason === 'string' &&
     (c.signature === null || (typeof c.signature === 'string' && HEX64.test(c.signature)));
@@ -95,7 +103,12 @@ export function readCheckpoints(text: string, source: string): AuditCheckpoint[]
     }
     if (typeof value !== 'object' || value === null) return;
     const record = value as { kind?: unknown; checkpoint?: unknown };
-    const claimed = record.kind === 'audit_checkpoint' ? record.checkpoint : 'head' in record && 'records' in record ? record : undefined;
+    const claimed =
+      record.kind === 'audit_checkpoint'
+        ? record.checkpoint
+        : 'head' in record && 'records' in record
+          ? record
+          : undefined;
     if (claimed === undefined) return;
     const checkpoint = asCheckpoint(claimed);
     if (!checkpoint) throw new Error(`${source}:${i + 1}: malformed audit checkpoint`);
@@ -109,9 +122,14 @@ export function readCheckpoints(text: string, source: string): AuditCheckpoint[]
  * signature. A checkpoint with a bad signature is a problem, not something to skip: someone wrote
  * it into the sink.
  */
-export function anchorsOf(checkpoints: readonly AuditCheckpoint[], secret: Buffer | undefined, log: string | undefined): { anchors: ChainAnchor[] } | { problem: string } {
+export function anchorsOf(
+  checkpoints: readonly AuditCheckpoint[],
+  secret: Buffer | undefined,
+  log: string | undefined,
+): { anchors: ChainAnchor[] } | { problem: string } {
   const logs = [...new Set(checkpoints.map((c) => c.log))];
-  if (log === undefined && logs.length > 1) return { problem: `checkpoints of several logs (${logs.map((l) => `"${l}"`).join(', ')}): name one with --log` };
+  if (log === undefined && logs.length > 1)
+    return { problem: `checkpoints of several logs (${logs.map((l) => `"${l}"`).join(', ')}): name one with --log` };
   const anchors: ChainAnchor[] = [];
   for (const checkpoint of checkpoints) {
     if (log !== undefined && checkpoint.log !== log) continue;
@@ -120,7 +138,8 @@ export function anchorsOf(checkpoints: readonly AuditCheckpoint[], secret: Buffe
     if (problem) return { problem: `${name}: ${problem}` };
     anchors.push({ name, records: checkpoint.records, head: checkpoint.head });
   }
-  if (anchors.length === 0) return { problem: log === undefined ? 'no audit checkpoints found' : `no audit checkpoints of log "${log}"` };
+  if (anchors.length === 0)
+    return { problem: log === undefined ? 'no audit checkpoints found' : `no audit checkpoints of log "${log}"` };
   return { anchors };
 }
 
@@ -149,11 +168,17 @@ export function startCheckpoints(options: CheckpointOptions): Checkpoints {
   let delivered: Promise<unknown> = Promise.resolve();
   const checkpoint = (reason: CheckpointReason): AuditCheckpoint => {
     const { records, head } = options.log.head;
-    const signed = signCheckpoint({ log: options.name, records, head, time: new Date().toISOString(), reason }, options.secret);
+    const signed = signCheckpoint(
+      { log: options.name, records, head, time: new Date().toISOString(), reason },
+      options.secret,
+    );
     lastRecords = records;
     options.emit(checkpointEvent(signed));
     // Never waits and never fails a statement: a Redis outage shows as the stream's gap.
-    if (options.redis) delivered = options.redis.client.xadd(options.redis.key, 'MAXLEN', '~', '100000', '*', 'checkpoint', JSON.stringify(signed)).catch(() => undefined);
+    if (options.redis)
+      delivered = options.redis.client
+        .xadd(options.redis.key, 'MAXLEN', '~', '100000', '*', 'checkpoint', JSON.stringify(signed))
+        .catch(() => undefined);
     return signed;
   };
   options.log.onRotation(() => void checkpoint('rotation'));

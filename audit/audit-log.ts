@@ -7,7 +7,19 @@
  * rotations: the last record is read back when the file is opened.
  */
 import { createHmac, hash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { canonicalize } from 'json-canonicalize';
 
@@ -55,7 +67,9 @@ export class AuditLog {
     try {
       mkdirSync(dirname(path), { recursive: true });
       // Continue the chain from the newest record, in the current file or the newest rotated one.
-      const newest = [...rotatedFiles(path), ...(existsSync(path) ? [path] : [])].reverse().find((f) => statSync(f).size > 0);
+      const newest = [...rotatedFiles(path), ...(existsSync(path) ? [path] : [])]
+        .reverse()
+        .find((f) => statSync(f).size > 0);
       if (newest) ({ head: this.last, records: this.count } = lastRecord(newest));
       this.open();
     } catch (error) {
@@ -95,7 +109,8 @@ export class AuditLog {
    * in the file, and records keep their order.
    */
   append(record: Readonly<Record<string, unknown>>): boolean {
-    for (const field of CHAIN_FIELDS) if (field in record) throw new Error(`an audit record may not carry its own "${field}"`);
+    for (const field of CHAIN_FIELDS)
+      if (field in record) throw new Error(`an audit record may not carry its own "${field}"`);
     return this.commit(
       (number, prev) => canonicalize({ ...record, number, prev }),
       (_body, hash, number, prev) => canonicalize({ ...record, hash, number, prev }),
@@ -119,7 +134,10 @@ export class AuditLog {
   }
 
   /** Hashes the body (the record without "hash") and writes the line (the record with it). */
-  private commit(body: (number: number, prev: string) => string, line: (body: string, hash: string, number: number, prev: string) => string): boolean {
+  private commit(
+    body: (number: number, prev: string) => string,
+    line: (body: string, hash: string, number: number, prev: string) => string,
+  ): boolean {
     if (this.fd === undefined || this.failed) return false;
     const number = this.count + 1;
     const prev = this.last;
@@ -141,7 +159,9 @@ export class AuditLog {
 
   private rotateIfDue(): void {
     const { maxBytes, maxAgeMs } = this.rotation;
-    const due = (maxBytes !== undefined && this.size >= maxBytes) || (maxAgeMs !== undefined && this.size > 0 && Date.now() - this.openedAt >= maxAgeMs);
+    const due =
+      (maxBytes !== undefined && this.size >= maxBytes) ||
+      (maxAgeMs !== undefined && this.size > 0 && Date.now() - this.openedAt >= maxAgeMs);
     if (!due || this.fd === undefined) return;
     closeSync(this.fd);
     const existing = rotatedFiles(this.path);
@@ -192,12 +212,17 @@ function lastRecord(path: string): ChainHead {
       const start = Math.max(0, size - window);
       const tail = Buffer.alloc(size - start);
       readSync(fd, tail, 0, tail.length, start);
-      const lines = tail.toString('utf8').split('\n').filter((l) => l.length > 0);
+      const lines = tail
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.length > 0);
       // The first line of a window that does not start the file may be cut: it does not count.
       if (lines.length > (start > 0 ? 1 : 0)) {
         const last = JSON.parse(lines[lines.length - 1]!) as { hash?: unknown; number?: unknown };
         if (typeof last.hash !== 'string' || typeof last.number !== 'number') {
-          throw new Error(`the last record of ${path} has no "hash" or no "number": written before audit records were canonical (move the log away and verify it with the release that wrote it), or not an audit log`);
+          throw new Error(
+            `the last record of ${path} has no "hash" or no "number": written before audit records were canonical (move the log away and verify it with the release that wrote it), or not an audit log`,
+          );
         }
         return { records: last.number, head: last.hash };
       }
@@ -230,14 +255,24 @@ type Parsed = { readonly [key: string]: unknown };
  * of it: a log cut at its end, emptied or replaced no longer reaches, or no longer matches, the
  * heads it had when the checkpoints were taken.
  */
-export function verifyAuditFiles(paths: readonly string[], secret: Buffer | undefined, anchors: readonly ChainAnchor[] = []): VerifyResult {
+export function verifyAuditFiles(
+  paths: readonly string[],
+  secret: Buffer | undefined,
+  anchors: readonly ChainAnchor[] = [],
+): VerifyResult {
   let previous = GENESIS;
   let records = 0;
   const byNumber = new Map<number, ChainAnchor[]>();
   for (const anchor of anchors) byNumber.set(anchor.records, [...(byNumber.get(anchor.records) ?? []), anchor]);
-  const broken = (problem: string): VerifyResult => ({ ok: false, records, ...(records > 0 ? { lastHash: previous } : {}), problem });
+  const broken = (problem: string): VerifyResult => ({
+    ok: false,
+    records,
+    ...(records > 0 ? { lastHash: previous } : {}),
+    problem,
+  });
   // An anchor at 0 records names the empty chain.
-  for (const anchor of byNumber.get(0) ?? []) if (anchor.head !== GENESIS) return broken(`${anchor.name} names ${anchor.head} as the head of an empty log`);
+  for (const anchor of byNumber.get(0) ?? [])
+    if (anchor.head !== GENESIS) return broken(`${anchor.name} names ${anchor.head} as the head of an empty log`);
   for (const path of paths) {
     const lines = readFileSync(path, 'utf8').split('\n');
     // Every record ends with a newline: what follows the last one is a record cut mid-line.
@@ -258,20 +293,29 @@ export function verifyAuditFiles(paths: readonly string[], secret: Buffer | unde
       }
       // JSON readers disagree about duplicated keys (most keep the last): the line must be exactly
       // the canonical form of what it parses to, which has each key once, sorted, in one spelling.
-      if (canonicalForm(parsed) !== line) return broken(`${where}: not in canonical form: a duplicated key, or a field written other than by pgveil`);
+      if (canonicalForm(parsed) !== line)
+        return broken(`${where}: not in canonical form: a duplicated key, or a field written other than by pgveil`);
       const { hash: claimed, ...body } = parsed;
       if (typeof claimed !== 'string') return broken(`${where}: record has no hash`);
-      if (body.prev !== previous || body.number !== records + 1) return broken(`${where}: chain broken: a record before it was removed, inserted or reordered`);
-      if (chainHash(previous, canonicalize(body), secret) !== claimed) return broken(`${where}: record was edited: a field was changed, added or removed`);
+      if (body.prev !== previous || body.number !== records + 1)
+        return broken(`${where}: chain broken: a record before it was removed, inserted or reordered`);
+      if (chainHash(previous, canonicalize(body), secret) !== claimed)
+        return broken(`${where}: record was edited: a field was changed, added or removed`);
       previous = claimed;
       records++;
       for (const anchor of byNumber.get(records) ?? []) {
-        if (anchor.head !== previous) return broken(`${where}: record ${records} does not match the ${anchor.name}: the log was replaced or rewritten`);
+        if (anchor.head !== previous)
+          return broken(
+            `${where}: record ${records} does not match the ${anchor.name}: the log was replaced or rewritten`,
+          );
       }
     }
   }
   const beyond = anchors.filter((a) => a.records > records).sort((a, b) => b.records - a.records)[0];
-  if (beyond) return broken(`the ${beyond.name} counts ${beyond.records} records but the log has ${records}: records were cut from its end, or it was emptied or replaced`);
+  if (beyond)
+    return broken(
+      `the ${beyond.name} counts ${beyond.records} records but the log has ${records}: records were cut from its end, or it was emptied or replaced`,
+    );
   return { ok: true, records, ...(records > 0 ? { lastHash: previous } : {}) };
 }
 

@@ -34,7 +34,8 @@ function normalized(sql: string, raw: boolean): string {
     } catch {
       text = '(unparseable statement)';
     }
-    if (normalizedTexts.size >= NORMALIZED_CAPACITY) normalizedTexts.delete(normalizedTexts.keys().next().value as string);
+    if (normalizedTexts.size >= NORMALIZED_CAPACITY)
+      normalizedTexts.delete(normalizedTexts.keys().next().value as string);
     normalizedTexts.set(sql, text);
   }
   return text;
@@ -62,38 +63,59 @@ export function createAuditObserver(options: AuditObserverOptions): StatementObs
     statementFinished(record: StatementRecord) {
       const { session, outcome } = record;
       const decision = outcome.kind === 'refusal' ? 'refused' : outcome.rewritten ? 'rewritten' : 'allowed';
-      const statement = outcome.kind === 'plan' && outcome.audit && !options.rawStatements ? outcome.audit.statement : normalized(record.sql, options.rawStatements);
-      const rewritten = outcome.kind === 'plan' && outcome.rewritten ? (outcome.audit && !options.rawStatements ? outcome.audit.rewritten : normalized(outcome.sql, options.rawStatements)) : null;
+      const statement =
+        outcome.kind === 'plan' && outcome.audit && !options.rawStatements
+          ? outcome.audit.statement
+          : normalized(record.sql, options.rawStatements);
+      const rewritten =
+        outcome.kind === 'plan' && outcome.rewritten
+          ? outcome.audit && !options.rawStatements
+            ? outcome.audit.rewritten
+            : normalized(outcome.sql, options.rawStatements)
+          : null;
       // One record per statement: the parts that repeat (session, principal, decision, texts) are
       // serialized once, and concatenated here with the members in RFC 8785 order.
       const { dataProduct, session: sessionObject } = sessionJson(session);
       const who = principalJson(outcome.decidedFor ?? session.principal);
       const why = outcomeJson(outcome);
-      const error = record.error ? `{"message":${JSON.stringify(record.error.message)},"sqlstate":${JSON.stringify(record.error.sqlstate)}}` : 'null';
+      const error = record.error
+        ? `{"message":${JSON.stringify(record.error.message)},"sqlstate":${JSON.stringify(record.error.sqlstate)}}`
+        : 'null';
       const rowLimit = outcome.kind === 'plan' && outcome.rowLimit !== undefined ? outcome.rowLimit : null;
       const head = `{"dataProduct":${dataProduct},"decision":"${decision}","durationMs":${Math.round(record.durationMs * 1000) / 1000},"error":${error},`;
       // An external port's answer: the epsilon it spent and what is left (members in RFC 8785 order).
       const privacy = outcome.kind === 'plan' && outcome.privacy ? `,"privacy":${canonicalize(outcome.privacy)}` : '';
       const tail = `,"principal":${who.principal}${privacy},"protocol":"${record.protocol}","reasons":${why.reasons},"relations":${why.relations},"rewritten":${rewritten === null ? 'null' : jsonText(rewritten)},"rowLimit":${rowLimit},"rows":${record.rows},"rules":${why.rules},"session":${sessionObject},"statement":${jsonText(statement)},"time":"${record.startedAt.toISOString()}","user":${who.user}}`;
-      const written = options.log.appendCanonical(head, (chain) => `"number":${chain.number},"policyVersion":${why.policyVersion},"prev":"${chain.prev}"${tail}`);
+      const written = options.log.appendCanonical(
+        head,
+        (chain) => `"number":${chain.number},"policyVersion":${why.policyVersion},"prev":"${chain.prev}"${tail}`,
+      );
       if (!written) metrics?.auditFailures.inc();
       metrics?.statements.inc(1, decision);
       metrics?.statementSeconds.observe(record.durationMs / 1000);
       metrics?.rows.inc(record.rows);
       if (outcome.kind === 'plan' && outcome.privacy) {
         metrics?.privacyEpsilon.inc({ port: outcome.privacy.port }, Number(outcome.privacy.epsilon));
-        metrics?.privacyAnswers.inc({ port: outcome.privacy.port, result: outcome.privacy.cached ? 'cached' : 'spent' });
+        metrics?.privacyAnswers.inc({
+          port: outcome.privacy.port,
+          result: outcome.privacy.cached ? 'cached' : 'spent',
+        });
       }
       const actor = { user: session.principal.user, session: session.sessionId, client: session.clientAddress };
       if (record.error?.sqlstate === '54000') {
-        options.events.emit(event('limit_exceeded', 'medium', actor, session.dataProduct, record.error.message, ['row_limit']));
+        options.events.emit(
+          event('limit_exceeded', 'medium', actor, session.dataProduct, record.error.message, ['row_limit']),
+        );
       }
       if (outcome.kind === 'refusal') {
         for (const rule of outcome.reasons) metrics?.refusals.inc({ rule });
-        options.events.emit(event('statement_refused', 'high', actor, session.dataProduct, outcome.message, outcome.reasons));
+        options.events.emit(
+          event('statement_refused', 'high', actor, session.dataProduct, outcome.message, outcome.reasons),
+        );
       }
       const anomaly = options.anomalies?.observe(session.principal.user, record.rows, outcome.kind === 'refusal');
-      if (anomaly) options.events.emit(event(anomaly.kind, 'high', actor, session.dataProduct, anomaly.message, ['anomaly']));
+      if (anomaly)
+        options.events.emit(event(anomaly.kind, 'high', actor, session.dataProduct, anomaly.message, ['anomaly']));
     },
     sessionEvent(e: SessionEvent) {
       if (e.kind === 'session_start') {
@@ -109,12 +131,36 @@ export function createAuditObserver(options: AuditObserverOptions): StatementObs
       if (e.kind === 'auth_success') return;
       if (e.kind === 'auth_failure') metrics?.authFailures.inc();
       const severity = e.kind === 'auth_failure' || e.kind === 'protocol_violation' ? 'medium' : 'low';
-      options.events.emit(event(e.kind, severity, { user: e.user ?? null, session: e.sessionId, client: e.clientAddress }, e.dataProduct, e.detail, []));
+      options.events.emit(
+        event(
+          e.kind,
+          severity,
+          { user: e.user ?? null, session: e.sessionId, client: e.clientAddress },
+          e.dataProduct,
+          e.detail,
+          [],
+        ),
+      );
     },
     readyForStatements: () => !options.failClosed || options.log.writable,
   };
 }
 
-function event(kind: SecurityEventKind, severity: SecurityEvent['severity'], actor: SecurityEvent['actor'], dataProduct: string | undefined, message: string, reasons: readonly string[]): SecurityEvent {
-  return { time: new Date().toISOString(), kind, severity, actor, dataProduct: dataProduct ?? null, message, reasons: [...reasons] };
+function event(
+  kind: SecurityEventKind,
+  severity: SecurityEvent['severity'],
+  actor: SecurityEvent['actor'],
+  dataProduct: string | undefined,
+  message: string,
+  reasons: readonly string[],
+): SecurityEvent {
+  return {
+    time: new Date().toISOString(),
+    kind,
+    severity,
+    actor,
+    dataProduct: dataProduct ?? null,
+    message,
+    reasons: [...reasons],
+  };
 }

@@ -16,7 +16,11 @@ export function sessionJson(session: SessionInfo): { readonly dataProduct: strin
   if (parts === undefined) {
     parts = {
       dataProduct: JSON.stringify(session.dataProduct),
-      session: canonicalize({ application: session.applicationName ?? null, client: session.clientAddress, id: session.sessionId }),
+      session: canonicalize({
+        application: session.applicationName ?? null,
+        client: session.clientAddress,
+        id: session.sessionId,
+      }),
     };
     sessionParts.set(session, parts);
   }
@@ -42,7 +46,11 @@ export function principalJson(principal: Principal): { readonly principal: strin
         purpose: principal.purpose ?? null,
         // Unknown (null) for a principal that did not come from the identity provider.
         sources: p ? { attributes: p.attributes, groups: p.groups } : null,
-        grants: (p?.grants ?? []).map((g) => ({ attribute: g.attribute, value: g.value, expiresAt: new Date(g.expiresAt).toISOString() })),
+        grants: (p?.grants ?? []).map((g) => ({
+          attribute: g.attribute,
+          value: g.value,
+          expiresAt: new Date(g.expiresAt).toISOString(),
+        })),
       }),
     };
     principalParts.set(principal, parts);
@@ -50,7 +58,10 @@ export function principalJson(principal: Principal): { readonly principal: strin
   return parts;
 }
 
-const outcomeParts = new WeakMap<readonly unknown[], { readonly policyVersion: string; readonly reasons: string; readonly relations: string; readonly rules: string }>();
+const outcomeParts = new WeakMap<
+  readonly unknown[],
+  { readonly policyVersion: string; readonly reasons: string; readonly relations: string; readonly rules: string }
+>();
 
 /**
  * The decision's parts: policy version, every reason of a plan (rule, scope, column, effect), the
@@ -60,13 +71,27 @@ const outcomeParts = new WeakMap<readonly unknown[], { readonly policyVersion: s
  * so this entry. Keying by the short-lived outcome would add a weak entry per statement, which the
  * garbage collector pays for.
  */
-export function outcomeJson(outcome: RewriteOutcome): { readonly policyVersion: string; readonly reasons: string; readonly relations: string; readonly rules: string } {
+export function outcomeJson(outcome: RewriteOutcome): {
+  readonly policyVersion: string;
+  readonly reasons: string;
+  readonly relations: string;
+  readonly rules: string;
+} {
   let parts = outcomeParts.get(outcome.reasons);
   if (parts === undefined) {
     const plan = outcome.kind === 'plan';
     parts = {
       policyVersion: JSON.stringify(outcome.policyVersion),
-      reasons: plan ? canonicalize(outcome.reasons.map((r) => ({ rule: r.ruleId, scope: r.scope, column: r.column ?? null, effect: r.effect }))) : '[]',
+      reasons: plan
+        ? canonicalize(
+            outcome.reasons.map((r) => ({
+              rule: r.ruleId,
+              scope: r.scope,
+              column: r.column ?? null,
+              effect: r.effect,
+            })),
+          )
+        : '[]',
       relations: plan ? canonicalize(outcome.relations) : '[]',
       rules: canonicalize(plan ? [...new Set(outcome.reasons.map((r) => r.ruleId))] : outcome.reasons),
     };

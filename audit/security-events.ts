@@ -98,7 +98,12 @@ export interface EventSink {
 }
 
 /** A bounded queue in front of an async delivery; one delivery at a time keeps events in order. */
-export function queuedSink(name: string, deliver: (event: SecurityEvent) => Promise<void>, capacity = 10_000, onClose?: () => Promise<void>): EventSink {
+export function queuedSink(
+  name: string,
+  deliver: (event: SecurityEvent) => Promise<void>,
+  capacity = 10_000,
+  onClose?: () => Promise<void>,
+): EventSink {
   const queue: SecurityEvent[] = [];
   let dropped = 0;
   let running: Promise<void> | undefined;
@@ -143,7 +148,9 @@ export function queuedSink(name: string, deliver: (event: SecurityEvent) => Prom
 
 export function streamSink(name: string, stream: NodeJS.WritableStream, onClose?: () => Promise<void>): EventSink {
   const write = (event: SecurityEvent): Promise<void> =>
-    new Promise<void>((resolve, reject) => stream.write(`${serializeEvent(event)}\n`, (error) => (error ? reject(error) : resolve())));
+    new Promise<void>((resolve, reject) =>
+      stream.write(`${serializeEvent(event)}\n`, (error) => (error ? reject(error) : resolve())),
+    );
   return queuedSink(name, write, 10_000, onClose);
 }
 
@@ -165,7 +172,12 @@ export function httpSink(url: string, attempts = 4, baseDelayMs = 200, timeoutMs
   return queuedSink(`http:${new URL(url).host}`, async (event) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: serializeEvent(event), signal: AbortSignal.timeout(timeoutMs) });
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: serializeEvent(event),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
         if (response.ok) return;
         throw new Error(`webhook answered ${response.status}`);
       } catch (error) {

@@ -16,7 +16,11 @@ import { startAdminServer, PgveilMetrics } from '../ops';
 import { createCatalog } from '../catalog';
 import type { StatementRecord } from '../proxy/statement-gate';
 
-const PG = { host: process.env.PGVEIL_TEST_PGHOST ?? '127.0.0.1', port: Number(process.env.PGVEIL_TEST_PGPORT ?? 5432), user: process.env.PGVEIL_TEST_PGUSER ?? 'postgres' };
+const PG = {
+  host: process.env.PGVEIL_TEST_PGHOST ?? '127.0.0.1',
+  port: Number(process.env.PGVEIL_TEST_PGPORT ?? 5432),
+  user: process.env.PGVEIL_TEST_PGUSER ?? 'postgres',
+};
 const DB = 'pgveil_bench_catalog';
 const TABLES = 200;
 const COLUMNS = 12;
@@ -26,7 +30,8 @@ const RESULTS = join(__dirname, '..', '..', 'bench', 'RESULTS.md');
 const HEADING = '## Catalog pages';
 const TAGS = ['pii.email', 'pii.phone', 'pii.ssn', 'pii.name', 'finance.card', 'finance.iban'];
 
-const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+const quantile = (sorted: readonly number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 async function timed(fn: () => Promise<unknown>, iterations: number): Promise<number[]> {
   for (let i = 0; i < Math.ceil(iterations / 4); i++) await fn();
@@ -43,14 +48,23 @@ function schemaSql(): string {
   const out: string[] = [];
   for (let t = 0; t < TABLES; t++) {
     const columns = Array.from({ length: COLUMNS }, (_, c) => `c${c} text`);
-    out.push(`CREATE TABLE public.t${String(t).padStart(3, '0')} (id integer PRIMARY KEY, region text, ${columns.join(', ')});`);
-    for (let c = 0; c < COLUMNS; c += 3) out.push(`COMMENT ON COLUMN public.t${String(t).padStart(3, '0')}.c${c} IS 'pgveil:tags=${TAGS[(t + c) % TAGS.length]}';`);
+    out.push(
+      `CREATE TABLE public.t${String(t).padStart(3, '0')} (id integer PRIMARY KEY, region text, ${columns.join(', ')});`,
+    );
+    for (let c = 0; c < COLUMNS; c += 3)
+      out.push(
+        `COMMENT ON COLUMN public.t${String(t).padStart(3, '0')}.c${c} IS 'pgveil:tags=${TAGS[(t + c) % TAGS.length]}';`,
+      );
   }
   return out.join('\n');
 }
 
 function policyYaml(): string {
-  const users = Array.from({ length: USERS }, (_, i) => `  - name: user${i}\n    groups: [${i % 2 === 0 ? 'analysts' : 'stewards'}]\n    attributes: { region: ${i % 2 === 0 ? 'EU' : '"*"'}${i % 4 === 1 ? ', clearance: pii' : ''} }`);
+  const users = Array.from(
+    { length: USERS },
+    (_, i) =>
+      `  - name: user${i}\n    groups: [${i % 2 === 0 ? 'analysts' : 'stewards'}]\n    attributes: { region: ${i % 2 === 0 ? 'EU' : '"*"'}${i % 4 === 1 ? ', clearance: pii' : ''} }`,
+  );
   return `tags: [${TAGS.join(', ')}]
 dataProducts:
   - name: big
@@ -107,19 +121,46 @@ async function main(): Promise<void> {
     });
     const now = Date.now();
     for (let i = 0; i < 10_000; i++) {
-      catalog.activity.event({ time: new Date(now - i * 8000).toISOString(), kind: i % 3 === 0 ? 'statement_refused' : 'auth_failure', severity: 'high', actor: { user: `user${i % USERS}`, session: `s${i}`, client: '127.0.0.1' }, dataProduct: 'big', message: `delete statements are not allowed through pgveil (${i})`, reasons: ['statement_class'] });
+      catalog.activity.event({
+        time: new Date(now - i * 8000).toISOString(),
+        kind: i % 3 === 0 ? 'statement_refused' : 'auth_failure',
+        severity: 'high',
+        actor: { user: `user${i % USERS}`, session: `s${i}`, client: '127.0.0.1' },
+        dataProduct: 'big',
+        message: `delete statements are not allowed through pgveil (${i})`,
+        reasons: ['statement_class'],
+      });
     }
     const reasons = [{ ruleId: 'mask-pii', scope: 'global' as const, column: 'c0', effect: 'mask_email' }];
     for (let i = 0; i < 20_000; i++) {
-      const record = { session: { dataProduct: 'big', principal: { user: 'user0', groups: [], attributes: {} } }, startedAt: new Date(now - (i % 1440) * 60_000), outcome: i % 10 === 0 ? { kind: 'refusal', reasons: [] } : { kind: 'plan', reasons, relations: ['public.t000'] } } as unknown as StatementRecord;
+      const record = {
+        session: { dataProduct: 'big', principal: { user: 'user0', groups: [], attributes: {} } },
+        startedAt: new Date(now - (i % 1440) * 60_000),
+        outcome:
+          i % 10 === 0 ? { kind: 'refusal', reasons: [] } : { kind: 'plan', reasons, relations: ['public.t000'] },
+      } as unknown as StatementRecord;
       catalog.activity.statement(record);
     }
     await catalog.scanner.idle();
     catalog.sources.untagged();
     await catalog.scanner.idle();
-    server = await startAdminServer({ host: '127.0.0.1', port: 0, metrics: new PgveilMetrics(), readiness: () => [], token: adminToken, catalog: catalog.handler({ token: adminToken }) });
+    server = await startAdminServer({
+      host: '127.0.0.1',
+      port: 0,
+      metrics: new PgveilMetrics(),
+      readiness: () => [],
+      token: adminToken,
+      catalog: catalog.handler({ token: adminToken }),
+    });
     const base = `http://127.0.0.1:${server.port}`;
-    const pages = ['/catalog', '/catalog/products/big', '/catalog/events', '/catalog/events?kind=statement_refused&user=user2', '/catalog/principals/user0', '/catalog/policies'];
+    const pages = [
+      '/catalog',
+      '/catalog/products/big',
+      '/catalog/events',
+      '/catalog/events?kind=statement_refused&user=user2',
+      '/catalog/principals/user0',
+      '/catalog/policies',
+    ];
     const rows: string[] = [];
     const read50 = quantile(readCatalog, 0.5);
     let worst = 0;
@@ -133,7 +174,9 @@ async function main(): Promise<void> {
       const p50 = quantile(samples, 0.5);
       const p99 = quantile(samples, 0.99);
       worst = Math.max(worst, p99);
-      rows.push(`| \`${path}\` | ${(bytes / 1024).toFixed(0)} KB | ${p50.toFixed(1)} ms | ${p99.toFixed(1)} ms | ${(p50 / 100).toFixed(2)} | ${(p50 / read50).toFixed(2)} |`);
+      rows.push(
+        `| \`${path}\` | ${(bytes / 1024).toFixed(0)} KB | ${p50.toFixed(1)} ms | ${p99.toFixed(1)} ms | ${(p50 / 100).toFixed(2)} | ${(p50 / read50).toFixed(2)} |`,
+      );
     }
     const lines = [
       HEADING,
@@ -154,7 +197,10 @@ async function main(): Promise<void> {
     const start = old.indexOf(HEADING);
     const end = start < 0 ? -1 : old.indexOf('\n## ', start + HEADING.length);
     const section = lines.join('\n');
-    const next = start < 0 ? `${old.trimEnd()}\n\n${section}` : `${old.slice(0, start)}${section}${end < 0 ? '' : `\n${old.slice(end + 1)}`}`;
+    const next =
+      start < 0
+        ? `${old.trimEnd()}\n\n${section}`
+        : `${old.slice(0, start)}${section}${end < 0 ? '' : `\n${old.slice(end + 1)}`}`;
     writeFileSync(RESULTS, next.endsWith('\n') ? next : `${next}\n`);
   } finally {
     await server?.close();

@@ -5,7 +5,17 @@
  * ids that pass Luhn by chance, hex digests, dates that are not birth dates, product codes shaped
  * like postal codes, product names, sizes, statuses). Deterministic for a seed.
  */
-import { fakerDE, fakerEN_GB, fakerEN_US, fakerES, fakerFR, fakerIT, fakerNL, fakerPT_BR, type Faker } from '@faker-js/faker';
+import {
+  fakerDE,
+  fakerEN_GB,
+  fakerEN_US,
+  fakerES,
+  fakerFR,
+  fakerIT,
+  fakerNL,
+  fakerPT_BR,
+  type Faker,
+} from '@faker-js/faker';
 import validator from 'validator';
 
 export interface LabelledColumn {
@@ -18,7 +28,14 @@ export interface LabelledColumn {
 }
 
 const LOCALES: ReadonlyArray<readonly [string, Faker]> = [
-  ['en_US', fakerEN_US], ['de', fakerDE], ['fr', fakerFR], ['es', fakerES], ['it', fakerIT], ['pt_BR', fakerPT_BR], ['en_GB', fakerEN_GB], ['nl', fakerNL],
+  ['en_US', fakerEN_US],
+  ['de', fakerDE],
+  ['fr', fakerFR],
+  ['es', fakerES],
+  ['it', fakerIT],
+  ['pt_BR', fakerPT_BR],
+  ['en_GB', fakerEN_GB],
+  ['nl', fakerNL],
 ];
 
 type Gen = (f: Faker, locale: string) => string;
@@ -42,7 +59,12 @@ function ssn(f: Faker): string {
 function nino(f: Faker): string {
   const first = 'ABCEGHJKLMNOPRSTWXYZ';
   const second = 'ABCEGHJKLMNPRSTWXYZ';
-  return until(f, (g) => `${pick(g, [...first])}${pick(g, [...second])} ${digits(g, 2)} ${digits(g, 2)} ${digits(g, 2)} ${pick(g, ['A', 'B', 'C', 'D'])}`, (v) => !/^(BG|GB|KN|NK|NT|TN|ZZ)/.test(v));
+  return until(
+    f,
+    (g) =>
+      `${pick(g, [...first])}${pick(g, [...second])} ${digits(g, 2)} ${digits(g, 2)} ${digits(g, 2)} ${pick(g, ['A', 'B', 'C', 'D'])}`,
+    (v) => !/^(BG|GB|KN|NK|NT|TN|ZZ)/.test(v),
+  );
 }
 
 function dni(f: Faker): string {
@@ -54,7 +76,10 @@ const CF_ODD = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12
 function codiceFiscale(f: Faker): string {
   // Consonants, then vowels, then X: how a name becomes its three letters.
   const letters = (name: string): string => {
-    const plain = name.normalize('NFD').replace(/[^A-Za-z]/g, '').toUpperCase();
+    const plain = name
+      .normalize('NFD')
+      .replace(/[^A-Za-z]/g, '')
+      .toUpperCase();
     return `${plain.replace(/[AEIOU]/g, '')}${plain.replace(/[^AEIOU]/g, '')}XXX`.slice(0, 3);
   };
   const body = `${letters(f.person.lastName())}${letters(f.person.firstName())}${digits(f, 2)}${pick(f, [...'ABCDEHLMPRST'])}${String(f.number.int({ min: 1, max: 28 }) + pick(f, [0, 40])).padStart(2, '0')}${pick(f, [...'ABCDEFGHILMZ'])}${digits(f, 3)}`;
@@ -86,10 +111,28 @@ function nir(f: Faker): string {
 }
 
 const bsn = (f: Faker): string =>
-  until(f, (g) => digits(g, 9), (v) => v[0] !== '0' && [...v].slice(0, 8).reduce((s, d, i) => s + Number(d) * (9 - i), 0) % 11 === Number(v[8]) % 11 && ([...v].slice(0, 8).reduce((s, d, i) => s + Number(d) * (9 - i), 0) - Number(v[8])) % 11 === 0);
-const aadhaar = (f: Faker): string => until(f, (g) => `${g.number.int({ min: 2, max: 9 })}${digits(g, 11)}`, (v) => validator.isIdentityCard(v, 'IN')).replace(/(\d{4})(\d{4})(\d{4})/, '$1 $2 $3');
-const steuerId = (f: Faker): string => until(f, (g) => `${g.number.int({ min: 1, max: 9 })}${digits(g, 10)}`, (v) => validator.isTaxID(v, 'de-DE'));
-const ein = (f: Faker): string => `${pick(f, ['10', '12', '20', '27', '35', '46', '52', '61', '71', '84', '91', '98'])}-${digits(f, 7)}`;
+  until(
+    f,
+    (g) => digits(g, 9),
+    (v) =>
+      v[0] !== '0' &&
+      [...v].slice(0, 8).reduce((s, d, i) => s + Number(d) * (9 - i), 0) % 11 === Number(v[8]) % 11 &&
+      ([...v].slice(0, 8).reduce((s, d, i) => s + Number(d) * (9 - i), 0) - Number(v[8])) % 11 === 0,
+  );
+const aadhaar = (f: Faker): string =>
+  until(
+    f,
+    (g) => `${g.number.int({ min: 2, max: 9 })}${digits(g, 11)}`,
+    (v) => validator.isIdentityCard(v, 'IN'),
+  ).replace(/(\d{4})(\d{4})(\d{4})/, '$1 $2 $3');
+const steuerId = (f: Faker): string =>
+  until(
+    f,
+    (g) => `${g.number.int({ min: 1, max: 9 })}${digits(g, 10)}`,
+    (v) => validator.isTaxID(v, 'de-DE'),
+  );
+const ein = (f: Faker): string =>
+  `${pick(f, ['10', '12', '20', '27', '35', '46', '52', '61', '71', '84', '91', '98'])}-${digits(f, 7)}`;
 const vat = (f: Faker): string =>
   pick(f, [
     () => `DE${f.number.int({ min: 100_000_000, max: 999_999_999 })}`,
@@ -107,12 +150,18 @@ const passportNumber = (f: Faker, locale: string): string =>
     it: () => `${f.string.alpha({ length: 2, casing: 'upper' })}${digits(f, 7)}`,
     pt_BR: () => `${f.string.alpha({ length: 2, casing: 'upper' })}${digits(f, 6)}`,
     en_GB: () => digits(f, 9),
-    nl: () => `${f.string.alpha({ length: 2, casing: 'upper' })}${f.string.alphanumeric({ length: 6, casing: 'upper' })}${digits(f, 1)}`,
+    nl: () =>
+      `${f.string.alpha({ length: 2, casing: 'upper' })}${f.string.alphanumeric({ length: 6, casing: 'upper' })}${digits(f, 1)}`,
   })[locale]!();
-const b64 = (f: Faker, n: number): string => f.string.fromCharacters('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', n);
+const b64 = (f: Faker, n: number): string =>
+  f.string.fromCharacters('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', n);
 const jwtToken = (f: Faker): string => {
-  const header = Buffer.from(JSON.stringify({ alg: pick(f, ['HS256', 'RS256', 'ES256']), typ: 'JWT' })).toString('base64url');
-  const payload = Buffer.from(JSON.stringify({ sub: f.string.uuid(), iat: f.number.int({ min: 1.6e9, max: 1.8e9 }) })).toString('base64url');
+  const header = Buffer.from(JSON.stringify({ alg: pick(f, ['HS256', 'RS256', 'ES256']), typ: 'JWT' })).toString(
+    'base64url',
+  );
+  const payload = Buffer.from(
+    JSON.stringify({ sub: f.string.uuid(), iat: f.number.int({ min: 1.6e9, max: 1.8e9 }) }),
+  ).toString('base64url');
   return `${header}.${payload}.${b64(f, 43)}`;
 };
 const apiKeyValue = (f: Faker): string =>
@@ -123,21 +172,60 @@ const apiKeyValue = (f: Faker): string =>
     () => `xoxb-${digits(f, 12)}-${digits(f, 12)}-${f.string.alphanumeric(24)}`,
     () => `AIza${b64(f, 35)}`,
     () => `glpat-${b64(f, 20)}`,
-    () => until(f, (g) => g.string.alphanumeric(40), (v) => /[a-z]/.test(v) && /[A-Z]/.test(v) && /\d/.test(v)),
+    () =>
+      until(
+        f,
+        (g) => g.string.alphanumeric(40),
+        (v) => /[a-z]/.test(v) && /[A-Z]/.test(v) && /\d/.test(v),
+      ),
   ])();
 const passwordHashValue = (f: Faker): string =>
   pick(f, [
     () => `$2b$12$${f.string.fromCharacters('./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 53)}`,
     () => `$argon2id$v=19$m=65536,t=3,p=4$${f.string.alphanumeric(22)}$${f.string.alphanumeric(43)}`,
-    () => `$6$${f.string.alphanumeric(16)}$${f.string.fromCharacters('./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 86)}`,
+    () =>
+      `$6$${f.string.alphanumeric(16)}$${f.string.fromCharacters('./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 86)}`,
     () => `pbkdf2_sha256$600000$${f.string.alphanumeric(22)}$${f.string.alphanumeric(43)}=`,
   ])();
-const ETHNICITY = ['White', 'Black or African American', 'Asian', 'Hispanic or Latino', 'Native Hawaiian or Other Pacific Islander', 'American Indian or Alaska Native', 'Two or more races', 'Mixed', 'White British', 'Black Caribbean', 'South Asian', 'Middle Eastern'];
-const RELIGION = ['Christian', 'Catholic', 'Protestant', 'Muslim', 'Jewish', 'Hindu', 'Buddhist', 'Sikh', 'Atheist', 'Agnostic', 'No religion', 'Orthodox', 'katholisch', 'evangelisch', 'musulman', 'catolico'];
-const icd = (f: Faker): string => `${pick(f, [...'ABCDEFGHIJKLMNOPQRSTVWXYZ'])}${digits(f, 2)}.${digits(f, f.number.int({ min: 1, max: 2 }))}`;
+const ETHNICITY = [
+  'White',
+  'Black or African American',
+  'Asian',
+  'Hispanic or Latino',
+  'Native Hawaiian or Other Pacific Islander',
+  'American Indian or Alaska Native',
+  'Two or more races',
+  'Mixed',
+  'White British',
+  'Black Caribbean',
+  'South Asian',
+  'Middle Eastern',
+];
+const RELIGION = [
+  'Christian',
+  'Catholic',
+  'Protestant',
+  'Muslim',
+  'Jewish',
+  'Hindu',
+  'Buddhist',
+  'Sikh',
+  'Atheist',
+  'Agnostic',
+  'No religion',
+  'Orthodox',
+  'katholisch',
+  'evangelisch',
+  'musulman',
+  'catolico',
+];
+const icd = (f: Faker): string =>
+  `${pick(f, [...'ABCDEFGHIJKLMNOPQRSTVWXYZ'])}${digits(f, 2)}.${digits(f, f.number.int({ min: 1, max: 2 }))}`;
 const freeTextValue = (f: Faker): string => {
   const filler = f.lorem.sentence({ min: 5, max: 12 });
-  return f.number.int({ min: 0, max: 9 }) < 3 ? `${filler} Contact ${pick(f, [f.internet.email(), f.phone.number({ style: 'international' })])} for details.` : filler;
+  return f.number.int({ min: 0, max: 9 }) < 3
+    ? `${filler} Contact ${pick(f, [f.internet.email(), f.phone.number({ style: 'international' })])} for details.`
+    : filler;
 };
 const iso = (d: Date): string => d.toISOString().slice(0, 10);
 
@@ -154,7 +242,12 @@ const NEUTRAL = ['value', 'attr_1', 'field_b', 'data', 'col_7'];
 
 const POSITIVES: readonly Positive[] = [
   { classifier: 'email', hinted: ['email', 'contact_email'], neutral: NEUTRAL, gen: (f) => f.internet.email() },
-  { classifier: 'phone', hinted: ['phone', 'mobile_number', 'telefon'], neutral: NEUTRAL, gen: (f) => f.phone.number({ style: pick(f, ['international', 'national'] as const) }) },
+  {
+    classifier: 'phone',
+    hinted: ['phone', 'mobile_number', 'telefon'],
+    neutral: NEUTRAL,
+    gen: (f) => f.phone.number({ style: pick(f, ['international', 'national'] as const) }),
+  },
   { classifier: 'us_ssn', hinted: ['ssn'], neutral: NEUTRAL, gen: ssn },
   { classifier: 'uk_nino', hinted: ['ni_number'], neutral: NEUTRAL, gen: nino },
   { classifier: 'es_dni', hinted: ['dni'], neutral: NEUTRAL, gen: dni },
@@ -166,8 +259,18 @@ const POSITIVES: readonly Positive[] = [
   { classifier: 'de_tax_id', hinted: ['steuer_id'], neutral: [], gen: steuerId },
   { classifier: 'passport', hinted: ['passport_number', 'reisepass'], neutral: [], gen: passportNumber },
   { classifier: 'us_ein', hinted: ['ein'], neutral: NEUTRAL, gen: ein },
-  { classifier: 'credit_card', hinted: ['card_number', 'cc'], neutral: NEUTRAL, gen: (f) => f.finance.creditCardNumber() },
-  { classifier: 'iban', hinted: ['iban'], neutral: NEUTRAL, gen: (f) => f.finance.iban({ formatted: f.datatype.boolean() }) },
+  {
+    classifier: 'credit_card',
+    hinted: ['card_number', 'cc'],
+    neutral: NEUTRAL,
+    gen: (f) => f.finance.creditCardNumber(),
+  },
+  {
+    classifier: 'iban',
+    hinted: ['iban'],
+    neutral: NEUTRAL,
+    gen: (f) => f.finance.iban({ formatted: f.datatype.boolean() }),
+  },
   { classifier: 'bic', hinted: ['bic', 'swift_code'], neutral: NEUTRAL, gen: (f) => f.finance.bic() },
   { classifier: 'vat_id', hinted: ['vat_number'], neutral: NEUTRAL, gen: vat },
   { classifier: 'ipv4', hinted: ['client_ip'], neutral: NEUTRAL, gen: (f) => f.internet.ipv4() },
@@ -175,30 +278,83 @@ const POSITIVES: readonly Positive[] = [
   { classifier: 'mac_address', hinted: ['mac'], neutral: NEUTRAL, gen: (f) => f.internet.mac() },
   { classifier: 'url', hinted: ['website'], neutral: NEUTRAL, gen: (f) => f.internet.url() },
   { classifier: 'uuid', hinted: ['guid'], neutral: NEUTRAL, gen: (f) => f.string.uuid() },
-  { classifier: 'person_name', hinted: ['full_name', 'customer_name', 'first_name'], neutral: NEUTRAL, gen: (f) => f.person.fullName() },
-  { classifier: 'birth_date', hinted: ['date_of_birth', 'dob', 'geburtsdatum'], neutral: [], type: 'date', gen: (f) => iso(f.date.birthdate()) },
+  {
+    classifier: 'person_name',
+    hinted: ['full_name', 'customer_name', 'first_name'],
+    neutral: NEUTRAL,
+    gen: (f) => f.person.fullName(),
+  },
+  {
+    classifier: 'birth_date',
+    hinted: ['date_of_birth', 'dob', 'geburtsdatum'],
+    neutral: [],
+    type: 'date',
+    gen: (f) => iso(f.date.birthdate()),
+  },
   { classifier: 'gender', hinted: ['gender', 'sex'], neutral: NEUTRAL, gen: (f) => f.person.sex() },
   { classifier: 'ethnicity', hinted: ['ethnicity'], neutral: NEUTRAL, gen: (f) => pick(f, ETHNICITY) },
   { classifier: 'religion', hinted: ['religion'], neutral: NEUTRAL, gen: (f) => pick(f, RELIGION) },
   { classifier: 'icd10', hinted: ['diagnosis_code'], neutral: NEUTRAL, gen: icd },
-  { classifier: 'street_address', hinted: ['street_address', 'address_line1'], neutral: NEUTRAL, gen: (f) => f.location.streetAddress() },
-  { classifier: 'postal_code', hinted: ['zip_code', 'postal_code', 'plz'], neutral: [], gen: (f) => f.location.zipCode() },
+  {
+    classifier: 'street_address',
+    hinted: ['street_address', 'address_line1'],
+    neutral: NEUTRAL,
+    gen: (f) => f.location.streetAddress(),
+  },
+  {
+    classifier: 'postal_code',
+    hinted: ['zip_code', 'postal_code', 'plz'],
+    neutral: [],
+    gen: (f) => f.location.zipCode(),
+  },
   { classifier: 'city', hinted: ['city', 'town'], neutral: [], gen: (f) => f.location.city() },
   { classifier: 'country', hinted: ['country'], neutral: NEUTRAL, gen: (f) => f.location.country() },
-  { classifier: 'geo_coordinates', hinted: ['location', 'coordinates'], neutral: NEUTRAL, gen: (f) => `${f.location.latitude({ precision: 5 })}, ${f.location.longitude({ precision: 5 })}` },
+  {
+    classifier: 'geo_coordinates',
+    hinted: ['location', 'coordinates'],
+    neutral: NEUTRAL,
+    gen: (f) => `${f.location.latitude({ precision: 5 })}, ${f.location.longitude({ precision: 5 })}`,
+  },
   { classifier: 'api_key', hinted: ['api_key', 'access_token'], neutral: NEUTRAL, gen: apiKeyValue },
   { classifier: 'jwt', hinted: ['id_token'], neutral: NEUTRAL, gen: jwtToken },
-  { classifier: 'password_hash', hinted: ['password_hash', 'encrypted_password'], neutral: NEUTRAL, gen: passwordHashValue },
+  {
+    classifier: 'password_hash',
+    hinted: ['password_hash', 'encrypted_password'],
+    neutral: NEUTRAL,
+    gen: passwordHashValue,
+  },
   { classifier: 'free_text_pii', hinted: ['notes', 'comment'], neutral: NEUTRAL, gen: freeTextValue },
 ];
 
 const luhnish = (f: Faker): string => `${f.number.int({ min: 1, max: 9 })}${digits(f, 15)}`;
 const LOOKALIKES: ReadonlyArray<{ readonly names: readonly string[]; readonly type?: string; readonly gen: Gen }> = [
-  { names: ['order_number', 'invoice_ref', 'tracking_number'], gen: (f) => pick(f, [`${digits(f, 3)}-${digits(f, 3)}-${digits(f, 4)}`, `(${digits(f, 3)}) ${digits(f, 3)}-${digits(f, 4)}`, `+${digits(f, 11)}`]) },
+  {
+    names: ['order_number', 'invoice_ref', 'tracking_number'],
+    gen: (f) =>
+      pick(f, [
+        `${digits(f, 3)}-${digits(f, 3)}-${digits(f, 4)}`,
+        `(${digits(f, 3)}) ${digits(f, 3)}-${digits(f, 4)}`,
+        `+${digits(f, 11)}`,
+      ]),
+  },
   { names: ['customer_id', 'account_id', 'device_serial'], gen: luhnish },
-  { names: ['checksum', 'sha256', 'file_digest', 'commit_sha'], gen: (f) => f.string.hexadecimal({ length: pick(f, [32, 40, 64]), prefix: '', casing: 'lower' }) },
-  { names: ['order_date', 'created_on', 'shipped_at'], type: 'date', gen: (f) => iso(f.date.between({ from: '1950-01-01', to: '2025-12-31' })) },
-  { names: ['product_code', 'sku', 'item_code'], gen: (f) => pick(f, [digits(f, 5), `${f.string.alpha({ length: 2, casing: 'upper' })}${digits(f, 2)} ${digits(f, 1)}${f.string.alpha({ length: 2, casing: 'upper' })}`]) },
+  {
+    names: ['checksum', 'sha256', 'file_digest', 'commit_sha'],
+    gen: (f) => f.string.hexadecimal({ length: pick(f, [32, 40, 64]), prefix: '', casing: 'lower' }),
+  },
+  {
+    names: ['order_date', 'created_on', 'shipped_at'],
+    type: 'date',
+    gen: (f) => iso(f.date.between({ from: '1950-01-01', to: '2025-12-31' })),
+  },
+  {
+    names: ['product_code', 'sku', 'item_code'],
+    gen: (f) =>
+      pick(f, [
+        digits(f, 5),
+        `${f.string.alpha({ length: 2, casing: 'upper' })}${digits(f, 2)} ${digits(f, 1)}${f.string.alpha({ length: 2, casing: 'upper' })}`,
+      ]),
+  },
   { names: ['product_name', 'title', 'label'], gen: (f) => f.commerce.productName() },
   { names: ['company', 'vendor', 'brand'], gen: (f) => f.company.name() },
   { names: ['size', 'shirt_size'], gen: (f) => pick(f, ['XS', 'S', 'M', 'L', 'XL', 'XXL']) },
@@ -226,16 +382,28 @@ export function labelledDataset(options: DatasetOptions): LabelledColumn[] {
   let turn = 0;
   for (const p of POSITIVES) {
     for (let k = 0; k < options.localesPerClass; k++) {
-      const [locale, f] = LOCALES[(turn++) % LOCALES.length]!;
+      const [locale, f] = LOCALES[turn++ % LOCALES.length]!;
       const names = [...p.hinted, ...p.neutral];
       const name = names[k % names.length]!;
-      columns.push({ name, type: p.type ?? 'text', values: Array.from({ length: options.values }, () => p.gen(f, locale)), expected: p.classifier, locale });
+      columns.push({
+        name,
+        type: p.type ?? 'text',
+        values: Array.from({ length: options.values }, () => p.gen(f, locale)),
+        expected: p.classifier,
+        locale,
+      });
     }
   }
   for (const l of LOOKALIKES) {
     for (let k = 0; k < options.lookalikes; k++) {
-      const [locale, f] = LOCALES[(turn++) % LOCALES.length]!;
-      columns.push({ name: l.names[k % l.names.length]!, type: l.type ?? 'text', values: Array.from({ length: options.values }, () => l.gen(f, locale)), expected: null, locale });
+      const [locale, f] = LOCALES[turn++ % LOCALES.length]!;
+      columns.push({
+        name: l.names[k % l.names.length]!,
+        type: l.type ?? 'text',
+        values: Array.from({ length: options.values }, () => l.gen(f, locale)),
+        expected: null,
+        locale,
+      });
     }
   }
   return columns;

@@ -25,7 +25,11 @@ export interface QualityResult {
   readonly msPer10kValues: number;
 }
 
-export function measureQuality(columns: readonly LabelledColumn[], classifiers: readonly Classifier[], minConfidence = 0.6): QualityResult {
+export function measureQuality(
+  columns: readonly LabelledColumn[],
+  classifiers: readonly Classifier[],
+  minConfidence = 0.6,
+): QualityResult {
   const flagged = new Map<string, LabelledColumn[]>();
   let values = 0;
   // One-time set-up (dictionaries built on first use) is not part of the time per value.
@@ -56,8 +60,18 @@ export function measureQuality(columns: readonly LabelledColumn[], classifiers: 
       truePositives,
       precision: got.length === 0 ? 1 : truePositives / got.length,
       recall: expected === 0 ? 1 : truePositives / expected,
-      confusedWith: [...new Set(got.filter((col) => col.expected !== c.id).map((col) => `${col.expected ?? 'look-alike'}:${col.name}`))],
+      confusedWith: [
+        ...new Set(
+          got.filter((col) => col.expected !== c.id).map((col) => `${col.expected ?? 'look-alike'}:${col.name}`),
+        ),
+      ],
     };
   });
-  return { perClassifier, precision: predicted === 0 ? 1 : tp / predicted, recall: expectedTotal === 0 ? 1 : tp / expectedTotal, values, msPer10kValues: (elapsedMs / values) * 10_000 };
+  return {
+    perClassifier,
+    precision: predicted === 0 ? 1 : tp / predicted,
+    recall: expectedTotal === 0 ? 1 : tp / expectedTotal,
+    values,
+    msPer10kValues: (elapsedMs / values) * 10_000,
+  };
 }

@@ -30,7 +30,10 @@ const lines = [
   '',
   '| classifier | columns | flagged | precision | recall | flagged instead |',
   '| --- | --- | --- | --- | --- | --- |',
-  ...result.perClassifier.map((c) => `| ${c.classifier} | ${c.expected} | ${c.flagged} | ${miss(c.precision)} | ${miss(c.recall)} | ${c.confusedWith.join(', ')} |`),
+  ...result.perClassifier.map(
+    (c) =>
+      `| ${c.classifier} | ${c.expected} | ${c.flagged} | ${miss(c.precision)} | ${miss(c.recall)} | ${c.confusedWith.join(', ')} |`,
+  ),
   '',
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
@@ -38,5 +41,8 @@ const old = readFileSync(RESULTS, 'utf8');
 const start = old.indexOf(HEADING);
 const end = start < 0 ? -1 : old.indexOf('\n## ', start + HEADING.length);
 const section = lines.join('\n');
-const next = start < 0 ? `${old.trimEnd()}\n\n${section}` : `${old.slice(0, start)}${section}${end < 0 ? '' : `\n${old.slice(end + 1)}`}`;
+const next =
+  start < 0
+    ? `${old.trimEnd()}\n\n${section}`
+    : `${old.slice(0, start)}${section}${end < 0 ? '' : `\n${old.slice(end + 1)}`}`;
 writeFileSync(RESULTS, next.endsWith('\n') ? next : `${next}\n`);

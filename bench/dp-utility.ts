@@ -57,7 +57,9 @@ async function main(): Promise<void> {
       INSERT INTO public.sales SELECT i, i % ${ROWS / 5}, 'r' || ((i * 7) % 10), round(((i::bigint * 7907) % 100000) / 100.0, 2) FROM generate_series(0, ${ROWS - 1}) AS i;
       ANALYZE public.sales;`);
     writeFileSync(join(dir, 'service.password'), 'bench-service');
-    writeFileSync(join(dir, 'policies.yaml'), `unrestricted: true
+    writeFileSync(
+      join(dir, 'policies.yaml'),
+      `unrestricted: true
 dataProducts:
   - name: bench
     domain: bench
@@ -78,15 +80,19 @@ subscriptions:
   - { dataProduct: bench, users: [partner] }
 users:
   - { name: partner, password: "${createScramVerifier('partner')}" }
-`);
-    writeFileSync(join(dir, 'pgveil.yaml'), [
-      'listen: { host: 127.0.0.1, port: 0 }',
-      'policies: [ policies.yaml ]',
-      'audit: { file: audit/audit.jsonl }',
-      'events: { sinks: [ { type: file, path: audit/events.jsonl } ] }',
-      `redis: { url: "${REDIS_URL}", keyPrefix: "${prefix}" }`,
-      '',
-    ].join('\n'));
+`,
+    );
+    writeFileSync(
+      join(dir, 'pgveil.yaml'),
+      [
+        'listen: { host: 127.0.0.1, port: 0 }',
+        'policies: [ policies.yaml ]',
+        'audit: { file: audit/audit.jsonl }',
+        'events: { sinks: [ { type: file, path: audit/events.jsonl } ] }',
+        `redis: { url: "${REDIS_URL}", keyPrefix: "${prefix}" }`,
+        '',
+      ].join('\n'),
+    );
     const config = loadServerConfig(join(dir, 'pgveil.yaml'));
     for (const product of loadPolicyFiles(config.policies).dataProducts.values()) {
       await provisionDataProduct(product, { admin: { user: PG_SUPERUSER }, helperSchema: config.helperSchema });
@@ -100,14 +106,18 @@ users:
     const internal = await connect('bench');
     const external = await connect('bench_external');
     try {
-      const exact = await admin.query<{ region: string; count: number; sum: number; avg: number }>(`SELECT region, count(*)::float8 AS count, sum(amount)::float8 AS sum, avg(amount)::float8 AS avg FROM public.sales GROUP BY region`);
+      const exact = await admin.query<{ region: string; count: number; sum: number; avg: number }>(
+        `SELECT region, count(*)::float8 AS count, sum(amount)::float8 AS sum, avg(amount)::float8 AS avg FROM public.sales GROUP BY region`,
+      );
       const truth = new Map(exact.rows.map((r) => [r.region, r]));
       const errors: Record<'count' | 'sum' | 'avg', number[]> = { count: [], sum: [], avg: [] };
       for (const aggregate of ['count', 'sum', 'avg'] as const) {
         const call = aggregate === 'count' ? 'count(*)' : `${aggregate}(amount)`;
         for (let run = 0; run < RUNS; run++) {
           // "amount > -1 - run": a new statement each time, so every answer is fresh noise.
-          const { rows } = await external.query<{ region: string; value: string }>(`SELECT region, ${call} AS value FROM sales WHERE amount > ${-1 - run} GROUP BY region`);
+          const { rows } = await external.query<{ region: string; value: string }>(
+            `SELECT region, ${call} AS value FROM sales WHERE amount > ${-1 - run} GROUP BY region`,
+          );
           for (const row of rows) {
             const t = truth.get(row.region)![aggregate];
             errors[aggregate].push(Math.abs(Number(row.value) - t) / Math.abs(t));
@@ -151,7 +161,10 @@ users:
         '',
         '| aggregate by region (10 groups), epsilon 1 | median relative error | largest relative error |',
         '| --- | --- | --- |',
-        ...(['count', 'sum', 'avg'] as const).map((a) => `| ${a === 'count' ? 'COUNT(*)' : `${a.toUpperCase()}(amount)`} | ${pct(median(errors[a]))} | ${pct(Math.max(...errors[a]))} |`),
+        ...(['count', 'sum', 'avg'] as const).map(
+          (a) =>
+            `| ${a === 'count' ? 'COUNT(*)' : `${a.toUpperCase()}(amount)`} | ${pct(median(errors[a]))} | ${pct(Math.max(...errors[a]))} |`,
+        ),
         '',
         `Latency of \`${sql}\`, median of ${LATENCY_RUNS}:`,
         '',
@@ -171,7 +184,10 @@ users:
       const start = old.indexOf(HEADING);
       const end = start < 0 ? -1 : old.indexOf('\n## ', start + HEADING.length);
       const section = lines.join('\n');
-      const next = start < 0 ? `${old.trimEnd()}\n\n${section}` : `${old.slice(0, start)}${section}${end < 0 ? '' : `\n${old.slice(end + 1)}`}`;
+      const next =
+        start < 0
+          ? `${old.trimEnd()}\n\n${section}`
+          : `${old.slice(0, start)}${section}${end < 0 ? '' : `\n${old.slice(end + 1)}`}`;
       writeFileSync(RESULTS, next.endsWith('\n') ? next : `${next}\n`);
     } finally {
       await internal.end();

@@ -32,7 +32,14 @@ interface CpuProfile {
   readonly timeDeltas: number[];
 }
 
-const NATIVE_WRITES = new Set(['writeBuffer', 'writev', 'writeString', 'writeUtf8String', 'writeLatin1String', 'writeAsciiString']);
+const NATIVE_WRITES = new Set([
+  'writeBuffer',
+  'writev',
+  'writeString',
+  'writeUtf8String',
+  'writeLatin1String',
+  'writeAsciiString',
+]);
 
 /** The category a stack is charged to: the nearest pgveil file, else the runtime or the GC. */
 function categorize(profile: CpuProfile): (id: number) => string {
@@ -48,13 +55,24 @@ function categorize(profile: CpuProfile): (id: number) => string {
     const cached = memo.get(id);
     if (cached) return cached;
     const leaf = byId.get(id)!;
-    let category = leaf.callFrame.functionName === '(garbage collector)' ? 'garbage collector' : leaf.callFrame.functionName === '(program)' ? 'V8 and native code outside JavaScript ((program))' : undefined;
+    let category =
+      leaf.callFrame.functionName === '(garbage collector)'
+        ? 'garbage collector'
+        : leaf.callFrame.functionName === '(program)'
+          ? 'V8 and native code outside JavaScript ((program))'
+          : undefined;
     let nearest: string | undefined;
-    for (let at: number | undefined = id; nearest === undefined && at !== undefined; at = parent.get(at)) nearest = own(byId.get(at)!);
+    for (let at: number | undefined = id; nearest === undefined && at !== undefined; at = parent.get(at))
+      nearest = own(byId.get(at)!);
     // A write's system call is charged as such, whoever made it: the relay makes the same socket writes.
-    if (!category && NATIVE_WRITES.has(leaf.callFrame.functionName)) category = nearest?.startsWith('audit/') ? 'audit: the record written to the file (system call)' : 'socket writes (system calls)';
+    if (!category && NATIVE_WRITES.has(leaf.callFrame.functionName))
+      category = nearest?.startsWith('audit/')
+        ? 'audit: the record written to the file (system call)'
+        : 'socket writes (system calls)';
     category ??= nearest;
-    category ??= leaf.callFrame.url.includes('node_modules/') ? `library: ${/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(leaf.callFrame.url)![1]}` : 'runtime: socket reads, event loop, timers';
+    category ??= leaf.callFrame.url.includes('node_modules/')
+      ? `library: ${/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(leaf.callFrame.url)![1]}`
+      : 'runtime: socket reads, event loop, timers';
     memo.set(id, category);
     return category;
   };
@@ -79,7 +97,14 @@ function breakdown(profile: CpuProfile, from: number, to: number, statements: nu
 }
 
 /** Runs one pgbench mode against a profiled process; returns the breakdown and the measured CPU. */
-async function profileRun(command: string[], port: number, user: string, password: string | undefined, mode: string, dir: string): Promise<{ rows: Map<string, number>; cpuUs: number; tps: number }> {
+async function profileRun(
+  command: string[],
+  port: number,
+  user: string,
+  password: string | undefined,
+  mode: string,
+  dir: string,
+): Promise<{ rows: Map<string, number>; cpuUs: number; tps: number }> {
   const profDir = mkdtempSync(join(dir, 'prof-'));
   const child = spawn('node', ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...command], { stdio: 'ignore' });
   try {
@@ -107,7 +132,10 @@ async function main(): Promise<void> {
   await setUp(dir);
   const pgveil = [join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', writeProxyConfig(dir)];
   const relay = [join(__dirname, 'node-relay.js'), String(RELAY_PORT), '5432'];
-  const out: string[] = [`## Where the proxy's CPU goes (V8 CPU profile during pgbench -S, 8 clients, ${SECONDS} s per mode; \`PGVEIL_BENCH_SECONDS=${SECONDS} npm run bench:profile\`)`, ''];
+  const out: string[] = [
+    `## Where the proxy's CPU goes (V8 CPU profile during pgbench -S, 8 clients, ${SECONDS} s per mode; \`PGVEIL_BENCH_SECONDS=${SECONDS} npm run bench:profile\`)`,
+    '',
+  ];
   try {
     for (const mode of MODES) {
       const veil = await profileRun(pgveil, PROXY_PORT, 'analyst', 'analyst', mode, dir);
@@ -119,18 +147,26 @@ async function main(): Promise<void> {
         '| charged to | pgveil µs per statement | relay µs per statement |',
         '| --- | --- | --- |',
       );
-      const keys = [...new Set([...veil.rows.keys(), ...floor.rows.keys()])].sort((a, b) => (veil.rows.get(b) ?? 0) - (veil.rows.get(a) ?? 0));
+      const keys = [...new Set([...veil.rows.keys(), ...floor.rows.keys()])].sort(
+        (a, b) => (veil.rows.get(b) ?? 0) - (veil.rows.get(a) ?? 0),
+      );
       for (const k of keys) {
         const v = veil.rows.get(k) ?? 0;
         const f = floor.rows.get(k) ?? 0;
         if (v < 0.1 && f < 0.1) continue;
         out.push(`| ${k} | ${v.toFixed(1)} | ${f ? f.toFixed(1) : '-'} |`);
       }
-      out.push(`| all samples (the rest of the process's CPU is kernel time in system calls, outside the profile) | ${sampled(veil.rows).toFixed(1)} | ${sampled(floor.rows).toFixed(1)} |`, '');
+      out.push(
+        `| all samples (the rest of the process's CPU is kernel time in system calls, outside the profile) | ${sampled(veil.rows).toFixed(1)} | ${sampled(floor.rows).toFixed(1)} |`,
+        '',
+      );
     }
     process.stdout.write(`${out.join('\n')}\n`);
     // Kept beside the bench's results, which carry it over (as the soak's).
-    writeFileSync(join(__dirname, '..', '..', 'bench', 'PROFILE.md'), `${out.join('\n').replace(/^## /, `## (${new Date().toISOString()}) `)}\n`);
+    writeFileSync(
+      join(__dirname, '..', '..', 'bench', 'PROFILE.md'),
+      `${out.join('\n').replace(/^## /, `## (${new Date().toISOString()}) `)}\n`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
     const c = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });

@@ -20,7 +20,9 @@ async function main(): Promise<void> {
   await admin.query(`CREATE DATABASE ${DB}`);
   try {
     // Scale 1: the rewrite reads only the catalog, never the rows.
-    execFileSync('pgbench', ['-i', '-q', '-s', '1', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, DB], { stdio: 'ignore' });
+    execFileSync('pgbench', ['-i', '-q', '-s', '1', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, DB], {
+      stdio: 'ignore',
+    });
     const db = new Client({ ...PG, database: DB });
     await db.connect();
     try {

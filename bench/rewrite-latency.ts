@@ -45,10 +45,13 @@ function withOtherIntegers(sql: string, shift: number): string | undefined {
   const { segments } = splitAtParams(normalized);
   const literals = literalsOf(sql, segments);
   if (!literals?.some((l) => /^\d+$/.test(l))) return undefined;
-  return segments[0] + literals.map((l, i) => (/^\d+$/.test(l) ? String(Number(l) + shift) : l) + segments[i + 1]!).join('');
+  return (
+    segments[0] + literals.map((l, i) => (/^\d+$/.test(l) ? String(Number(l) + shift) : l) + segments[i + 1]!).join('')
+  );
 }
 
-const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+const quantile = (sorted: number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 /** Steady-state timings: a third as many untimed runs first, so the JIT has compiled what it runs. */
 function time(fn: () => unknown, iterations: number, spans?: Span[]): number[] {
@@ -97,17 +100,44 @@ export interface LatencyResult {
 export function benchPolicies(): PolicySnapshot {
   return createPolicySnapshot(
     {
-      dataProducts: [{ name: 'bench', domain: 'bench', upstream: { host: '127.0.0.1', port: 5432, database: 'bench', user: 'postgres' } }],
+      dataProducts: [
+        {
+          name: 'bench',
+          domain: 'bench',
+          upstream: { host: '127.0.0.1', port: 5432, database: 'bench', user: 'postgres' },
+        },
+      ],
       globalPolicies: [
-        { id: 'mask-filler', columns: [{ columns: ['pgbench_accounts.filler'], action: { kind: 'mask', keepFirst: 2, keepLast: 2, maskChar: '*' } }] },
-        { id: 'mask-pii', columns: [{ tags: ['pii.email'], action: { kind: 'mask_email' } }, { tags: ['pii.ssn'], action: { kind: 'hash' } }] },
+        {
+          id: 'mask-filler',
+          columns: [
+            {
+              columns: ['pgbench_accounts.filler'],
+              action: { kind: 'mask', keepFirst: 2, keepLast: 2, maskChar: '*' },
+            },
+          ],
+        },
+        {
+          id: 'mask-pii',
+          columns: [
+            { tags: ['pii.email'], action: { kind: 'mask_email' } },
+            { tags: ['pii.ssn'], action: { kind: 'hash' } },
+          ],
+        },
       ],
       domainPolicies: [
-        { id: 'branch-rows', domain: 'bench', tables: ['pgbench_accounts'], rows: { column: 'bid', in: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] } },
+        {
+          id: 'branch-rows',
+          domain: 'bench',
+          tables: ['pgbench_accounts'],
+          rows: { column: 'bid', in: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] },
+        },
         { id: 'region-rows', domain: 'bench', tables: ['customers'], rows: { column: 'region', equals: 'EU' } },
       ],
       subscriptions: [{ dataProduct: 'bench', users: ['analyst'] }],
-      taxonomy: new TagTaxonomy(new Set(['pii.email', 'pii.ssn', 'pii.phone', 'pii.name', 'pii.birth_date', 'finance.card'])),
+      taxonomy: new TagTaxonomy(
+        new Set(['pii.email', 'pii.ssn', 'pii.phone', 'pii.name', 'pii.birth_date', 'finance.card']),
+      ),
     },
     'bench-1',
   );
@@ -115,24 +145,43 @@ export function benchPolicies(): PolicySnapshot {
 
 export const BI_QUERIES: ReadonlyArray<{ id: string; sql: string }> = [
   { id: 'point-query', sql: 'SELECT abalance FROM pgbench_accounts WHERE aid = 4711' },
-  { id: 'bi-top-customers', sql: 'SELECT c.region, c.email, sum(o.amount) AS total FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 20' },
-  { id: 'bi-monthly', sql: "SELECT date_trunc('month', o.ordered_at) AS m, count(*), avg(o.amount) FROM orders o WHERE o.status <> 'returned' GROUP BY 1 ORDER BY 1" },
-  { id: 'bi-cohort', sql: 'WITH first AS (SELECT customer_id, min(ordered_at) AS f FROM orders GROUP BY 1) SELECT c.region, count(*) FROM first JOIN customers c ON c.id = first.customer_id GROUP BY 1' },
+  {
+    id: 'bi-top-customers',
+    sql: 'SELECT c.region, c.email, sum(o.amount) AS total FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 20',
+  },
+  {
+    id: 'bi-monthly',
+    sql: "SELECT date_trunc('month', o.ordered_at) AS m, count(*), avg(o.amount) FROM orders o WHERE o.status <> 'returned' GROUP BY 1 ORDER BY 1",
+  },
+  {
+    id: 'bi-cohort',
+    sql: 'WITH first AS (SELECT customer_id, min(ordered_at) AS f FROM orders GROUP BY 1) SELECT c.region, count(*) FROM first JOIN customers c ON c.id = first.customer_id GROUP BY 1',
+  },
   { id: 'bi-search', sql: "SELECT id, name, email FROM customers WHERE name ILIKE '%ada%' ORDER BY id LIMIT 50" },
 ];
 
-export async function measureRewriteLatency(client: Client, corpusDir: string, iterations = 300): Promise<LatencyResult> {
+export async function measureRewriteLatency(
+  client: Client,
+  corpusDir: string,
+  iterations = 300,
+): Promise<LatencyResult> {
   await initRewriter();
   const gcs: Array<Span & { readonly kind: number }> = [];
   const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gcs.push({ start: e.startTime, end: e.startTime + e.duration, kind: (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0 });
+    for (const e of list.getEntries())
+      gcs.push({
+        start: e.startTime,
+        end: e.startTime + e.duration,
+        kind: (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0,
+      });
   });
   observer.observe({ entryTypes: ['gc'] });
   const coldSpans: Span[] = [];
   const coldSamples: number[] = [];
   const catalog = await loadCatalog(client);
   const policies = benchPolicies();
-  const load = (f: string): Array<{ id: string; sql: string }> => JSON.parse(readFileSync(join(corpusDir, f), 'utf8')) as Array<{ id: string; sql: string }>;
+  const load = (f: string): Array<{ id: string; sql: string }> =>
+    JSON.parse(readFileSync(join(corpusDir, f), 'utf8')) as Array<{ id: string; sql: string }>;
   const statements = [...BI_QUERIES, ...load('tpch.json'), ...load('psql-catalog.json'), ...load('pgjdbc.json')];
   const context = (searchPath: string[]): RewriteContext => ({
     principal: { user: 'analyst', groups: [], attributes: {} },
@@ -162,16 +211,40 @@ export async function measureRewriteLatency(client: Client, corpusDir: string, i
     }, iterations);
     const cold = time(() => rewrite(sql, ctx), iterations, coldSpans);
     coldSamples.push(...cold);
-    const sentAs = outcome.sql === sql.trim() || outcome.sql !== rewrittenTrees.map((s) => deparseStatement(s.stmt)).join(';\n') ? 'spliced' : 'printed';
+    const sentAs =
+      outcome.sql === sql.trim() || outcome.sql !== rewrittenTrees.map((s) => deparseStatement(s.stmt)).join(';\n')
+        ? 'spliced'
+        : 'printed';
     const cached = time(() => cache.get(sql, ctx, () => outcome), iterations * 10);
     // Only single SELECTs get a template (a SET or a transaction statement is rewritten each time).
     const variants = Array.from({ length: iterations * 3 }, (_, i) => withOtherIntegers(sql, i + 1));
-    const templated = variants[0] !== undefined && (cache.get(variants[0], ctx, (text) => rewrite(text, ctx)), cache.literalHits === 1);
+    const templated =
+      variants[0] !== undefined && (cache.get(variants[0], ctx, (text) => rewrite(text, ctx)), cache.literalHits === 1);
     let next = 1;
     // Served from the template, not from the exact-text cache: repeating a variant is still a template hit.
-    const literal = templated ? time(() => cache.get(variants[next++ % variants.length]!, ctx, (text) => rewrite(text, ctx)), variants.length - 1) : [Number.NaN];
-    if (templated && cache.literalHits < variants.length) throw new Error(`${id}: literal template not used (${cache.literalHits} of ${variants.length})`);
-    rows.push({ id, parseP50: quantile(parse, 0.5), parseP99: quantile(parse, 0.99), printFloorP50: quantile(printFloor, 0.5), designFloorP50: quantile(designFloor, 0.5), readBackFloorP50: quantile(readBackFloor, 0.5), sentAs, coldP50: quantile(cold, 0.5), coldP99: quantile(cold, 0.99), cachedP50: quantile(cached, 0.5), cachedP99: quantile(cached, 0.99), literalP50: quantile(literal, 0.5), literalP99: quantile(literal, 0.99) });
+    const literal = templated
+      ? time(
+          () => cache.get(variants[next++ % variants.length]!, ctx, (text) => rewrite(text, ctx)),
+          variants.length - 1,
+        )
+      : [Number.NaN];
+    if (templated && cache.literalHits < variants.length)
+      throw new Error(`${id}: literal template not used (${cache.literalHits} of ${variants.length})`);
+    rows.push({
+      id,
+      parseP50: quantile(parse, 0.5),
+      parseP99: quantile(parse, 0.99),
+      printFloorP50: quantile(printFloor, 0.5),
+      designFloorP50: quantile(designFloor, 0.5),
+      readBackFloorP50: quantile(readBackFloor, 0.5),
+      sentAs,
+      coldP50: quantile(cold, 0.5),
+      coldP99: quantile(cold, 0.99),
+      cachedP50: quantile(cached, 0.5),
+      cachedP99: quantile(cached, 0.99),
+      literalP50: quantile(literal, 0.5),
+      literalP99: quantile(literal, 0.99),
+    });
   }
   // The observer reports collections asynchronously.
   await new Promise((resolve) => setTimeout(resolve, 50));
@@ -182,13 +255,24 @@ export async function measureRewriteLatency(client: Client, corpusDir: string, i
 /** V8's PerformanceEntry gc kinds (perf_hooks.constants): 1 minor (scavenge), 4 incremental marking, 2 major (mark-compact). */
 const SCAVENGE = 1;
 
-function outliersOf(samples: number[], spans: readonly Span[], gcs: ReadonlyArray<Span & { readonly kind: number }>): ColdOutliers {
+function outliersOf(
+  samples: number[],
+  spans: readonly Span[],
+  gcs: ReadonlyArray<Span & { readonly kind: number }>,
+): ColdOutliers {
   const slow = spans.filter((s) => (s.end - s.start) * 1000 > 1000);
-  const overlapping = (s: Span, scavenge: boolean): boolean => gcs.some((g) => (g.kind === SCAVENGE) === scavenge && g.start < s.end && g.end > s.start);
-  const scavenges = gcs.filter((g) => g.kind === SCAVENGE).map((g) => g.end - g.start).sort((a, b) => a - b);
+  const overlapping = (s: Span, scavenge: boolean): boolean =>
+    gcs.some((g) => (g.kind === SCAVENGE) === scavenge && g.start < s.end && g.end > s.start);
+  const scavenges = gcs
+    .filter((g) => g.kind === SCAVENGE)
+    .map((g) => g.end - g.start)
+    .sort((a, b) => a - b);
   return {
     samples: samples.length,
-    p99: quantile([...samples].sort((a, b) => a - b), 0.99),
+    p99: quantile(
+      [...samples].sort((a, b) => a - b),
+      0.99,
+    ),
     over1ms: slow.length,
     duringScavenge: slow.filter((s) => overlapping(s, true)).length,
     duringMarkCompact: slow.filter((s) => !overlapping(s, true) && overlapping(s, false)).length,
@@ -209,10 +293,15 @@ export function latencySection({ rows: latency, outliers, loadAverage }: Latency
     '| statement | parse p50 | read-back floor p50 (ratio) | cold rewrite p50 (ratio) | cold p99 | sent as | printer floor p50 (ratio) | cached p50 | cached p99 | other literals p50 (ratio) | other literals p99 |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
-  const literalCells = (r: LatencyRow): string => (Number.isNaN(r.literalP50) ? '- | -' : `${fmt(r.literalP50, 1)} (${fmt(r.literalP50 / r.parseP50)}x) | ${fmt(r.literalP99, 1)}`);
+  const literalCells = (r: LatencyRow): string =>
+    Number.isNaN(r.literalP50)
+      ? '- | -'
+      : `${fmt(r.literalP50, 1)} (${fmt(r.literalP50 / r.parseP50)}x) | ${fmt(r.literalP99, 1)}`;
   const ofParse = (r: LatencyRow, us: number): string => `${fmt(us, 1)} (${fmt(us / r.parseP50)}x)`;
   for (const r of latency) {
-    lines.push(`| ${r.id} | ${fmt(r.parseP50, 1)} | ${ofParse(r, r.readBackFloorP50)} | ${ofParse(r, r.coldP50)} | ${fmt(r.coldP99, 1)} | ${r.sentAs} | ${ofParse(r, r.designFloorP50)} | ${fmt(r.cachedP50, 2)} | ${fmt(r.cachedP99, 2)} | ${literalCells(r)} |`);
+    lines.push(
+      `| ${r.id} | ${fmt(r.parseP50, 1)} | ${ofParse(r, r.readBackFloorP50)} | ${ofParse(r, r.coldP50)} | ${fmt(r.coldP99, 1)} | ${r.sentAs} | ${ofParse(r, r.designFloorP50)} | ${fmt(r.cachedP50, 2)} | ${fmt(r.cachedP99, 2)} | ${literalCells(r)} |`,
+    );
   }
   const withLiterals = latency.filter((r) => !Number.isNaN(r.literalP50));
   const o = outliers;

@@ -60,12 +60,21 @@ export async function setUp(dir: string): Promise<void> {
   await db.query(demoSchemaSql);
   await db.query(TPCH_SQL);
   await db.end();
-  await provisionConfigured(loadServerConfig(writeProxyConfig(dir)), { admin: { user: PG.user }, key: Buffer.alloc(32, 9) });
+  await provisionConfigured(loadServerConfig(writeProxyConfig(dir)), {
+    admin: { user: PG.user },
+    key: Buffer.alloc(32, 9),
+  });
 }
 
 /** pgveil's configuration for the bench, by default in front of the machine's PostgreSQL. */
-export function writeProxyConfig(dir: string, upstream: { port: number; passwordFile?: string } = { port: PG.port }, proxyPort = PROXY_PORT): string {
-  writeFileSync(join(dir, 'policies.yaml'), `
+export function writeProxyConfig(
+  dir: string,
+  upstream: { port: number; passwordFile?: string } = { port: PG.port },
+  proxyPort = PROXY_PORT,
+): string {
+  writeFileSync(
+    join(dir, 'policies.yaml'),
+    `
 tags: [pii.email, pii.ssn]
 dataProducts:
   - name: ${DB}
@@ -83,8 +92,12 @@ domainPolicies:
     rows: { column: bid, in: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }
 subscriptions: [ { dataProduct: ${DB}, users: [analyst] } ]
 users: [ { name: analyst, password: "${createScramVerifier('analyst')}" } ]
-`);
-  writeFileSync(join(dir, 'pgveil.yaml'), `listen: { host: 127.0.0.1, port: ${proxyPort} }\npolicies: [ policies.yaml ]\naudit: { file: audit.jsonl }\nlimits: { maxClientConnections: 2000 }\nlog: { level: warn }\n`);
+`,
+  );
+  writeFileSync(
+    join(dir, 'pgveil.yaml'),
+    `listen: { host: 127.0.0.1, port: ${proxyPort} }\npolicies: [ policies.yaml ]\naudit: { file: audit.jsonl }\nlimits: { maxClientConnections: 2000 }\nlog: { level: warn }\n`,
+  );
   return join(dir, 'pgveil.yaml');
 }
 
@@ -109,7 +122,10 @@ function rssKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 function startPgbouncer(dir: string): ChildProcess | undefined {
   if (!existsSync('/usr/sbin/pgbouncer')) return undefined;
   writeFileSync(join(dir, 'userlist.txt'), '"postgres" ""\n');
-  writeFileSync(join(dir, 'pgbouncer.ini'), `[databases]\n${DB} = host=127.0.0.1 port=5432 dbname=${DB}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${BOUNCER_PORT}\nauth_type = trust\nauth_file = ${join(dir, 'userlist.txt')}\npool_mode = transaction\nmax_client_conn = 2000\ndefault_pool_size = 16\nlogfile = ${join(dir, 'pgbouncer.log')}\npidfile = ${join(dir, 'pgbouncer.pid')}\nunix_socket_dir =\n`);
+  writeFileSync(
+    join(dir, 'pgbouncer.ini'),
+    `[databases]\n${DB} = host=127.0.0.1 port=5432 dbname=${DB}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${BOUNCER_PORT}\nauth_type = trust\nauth_file = ${join(dir, 'userlist.txt')}\npool_mode = transaction\nmax_client_conn = 2000\ndefault_pool_size = 16\nlogfile = ${join(dir, 'pgbouncer.log')}\npidfile = ${join(dir, 'pgbouncer.pid')}\nunix_socket_dir =\n`,
+  );
   const args = [join(dir, 'pgbouncer.ini')];
   if (process.getuid?.() === 0) args.unshift('-u', 'postgres');
   execFileSync('chmod', ['-R', 'a+rwX', dir]);
@@ -118,15 +134,39 @@ function startPgbouncer(dir: string): ChildProcess | undefined {
 
 function startPgpool(dir: string): ChildProcess | undefined {
   if (!existsSync('/usr/sbin/pgpool')) return undefined;
-  writeFileSync(join(dir, 'pgpool.conf'), [
-    `listen_addresses = '127.0.0.1'`, `port = ${PGPOOL_PORT}`, `backend_hostname0 = '127.0.0.1'`, `backend_port0 = 5432`, `backend_weight0 = 1`,
-    `backend_flag0 = 'ALLOW_TO_FAILOVER'`, `enable_pool_hba = off`, `num_init_children = 16`, `max_pool = 4`, `connection_cache = on`,
-    `load_balance_mode = off`, `sr_check_period = 0`, `health_check_period = 0`, `pid_file_name = '${join(dir, 'pgpool.pid')}'`,
-    `logdir = '${dir}'`, `socket_dir = '${dir}'`, `pcp_socket_dir = '${dir}'`, `pcp_port = ${PGPOOL_PORT + 1}`, `unix_socket_directories = '${dir}'`,
-    `pcp_socket_directories = '${dir}'`, `wd_ipc_socket_dir = '${dir}'`, `backend_clustering_mode = 'raw'`, `log_destination = 'stderr'`, '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'pgpool.conf'),
+    [
+      `listen_addresses = '127.0.0.1'`,
+      `port = ${PGPOOL_PORT}`,
+      `backend_hostname0 = '127.0.0.1'`,
+      `backend_port0 = 5432`,
+      `backend_weight0 = 1`,
+      `backend_flag0 = 'ALLOW_TO_FAILOVER'`,
+      `enable_pool_hba = off`,
+      `num_init_children = 16`,
+      `max_pool = 4`,
+      `connection_cache = on`,
+      `load_balance_mode = off`,
+      `sr_check_period = 0`,
+      `health_check_period = 0`,
+      `pid_file_name = '${join(dir, 'pgpool.pid')}'`,
+      `logdir = '${dir}'`,
+      `socket_dir = '${dir}'`,
+      `pcp_socket_dir = '${dir}'`,
+      `pcp_port = ${PGPOOL_PORT + 1}`,
+      `unix_socket_directories = '${dir}'`,
+      `pcp_socket_directories = '${dir}'`,
+      `wd_ipc_socket_dir = '${dir}'`,
+      `backend_clustering_mode = 'raw'`,
+      `log_destination = 'stderr'`,
+      '',
+    ].join('\n'),
+  );
   writeFileSync(join(dir, 'pcp.conf'), '');
-  return spawn('/usr/sbin/pgpool', ['-n', '-f', join(dir, 'pgpool.conf'), '-F', join(dir, 'pcp.conf')], { stdio: 'ignore' });
+  return spawn('/usr/sbin/pgpool', ['-n', '-f', join(dir, 'pgpool.conf'), '-F', join(dir, 'pcp.conf')], {
+    stdio: 'ignore',
+  });
 }
 
 /**
@@ -135,7 +175,14 @@ function startPgpool(dir: string): ChildProcess | undefined {
  */
 async function writeRewrittenPointQuery(db: Client, dir: string): Promise<string> {
   await initRewriter();
-  const context: RewriteContext = { principal: { user: 'analyst', groups: [], attributes: {} }, dataProduct: 'bench', searchPath: ['$user', 'public'], catalog: await loadCatalog(db), policies: benchPolicies(), helperSchema: 'pgveil' };
+  const context: RewriteContext = {
+    principal: { user: 'analyst', groups: [], attributes: {} },
+    dataProduct: 'bench',
+    searchPath: ['$user', 'public'],
+    catalog: await loadCatalog(db),
+    policies: benchPolicies(),
+    helperSchema: 'pgveil',
+  };
   const outcome = rewrite('SELECT abalance FROM pgbench_accounts WHERE aid = 987654321', context);
   if (outcome.kind !== 'plan' || !outcome.sql.includes('987654321')) throw new Error('point query not rewritten');
   const path = join(dir, 'rewritten-point-query.sql');
@@ -143,8 +190,37 @@ async function writeRewrittenPointQuery(db: Client, dir: string): Promise<string
   return path;
 }
 
-export function pgbench(port: number, mode: string, user: string, password?: string, script?: string, seconds = DURATION): { tps: number; transactions: number } {
-  const out = sh('pgbench', [...(script ? ['-f', script] : ['-S']), '-n', '-c', '8', '-j', '2', '-T', String(seconds), '-M', mode, '-h', '127.0.0.1', '-p', String(port), '-U', user, DB], password ? { PGPASSWORD: password } : {});
+export function pgbench(
+  port: number,
+  mode: string,
+  user: string,
+  password?: string,
+  script?: string,
+  seconds = DURATION,
+): { tps: number; transactions: number } {
+  const out = sh(
+    'pgbench',
+    [
+      ...(script ? ['-f', script] : ['-S']),
+      '-n',
+      '-c',
+      '8',
+      '-j',
+      '2',
+      '-T',
+      String(seconds),
+      '-M',
+      mode,
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-U',
+      user,
+      DB,
+    ],
+    password ? { PGPASSWORD: password } : {},
+  );
   const tps = /tps = ([\d.]+)/.exec(out)?.[1];
   const transactions = /number of transactions actually processed: (\d+)/.exec(out)?.[1];
   if (!tps || !transactions) throw new Error(`pgbench printed no tps:\n${out}`);
@@ -155,21 +231,43 @@ const CLOCK_TICKS = Number(sh('getconf', ['CLK_TCK']).trim());
 
 /** CPU seconds (user + system, all threads) a process has used so far. */
 export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /s, '')
+    .split(' ');
   // After the command name: state is field 3, utime field 14 and stime field 15 of proc(5).
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 async function streamSeconds(port: number, user: string, password?: string): Promise<number> {
   const t0 = process.hrtime.bigint();
-  sh('psql', ['-X', '-q', '-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', DB, '-c', "\\copy (SELECT i, repeat('x', 40) FROM generate_series(1, 1000000) i) to '/dev/null'"], password ? { PGPASSWORD: password } : {});
+  sh(
+    'psql',
+    [
+      '-X',
+      '-q',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-U',
+      user,
+      '-d',
+      DB,
+      '-c',
+      "\\copy (SELECT i, repeat('x', 40) FROM generate_series(1, 1000000) i) to '/dev/null'",
+    ],
+    password ? { PGPASSWORD: password } : {},
+  );
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
 async function idleSessions(port: number, count: number): Promise<Client[]> {
   const clients: Client[] = [];
   for (let i = 0; i < count; i += 50) {
-    const batch = Array.from({ length: Math.min(50, count - i) }, () => new Client({ host: '127.0.0.1', port, user: 'analyst', password: 'analyst', database: DB }));
+    const batch = Array.from(
+      { length: Math.min(50, count - i) },
+      () => new Client({ host: '127.0.0.1', port, user: 'analyst', password: 'analyst', database: DB }),
+    );
     for (const c of batch) c.on('error', () => undefined);
     await Promise.all(batch.map((c) => c.connect()));
     clients.push(...batch);
@@ -183,7 +281,10 @@ const SESSIONS = 1000;
  * Idle sessions through a second pgveil in front of a throwaway PostgreSQL that allows them all:
  * every session holds its own upstream connection, and the machine's server allows 100.
  */
-async function measureIdleSessions(dir: string, count: number): Promise<{ rssKb: number; rssBeforeKb: number; upstreamVersion: string }> {
+async function measureIdleSessions(
+  dir: string,
+  count: number,
+): Promise<{ rssKb: number; rssBeforeKb: number; upstreamVersion: string }> {
   const upstream = await startWideUpstream(count + 100, WIDE_UPSTREAM_PORT);
   const proxyDir = join(dir, 'connections');
   mkdirSync(proxyDir);
@@ -192,11 +293,19 @@ async function measureIdleSessions(dir: string, count: number): Promise<{ rssKb:
     const admin = upstream.admin('postgres');
     await admin.connect();
     await admin.query(`CREATE DATABASE ${DB}`);
-    const upstreamVersion = String((await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version);
+    const upstreamVersion = String(
+      (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version,
+    );
     await admin.end();
-    const config = writeProxyConfig(proxyDir, { port: upstream.port, passwordFile: upstream.servicePasswordFile }, CONNECTIONS_PROXY_PORT);
+    const config = writeProxyConfig(
+      proxyDir,
+      { port: upstream.port, passwordFile: upstream.servicePasswordFile },
+      CONNECTIONS_PROXY_PORT,
+    );
     await provisionConfigured(loadServerConfig(config), { admin: { user: 'postgres', password: SUPERUSER_PASSWORD } });
-    proxy = spawn('node', [join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', config], { stdio: 'ignore' });
+    proxy = spawn('node', [join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', config], {
+      stdio: 'ignore',
+    });
     await waitForPort(CONNECTIONS_PROXY_PORT);
     const rssBeforeKb = rssKb(proxy.pid!, 'VmRSS');
     const sessions = await idleSessions(CONNECTIONS_PROXY_PORT, count);
@@ -227,22 +336,53 @@ async function main(): Promise<void> {
   await db.end();
 
   // 2. End to end, 3. streaming, 4. idle sessions: pgveil as its own process.
-  const proxy = spawn('node', [...PROXY_NODE_ARGS, join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', writeProxyConfig(dir)], { stdio: 'ignore' });
+  const proxy = spawn(
+    'node',
+    [...PROXY_NODE_ARGS, join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', writeProxyConfig(dir)],
+    { stdio: 'ignore' },
+  );
   const bouncer = startPgbouncer(dir);
-  const relay = spawn('node', [join(__dirname, 'node-relay.js'), String(NODE_RELAY_PORT), String(PG.port)], { stdio: 'ignore' });
+  const relay = spawn('node', [join(__dirname, 'node-relay.js'), String(NODE_RELAY_PORT), String(PG.port)], {
+    stdio: 'ignore',
+  });
   const pool = startPgpool(dir);
   try {
     await waitForPort(PROXY_PORT);
     // `pid`: a single-process proxy whose CPU per statement is measured during its runs.
-    const peers: Array<{ name: string; port: number; user: string; password?: string; script?: string; pid?: number }> = [
-      { name: 'direct', port: PG.port, user: PG.user },
-      { name: 'pgveil', port: PROXY_PORT, user: 'analyst', password: 'analyst', pid: proxy.pid },
-      { name: 'direct, running the statement as pgveil rewrites it (the policy\'s own cost in PostgreSQL)', port: PG.port, user: PG.user, script: rewrittenScript },
-    ];
-    if (bouncer && (await waitForPort(BOUNCER_PORT, 5000).then(() => true, () => false))) peers.push({ name: 'pgbouncer (transaction)', port: BOUNCER_PORT, user: PG.user, pid: bouncer.pid });
-    if (pool && (await waitForPort(PGPOOL_PORT, 10000).then(() => true, () => false))) peers.push({ name: 'pgpool-II', port: PGPOOL_PORT, user: PG.user });
+    const peers: Array<{ name: string; port: number; user: string; password?: string; script?: string; pid?: number }> =
+      [
+        { name: 'direct', port: PG.port, user: PG.user },
+        { name: 'pgveil', port: PROXY_PORT, user: 'analyst', password: 'analyst', pid: proxy.pid },
+        {
+          name: "direct, running the statement as pgveil rewrites it (the policy's own cost in PostgreSQL)",
+          port: PG.port,
+          user: PG.user,
+          script: rewrittenScript,
+        },
+      ];
+    if (
+      bouncer &&
+      (await waitForPort(BOUNCER_PORT, 5000).then(
+        () => true,
+        () => false,
+      ))
+    )
+      peers.push({ name: 'pgbouncer (transaction)', port: BOUNCER_PORT, user: PG.user, pid: bouncer.pid });
+    if (
+      pool &&
+      (await waitForPort(PGPOOL_PORT, 10000).then(
+        () => true,
+        () => false,
+      ))
+    )
+      peers.push({ name: 'pgpool-II', port: PGPOOL_PORT, user: PG.user });
     await waitForPort(NODE_RELAY_PORT);
-    peers.push({ name: 'Node.js byte relay (floor for a Node proxy)', port: NODE_RELAY_PORT, user: PG.user, pid: relay.pid });
+    peers.push({
+      name: 'Node.js byte relay (floor for a Node proxy)',
+      port: NODE_RELAY_PORT,
+      user: PG.user,
+      pid: relay.pid,
+    });
     const modes = ['simple', 'extended', 'prepared'];
     const tps = new Map<string, number>();
     /** Microseconds of the proxy process's CPU per pgbench transaction (one statement with -S). */
@@ -265,7 +405,8 @@ async function main(): Promise<void> {
           const cpuBefore = peer.pid ? cpuSeconds(peer.pid) : 0;
           const run = pgbench(peer.port, mode, peer.user, peer.password, peer.script);
           value = run.tps;
-          if (peer.pid) cpuPerStatement.set(`${peer.name}/${mode}`, ((cpuSeconds(peer.pid) - cpuBefore) * 1e6) / run.transactions);
+          if (peer.pid)
+            cpuPerStatement.set(`${peer.name}/${mode}`, ((cpuSeconds(peer.pid) - cpuBefore) * 1e6) / run.transactions);
         } catch {
           value = Number.NaN;
         }
@@ -285,9 +426,21 @@ async function main(): Promise<void> {
     const hwmAfterStream = rssKb(proxy.pid!, 'VmHWM');
     const connections = await measureIdleSessions(dir, SESSIONS);
 
-    lines.push('# Benchmark results', '', `Measured ${new Date().toISOString()} on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${sh('psql', ['--version']).trim()}; whole run ${Math.round((Date.now() - started) / 1000)} s.`, '', `Reproduce: \`${commands.join(' ')}\` (PostgreSQL on 127.0.0.1:5432; pgbouncer and pgpool2 from Debian when installed).`, '');
+    lines.push(
+      '# Benchmark results',
+      '',
+      `Measured ${new Date().toISOString()} on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${sh('psql', ['--version']).trim()}; whole run ${Math.round((Date.now() - started) / 1000)} s.`,
+      '',
+      `Reproduce: \`${commands.join(' ')}\` (PostgreSQL on 127.0.0.1:5432; pgbouncer and pgpool2 from Debian when installed).`,
+      '',
+    );
     if (latency) lines.push(...latencySection(latency));
-    lines.push(`## End to end: pgbench -S, 8 clients, ${DURATION} s per run, scale 10, masking and a row filter on pgbench_accounts through pgveil`, '', '| peer | simple tps (ratio) | extended tps (ratio) | prepared tps (ratio) |', '| --- | --- | --- | --- |');
+    lines.push(
+      `## End to end: pgbench -S, 8 clients, ${DURATION} s per run, scale 10, masking and a row filter on pgbench_accounts through pgveil`,
+      '',
+      '| peer | simple tps (ratio) | extended tps (ratio) | prepared tps (ratio) |',
+      '| --- | --- | --- | --- |',
+    );
     for (const peer of peers) {
       const cell = (m: string): string => {
         const value = tps.get(`${peer.name}/${m}`)!;
@@ -295,30 +448,64 @@ async function main(): Promise<void> {
       };
       lines.push(`| ${peer.name} | ${modes.map(cell).join(' | ')} |`);
     }
-    lines.push('', 'CPU of the proxy process per statement, in microseconds (user + system time of all its threads during the run, over the statements pgbench completed):', '', '| proxy | simple | extended | prepared |', '| --- | --- | --- | --- |');
+    lines.push(
+      '',
+      'CPU of the proxy process per statement, in microseconds (user + system time of all its threads during the run, over the statements pgbench completed):',
+      '',
+      '| proxy | simple | extended | prepared |',
+      '| --- | --- | --- | --- |',
+    );
     for (const peer of peers.filter((p) => p.pid)) {
-      lines.push(`| ${peer.name} | ${modes.map((m) => (cpuPerStatement.has(`${peer.name}/${m}`) ? fmt(cpuPerStatement.get(`${peer.name}/${m}`)!, 1) : '-')).join(' | ')} |`);
+      lines.push(
+        `| ${peer.name} | ${modes.map((m) => (cpuPerStatement.has(`${peer.name}/${m}`) ? fmt(cpuPerStatement.get(`${peer.name}/${m}`)!, 1) : '-')).join(' | ')} |`,
+      );
     }
     lines.push(
       '',
       'This machine has two cores, shared by pgbench, PostgreSQL and the proxy: every microsecond a proxy spends per statement is taken from the other two, so throughput follows CPU per statement. The Node.js relay does nothing but copy bytes between two sockets; what pgveil spends above it is its own work per statement. Measured in process in this run (mean microseconds per statement, no sockets):',
       '',
-      '| pgveil\'s own work | us per statement |',
+      "| pgveil's own work | us per statement |",
       '| --- | --- |',
       `| gate: rewrite served from the exact-text cache (extended and prepared modes) | ${fmt(path.exactHit, 1)} |`,
       `| gate: rewrite served from the literal template (simple mode: PostgreSQL's normalize finds the literals, which go back into the cached rewrite) | ${fmt(path.literalHit, 1)} |`,
       `| audit record (serialized, chained with SHA-256, written before the answer is relayed) and metrics | ${fmt(path.auditRecord, 1)} |`,
       `| all of it, socket-free (bench/session-path.ts: client bytes decoded, the statement pipeline, the gate, the audit record, upstream's answer through the backend relay), CPU µs per statement in simple / extended / prepared mode | ${fmt(sessionPath.simple, 1)} / ${fmt(sessionPath.extended, 1)} / ${fmt(sessionPath.prepared, 1)} |`,
       '',
-      'What the proxy spends above the relay and above this is the runtime around it: two sockets per session instead of the relay\'s piped pair, timers, promise jobs. `npm run bench:profile` charges a CPU profile of the running proxy to each source file (bench/PROFILE.md).',
+      "What the proxy spends above the relay and above this is the runtime around it: two sockets per session instead of the relay's piped pair, timers, promise jobs. `npm run bench:profile` charges a CPU profile of the running proxy to each source file (bench/PROFILE.md).",
     );
-    lines.push('', `## Streaming: 1,000,000 rows (\`\\copy (SELECT ...) to /dev/null\` with psql), median of ${STREAM_RUNS} interleaved runs`, '', `| path | seconds | throughput ratio to direct |`, '| --- | --- | --- |', `| direct | ${fmt(directStream)} | 1.00 |`, `| pgveil | ${fmt(proxyStream)} | ${fmt(directStream / proxyStream)} |`, '', `pgveil peak RSS growth during the stream: ${fmt((hwmAfterStream - rssBefore) / 1024, 1)} MB (target at most 50 MB).`, '');
-    lines.push('## Connections', '', `pgveil RSS with ${SESSIONS} idle authenticated sessions (SCRAM, each with its upstream connection to a throwaway PostgreSQL ${connections.upstreamVersion} started with max_connections ${SESSIONS + 100}): ${fmt(connections.rssKb / 1024, 1)} MB, ${fmt(connections.rssBeforeKb / 1024, 1)} MB before they connected (target: at most 250 MB with 1,000 sessions).`, '');
+    lines.push(
+      '',
+      `## Streaming: 1,000,000 rows (\`\\copy (SELECT ...) to /dev/null\` with psql), median of ${STREAM_RUNS} interleaved runs`,
+      '',
+      `| path | seconds | throughput ratio to direct |`,
+      '| --- | --- | --- |',
+      `| direct | ${fmt(directStream)} | 1.00 |`,
+      `| pgveil | ${fmt(proxyStream)} | ${fmt(directStream / proxyStream)} |`,
+      '',
+      `pgveil peak RSS growth during the stream: ${fmt((hwmAfterStream - rssBefore) / 1024, 1)} MB (target at most 50 MB).`,
+      '',
+    );
+    lines.push(
+      '## Connections',
+      '',
+      `pgveil RSS with ${SESSIONS} idle authenticated sessions (SCRAM, each with its upstream connection to a throwaway PostgreSQL ${connections.upstreamVersion} started with max_connections ${SESSIONS + 100}): ${fmt(connections.rssKb / 1024, 1)} MB, ${fmt(connections.rssBeforeKb / 1024, 1)} MB before they connected (target: at most 250 MB with 1,000 sessions).`,
+      '',
+    );
     // The soak runs for ten minutes, apart from this run: its last figures are carried over.
     const soak = join(__dirname, '..', '..', 'bench', 'SOAK.md');
     const profile = join(__dirname, '..', '..', 'bench', 'PROFILE.md');
-    if (existsSync(profile)) lines.push(`${readFileSync(profile, 'utf8').trim().replace(/^## /, '## Last run of `npm run bench:profile`, copied from bench/PROFILE.md: ')}`, '');
-    if (existsSync(soak)) lines.push(`${readFileSync(soak, 'utf8').trim().replace(/^## Soak/, '## Soak (last run of `npm run soak`, copied from bench/SOAK.md)')}`, '');
+    if (existsSync(profile))
+      lines.push(
+        `${readFileSync(profile, 'utf8').trim().replace(/^## /, '## Last run of `npm run bench:profile`, copied from bench/PROFILE.md: ')}`,
+        '',
+      );
+    if (existsSync(soak))
+      lines.push(
+        `${readFileSync(soak, 'utf8')
+          .trim()
+          .replace(/^## Soak/, '## Soak (last run of `npm run soak`, copied from bench/SOAK.md)')}`,
+        '',
+      );
     if (!ONLY) writeFileSync(join(__dirname, '..', '..', 'bench', 'RESULTS.md'), `${lines.join('\n')}\n`);
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

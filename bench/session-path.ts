@@ -34,10 +34,29 @@ export async function measureSessionPath(db: Client, n = 30_000): Promise<Record
   const catalog = await loadCatalog(db);
   const policies = benchPolicies();
   const metrics = new PgveilMetrics();
-  const gate = createRewritingGate({ policies: () => policies, catalog: () => catalog, rewrite: cachedRewrite(new RewriteCache(), metrics), helperSchema: 'pgveil' });
+  const gate = createRewritingGate({
+    policies: () => policies,
+    catalog: () => catalog,
+    rewrite: cachedRewrite(new RewriteCache(), metrics),
+    helperSchema: 'pgveil',
+  });
   const dir = mkdtempSync(join(tmpdir(), 'pgveil-session-path-'));
-  const observer = createAuditObserver({ log: new AuditLog(join(dir, 'audit.jsonl'), undefined), events: fanOut([]), rawStatements: false, failClosed: true, metrics, anomalies: new AnomalyDetector(undefined) });
-  const info: SessionInfo = { sessionId: 'bench', principal: { user: 'analyst', groups: [], attributes: {} }, dataProduct: 'bench', searchPath: ['$user', 'public'], applicationName: 'pgbench', clientAddress: '127.0.0.1' };
+  const observer = createAuditObserver({
+    log: new AuditLog(join(dir, 'audit.jsonl'), undefined),
+    events: fanOut([]),
+    rawStatements: false,
+    failClosed: true,
+    metrics,
+    anomalies: new AnomalyDetector(undefined),
+  });
+  const info: SessionInfo = {
+    sessionId: 'bench',
+    principal: { user: 'analyst', groups: [], attributes: {} },
+    dataProduct: 'bench',
+    searchPath: ['$user', 'public'],
+    applicationName: 'pgbench',
+    clientAddress: '127.0.0.1',
+  };
   const session = (): { send(bytes: Buffer): void; answer(bytes: Buffer): void } => {
     const decoder = new FrontendDecoder(1 << 20);
     decoder.endStartupPhase();
@@ -66,10 +85,23 @@ export async function measureSessionPath(db: Client, n = 30_000): Promise<Record
     };
   };
   const rows = backendFrames(['D', 'C SELECT 1', 'Z I'], '');
-  const flows: Record<Mode, { setup?: (s: ReturnType<typeof session>) => void; request: (i: number) => Buffer; answer: Buffer }> = {
-    simple: { request: (i) => serialize.query(pointQuery(1 + ((i * 7919) % 1_000_000))), answer: Buffer.concat([backendFrames(['T'], ''), rows]) },
+  const flows: Record<
+    Mode,
+    { setup?: (s: ReturnType<typeof session>) => void; request: (i: number) => Buffer; answer: Buffer }
+  > = {
+    simple: {
+      request: (i) => serialize.query(pointQuery(1 + ((i * 7919) % 1_000_000))),
+      answer: Buffer.concat([backendFrames(['T'], ''), rows]),
+    },
     extended: {
-      request: (i) => Buffer.concat([serialize.parse({ text: pointQuery('$1') }), serialize.bind({ values: [String(1 + (i % 1_000_000))] }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
+      request: (i) =>
+        Buffer.concat([
+          serialize.parse({ text: pointQuery('$1') }),
+          serialize.bind({ values: [String(1 + (i % 1_000_000))] }),
+          serialize.describe({ type: 'P' }),
+          serialize.execute({}),
+          serialize.sync(),
+        ]),
       answer: Buffer.concat([backendFrames(['1', '2', 'T'], ''), rows]),
     },
     prepared: {
@@ -77,7 +109,12 @@ export async function measureSessionPath(db: Client, n = 30_000): Promise<Record
         s.send(Buffer.concat([serialize.parse({ name: 'P0_1', text: pointQuery('$1') }), serialize.sync()]));
         s.answer(backendFrames(['1', 'Z I'], ''));
       },
-      request: (i) => Buffer.concat([serialize.bind({ statement: 'P0_1', values: [String(1 + (i % 1_000_000))] }), serialize.execute({}), serialize.sync()]),
+      request: (i) =>
+        Buffer.concat([
+          serialize.bind({ statement: 'P0_1', values: [String(1 + (i % 1_000_000))] }),
+          serialize.execute({}),
+          serialize.sync(),
+        ]),
       answer: Buffer.concat([backendFrames(['2'], ''), rows]),
     },
   };

@@ -29,7 +29,9 @@ const PORT = 6650;
 const WORKLOAD: ReadonlyArray<{ sql: string; values?: unknown[]; name?: string; refused?: boolean }> = [
   { sql: 'SELECT id, email, ssn, phone FROM customers WHERE id = $1', values: [3], name: 'by-id' },
   { sql: 'SELECT region, count(*) FROM customers GROUP BY region' },
-  { sql: 'SELECT c.email, sum(o.amount) FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY 1 ORDER BY 2 DESC LIMIT 10' },
+  {
+    sql: 'SELECT c.email, sum(o.amount) FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY 1 ORDER BY 2 DESC LIMIT 10',
+  },
   { sql: "SELECT count(*) FROM customers WHERE ssn LIKE '7%'" },
   { sql: 'SELECT card_number FROM orders WHERE id = $1', values: [42] },
   { sql: 'DELETE FROM customers', refused: true },
@@ -56,20 +58,47 @@ async function main(): Promise<void> {
   const db = upstream.admin(DB);
   await db.connect();
   await db.query(demoSchemaSql);
-  const upstreamVersion = String((await db.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version);
+  const upstreamVersion = String(
+    (await db.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version,
+  );
   await db.end();
 
   const dir = mkdtempSync(join(tmpdir(), 'pgveil-soak-'));
-  writeFileSync(join(dir, 'policies.yaml'), demoPolicyYaml({
-    upstreamPort: upstream.port, upstreamDatabase: DB, serviceRole: 'pgveil_soak_svc', passwordFile: upstream.servicePasswordFile,
-    analystVerifier: createScramVerifier('analyst'), stewardVerifier: createScramVerifier('steward'),
-  }).replace('name: demo', `name: ${DB}`).replace('dataProduct: demo', `dataProduct: ${DB}`));
-  writeFileSync(join(dir, 'pgveil.yaml'), `listen: { host: 127.0.0.1, port: ${PORT} }\npolicies: [ policies.yaml ]\naudit: { file: audit.jsonl }\nlog: { level: warn }\n`);
+  writeFileSync(
+    join(dir, 'policies.yaml'),
+    demoPolicyYaml({
+      upstreamPort: upstream.port,
+      upstreamDatabase: DB,
+      serviceRole: 'pgveil_soak_svc',
+      passwordFile: upstream.servicePasswordFile,
+      analystVerifier: createScramVerifier('analyst'),
+      stewardVerifier: createScramVerifier('steward'),
+    })
+      .replace('name: demo', `name: ${DB}`)
+      .replace('dataProduct: demo', `dataProduct: ${DB}`),
+  );
+  writeFileSync(
+    join(dir, 'pgveil.yaml'),
+    `listen: { host: 127.0.0.1, port: ${PORT} }\npolicies: [ policies.yaml ]\naudit: { file: audit.jsonl }\nlog: { level: warn }\n`,
+  );
   // The service account, the helper schema and its key, as `pgveil provision` sets them up.
-  await provisionConfigured(loadServerConfig(join(dir, 'pgveil.yaml')), { admin: { user: 'postgres', password: SUPERUSER_PASSWORD }, key: Buffer.alloc(32, 3) });
-  const proxy = spawn('node', [join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', join(dir, 'pgveil.yaml')], { stdio: 'inherit' });
+  await provisionConfigured(loadServerConfig(join(dir, 'pgveil.yaml')), {
+    admin: { user: 'postgres', password: SUPERUSER_PASSWORD },
+    key: Buffer.alloc(32, 3),
+  });
+  const proxy = spawn(
+    'node',
+    [join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', join(dir, 'pgveil.yaml')],
+    { stdio: 'inherit' },
+  );
   for (let i = 0; i < 100; i++) {
-    if (await new Promise<boolean>((r) => { const s = connect({ port: PORT, host: '127.0.0.1' }, () => (s.destroy(), r(true))); s.on('error', () => r(false)); })) break;
+    if (
+      await new Promise<boolean>((r) => {
+        const s = connect({ port: PORT, host: '127.0.0.1' }, () => (s.destroy(), r(true)));
+        s.on('error', () => r(false));
+      })
+    )
+      break;
     await new Promise((r) => setTimeout(r, 100));
   }
 
@@ -79,7 +108,16 @@ async function main(): Promise<void> {
   const unexpected: string[] = [];
   const samples: Array<{ minute: number; rssMb: number }> = [];
   samples.push({ minute: 0, rssMb: await rss(proxy.pid!) });
-  const sampler = setInterval(() => void rss(proxy.pid!).then((mb) => samples.push({ minute: Math.round(((Date.now() - (deadline - MINUTES * 60_000)) / 60_000) * 10) / 10, rssMb: mb })), 30_000);
+  const sampler = setInterval(
+    () =>
+      void rss(proxy.pid!).then((mb) =>
+        samples.push({
+          minute: Math.round(((Date.now() - (deadline - MINUTES * 60_000)) / 60_000) * 10) / 10,
+          rssMb: mb,
+        }),
+      ),
+    30_000,
+  );
   await Promise.all(
     Array.from({ length: CLIENTS }, async (_, n) => {
       const c = new Client({ host: '127.0.0.1', port: PORT, user: 'analyst', password: 'analyst', database: DB });

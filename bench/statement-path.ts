@@ -48,7 +48,14 @@ export async function measureStatementPath(db: Client, n = 50_000): Promise<Stat
     rewrite: cachedRewrite(cache, metrics),
     helperSchema: 'pgveil',
   });
-  const session: SessionInfo = { sessionId: 'bench', principal: { user: 'analyst', groups: [], attributes: {} }, dataProduct: 'bench', searchPath: ['$user', 'public'], applicationName: 'pgbench', clientAddress: '127.0.0.1' };
+  const session: SessionInfo = {
+    sessionId: 'bench',
+    principal: { user: 'analyst', groups: [], attributes: {} },
+    dataProduct: 'bench',
+    searchPath: ['$user', 'public'],
+    applicationName: 'pgbench',
+    clientAddress: '127.0.0.1',
+  };
   const check = (sql: string): RewriteOutcome => {
     const outcome = gate.check(sql, session);
     if (outcome instanceof Promise || outcome.kind !== 'plan') throw new Error(`point query not planned: ${sql}`);
@@ -59,9 +66,26 @@ export async function measureStatementPath(db: Client, n = 50_000): Promise<Stat
   const literalHit = mean(n, (i) => check(texts[i]!));
   const dir = mkdtempSync(join(tmpdir(), 'pgveil-path-'));
   try {
-    const observer = createAuditObserver({ log: new AuditLog(join(dir, 'audit.jsonl'), undefined), events: fanOut([]), rawStatements: false, failClosed: true, metrics, anomalies: new AnomalyDetector(undefined) });
+    const observer = createAuditObserver({
+      log: new AuditLog(join(dir, 'audit.jsonl'), undefined),
+      events: fanOut([]),
+      rawStatements: false,
+      failClosed: true,
+      metrics,
+      anomalies: new AnomalyDetector(undefined),
+    });
     const outcomes = texts.map(check);
-    const auditRecord = mean(n, (i) => observer.statementFinished({ session, protocol: 'simple', sql: texts[i]!, outcome: outcomes[i]!, rows: 1, startedAt: new Date(), durationMs: 0.1 }));
+    const auditRecord = mean(n, (i) =>
+      observer.statementFinished({
+        session,
+        protocol: 'simple',
+        sql: texts[i]!,
+        outcome: outcomes[i]!,
+        rows: 1,
+        startedAt: new Date(),
+        durationMs: 0.1,
+      }),
+    );
     return { exactHit, literalHit, auditRecord };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -39,7 +39,11 @@ export class CatalogActivity {
 
   /** One statement as the audit observer saw it. Cheap: a bucket lookup and a few increments. */
   statement(record: StatementRecord): void {
-    const bucket = this.countStatement(record.session.dataProduct, record.startedAt.getTime(), record.outcome.kind === 'refusal');
+    const bucket = this.countStatement(
+      record.session.dataProduct,
+      record.startedAt.getTime(),
+      record.outcome.kind === 'refusal',
+    );
     if (!bucket || record.outcome.kind === 'refusal') return;
     if (!record.outcome.reasons.some((r) => r.column !== undefined && r.effect !== 'allow')) return;
     // Statements from one template or prepared statement share their reasons array: tags once each.
@@ -77,11 +81,16 @@ export class CatalogActivity {
     const first = Math.floor((now - WINDOW_MS) / BUCKET_MS) * BUCKET_MS + BUCKET_MS;
     const held = new Map((this.products.get(dataProduct) ?? []).map((b) => [b.start, b]));
     const out: Bucket[] = [];
-    for (let start = first; start <= now; start += BUCKET_MS) out.push(held.get(start) ?? { start, statements: 0, refusals: 0, maskedByTag: new Map() });
+    for (let start = first; start <= now; start += BUCKET_MS)
+      out.push(held.get(start) ?? { start, statements: 0, refusals: 0, maskedByTag: new Map() });
     return out;
   }
 
-  totals(dataProduct: string): { readonly statements: number; readonly refusals: number; readonly maskedByTag: ReadonlyMap<string, number> } {
+  totals(dataProduct: string): {
+    readonly statements: number;
+    readonly refusals: number;
+    readonly maskedByTag: ReadonlyMap<string, number>;
+  } {
     let statements = 0;
     let refusals = 0;
     const maskedByTag = new Map<string, number>();

@@ -34,7 +34,9 @@ export interface CatalogAuthOptions {
   readonly now?: () => number;
 }
 
-export type Authentication = { readonly ok: true; readonly csrf: string; readonly via: 'cookie' | 'bearer' } | { readonly ok: false; readonly reason: string };
+export type Authentication =
+  | { readonly ok: true; readonly csrf: string; readonly via: 'cookie' | 'bearer' }
+  | { readonly ok: false; readonly reason: string };
 
 export class CatalogAuth {
   private readonly sessions = new Map<string, CatalogSession>();
@@ -52,7 +54,8 @@ export class CatalogAuth {
   /** The request's session (cookie) or bearer token, checked. */
   authenticate(req: IncomingMessage): Authentication {
     const token = this.options.token;
-    if (token === undefined) return { ok: false, reason: 'the catalog is disabled: no admin token is configured (admin.tokenEnv)' };
+    if (token === undefined)
+      return { ok: false, reason: 'the catalog is disabled: no admin token is configured (admin.tokenEnv)' };
     const header = req.headers.authorization;
     if (header !== undefined) {
       const match = /^bearer +(\S+)\s*$/i.exec(header);
@@ -64,7 +67,10 @@ export class CatalogAuth {
     const session = this.sessions.get(id);
     const now = this.now();
     if (!session) return { ok: false, reason: 'unknown or expired session' };
-    if (now - session.seen > (this.options.idleMs ?? 60 * 60 * 1000) || now - session.created > (this.options.maxAgeMs ?? 12 * 60 * 60 * 1000)) {
+    if (
+      now - session.seen > (this.options.idleMs ?? 60 * 60 * 1000) ||
+      now - session.created > (this.options.maxAgeMs ?? 12 * 60 * 60 * 1000)
+    ) {
       this.sessions.delete(id);
       return { ok: false, reason: 'session expired' };
     }
@@ -92,17 +98,24 @@ export class CatalogAuth {
    * Sign-in: the form's CSRF value must equal its cookie, the token must match. Returns the new
    * session's id, or why not. Failures are counted per client; too many lock the client out a while.
    */
-  signIn(req: IncomingMessage, form: URLSearchParams, client: string): { readonly session: string } | { readonly status: number; readonly reason: string } {
+  signIn(
+    req: IncomingMessage,
+    form: URLSearchParams,
+    client: string,
+  ): { readonly session: string } | { readonly status: number; readonly reason: string } {
     const token = this.options.token;
-    if (token === undefined) return { status: 403, reason: 'the catalog is disabled: no admin token is configured (admin.tokenEnv)' };
+    if (token === undefined)
+      return { status: 403, reason: 'the catalog is disabled: no admin token is configured (admin.tokenEnv)' };
     const now = this.now();
     const failed = this.failures.get(client);
     const lockoutMs = this.options.lockoutMs ?? 60_000;
     if (failed && now - failed.since > lockoutMs) this.failures.delete(client);
-    else if (failed && failed.count >= (this.options.maxFailures ?? 10)) return { status: 429, reason: 'too many failed sign-ins from this client: try again in a minute' };
+    else if (failed && failed.count >= (this.options.maxFailures ?? 10))
+      return { status: 429, reason: 'too many failed sign-ins from this client: try again in a minute' };
     const cookie = cookies(req).get(LOGIN_CSRF_COOKIE);
     const presented = form.get('csrf');
-    if (cookie === undefined || presented === null || !bearerTokenMatches(presented, cookie)) return { status: 403, reason: 'the sign-in form has expired or did not come from this catalog: load it again' };
+    if (cookie === undefined || presented === null || !bearerTokenMatches(presented, cookie))
+      return { status: 403, reason: 'the sign-in form has expired or did not come from this catalog: load it again' };
     const given = form.get('token') ?? '';
     if (!bearerTokenMatches(given, token)) {
       const entry = this.failures.get(client) ?? { count: 0, since: now };

@@ -56,7 +56,16 @@ export function createCatalogHandler(options: CatalogHandlerOptions): CatalogHan
   const { sources } = options;
   return (req, res) => {
     void route(req, res).catch((error: Error) => {
-      if (!res.headersSent) send(res, 500, page({ title: 'Error', body: html`<h1>The page could not be made</h1><p class="error">${error.message}</p>` }));
+      if (!res.headersSent)
+        send(
+          res,
+          500,
+          page({
+            title: 'Error',
+            body: html`<h1>The page could not be made</h1>
+              <p class="error">${error.message}</p>`,
+          }),
+        );
       else res.destroy();
     });
   };
@@ -68,27 +77,51 @@ export function createCatalogHandler(options: CatalogHandlerOptions): CatalogHan
     const asset = ASSETS[path];
     if (asset && req.method === 'GET') {
       const fresh = req.headers['if-none-match'] === asset.etag;
-      res.writeHead(fresh ? 304 : 200, { ...SECURITY_HEADERS, 'cache-control': 'no-cache', etag: asset.etag, 'content-type': asset.type });
+      res.writeHead(fresh ? 304 : 200, {
+        ...SECURITY_HEADERS,
+        'cache-control': 'no-cache',
+        etag: asset.etag,
+        'content-type': asset.type,
+      });
       res.end(fresh ? undefined : asset.body);
       return;
     }
     if (path === '/catalog/login') {
       if (req.method === 'GET') {
         const csrf = auth.loginCsrf();
-        return send(res, auth.enabled ? 200 : 403, loginPage(csrf, safeNext(url.searchParams.get('next')), auth.enabled ? undefined : 'The catalog is disabled: no admin token is configured (admin.tokenEnv).'), {
-          'set-cookie': cookieHeader(req, LOGIN_CSRF_COOKIE, csrf, 600),
-        });
+        return send(
+          res,
+          auth.enabled ? 200 : 403,
+          loginPage(
+            csrf,
+            safeNext(url.searchParams.get('next')),
+            auth.enabled ? undefined : 'The catalog is disabled: no admin token is configured (admin.tokenEnv).',
+          ),
+          {
+            'set-cookie': cookieHeader(req, LOGIN_CSRF_COOKIE, csrf, 600),
+          },
+        );
       }
-      if (req.method !== 'POST') return send(res, 405, 'method not allowed', { allow: 'GET, POST' }, 'text/plain; charset=utf-8');
+      if (req.method !== 'POST')
+        return send(res, 405, 'method not allowed', { allow: 'GET, POST' }, 'text/plain; charset=utf-8');
       if (!auth.sameOrigin(req)) return deny(req, res, path, client, 403, 'cross-site sign-in refused');
       const form = await readForm(req);
-      if (!form) return send(res, 415, 'a sign-in is an application/x-www-form-urlencoded form of at most 4 KB', {}, 'text/plain; charset=utf-8');
+      if (!form)
+        return send(
+          res,
+          415,
+          'a sign-in is an application/x-www-form-urlencoded form of at most 4 KB',
+          {},
+          'text/plain; charset=utf-8',
+        );
       const result = auth.signIn(req, form, client);
       const next = safeNext(form.get('next'));
       if ('reason' in result) {
         options.onDenied?.({ path, client, reason: result.reason });
         const csrf = auth.loginCsrf();
-        return send(res, result.status, loginPage(csrf, next, result.reason), { 'set-cookie': cookieHeader(req, LOGIN_CSRF_COOKIE, csrf, 600) });
+        return send(res, result.status, loginPage(csrf, next, result.reason), {
+          'set-cookie': cookieHeader(req, LOGIN_CSRF_COOKIE, csrf, 600),
+        });
       }
       res.writeHead(303, {
         ...SECURITY_HEADERS,
@@ -99,20 +132,30 @@ export function createCatalogHandler(options: CatalogHandlerOptions): CatalogHan
       return;
     }
     if (path === '/catalog/logout') {
-      if (req.method !== 'POST') return send(res, 405, 'method not allowed', { allow: 'POST' }, 'text/plain; charset=utf-8');
+      if (req.method !== 'POST')
+        return send(res, 405, 'method not allowed', { allow: 'POST' }, 'text/plain; charset=utf-8');
       if (!auth.sameOrigin(req)) return deny(req, res, path, client, 403, 'cross-site sign-out refused');
       const form = await readForm(req);
-      if (!form || !auth.signOut(req, form)) return deny(req, res, path, client, 403, 'sign-out refused: no session or a wrong form token');
-      res.writeHead(303, { ...SECURITY_HEADERS, location: '/catalog/login', 'set-cookie': cookieHeader(req, SESSION_COOKIE, '', 0) });
+      if (!form || !auth.signOut(req, form))
+        return deny(req, res, path, client, 403, 'sign-out refused: no session or a wrong form token');
+      res.writeHead(303, {
+        ...SECURITY_HEADERS,
+        location: '/catalog/login',
+        'set-cookie': cookieHeader(req, SESSION_COOKIE, '', 0),
+      });
       res.end();
       return;
     }
     const who = auth.authenticate(req);
     if (!who.ok) {
-      if (req.headers.authorization !== undefined || !auth.enabled) options.onDenied?.({ path, client, reason: who.reason });
-      return send(res, 401, refusedPage(who.reason, safeNext(`${url.pathname}${url.search}`)), { 'www-authenticate': 'Bearer realm="pgveil-catalog"' });
+      if (req.headers.authorization !== undefined || !auth.enabled)
+        options.onDenied?.({ path, client, reason: who.reason });
+      return send(res, 401, refusedPage(who.reason, safeNext(`${url.pathname}${url.search}`)), {
+        'www-authenticate': 'Bearer realm="pgveil-catalog"',
+      });
     }
-    if (req.method !== 'GET') return send(res, 405, 'the catalog is read-only', { allow: 'GET' }, 'text/plain; charset=utf-8');
+    if (req.method !== 'GET')
+      return send(res, 405, 'the catalog is read-only', { allow: 'GET' }, 'text/plain; charset=utf-8');
     const segments = path.split('/').slice(2).map(decodeSegment);
     if (segments.some((s) => s === undefined)) return send(res, 400, notFound('That address is not valid.', who.csrf));
     const [section, name, ...rest] = segments as string[];
@@ -120,9 +163,14 @@ export function createCatalogHandler(options: CatalogHandlerOptions): CatalogHan
     if (section === undefined) return send(res, 200, await productsPage(sources, who.csrf));
     if (section === 'products' && name !== undefined) {
       const body = await productPage(sources, name, url.searchParams, who.csrf);
-      return send(res, body ? 200 : 404, body ?? notFound('No data product of that name in the running policy version.', who.csrf));
+      return send(
+        res,
+        body ? 200 : 404,
+        body ?? notFound('No data product of that name in the running policy version.', who.csrf),
+      );
     }
-    if (section === 'events' && name === undefined) return send(res, 200, eventsPage(sources, url.searchParams, who.csrf));
+    if (section === 'events' && name === undefined)
+      return send(res, 200, eventsPage(sources, url.searchParams, who.csrf));
     if (section === 'principals' && name === undefined) return send(res, 200, principalsPage(sources, who.csrf));
     if (section === 'principals' && name !== undefined) {
       const body = await principalPage(sources, name, who.csrf);
@@ -132,20 +180,39 @@ export function createCatalogHandler(options: CatalogHandlerOptions): CatalogHan
     return send(res, 404, notFound('No such page.', who.csrf));
   }
 
-  function deny(req: IncomingMessage, res: ServerResponse, path: string, client: string, status: number, reason: string): void {
+  function deny(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    client: string,
+    status: number,
+    reason: string,
+  ): void {
     options.onDenied?.({ path, client, reason });
     send(res, status, reason, {}, 'text/plain; charset=utf-8');
     req.resume();
   }
 }
 
-function send(res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}, type = 'text/html; charset=utf-8'): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string | string[]> = {},
+  type = 'text/html; charset=utf-8',
+): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, ...headers });
   res.end(body);
 }
 
 function notFound(message: string, csrf: string): string {
-  return page({ title: 'Not found', csrf, body: html`<h1>Not found</h1><p>${message}</p><p><a href="/catalog">Data products</a></p>` });
+  return page({
+    title: 'Not found',
+    csrf,
+    body: html`<h1>Not found</h1>
+      <p>${message}</p>
+      <p><a href="/catalog">Data products</a></p>`,
+  });
 }
 
 function decodeSegment(s: string): string | undefined {

@@ -36,17 +36,29 @@ export interface ColumnTag {
 
 /** The principals of the matrix, exactly as `pgveil access-matrix` builds them: the users file. */
 export function matrixProfiles(bundle: PolicyBundle): Array<{ readonly name: string; readonly principal: Principal }> {
-  return [...bundle.users.values()].map((u) => ({ name: u.name, principal: { user: u.name, groups: u.groups ?? [], attributes: u.attributes ?? {} } }));
+  return [...bundle.users.values()].map((u) => ({
+    name: u.name,
+    principal: { user: u.name, groups: u.groups ?? [], attributes: u.attributes ?? {} },
+  }));
 }
 
 /** Each tag of a column with where it comes from: the policy file, the column comment, discovery. */
-export function columnTagsWithSource(bundle: PolicyBundle, relation: RelationRef, column: RelationRef['columns'][number], untagged: ReadonlyMap<string, UntaggedColumn>): ColumnTag[] {
+export function columnTagsWithSource(
+  bundle: PolicyBundle,
+  relation: RelationRef,
+  column: RelationRef['columns'][number],
+  untagged: ReadonlyMap<string, UntaggedColumn>,
+): ColumnTag[] {
   const product = bundle.dataProducts.get(relation.dataProduct);
   const tables = product?.tables ?? {};
   const declared = (tables[`${relation.schema}.${relation.name}`] ?? tables[relation.name])?.columns[column.name] ?? [];
-  const tags: ColumnTag[] = [...declared.map((tag) => ({ tag, source: 'declared' as const })), ...commentTags(column.comment).map((tag) => ({ tag, source: 'comment' as const }))];
+  const tags: ColumnTag[] = [
+    ...declared.map((tag) => ({ tag, source: 'declared' as const })),
+    ...commentTags(column.comment).map((tag) => ({ tag, source: 'comment' as const })),
+  ];
   const found = untagged.get(matrixColumnName(relation, column.name));
-  if (found) for (const tag of found.proposedTags) tags.push({ tag, source: 'discovered', confidence: found.confidence });
+  if (found)
+    for (const tag of found.proposedTags) tags.push({ tag, source: 'discovered', confidence: found.confidence });
   return tags;
 }
 
@@ -66,24 +78,34 @@ export interface ProductMatrix {
 export function productMatrix(bundle: PolicyBundle, relations: readonly RelationRef[]): ProductMatrix {
   const profiles = matrixProfiles(bundle);
   const matrix = accessMatrix(bundle.snapshot, profiles, relations);
-  const decisions = relations.map((r) => profiles.map((p) => bundle.snapshot.decide(p.principal, r, p.principal.purpose)));
+  const decisions = relations.map((r) =>
+    profiles.map((p) => bundle.snapshot.decide(p.principal, r, p.principal.purpose)),
+  );
   const product = relations[0]?.dataProduct;
-  const subscribed = profiles.map((p) => (product === undefined ? false : bundle.snapshot.subscription(p.principal, product).allowed));
+  const subscribed = profiles.map((p) =>
+    product === undefined ? false : bundle.snapshot.subscription(p.principal, product).allowed,
+  );
   return { matrix, decisions, subscribed };
 }
 
 /** The rules that can apply to a data product: global rules for it (or all), its domain's rules. */
-export function rulesFor(bundle: PolicyBundle, dataProduct: string): Array<{ readonly rule: PolicyRule; readonly scope: 'global' | 'domain' }> {
+export function rulesFor(
+  bundle: PolicyBundle,
+  dataProduct: string,
+): Array<{ readonly rule: PolicyRule; readonly scope: 'global' | 'domain' }> {
   const domain = bundle.dataProducts.get(dataProduct)?.domain;
   return [
-    ...bundle.set.globalPolicies.filter((r) => !r.dataProducts || r.dataProducts.includes(dataProduct)).map((rule) => ({ rule, scope: 'global' as const })),
+    ...bundle.set.globalPolicies
+      .filter((r) => !r.dataProducts || r.dataProducts.includes(dataProduct))
+      .map((rule) => ({ rule, scope: 'global' as const })),
     ...bundle.set.domainPolicies.filter((r) => r.domain === domain).map((rule) => ({ rule, scope: 'domain' as const })),
   ];
 }
 
 /** A row predicate as readable text (policy values, never data). */
 export function predicateText(p: RowPredicate): string {
-  const lit = (v: Literal): string => (v === null ? 'NULL' : typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v));
+  const lit = (v: Literal): string =>
+    v === null ? 'NULL' : typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v);
   switch (p.op) {
     case 'eq':
       return `${p.column} = ${lit(p.value)}`;

@@ -30,7 +30,12 @@ function tailLines(path: string, budget: number): { readonly lines: string[]; re
   }
 }
 
-export function backfillStatements(activity: CatalogActivity, auditFile: string, now = Date.now(), maxBytes = DEFAULT_MAX_BYTES): number {
+export function backfillStatements(
+  activity: CatalogActivity,
+  auditFile: string,
+  now = Date.now(),
+  maxBytes = DEFAULT_MAX_BYTES,
+): number {
   let budget = maxBytes;
   let counted = 0;
   for (const file of [auditFile, ...rotatedFiles(auditFile).reverse()]) {
@@ -59,13 +64,27 @@ export function backfillStatements(activity: CatalogActivity, auditFile: string,
   return counted;
 }
 
-export function backfillEvents(activity: CatalogActivity, eventsFile: string, now = Date.now(), maxBytes = DEFAULT_MAX_BYTES): number {
+export function backfillEvents(
+  activity: CatalogActivity,
+  eventsFile: string,
+  now = Date.now(),
+  maxBytes = DEFAULT_MAX_BYTES,
+): number {
   let kept = 0;
   for (const line of tailLines(eventsFile, maxBytes).lines) {
     try {
-      const { class_uid: _uid, class_name: _name, ...event } = JSON.parse(line) as SecurityEvent & { class_uid?: number; class_name?: string };
-      if (typeof event.time !== 'string' || typeof event.kind !== 'string' || Date.parse(event.time) < now - WINDOW_MS) continue;
-      activity.event({ ...event, actor: event.actor ?? { user: null, session: '', client: '' }, reasons: event.reasons ?? [] });
+      const {
+        class_uid: _uid,
+        class_name: _name,
+        ...event
+      } = JSON.parse(line) as SecurityEvent & { class_uid?: number; class_name?: string };
+      if (typeof event.time !== 'string' || typeof event.kind !== 'string' || Date.parse(event.time) < now - WINDOW_MS)
+        continue;
+      activity.event({
+        ...event,
+        actor: event.actor ?? { user: null, session: '', client: '' },
+        reasons: event.reasons ?? [],
+      });
       kept++;
     } catch {
       // A line cut by a crash or written by another tool: skipped.

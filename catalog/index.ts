@@ -50,7 +50,8 @@ export function createCatalog(options: CatalogOptions): Catalog {
   const sources: CatalogSources = {
     bundle: options.bundle,
     policyPaths: options.policyPaths,
-    relations: async (dataProduct) => userRelations(dataProduct, await options.catalog(dataProduct), options.helperSchema),
+    relations: async (dataProduct) =>
+      userRelations(dataProduct, await options.catalog(dataProduct), options.helperSchema),
     activity,
     untagged: () => scanner.current(),
     listener: options.listener,
@@ -66,9 +67,16 @@ export function userRelations(dataProduct: string, catalog: CatalogSnapshot, hel
   const out: RelationRef[] = [];
   for (const r of catalog.all()) {
     if (SYSTEM_SCHEMAS.has(r.schema) || r.schema === helperSchema || r.schema === 'pg_toast') continue;
-    out.push({ dataProduct, schema: r.schema, name: r.name, columns: r.columns.map((c) => ({ name: c.name, type: c.type, ...(c.comment ? { comment: c.comment } : {}) })) });
+    out.push({
+      dataProduct,
+      schema: r.schema,
+      name: r.name,
+      columns: r.columns.map((c) => ({ name: c.name, type: c.type, ...(c.comment ? { comment: c.comment } : {}) })),
+    });
   }
-  return out.sort((a, b) => `${a.dataProduct}.${a.schema}.${a.name}`.localeCompare(`${b.dataProduct}.${b.schema}.${b.name}`));
+  return out.sort((a, b) =>
+    `${a.dataProduct}.${a.schema}.${a.name}`.localeCompare(`${b.dataProduct}.${b.schema}.${b.name}`),
+  );
 }
 
 /**
@@ -86,7 +94,9 @@ function maskedTags(options: CatalogOptions): MaskedTagsOf {
       return [];
     }
     const product = options.bundle().dataProducts.get(record.session.dataProduct);
-    const masked = new Set(record.outcome.reasons.filter((r) => r.column !== undefined && r.effect !== 'allow').map((r) => r.column!));
+    const masked = new Set(
+      record.outcome.reasons.filter((r) => r.column !== undefined && r.effect !== 'allow').map((r) => r.column!),
+    );
     const relations = record.outcome.relations.flatMap((qualified) => {
       const dot = qualified.indexOf('.');
       const relation = snapshot.relation(qualified.slice(0, dot), qualified.slice(dot + 1));
@@ -95,7 +105,12 @@ function maskedTags(options: CatalogOptions): MaskedTagsOf {
     const named = referencedColumns(record.sql, new Set(relations.flatMap((r) => r.columns.map((c) => c.name))));
     const tags = new Set<string>();
     for (const relation of relations) {
-      const ref = { dataProduct: record.session.dataProduct, schema: relation.schema, name: relation.name, columns: [] };
+      const ref = {
+        dataProduct: record.session.dataProduct,
+        schema: relation.schema,
+        name: relation.name,
+        columns: [],
+      };
       for (const column of relation.columns) {
         if (!masked.has(column.name) || (named !== 'all' && !named.has(column.name))) continue;
         for (const t of columnTags(product, ref, column)) tags.add(t);

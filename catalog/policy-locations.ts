@@ -47,7 +47,8 @@ export function policyLocations(paths: readonly string[], version: string): Poli
     }
     for (const item of items('dataProducts')) {
       const name = isMap(item) ? item.get('name') : undefined;
-      if (typeof name === 'string' && !dataProducts.has(name)) dataProducts.set(name, { file: path, line: lineAt(item) });
+      if (typeof name === 'string' && !dataProducts.has(name))
+        dataProducts.set(name, { file: path, line: lineAt(item) });
     }
   }
   cached = { version, rules, dataProducts };

@@ -30,23 +30,31 @@ export class UntaggedScanner {
   /** The last result; starts a scan when it is due. Never waits for one. */
   current(): UntaggedState {
     const bundle = this.bundle();
-    const due = !this.result || this.result.version !== bundle.version || Date.now() - this.result.at.getTime() > this.maxAgeMs;
+    const due =
+      !this.result || this.result.version !== bundle.version || Date.now() - this.result.at.getTime() > this.maxAgeMs;
     if (due && !this.running) {
-      this.running = this.scan(bundle).then(
-        (scan) => {
-          this.result = { columns: scan.columns, at: new Date(), version: bundle.version };
-          this.error = undefined;
-        },
-        (error: Error) => {
-          this.error = error.message;
-          // Try again at the next page load after the usual age, not at every one.
-          this.result = { columns: this.result?.columns ?? [], at: new Date(), version: bundle.version };
-        },
-      ).finally(() => {
-        this.running = undefined;
-      });
+      this.running = this.scan(bundle)
+        .then(
+          (scan) => {
+            this.result = { columns: scan.columns, at: new Date(), version: bundle.version };
+            this.error = undefined;
+          },
+          (error: Error) => {
+            this.error = error.message;
+            // Try again at the next page load after the usual age, not at every one.
+            this.result = { columns: this.result?.columns ?? [], at: new Date(), version: bundle.version };
+          },
+        )
+        .finally(() => {
+          this.running = undefined;
+        });
     }
-    return { columns: this.result?.columns ?? [], at: this.result?.at, running: this.running !== undefined, error: this.error };
+    return {
+      columns: this.result?.columns ?? [],
+      at: this.result?.at,
+      running: this.running !== undefined,
+      error: this.error,
+    };
   }
 
   /** Resolves when the scan in progress (if any) is over: for shutdown and tests. */

@@ -61,6 +61,7 @@ export function typeFamily(formatType: string): TypeFamily {
   if (t === 'uuid') return 'uuid';
   if (/^jsonb?$/.test(t)) return 'json';
   if (/^(point|geometry|geography)/.test(t) || t.endsWith('.geometry') || t.endsWith('.geography')) return 'geometry';
-  if (/^(boolean|bytea|interval|time |time$|tsvector|tsquery|oid|xml|money|bit)/.test(t) || t.endsWith('[]')) return 'other';
+  if (/^(boolean|bytea|interval|time |time$|tsvector|tsquery|oid|xml|money|bit)/.test(t) || t.endsWith('[]'))
+    return 'other';
   return 'text';
 }

@@ -58,11 +58,17 @@ export class ContinuousDiscovery {
   catalogLoaded(dataProduct: string, catalog: CatalogSnapshot): void {
     const product = this.options.product(dataProduct);
     if (!product) return;
-    const state: ProductState = this.products.get(dataProduct) ?? { seen: new Map(), pending: new Set(), flagged: new Map(), raised: new Set() };
+    const state: ProductState = this.products.get(dataProduct) ?? {
+      seen: new Map(),
+      pending: new Set(),
+      flagged: new Map(),
+      raised: new Set(),
+    };
     this.products.set(dataProduct, state);
     const present = new Set<string>();
     for (const r of catalog.all()) {
-      if (SYSTEM.has(r.schema) || r.schema.startsWith('pg_') || this.options.excludeSchemas.includes(r.schema)) continue;
+      if (SYSTEM.has(r.schema) || r.schema.startsWith('pg_') || this.options.excludeSchemas.includes(r.schema))
+        continue;
       const name = `${r.schema}.${r.name}`;
       present.add(name);
       const fingerprint = r.columns.map((c) => `${c.name}:${c.type}`).join(',');
@@ -82,7 +88,11 @@ export class ContinuousDiscovery {
       const [schema, name] = finding.relation.split('.') as [string, string];
       const relation = catalog.relation(schema, name);
       const column = relation?.columns.find((c) => c.name === finding.column);
-      if (!column || covered(columnTags(product, { dataProduct, schema, name, columns: [] }, column), finding.proposedTags)) state.flagged.delete(key);
+      if (
+        !column ||
+        covered(columnTags(product, { dataProduct, schema, name, columns: [] }, column), finding.proposedTags)
+      )
+        state.flagged.delete(key);
     }
     this.options.onCount(dataProduct, state.flagged.size);
     if (state.pending.size > 0 && !state.running) {
@@ -125,13 +135,25 @@ export class ContinuousDiscovery {
             continue;
           }
           const best = open[0]!;
-          const finding: UntaggedFinding = { dataProduct, relation: qualified, column: column.name, classifier: best.classifier, proposedTags: [...new Set(open.map((p) => p.tag))], confidence: best.confidence };
+          const finding: UntaggedFinding = {
+            dataProduct,
+            relation: qualified,
+            column: column.name,
+            classifier: best.classifier,
+            proposedTags: [...new Set(open.map((p) => p.tag))],
+            confidence: best.confidence,
+          };
           state.flagged.set(`${qualified}.${column.name}`, finding);
           for (const p of open) {
             const key = `${qualified}.${column.name}.${p.classifier}`;
             if (state.raised.has(key)) continue;
             state.raised.add(key);
-            this.options.onFinding({ ...finding, classifier: p.classifier, proposedTags: [p.tag], confidence: p.confidence });
+            this.options.onFinding({
+              ...finding,
+              classifier: p.classifier,
+              proposedTags: [p.tag],
+              confidence: p.confidence,
+            });
           }
         }
       }

@@ -50,7 +50,10 @@ export function customClassifiersOf(policyPaths: readonly string[], builtinIds: 
   for (const source of readPolicySources(policyPaths)) {
     const file = parse(source.text) as PolicyFile | null;
     for (const config of file?.discovery?.classifiers ?? []) {
-      if (builtinIds.has(config.id) || out.some((c) => c.id === config.id)) throw new ValidationError(`${source.path}: discovery classifier "${config.id}" is declared more than once or shadows a built-in one`);
+      if (builtinIds.has(config.id) || out.some((c) => c.id === config.id))
+        throw new ValidationError(
+          `${source.path}: discovery classifier "${config.id}" is declared more than once or shadows a built-in one`,
+        );
       out.push(customClassifier(config));
     }
   }

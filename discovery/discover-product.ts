@@ -77,7 +77,10 @@ export async function discoverProduct(product: DataProductConfig, options: Disco
     // Every name in a printed view definition comes out schema-qualified.
     await client.query('SET LOCAL search_path = pg_catalog');
     const relations = (await client.query<RelationRow>(RELATIONS_SQL, [[...(options.excludeSchemas ?? [])]])).rows;
-    const columns = await client.query<{ relid: string; name: string; type: string; comment: string | null }>(COLUMNS_SQL, [relations.map((r) => r.oid)]);
+    const columns = await client.query<{ relid: string; name: string; type: string; comment: string | null }>(
+      COLUMNS_SQL,
+      [relations.map((r) => r.oid)],
+    );
     const columnsOf = new Map<string, Array<{ name: string; type: string; comment?: string }>>();
     for (const c of columns.rows) {
       const list = columnsOf.get(c.relid) ?? [];
@@ -85,7 +88,8 @@ export async function discoverProduct(product: DataProductConfig, options: Disco
       columnsOf.set(c.relid, list);
     }
     // With `only`, the other relations are listed unsampled: their tags still flow down lineage.
-    const isWanted = (r: { schema: string; name: string }): boolean => !options.only || options.only.has(`${r.schema}.${r.name}`);
+    const isWanted = (r: { schema: string; name: string }): boolean =>
+      !options.only || options.only.has(`${r.schema}.${r.name}`);
     const wanted = relations.filter(isWanted);
     const findings: RelationFinding[] = [];
     const notReached: string[] = [];
@@ -99,7 +103,12 @@ export async function discoverProduct(product: DataProductConfig, options: Disco
       const tagsOf = (c: { name: string; type: string; comment?: string }): string[] =>
         columnTags(product, { dataProduct: product.name, schema: r.schema, name: r.name, columns: [] }, c);
       if (!isWanted(r)) {
-        findings.push({ schema: r.schema, name: r.name, kind: r.kind, columns: cols.map((c) => ({ name: c.name, type: c.type, tags: tagsOf(c), proposals: [] })) });
+        findings.push({
+          schema: r.schema,
+          name: r.name,
+          kind: r.kind,
+          columns: cols.map((c) => ({ name: c.name, type: c.type, tags: tagsOf(c), proposals: [] })),
+        });
         continue;
       }
       options.onProgress?.(done++, wanted.length, qualified);
@@ -108,10 +117,23 @@ export async function discoverProduct(product: DataProductConfig, options: Disco
         continue;
       }
       const rows = Math.max(20, Math.min(rowsCap, Math.floor(maxChars / Math.max(1, cols.length * maxValueChars))));
-      let sample: { values: ReadonlyArray<readonly string[]>; rows: number; method: 'tablesample' | 'limit' } | undefined;
+      let sample:
+        { values: ReadonlyArray<readonly string[]>; rows: number; method: 'tablesample' | 'limit' } | undefined;
       let failure: RelationFinding['failure'];
       try {
-        if (cols.length > 0) sample = await sampleRelation(client, { schema: r.schema, name: r.name, kind: r.kind, columns: cols.map((c) => c.name), estimatedRows: r.reltuples, pages: r.relpages }, { rows, maxValueChars });
+        if (cols.length > 0)
+          sample = await sampleRelation(
+            client,
+            {
+              schema: r.schema,
+              name: r.name,
+              kind: r.kind,
+              columns: cols.map((c) => c.name),
+              estimatedRows: r.reltuples,
+              pages: r.relpages,
+            },
+            { rows, maxValueChars },
+          );
       } catch (error) {
         failure = sampleFailure(error);
       }
@@ -121,7 +143,11 @@ export async function discoverProduct(product: DataProductConfig, options: Disco
         tags: tagsOf(c),
         ...(c.comment ? { comment: c.comment } : {}),
         // An unsampled relation is judged by its column names alone (confidence stays low).
-        proposals: scoreColumn({ name: c.name, type: c.type, values: sample?.values[i] ?? [] }, options.classifiers, options.minConfidence),
+        proposals: scoreColumn(
+          { name: c.name, type: c.type, values: sample?.values[i] ?? [] },
+          options.classifiers,
+          options.minConfidence,
+        ),
       }));
       findings.push({
         schema: r.schema,
@@ -133,7 +159,9 @@ export async function discoverProduct(product: DataProductConfig, options: Disco
       });
     }
     options.onProgress?.(wanted.length, wanted.length, '');
-    const definitions = new Map(relations.filter((r) => r.definition).map((r) => [`${r.schema}.${r.name}`, r.definition!]));
+    const definitions = new Map(
+      relations.filter((r) => r.definition).map((r) => [`${r.schema}.${r.name}`, r.definition!]),
+    );
     const columnNames = (schema: string, name: string): string[] | undefined => {
       const r = relations.find((x) => x.schema === schema && x.name === name);
       return r ? (columnsOf.get(r.oid) ?? []).map((c) => c.name) : undefined;
@@ -149,7 +177,10 @@ export async function discoverProduct(product: DataProductConfig, options: Disco
 }
 
 /** A definition the parser cannot read gives no lineage rather than failing the run. */
-function safeLineage(definition: string, columnNames: (schema: string, name: string) => string[] | undefined): ReturnType<typeof viewLineage> {
+function safeLineage(
+  definition: string,
+  columnNames: (schema: string, name: string) => string[] | undefined,
+): ReturnType<typeof viewLineage> {
   try {
     return viewLineage(definition, columnNames);
   } catch {

@@ -13,9 +13,15 @@ function evidence(p: ColumnProposal): string {
 export function formatReport(report: DiscoveryReport): string {
   const lines: string[] = [];
   const sampled = report.relations.filter((r) => r.sample).length;
-  lines.push(`data product ${report.dataProduct}: ${report.relations.length} relation(s), ${sampled} sampled, in ${(report.durationMs / 1000).toFixed(1)} s`);
+  lines.push(
+    `data product ${report.dataProduct}: ${report.relations.length} relation(s), ${sampled} sampled, in ${(report.durationMs / 1000).toFixed(1)} s`,
+  );
   for (const r of report.relations) {
-    const how = r.failure ? `NOT SAMPLED: ${r.failure.reason} (SQLSTATE ${r.failure.sqlstate})` : r.sample ? `${r.sample.rows} row(s) by ${r.sample.method}` : 'no columns';
+    const how = r.failure
+      ? `NOT SAMPLED: ${r.failure.reason} (SQLSTATE ${r.failure.sqlstate})`
+      : r.sample
+        ? `${r.sample.rows} row(s) by ${r.sample.method}`
+        : 'no columns';
     lines.push(`  ${r.schema}.${r.name} [${kindName(r.kind)}] ${how}`);
     for (const c of r.columns) {
       if (c.proposals.length === 0 && c.tags.length === 0) continue;
@@ -26,7 +32,9 @@ export function formatReport(report: DiscoveryReport): string {
         continue;
       }
       for (const p of c.proposals) {
-        lines.push(`    ${c.name}: ${fresh.has(p) ? 'NEW ' : ''}${p.tag} ${p.confidence.toFixed(2)}  ${evidence(p)}${tagged}`);
+        lines.push(
+          `    ${c.name}: ${fresh.has(p) ? 'NEW ' : ''}${p.tag} ${p.confidence.toFixed(2)}  ${evidence(p)}${tagged}`,
+        );
       }
     }
   }

@@ -5,12 +5,20 @@
 import type { ColumnFinding, ColumnProposal, LineageProposal, RelationFinding } from './discovery-report';
 import type { ColumnSource } from './view-lineage';
 
-export function propagateLineage(relations: readonly RelationFinding[], lineage: ReadonlyMap<string, readonly ColumnSource[][]>, minConfidence: number): RelationFinding[] {
+export function propagateLineage(
+  relations: readonly RelationFinding[],
+  lineage: ReadonlyMap<string, readonly ColumnSource[][]>,
+  minConfidence: number,
+): RelationFinding[] {
   const byName = new Map(relations.map((r) => [`${r.schema}.${r.name}`, r]));
   const memo = new Map<string, Map<string, { confidence: number; from: Set<string> }>>();
 
   /** Every tag a column carries or is proposed, with the best confidence, and the base columns it comes from. */
-  const tagsOf = (relation: string, column: string, visiting: Set<string>): Map<string, { confidence: number; from: Set<string> }> => {
+  const tagsOf = (
+    relation: string,
+    column: string,
+    visiting: Set<string>,
+  ): Map<string, { confidence: number; from: Set<string> }> => {
     const key = `${relation}.${column}`;
     const cached = memo.get(key);
     if (cached) return cached;
@@ -27,10 +35,12 @@ export function propagateLineage(relations: readonly RelationFinding[], lineage:
       out.set(tag, entry);
     };
     for (const tag of finding?.tags ?? []) add(tag, 1, key);
-    for (const p of finding?.proposals ?? []) if (p.classifier !== 'lineage' && p.confidence >= minConfidence) add(p.tag, p.confidence, key);
+    for (const p of finding?.proposals ?? [])
+      if (p.classifier !== 'lineage' && p.confidence >= minConfidence) add(p.tag, p.confidence, key);
     const sources = index >= 0 ? lineage.get(relation)?.[index] : undefined;
     for (const s of sources ?? []) {
-      for (const [tag, e] of tagsOf(`${s.schema}.${s.relation}`, s.column, visiting)) for (const f of e.from) add(tag, e.confidence, f);
+      for (const [tag, e] of tagsOf(`${s.schema}.${s.relation}`, s.column, visiting))
+        for (const f of e.from) add(tag, e.confidence, f);
     }
     visiting.delete(key);
     memo.set(key, out);
@@ -45,14 +55,25 @@ export function propagateLineage(relations: readonly RelationFinding[], lineage:
       const inherited: LineageProposal[] = [];
       const merged = new Map<string, { confidence: number; from: Set<string> }>();
       for (const s of sources[i] ?? []) {
-        for (const [tag, e] of tagsOf(`${s.schema}.${s.relation}`, s.column, new Set([`${r.schema}.${r.name}.${c.name}`]))) {
+        for (const [tag, e] of tagsOf(
+          `${s.schema}.${s.relation}`,
+          s.column,
+          new Set([`${r.schema}.${r.name}.${c.name}`]),
+        )) {
           const m = merged.get(tag) ?? { confidence: 0, from: new Set<string>() };
           m.confidence = Math.max(m.confidence, e.confidence);
           for (const f of e.from) m.from.add(f);
           merged.set(tag, m);
         }
       }
-      for (const [tag, m] of merged) if (!own.has(tag)) inherited.push({ classifier: 'lineage', tag, confidence: Math.round(m.confidence * 1000) / 1000, from: [...m.from].sort() });
+      for (const [tag, m] of merged)
+        if (!own.has(tag))
+          inherited.push({
+            classifier: 'lineage',
+            tag,
+            confidence: Math.round(m.confidence * 1000) / 1000,
+            from: [...m.from].sort(),
+          });
       const proposals: ColumnProposal[] = [...c.proposals, ...inherited].sort((a, b) => b.confidence - a.confidence);
       return { ...c, proposals };
     });

@@ -53,13 +53,21 @@ export interface RelationToSample {
 }
 
 /** Samples inside a savepoint, so a failure leaves the transaction usable for the next relation. */
-export async function sampleRelation(client: Client, relation: RelationToSample, limits: SampleLimits): Promise<SampledRelation> {
+export async function sampleRelation(
+  client: Client,
+  relation: RelationToSample,
+  limits: SampleLimits,
+): Promise<SampledRelation> {
   const target = `${quoteIdent(relation.schema)}.${quoteIdent(relation.name)}`;
-  const list = relation.columns.map((c) => `pg_catalog.left(${quoteIdent(c)}::pg_catalog.text, ${limits.maxValueChars})`).join(', ');
+  const list = relation.columns
+    .map((c) => `pg_catalog.left(${quoteIdent(c)}::pg_catalog.text, ${limits.maxValueChars})`)
+    .join(', ');
   const sampleable = (relation.kind === 'r' || relation.kind === 'm') && relation.estimatedRows > limits.rows * 10;
   // SYSTEM picks whole pages: twice the share of rows we need, and at least about 20 pages, so that
   // neither skewed pages nor a small page count leave the sample short.
-  const percent = sampleable ? Math.min(100, Math.max((200 * limits.rows) / relation.estimatedRows, (2000 / Math.max(1, relation.pages)))) : 100;
+  const percent = sampleable
+    ? Math.min(100, Math.max((200 * limits.rows) / relation.estimatedRows, 2000 / Math.max(1, relation.pages)))
+    : 100;
   const run = async (sql: string): Promise<Array<Array<string | null>>> => {
     await client.query('SAVEPOINT pgveil_sample');
     try {
@@ -84,6 +92,8 @@ export async function sampleRelation(client: Client, relation: RelationToSample,
   } else {
     rows = await run(`SELECT ${list} FROM ${target} LIMIT ${limits.rows}`);
   }
-  const values = relation.columns.map((_, i) => rows.map((r) => r[i]).filter((v): v is string => v !== null && v !== undefined && v !== ''));
+  const values = relation.columns.map((_, i) =>
+    rows.map((r) => r[i]).filter((v): v is string => v !== null && v !== undefined && v !== ''),
+  );
   return { values, rows: rows.length, method };
 }

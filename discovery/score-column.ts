@@ -97,7 +97,12 @@ export function scoreColumn(column: ColumnInput, classifiers: readonly Classifie
       valid,
     });
   }
-  return suppressOverlaps(candidates).map(({ classifier, tag, confidence, evidence }) => ({ classifier, tag, confidence, evidence }));
+  return suppressOverlaps(candidates).map(({ classifier, tag, confidence, evidence }) => ({
+    classifier,
+    tag,
+    confidence,
+    evidence,
+  }));
 }
 
 /**

@@ -37,7 +37,12 @@ export interface TagPlan {
   readonly views?: readonly string[];
 }
 
-export function planTagWrites(reports: readonly DiscoveryReport[], product: string, taxonomy: TagTaxonomy, options: { minConfidence: number; overwrite: boolean; declareTags: boolean }): TagPlan {
+export function planTagWrites(
+  reports: readonly DiscoveryReport[],
+  product: string,
+  taxonomy: TagTaxonomy,
+  options: { minConfidence: number; overwrite: boolean; declareTags: boolean },
+): TagPlan {
   const writes: TagWrite[] = [];
   const alreadyTagged: string[] = [];
   const undeclared = new Map<string, string[]>();
@@ -50,7 +55,9 @@ export function planTagWrites(reports: readonly DiscoveryReport[], product: stri
       }
       for (const column of relation.columns) {
         const where = `${relation.schema}.${relation.name}.${column.name}`;
-        const accepted = (options.overwrite ? column.proposals : newTags(column)).filter((p) => p.confidence >= options.minConfidence).map((p) => p.tag);
+        const accepted = (options.overwrite ? column.proposals : newTags(column))
+          .filter((p) => p.confidence >= options.minConfidence)
+          .map((p) => p.tag);
         if (accepted.length === 0) continue;
         if (column.tags.length > 0 && !options.overwrite) {
           alreadyTagged.push(where);
@@ -59,7 +66,11 @@ export function planTagWrites(reports: readonly DiscoveryReport[], product: stri
         const missing = [...new Set(accepted)].filter((t) => !taxonomy.knows(t));
         for (const t of missing) undeclared.set(t, [...(undeclared.get(t) ?? []), where]);
         if (missing.length > 0 && !options.declareTags) continue;
-        writes.push({ relation: `${relation.schema}.${relation.name}`, column: column.name, tags: [...new Set(accepted)].sort() });
+        writes.push({
+          relation: `${relation.schema}.${relation.name}`,
+          column: column.name,
+          tags: [...new Set(accepted)].sort(),
+        });
       }
     }
   }
@@ -104,16 +115,26 @@ function addToTaxonomy(doc: Document, tags: readonly string[]): void {
  * Writes the plan into the file declaring the product, after the policy engine has loaded the
  * whole new set (all configured files, this one edited). Returns the file written.
  */
-export function writeTagPlan(policyPaths: readonly string[], product: string, plan: TagPlan, declareTags: boolean): string {
+export function writeTagPlan(
+  policyPaths: readonly string[],
+  product: string,
+  plan: TagPlan,
+  declareTags: boolean,
+): string {
   const sources = readPolicySources(policyPaths);
-  const index = sources.findIndex((s) => editPolicyText(s.text, product, { writes: [], alreadyTagged: [], undeclared: new Map() }, false) !== undefined);
+  const index = sources.findIndex(
+    (s) =>
+      editPolicyText(s.text, product, { writes: [], alreadyTagged: [], undeclared: new Map() }, false) !== undefined,
+  );
   if (index < 0) throw new ValidationError(`no policy file declares data product "${product}"`);
   const edited = editPolicyText(sources[index]!.text, product, plan, declareTags)!;
   const next = sources.map((s, i) => (i === index ? { path: s.path, text: edited } : s));
   try {
     buildPolicyBundle(next);
   } catch (error) {
-    throw new ValidationError(`the tags were not written: the policy files would not load with them: ${(error as Error).message}`);
+    throw new ValidationError(
+      `the tags were not written: the policy files would not load with them: ${(error as Error).message}`,
+    );
   }
   const path = sources[index]!.path;
   // Written whole and renamed: the policy watcher never reads half a file.
@@ -133,8 +154,9 @@ export function commentStatements(plan: TagPlan, comments: ReadonlyMap<string, s
     const key = `${w.relation}.${w.column}`;
     const old = comments.get(key) ?? '';
     const marker = `pgveil:tags=${w.tags.join(',')}`;
-    const comment = /pgveil:tags=[a-z0-9_.,]+/.test(old) ? old.replace(/pgveil:tags=[a-z0-9_.,]+/, marker) : [old.trim(), marker].filter((s) => s.length > 0).join(' ');
+    const comment = /pgveil:tags=[a-z0-9_.,]+/.test(old)
+      ? old.replace(/pgveil:tags=[a-z0-9_.,]+/, marker)
+      : [old.trim(), marker].filter((s) => s.length > 0).join(' ');
     return `COMMENT ON COLUMN ${quoteIdent(schema!)}.${quoteIdent(rest.join('.'))}.${quoteIdent(w.column)} IS ${quoteLiteral(comment)};`;
   });
 }
-

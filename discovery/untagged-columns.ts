@@ -21,8 +21,16 @@ export interface UntaggedScan {
 }
 
 /** Samples every data product as `pgveil discover` would, and keeps the columns no tag covers. */
-export async function untaggedColumns(bundle: PolicyBundle, policyPaths: readonly string[], settings: DiscoveryConfig, helperSchema: string): Promise<UntaggedScan> {
-  const classifiers = [...BUILTIN_CLASSIFIERS, ...customClassifiersOf(policyPaths, new Set(BUILTIN_CLASSIFIERS.map((c) => c.id)))];
+export async function untaggedColumns(
+  bundle: PolicyBundle,
+  policyPaths: readonly string[],
+  settings: DiscoveryConfig,
+  helperSchema: string,
+): Promise<UntaggedScan> {
+  const classifiers = [
+    ...BUILTIN_CLASSIFIERS,
+    ...customClassifiersOf(policyPaths, new Set(BUILTIN_CLASSIFIERS.map((c) => c.id))),
+  ];
   const columns: UntaggedColumn[] = [];
   const unsampled: string[] = [];
   for (const product of bundle.dataProducts.values()) {
@@ -42,10 +50,16 @@ export async function untaggedColumns(bundle: PolicyBundle, policyPaths: readonl
       for (const c of r.columns) {
         const open = c.proposals.filter((p) => !c.tags.some((t) => tagMatches(t, p.tag)));
         if (open.length === 0) continue;
-        columns.push({ column: `${product.name}:${r.schema}.${r.name}.${c.name}`, proposedTags: [...new Set(open.map((p) => p.tag))], confidence: open[0]!.confidence, classifier: open[0]!.classifier });
+        columns.push({
+          column: `${product.name}:${r.schema}.${r.name}.${c.name}`,
+          proposedTags: [...new Set(open.map((p) => p.tag))],
+          confidence: open[0]!.confidence,
+          classifier: open[0]!.classifier,
+        });
       }
     }
-    for (const name of report.notReached) unsampled.push(`${product.name}:${name} (not reached within the time budget)`);
+    for (const name of report.notReached)
+      unsampled.push(`${product.name}:${name} (not reached within the time budget)`);
   }
   return { columns, unsampled };
 }

@@ -39,7 +39,12 @@ function dedupe(sources: readonly ColumnSource[]): ColumnSource[] {
   return [...seen.values()];
 }
 
-function selectOutputs(select: Node, outer: readonly ScopeItem[][], parentCtes: Ctes, columnsOf: RelationColumns): Array<{ name: string; sources: ColumnSource[] }> {
+function selectOutputs(
+  select: Node,
+  outer: readonly ScopeItem[][],
+  parentCtes: Ctes,
+  columnsOf: RelationColumns,
+): Array<{ name: string; sources: ColumnSource[] }> {
   const ctes = new Map(parentCtes);
   for (const cte of ((select.withClause as Node | undefined)?.ctes as Node[] | undefined) ?? []) {
     const c = cte.CommonTableExpr as Node;
@@ -49,7 +54,10 @@ function selectOutputs(select: Node, outer: readonly ScopeItem[][], parentCtes: 
     const base = query.op && query.op !== 'SETOP_NONE' ? ((query.larg as Node) ?? query) : query;
     const outputs = selectOutputs(base, outer, ctes, columnsOf);
     const names = ((c.aliascolnames as Node[] | undefined) ?? []).map(sval);
-    ctes.set(c.ctename as string, outputs.map((o, i) => ({ name: names[i] ?? o.name, sources: o.sources })));
+    ctes.set(
+      c.ctename as string,
+      outputs.map((o, i) => ({ name: names[i] ?? o.name, sources: o.sources })),
+    );
   }
   if (select.op && select.op !== 'SETOP_NONE') {
     const left = selectOutputs(select.larg as Node, outer, ctes, columnsOf);
@@ -57,13 +65,17 @@ function selectOutputs(select: Node, outer: readonly ScopeItem[][], parentCtes: 
     return left.map((o, i) => ({ name: o.name, sources: [...o.sources, ...(right[i]?.sources ?? [])] }));
   }
   const scope: ScopeItem[] = [];
-  for (const item of (select.fromClause as Node[] | undefined) ?? []) scope.push(...fromItem(item, outer, ctes, columnsOf));
+  for (const item of (select.fromClause as Node[] | undefined) ?? [])
+    scope.push(...fromItem(item, outer, ctes, columnsOf));
   const scopes = [scope, ...outer];
   return ((select.targetList as Node[] | undefined) ?? []).map((t) => {
     const target = t.ResTarget as Node;
     const refs = expressionSources(target.val as Node, scopes, ctes, columnsOf);
     const fields = ((target.val as Node)?.ColumnRef?.fields as Node[] | undefined) ?? [];
-    return { name: (target.name as string | undefined) ?? sval(fields[fields.length - 1]) ?? '?column?', sources: refs };
+    return {
+      name: (target.name as string | undefined) ?? sval(fields[fields.length - 1]) ?? '?column?',
+      sources: refs,
+    };
   });
 }
 
@@ -87,7 +99,10 @@ function fromItem(item: Node, outer: readonly ScopeItem[][], ctes: Ctes, columns
   }
   if (item.JoinExpr) {
     const join = item.JoinExpr as Node;
-    return [...fromItem(join.larg as Node, outer, ctes, columnsOf), ...fromItem(join.rarg as Node, outer, ctes, columnsOf)];
+    return [
+      ...fromItem(join.larg as Node, outer, ctes, columnsOf),
+      ...fromItem(join.rarg as Node, outer, ctes, columnsOf),
+    ];
   }
   return [];
 }
@@ -105,11 +120,18 @@ function resolve(fields: readonly string[], scopes: readonly ScopeItem[][]): rea
     }
   }
   // A bare name that is a FROM item's alias is a whole-row reference (`to_json(c)`).
-  if (qualifier === undefined) for (const scope of scopes) for (const item of scope) if (item.alias === column) return [...item.columns.values()].flat();
+  if (qualifier === undefined)
+    for (const scope of scopes)
+      for (const item of scope) if (item.alias === column) return [...item.columns.values()].flat();
   return [];
 }
 
-function expressionSources(node: unknown, scopes: readonly ScopeItem[][], ctes: Ctes, columnsOf: RelationColumns): ColumnSource[] {
+function expressionSources(
+  node: unknown,
+  scopes: readonly ScopeItem[][],
+  ctes: Ctes,
+  columnsOf: RelationColumns,
+): ColumnSource[] {
   const out: ColumnSource[] = [];
   const walk = (n: unknown): void => {
     if (Array.isArray(n)) {
@@ -125,7 +147,8 @@ function expressionSources(node: unknown, scopes: readonly ScopeItem[][], ctes: 
     }
     if (obj.SubLink) {
       const sub = (obj.SubLink as Node).subselect as Node | undefined;
-      if (sub?.SelectStmt) for (const o of selectOutputs(sub.SelectStmt as Node, scopes, ctes, columnsOf)) out.push(...o.sources);
+      if (sub?.SelectStmt)
+        for (const o of selectOutputs(sub.SelectStmt as Node, scopes, ctes, columnsOf)) out.push(...o.sources);
       walk((obj.SubLink as Node).testexpr);
       return;
     }

@@ -2,7 +2,10 @@
 import { rewrite, type RewriteCache, type RewriteContext, type RewriteOutcome } from '../rewriter';
 import type { PgveilMetrics } from '../ops';
 
-export function cachedRewrite(cache: RewriteCache, metrics: PgveilMetrics): (sql: string, context: RewriteContext) => RewriteOutcome {
+export function cachedRewrite(
+  cache: RewriteCache,
+  metrics: PgveilMetrics,
+): (sql: string, context: RewriteContext) => RewriteOutcome {
   return (sql, context) => {
     const started = process.hrtime.bigint();
     const misses = cache.misses;

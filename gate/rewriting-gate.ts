@@ -6,7 +6,14 @@
  */
 import type { StatementGate, SessionInfo } from '../proxy';
 import type { PolicySnapshot, Principal } from '../policies';
-import { decisionStamp, refusal, type CatalogSnapshot, type RewriteContext, type RewriteOutcome, type Refusal } from '../rewriter';
+import {
+  decisionStamp,
+  refusal,
+  type CatalogSnapshot,
+  type RewriteContext,
+  type RewriteOutcome,
+  type Refusal,
+} from '../rewriter';
 import { TokenBuckets } from './token-buckets';
 import type { OutputPorts } from '../ports';
 
@@ -30,12 +37,21 @@ export interface RewritingGateOptions {
 }
 
 export function createRewritingGate(options: RewritingGateOptions): StatementGate {
-  const buckets = options.rateLimit ? new TokenBuckets(options.rateLimit.perSecond, options.rateLimit.burst) : undefined;
+  const buckets = options.rateLimit
+    ? new TokenBuckets(options.rateLimit.perSecond, options.rateLimit.burst)
+    : undefined;
   const principalOf = (session: SessionInfo): { ok: true; principal: Principal } | { ok: false; reason: string } =>
     options.principal ? options.principal(session.principal) : { ok: true, principal: session.principal };
   // A port's session reads its data product's catalog and policies; its stamp names the port.
-  const productOf = (session: SessionInfo): string => options.ports?.find(session.dataProduct)?.product.name ?? session.dataProduct;
-  const contextOf = (session: SessionInfo, principal: Principal, policies: PolicySnapshot, catalog: CatalogSnapshot, dataProduct = session.dataProduct): RewriteContext => ({
+  const productOf = (session: SessionInfo): string =>
+    options.ports?.find(session.dataProduct)?.product.name ?? session.dataProduct;
+  const contextOf = (
+    session: SessionInfo,
+    principal: Principal,
+    policies: PolicySnapshot,
+    catalog: CatalogSnapshot,
+    dataProduct = session.dataProduct,
+  ): RewriteContext => ({
     principal,
     dataProduct,
     searchPath: session.searchPath,
@@ -44,17 +60,32 @@ export function createRewritingGate(options: RewritingGateOptions): StatementGat
     helperSchema: options.helperSchema,
   });
   return {
-    check(sql: string, session: SessionInfo, checkOptions?: { readonly recheck?: boolean }): RewriteOutcome | Promise<RewriteOutcome> {
+    check(
+      sql: string,
+      session: SessionInfo,
+      checkOptions?: { readonly recheck?: boolean },
+    ): RewriteOutcome | Promise<RewriteOutcome> {
       const policies = options.policies();
       if (buckets && !checkOptions?.recheck && !buckets.take(session.principal.user)) {
-        return refusal('53400', `rate limit of ${options.rateLimit!.perSecond} statements per second exceeded for user "${session.principal.user}"`, ['rate_limit'], policies.version);
+        return refusal(
+          '53400',
+          `rate limit of ${options.rateLimit!.perSecond} statements per second exceeded for user "${session.principal.user}"`,
+          ['rate_limit'],
+          policies.version,
+        );
       }
       const current = principalOf(session);
       if (!current.ok) {
-        return refusal('42501', `attributes of user "${session.principal.user}" are unavailable (${current.reason}): statement refused`, ['attributes_unavailable'], policies.version);
+        return refusal(
+          '42501',
+          `attributes of user "${session.principal.user}" are unavailable (${current.reason}): statement refused`,
+          ['attributes_unavailable'],
+          policies.version,
+        );
       }
       const route = options.ports?.find(session.dataProduct);
-      const internalError = (): Refusal => refusal('XX000', 'internal rewrite error: statement refused', ['internal_error'], policies.version);
+      const internalError = (): Refusal =>
+        refusal('XX000', 'internal rewrite error: statement refused', ['internal_error'], policies.version);
       const run = (catalog: CatalogSnapshot): RewriteOutcome | Promise<RewriteOutcome> => {
         const context = contextOf(session, current.principal, policies, catalog, route?.product.name);
         const finish = (outcome: RewriteOutcome): RewriteOutcome => {
@@ -80,7 +111,12 @@ export function createRewritingGate(options: RewritingGateOptions): StatementGat
         }
       };
       const unavailable = (): Refusal =>
-        refusal('58000', `catalog of data product "${session.dataProduct}" is unavailable: statement refused`, ['catalog_unavailable'], policies.version);
+        refusal(
+          '58000',
+          `catalog of data product "${session.dataProduct}" is unavailable: statement refused`,
+          ['catalog_unavailable'],
+          policies.version,
+        );
       try {
         const catalog = options.catalog(route?.product.name ?? session.dataProduct);
         return catalog instanceof Promise ? catalog.then(run, unavailable) : run(catalog);

@@ -49,12 +49,17 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       res.end(JSON.stringify(body));
     };
     const path = req.url ?? '';
-    if (options.catalog && /^\/catalog(\/|\?|$)/.test(path) && !(req.method === 'POST' && actions[path])) return options.catalog(req, res);
+    if (options.catalog && /^\/catalog(\/|\?|$)/.test(path) && !(req.method === 'POST' && actions[path]))
+      return options.catalog(req, res);
     if (req.method === 'POST') {
       const refusal = authorize(req, token);
       if (refusal) {
         options.onDenied?.({ path, client: req.socket.remoteAddress ?? '', reason: refusal.reason });
-        return send(refusal.status, { error: refusal.reason }, refusal.status === 401 ? { 'www-authenticate': 'Bearer realm="pgveil-admin"' } : {});
+        return send(
+          refusal.status,
+          { error: refusal.reason },
+          refusal.status === 401 ? { 'www-authenticate': 'Bearer realm="pgveil-admin"' } : {},
+        );
       }
       const action = actions[path];
       if (!action) return send(404, { error: `no admin action "${path}"` });
@@ -88,7 +93,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     }
     send(404, { error: 'not found' });
   });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port, options.host, resolve));
+  await new Promise<void>((resolve, reject) =>
+    server.once('error', reject).listen(options.port, options.host, resolve),
+  );
   const address = server.address();
   return {
     host: typeof address === 'object' && address ? address.address : options.host,
@@ -101,8 +108,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   };
 }
 
-function authorize(req: IncomingMessage, token: string | undefined): { readonly status: 401 | 403; readonly reason: string } | undefined {
-  if (token === undefined) return { status: 403, reason: 'admin actions are disabled: no admin token is configured (admin.tokenEnv)' };
+function authorize(
+  req: IncomingMessage,
+  token: string | undefined,
+): { readonly status: 401 | 403; readonly reason: string } | undefined {
+  if (token === undefined)
+    return { status: 403, reason: 'admin actions are disabled: no admin token is configured (admin.tokenEnv)' };
   const header = req.headers.authorization;
   if (header === undefined) return { status: 401, reason: 'admin actions need "authorization: bearer <token>"' };
   const match = /^bearer +(\S+)\s*$/i.exec(header);

@@ -16,7 +16,11 @@ export function bearerTokenMatches(presented: string, expected: string): boolean
 export function adminTokenFrom(env: NodeJS.ProcessEnv, tokenEnv: string | undefined): string | undefined {
   if (tokenEnv === undefined) return undefined;
   const token = env[tokenEnv];
-  if (token === undefined || token === '') throw new Error(`admin.tokenEnv names "${tokenEnv}", which is not set: set it or remove admin.tokenEnv (admin actions are then disabled)`);
-  if (token.length < MIN_ADMIN_TOKEN_LENGTH) throw new Error(`the admin token in "${tokenEnv}" is shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+  if (token === undefined || token === '')
+    throw new Error(
+      `admin.tokenEnv names "${tokenEnv}", which is not set: set it or remove admin.tokenEnv (admin actions are then disabled)`,
+    );
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH)
+    throw new Error(`the admin token in "${tokenEnv}" is shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters`);
   return token;
 }

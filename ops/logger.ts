@@ -9,5 +9,8 @@ const SECRET_FIELDS = ['password', 'passwd', 'secret', 'token', 'key', 'hashKey'
 export const REDACTED_PATHS = [...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => `*.${f}`)];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, base: { service: 'pgveil' }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination);
+  return pino(
+    { level, base: { service: 'pgveil' }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    destination,
+  );
 }

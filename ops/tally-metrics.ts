@@ -10,7 +10,12 @@ import { Counter, type LabelValues, type Metric, type Registry } from 'prom-clie
 export class TallyCounter<L extends string = string> {
   private readonly pending = new Map<string, number>();
 
-  constructor(options: { readonly name: string; readonly help: string; readonly labelName?: L; readonly registry: Registry }) {
+  constructor(options: {
+    readonly name: string;
+    readonly help: string;
+    readonly labelName?: L;
+    readonly registry: Registry;
+  }) {
     const { labelName } = options;
     const pending = this.pending;
     new Counter<L>({
@@ -66,9 +71,16 @@ export class TallyHistogram {
   async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Sample[] }> {
     let cumulative = 0;
     const bucket = `${this.name}_bucket`;
-    const values = this.bounds.map((le, i): Sample => ({ labels: { le }, value: (cumulative += this.counts[i]!), metricName: bucket }));
+    const values = this.bounds.map((le, i): Sample => ({
+      labels: { le },
+      value: (cumulative += this.counts[i]!),
+      metricName: bucket,
+    }));
     values.push({ labels: { le: '+Inf' }, value: this.count, metricName: bucket });
-    values.push({ labels: {}, value: this.sum, metricName: `${this.name}_sum` }, { labels: {}, value: this.count, metricName: `${this.name}_count` });
+    values.push(
+      { labels: {}, value: this.sum, metricName: `${this.name}_sum` },
+      { labels: {}, value: this.count, metricName: `${this.name}_count` },
+    );
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 

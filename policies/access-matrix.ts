@@ -7,7 +7,11 @@ export interface AccessMatrix {
   readonly rows: ReadonlyArray<{ readonly column: string; readonly actions: readonly string[] }>;
   readonly rowAccess: ReadonlyArray<{ readonly relation: string; readonly access: readonly string[] }>;
   /** Columns discovery flags as sensitive that no tag covers: no tag rule reaches them. */
-  readonly untagged?: ReadonlyArray<{ readonly column: string; readonly proposedTags: readonly string[]; readonly confidence: number }>;
+  readonly untagged?: ReadonlyArray<{
+    readonly column: string;
+    readonly proposedTags: readonly string[];
+    readonly confidence: number;
+  }>;
 }
 
 export function accessMatrix(
@@ -23,7 +27,13 @@ export function accessMatrix(
     for (const column of relation.columns) {
       rows.push({
         column: `${relation.dataProduct}:${relation.schema}.${relation.name}.${column.name}`,
-        actions: decisions.map((d) => (d.errors.length > 0 ? 'error' : d.decision.access === 'deny' ? 'deny' : d.decision.columns[column.name]?.action.kind ?? 'allow')),
+        actions: decisions.map((d) =>
+          d.errors.length > 0
+            ? 'error'
+            : d.decision.access === 'deny'
+              ? 'deny'
+              : (d.decision.columns[column.name]?.action.kind ?? 'allow'),
+        ),
       });
     }
     rowAccess.push({
@@ -36,13 +46,21 @@ export function accessMatrix(
 
 export function formatAccessMatrix(m: AccessMatrix): string {
   const header = ['column', ...m.profiles];
-  const lines = [...m.rows.map((r) => [r.column, ...r.actions]), ...m.rowAccess.map((r) => [`${r.relation} (rows)`, ...r.access])];
+  const lines = [
+    ...m.rows.map((r) => [r.column, ...r.actions]),
+    ...m.rowAccess.map((r) => [`${r.relation} (rows)`, ...r.access]),
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd();
+  const fmt = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join(' | ')
+      .trimEnd();
   const table = [fmt(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...lines.map(fmt)];
   if (m.untagged && m.untagged.length > 0) {
     table.push('', 'discovered but untagged (no tag rule reaches these columns):');
-    for (const u of m.untagged) table.push(`  ${u.column}: looks like ${u.proposedTags.join(', ')} (confidence ${u.confidence.toFixed(2)})`);
+    for (const u of m.untagged)
+      table.push(`  ${u.column}: looks like ${u.proposedTags.join(', ')} (confidence ${u.confidence.toFixed(2)})`);
   }
   return table.join('\n');
 }

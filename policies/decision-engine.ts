@@ -3,9 +3,26 @@
  * restrictive action wins) and which rows remain (every applicable filter must hold). Pure, never
  * throws; the rule ids that decided travel with the answer.
  */
-import type { ColumnAction, DecisionReason, DecisionResult, Literal, PolicySnapshot, RelationDecision, RelationRef, RowAction, RowPredicate } from './decision';
+import type {
+  ColumnAction,
+  DecisionReason,
+  DecisionResult,
+  Literal,
+  PolicySnapshot,
+  RelationDecision,
+  RelationRef,
+  RowAction,
+  RowPredicate,
+} from './decision';
 import type { Principal } from './principal';
-import type { Condition, DataProductConfig, FilterValue, PolicyRule, RowRule, SubscriptionConfig } from './policy-model';
+import type {
+  Condition,
+  DataProductConfig,
+  FilterValue,
+  PolicyRule,
+  RowRule,
+  SubscriptionConfig,
+} from './policy-model';
 import { columnTags, tagMatches } from './tags';
 import type { TagTaxonomy } from './tag-taxonomy';
 
@@ -31,9 +48,14 @@ const RESTRICTIVENESS: Record<ColumnAction['kind'], number> = {
   deny: 6,
 };
 
-export const isMoreRestrictive = (a: ColumnAction, b: ColumnAction): boolean => RESTRICTIVENESS[a.kind] > RESTRICTIVENESS[b.kind];
+export const isMoreRestrictive = (a: ColumnAction, b: ColumnAction): boolean =>
+  RESTRICTIVENESS[a.kind] > RESTRICTIVENESS[b.kind];
 
-export function createPolicySnapshot(set: PolicySet, version: string, now: () => Date = () => new Date()): PolicySnapshot {
+export function createPolicySnapshot(
+  set: PolicySet,
+  version: string,
+  now: () => Date = () => new Date(),
+): PolicySnapshot {
   const products = new Map(set.dataProducts.map((p) => [p.name, p]));
   const timed = JSON.stringify([set.globalPolicies, set.domainPolicies, set.subscriptions]).includes('"hours":');
   return {
@@ -41,7 +63,13 @@ export function createPolicySnapshot(set: PolicySet, version: string, now: () =>
     epoch: () => (timed ? String(Math.floor(now().getTime() / 3_600_000)) : ''),
     decide(principal, relation, purpose) {
       try {
-        return decide(set, products.get(relation.dataProduct), { ...principal, purpose: purpose ?? principal.purpose }, relation, now());
+        return decide(
+          set,
+          products.get(relation.dataProduct),
+          { ...principal, purpose: purpose ?? principal.purpose },
+          relation,
+          now(),
+        );
       } catch (error) {
         return { decision: DENY_ALL, reasons: [], errors: [`policy evaluation failed: ${(error as Error).message}`] };
       }
@@ -55,8 +83,14 @@ export function createPolicySnapshot(set: PolicySet, version: string, now: () =>
           (s.when !== undefined && !s.users && !s.groups && holds(s.when, principal, now())),
       );
       return hit
-        ? { allowed: true, reasons: [{ ruleId: `subscription:${dataProduct}`, scope: 'subscription', effect: 'subscribed' }] }
-        : { allowed: false, reasons: [{ ruleId: `subscription:${dataProduct}`, scope: 'subscription', effect: 'not subscribed' }] };
+        ? {
+            allowed: true,
+            reasons: [{ ruleId: `subscription:${dataProduct}`, scope: 'subscription', effect: 'subscribed' }],
+          }
+        : {
+            allowed: false,
+            reasons: [{ ruleId: `subscription:${dataProduct}`, scope: 'subscription', effect: 'not subscribed' }],
+          };
     },
     allowedFunctions: (dataProduct) => products.get(dataProduct)?.allowedFunctions ?? [],
   };
@@ -64,12 +98,25 @@ export function createPolicySnapshot(set: PolicySet, version: string, now: () =>
 
 const DENY_ALL: RelationDecision = { access: 'deny', columns: {}, rows: { kind: 'none' }, rowRules: [] };
 
-function decide(set: PolicySet, product: DataProductConfig | undefined, principal: Principal, relation: RelationRef, at: Date): DecisionResult {
+function decide(
+  set: PolicySet,
+  product: DataProductConfig | undefined,
+  principal: Principal,
+  relation: RelationRef,
+  at: Date,
+): DecisionResult {
   const reasons: DecisionReason[] = [];
   const rules: Array<{ rule: PolicyRule; scope: 'global' | 'domain' }> = [
     ...set.globalPolicies.map((rule) => ({ rule, scope: 'global' as const })),
-    ...set.domainPolicies.filter((r) => product && r.domain === product.domain).map((rule) => ({ rule, scope: 'domain' as const })),
-  ].filter(({ rule }) => appliesTo(rule, relation) && (!rule.when || holds(rule.when, principal, at)) && !(rule.unless && holds(rule.unless, principal, at)));
+    ...set.domainPolicies
+      .filter((r) => product && r.domain === product.domain)
+      .map((rule) => ({ rule, scope: 'domain' as const })),
+  ].filter(
+    ({ rule }) =>
+      appliesTo(rule, relation) &&
+      (!rule.when || holds(rule.when, principal, at)) &&
+      !(rule.unless && holds(rule.unless, principal, at)),
+  );
 
   const columns: Record<string, { action: ColumnAction; rules: string[] }> = {};
   for (const column of relation.columns) {
@@ -79,7 +126,12 @@ function decide(set: PolicySet, product: DataProductConfig | undefined, principa
     const undeclared = tags.find((t) => !set.taxonomy.knows(t));
     if (undeclared !== undefined) {
       const ruleId = `taxonomy:${undeclared}`;
-      reasons.push({ ruleId, scope: 'global', column: column.name, effect: `deny: tag "${undeclared}" is not declared in the tag taxonomy` });
+      reasons.push({
+        ruleId,
+        scope: 'global',
+        column: column.name,
+        effect: `deny: tag "${undeclared}" is not declared in the tag taxonomy`,
+      });
       columns[column.name] = { action: { kind: 'deny' }, rules: [ruleId] };
       continue;
     }
@@ -87,10 +139,15 @@ function decide(set: PolicySet, product: DataProductConfig | undefined, principa
     for (const { rule, scope } of rules) {
       for (const columnRule of rule.columns ?? []) {
         const byTag = columnRule.tags?.some((t) => tags.some((ct) => tagMatches(t, ct))) ?? false;
-        const byName = columnRule.columns?.some((c) => c === `${relation.schema}.${relation.name}.${column.name}` || c === `${relation.name}.${column.name}`) ?? false;
+        const byName =
+          columnRule.columns?.some(
+            (c) =>
+              c === `${relation.schema}.${relation.name}.${column.name}` || c === `${relation.name}.${column.name}`,
+          ) ?? false;
         if (!byTag && !byName) continue;
         reasons.push({ ruleId: rule.id, scope, column: column.name, effect: columnRule.action.kind });
-        if (!chosen || isMoreRestrictive(columnRule.action, chosen.action)) chosen = { action: columnRule.action, rules: [rule.id] };
+        if (!chosen || isMoreRestrictive(columnRule.action, chosen.action))
+          chosen = { action: columnRule.action, rules: [rule.id] };
         else if (chosen.action.kind === columnRule.action.kind) chosen.rules.push(rule.id);
       }
     }
@@ -106,19 +163,28 @@ function decide(set: PolicySet, product: DataProductConfig | undefined, principa
     const built = rowPredicate(rule.rows, principal);
     if (built === 'none') {
       none = true;
-      reasons.push({ ruleId: rule.id, scope, effect: 'rows.deny' in rule.rows ? 'deny all rows' : 'deny all rows: an attribute the filter needs is missing' });
+      reasons.push({
+        ruleId: rule.id,
+        scope,
+        effect: 'rows.deny' in rule.rows ? 'deny all rows' : 'deny all rows: an attribute the filter needs is missing',
+      });
     } else {
       predicates.push(built);
       reasons.push({ ruleId: rule.id, scope, effect: 'filter rows' });
     }
   }
-  const rows: RowAction = none ? { kind: 'none' } : predicates.length === 0 ? { kind: 'all' } : { kind: 'filter', predicate: predicates.length === 1 ? predicates[0]! : { op: 'and', args: predicates } };
+  const rows: RowAction = none
+    ? { kind: 'none' }
+    : predicates.length === 0
+      ? { kind: 'all' }
+      : { kind: 'filter', predicate: predicates.length === 1 ? predicates[0]! : { op: 'and', args: predicates } };
   return { decision: { access: 'allow', columns, rows, rowRules }, reasons, errors: [] };
 }
 
 function appliesTo(rule: PolicyRule, relation: RelationRef): boolean {
   if (rule.dataProducts && !rule.dataProducts.includes(relation.dataProduct)) return false;
-  if (rule.tables && !rule.tables.some((t) => t === `${relation.schema}.${relation.name}` || t === relation.name)) return false;
+  if (rule.tables && !rule.tables.some((t) => t === `${relation.schema}.${relation.name}` || t === relation.name))
+    return false;
   return true;
 }
 
@@ -136,7 +202,7 @@ function holds(condition: Condition, principal: Principal, at: Date): boolean {
   }
   const value = principal.attributes[condition.attribute];
   const values = value === undefined ? [] : typeof value === 'string' ? [value] : value;
-  if (condition.exists !== undefined && (values.length > 0) !== condition.exists) return false;
+  if (condition.exists !== undefined && values.length > 0 !== condition.exists) return false;
   if (condition.equals !== undefined && !(values.length === 1 && values[0] === condition.equals)) return false;
   if (condition.in !== undefined && !values.some((v) => condition.in!.includes(v))) return false;
   if (condition.contains !== undefined && !values.includes(condition.contains)) return false;
@@ -159,7 +225,9 @@ function rowPredicate(rule: RowRule, principal: Principal): RowPredicate | 'none
   if ('equals' in rule) {
     const value = bind(rule.equals);
     if (value === undefined) return 'none';
-    return Array.isArray(value) ? { op: 'in', column: rule.column, values: value } : { op: 'eq', column: rule.column, value: value as Literal };
+    return Array.isArray(value)
+      ? { op: 'in', column: rule.column, values: value }
+      : { op: 'eq', column: rule.column, value: value as Literal };
   }
   const list = Array.isArray(rule.in) ? rule.in : bind(rule.in as FilterValue);
   if (list === undefined) return 'none';

@@ -38,9 +38,7 @@ export type RowPredicate =
   | { readonly op: 'template'; readonly sql: string; readonly params: readonly (Literal | readonly Literal[])[] };
 
 export type RowAction =
-  | { readonly kind: 'all' }
-  | { readonly kind: 'none' }
-  | { readonly kind: 'filter'; readonly predicate: RowPredicate };
+  { readonly kind: 'all' } | { readonly kind: 'none' } | { readonly kind: 'filter'; readonly predicate: RowPredicate };
 
 export interface ColumnDecision {
   readonly action: ColumnAction;
@@ -98,7 +96,10 @@ export interface PolicySnapshot {
   epoch?(): string;
   decide(principal: Principal, relation: RelationRef, purpose: string | undefined): DecisionResult;
   /** Subscriptions: may this principal query this data product at all? */
-  subscription(principal: Principal, dataProduct: string): { readonly allowed: boolean; readonly reasons: readonly DecisionReason[] };
+  subscription(
+    principal: Principal,
+    dataProduct: string,
+  ): { readonly allowed: boolean; readonly reasons: readonly DecisionReason[] };
   /**
    * `dataProducts[].allowedFunctions` of this data product: the functions outside the system schemas
    * analysts may call. Absent (a snapshot that does not implement it) means none.

@@ -23,34 +23,47 @@ export interface Identity extends IdentityProvider {
 }
 
 export function createIdentityProvider(options: IdentityOptions | (() => PolicyBundle)): Identity {
-  const { bundle, tokens, redis } = typeof options === 'function' ? { bundle: options, tokens: undefined, redis: undefined } : options;
+  const { bundle, tokens, redis } =
+    typeof options === 'function' ? { bundle: options, tokens: undefined, redis: undefined } : options;
   const merged = new Map<string, { base: Principal; overlay: unknown; principal: Principal }>();
   // One rebuilt principal per session principal and policy version: the same object while nothing
   // changes, which the rewrite cache and the audit key on.
-  const rebased = new WeakMap<Principal, { bundle: PolicyBundle; result: { ok: true; principal: Principal } | { ok: false; reason: string } }>();
+  const rebased = new WeakMap<
+    Principal,
+    { bundle: PolicyBundle; result: { ok: true; principal: Principal } | { ok: false; reason: string } }
+  >();
   const rebase = (session: Principal): { ok: true; principal: Principal } | { ok: false; reason: string } => {
     const current = bundle();
     const cached = rebased.get(session);
     if (cached?.bundle === current) return cached.result;
     const found = current.users.get(session.user);
     const rebuilt = fromUsersFile(session.user, found, session.token);
-    const result = !found && !session.token
-      ? { ok: false as const, reason: `user "${session.user}" is no longer in the policy files` }
-      : { ok: true as const, principal: session.purpose === undefined ? rebuilt : { ...rebuilt, purpose: session.purpose } };
+    const result =
+      !found && !session.token
+        ? { ok: false as const, reason: `user "${session.user}" is no longer in the policy files` }
+        : {
+            ok: true as const,
+            principal: session.purpose === undefined ? rebuilt : { ...rebuilt, purpose: session.purpose },
+          };
     rebased.set(session, { bundle: current, result });
     return result;
   };
   return {
     scramVerifier: (user) => bundle().users.get(user)?.password,
     tokensEnabled: tokens !== undefined,
-    verifyToken: async (user, token) => (tokens ? tokens.verify(user, token) : { ok: false, reason: 'signed tokens are not configured' }),
+    verifyToken: async (user, token) =>
+      tokens ? tokens.verify(user, token) : { ok: false, reason: 'signed tokens are not configured' },
     async resolvePrincipal(user, claims) {
       const found = bundle().users.get(user);
       if (!found && !claims) return { ok: false, reason: 'unknown user' };
       const fromClaims = claims && tokens ? claimsToAttributes(claims, tokens.claims) : {};
       const { groups: claimGroups, ...claimAttributes } = fromClaims;
       const tokenGroups = Array.isArray(claimGroups) ? claimGroups : claimGroups ? [claimGroups] : [];
-      const principal = fromUsersFile(user, found, claims ? { attributes: claimAttributes, groups: tokenGroups } : undefined);
+      const principal = fromUsersFile(
+        user,
+        found,
+        claims ? { attributes: claimAttributes, groups: tokenGroups } : undefined,
+      );
       if (!redis) return { ok: true, principal };
       const live = await redis.load(user);
       if (!live.ok) return { ok: false, reason: live.reason };
@@ -71,7 +84,8 @@ export function createIdentityProvider(options: IdentityOptions | (() => PolicyB
       // serializes each principal object once.
       const cached = merged.get(principal.user);
       const key = [live.attributes, grants];
-      if (cached && cached.base === principal && sameAttributes(cached.overlay, key)) return { ok: true, principal: cached.principal };
+      if (cached && cached.base === principal && sameAttributes(cached.overlay, key))
+        return { ok: true, principal: cached.principal };
       const next: Principal = {
         ...principal,
         attributes: overlay(principal.attributes, live.attributes, live.granted),
@@ -88,7 +102,10 @@ function fromUsersFile(user: string, found: UserConfig | undefined, token: Princ
   const tokenGroups = token?.groups ?? [];
   const tokenAttributes = token?.attributes ?? {};
   const provenance: PrincipalProvenance = {
-    attributes: { ...sourced(Object.keys(found?.attributes ?? {}), 'users-file'), ...sourced(Object.keys(tokenAttributes), 'token') },
+    attributes: {
+      ...sourced(Object.keys(found?.attributes ?? {}), 'users-file'),
+      ...sourced(Object.keys(tokenAttributes), 'token'),
+    },
     groups: { ...sourced(found?.groups ?? [], 'users-file'), ...sourced(tokenGroups, 'token') },
     grants: [],
   };
@@ -102,7 +119,11 @@ function fromUsersFile(user: string, found: UserConfig | undefined, token: Princ
 }
 
 /** Lasting Redis values replace the file's; granted values add to what the user has. */
-function overlay(base: Principal['attributes'], lasting: Readonly<Record<string, string>>, granted: Readonly<Record<string, readonly string[]>>): Principal['attributes'] {
+function overlay(
+  base: Principal['attributes'],
+  lasting: Readonly<Record<string, string>>,
+  granted: Readonly<Record<string, readonly string[]>>,
+): Principal['attributes'] {
   const out: Record<string, AttributeValue> = { ...base, ...lasting };
   for (const [attribute, values] of Object.entries(granted)) {
     const existing = out[attribute];
@@ -118,9 +139,17 @@ function sourced(names: readonly string[], source: AttributeSource): Record<stri
 }
 
 /** Lasting Redis values are Redis's; the grants in force are listed with their expiry. */
-function overlayProvenance(base: Principal, lasting: Readonly<Record<string, string>>, grants: readonly GrantInForce[]): PrincipalProvenance {
+function overlayProvenance(
+  base: Principal,
+  lasting: Readonly<Record<string, string>>,
+  grants: readonly GrantInForce[],
+): PrincipalProvenance {
   const known = base.provenance ?? { attributes: {}, groups: {}, grants: [] };
-  return { attributes: { ...known.attributes, ...sourced(Object.keys(lasting), 'redis') }, groups: known.groups, grants };
+  return {
+    attributes: { ...known.attributes, ...sourced(Object.keys(lasting), 'redis') },
+    groups: known.groups,
+    grants,
+  };
 }
 
 function sameAttributes(a: unknown, b: unknown): boolean {

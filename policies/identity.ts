@@ -9,8 +9,7 @@ export type TokenVerdict =
   | { readonly ok: false; readonly reason: string };
 
 type PrincipalResult =
-  | { readonly ok: true; readonly principal: Principal }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly principal: Principal } | { readonly ok: false; readonly reason: string };
 
 export interface IdentityProvider {
   /** `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>` or undefined for an unknown user. */

@@ -26,7 +26,9 @@ const unconditional = (rule: PolicyRule): boolean => !rule.when && !rule.unless 
 /** `knownTags`: tags carried by columns (from the files and, when read, from upstream comments). */
 export function lintPolicies(bundle: PolicyBundle, knownTags: ReadonlySet<string>): LintFinding[] {
   const rules = [...bundle.set.globalPolicies, ...bundle.set.domainPolicies];
-  const targets: Target[] = rules.flatMap((rule) => (rule.columns ?? []).flatMap((c) => (c.tags ?? []).map((tag) => ({ rule, tag, action: c.action }))));
+  const targets: Target[] = rules.flatMap((rule) =>
+    (rule.columns ?? []).flatMap((c) => (c.tags ?? []).map((tag) => ({ rule, tag, action: c.action }))),
+  );
   const findings: LintFinding[] = [];
   for (let i = 0; i < targets.length; i++) {
     for (let j = i + 1; j < targets.length; j++) {
@@ -36,17 +38,28 @@ export function lintPolicies(bundle: PolicyBundle, knownTags: ReadonlySet<string
       if (!tagMatches(a.tag, b.tag) && !tagMatches(b.tag, a.tag)) continue;
       const [strong, weak] = isMoreRestrictive(a.action, b.action) ? [a, b] : [b, a];
       if (unconditional(strong.rule) && tagMatches(strong.tag, weak.tag)) {
-        findings.push({ kind: 'shadowed', message: `rule "${weak.rule.id}" (${weak.action.kind} on ${weak.tag}) never applies: rule "${strong.rule.id}" always ${strong.action.kind}s ${strong.tag}` });
+        findings.push({
+          kind: 'shadowed',
+          message: `rule "${weak.rule.id}" (${weak.action.kind} on ${weak.tag}) never applies: rule "${strong.rule.id}" always ${strong.action.kind}s ${strong.tag}`,
+        });
       } else {
-        findings.push({ kind: 'conflict', message: `rules "${a.rule.id}" (${a.action.kind} on ${a.tag}) and "${b.rule.id}" (${b.action.kind} on ${b.tag}) overlap: where both apply, ${strong.action.kind} wins` });
+        findings.push({
+          kind: 'conflict',
+          message: `rules "${a.rule.id}" (${a.action.kind} on ${a.tag}) and "${b.rule.id}" (${b.action.kind} on ${b.tag}) overlap: where both apply, ${strong.action.kind} wins`,
+        });
       }
     }
   }
   for (const tag of knownTags) {
-    if (!bundle.set.taxonomy.knows(tag)) findings.push({ kind: 'undeclared_tag', message: `tag "${tag}" is carried by a column but not declared in the tag taxonomy: queries naming that column are refused` });
+    if (!bundle.set.taxonomy.knows(tag))
+      findings.push({
+        kind: 'undeclared_tag',
+        message: `tag "${tag}" is carried by a column but not declared in the tag taxonomy: queries naming that column are refused`,
+      });
   }
   for (const tag of new Set(targets.map((t) => t.tag))) {
-    if (![...knownTags].some((known) => tagMatches(tag, known))) findings.push({ kind: 'unused_tag', message: `tag "${tag}" is named by a rule but no known column carries it` });
+    if (![...knownTags].some((known) => tagMatches(tag, known)))
+      findings.push({ kind: 'unused_tag', message: `tag "${tag}" is named by a rule but no known column carries it` });
   }
   return findings;
 }
@@ -55,7 +68,8 @@ export function lintPolicies(bundle: PolicyBundle, knownTags: ReadonlySet<string
 export function fileTags(bundle: PolicyBundle): Set<string> {
   const tags = new Set<string>();
   for (const product of bundle.set.dataProducts) {
-    for (const table of Object.values(product.tables ?? {})) for (const list of Object.values(table.columns)) for (const t of list) tags.add(t);
+    for (const table of Object.values(product.tables ?? {}))
+      for (const list of Object.values(table.columns)) for (const t of list) tags.add(t);
   }
   return tags;
 }

@@ -72,14 +72,29 @@ export function buildPolicyBundle(sources: readonly PolicySource[], now?: () => 
     taxonomy,
   };
   const users = files.flatMap((f) => f.users ?? []);
-  unique(set.dataProducts.map((p) => p.name), 'data product');
-  unique([...set.globalPolicies, ...set.domainPolicies].map((r) => r.id), 'rule id');
-  unique(users.map((u) => u.name), 'user');
+  unique(
+    set.dataProducts.map((p) => p.name),
+    'data product',
+  );
+  unique(
+    [...set.globalPolicies, ...set.domainPolicies].map((r) => r.id),
+    'rule id',
+  );
+  unique(
+    users.map((u) => u.name),
+    'user',
+  );
   const domains = new Set(set.dataProducts.map((p) => p.domain));
   for (const rule of set.domainPolicies) {
-    if (!domains.has(rule.domain)) throw new ValidationError(`domain policy "${rule.id}" names domain "${rule.domain}", which no data product declares`);
+    if (!domains.has(rule.domain))
+      throw new ValidationError(
+        `domain policy "${rule.id}" names domain "${rule.domain}", which no data product declares`,
+      );
   }
-  checkRulesOrUnrestricted(set, parsed.filter((f) => f.parsed.value.unrestricted === true).map((f) => f.path));
+  checkRulesOrUnrestricted(
+    set,
+    parsed.filter((f) => f.parsed.value.unrestricted === true).map((f) => f.path),
+  );
   checkDomainsOnlyRestrict(set);
   checkPorts(set.dataProducts);
   const version = policyVersionOf(sources);
@@ -100,10 +115,14 @@ export function buildPolicyBundle(sources: readonly PolicySource[], now?: () => 
 function checkRulesOrUnrestricted(set: PolicySet, unrestrictedIn: readonly string[]): void {
   const rules = set.globalPolicies.length + set.domainPolicies.length;
   if (rules === 0 && unrestrictedIn.length === 0) {
-    throw new ValidationError('the policy files declare no global or domain rule: every analyst would see raw values. Add "unrestricted: true" to a policy file if that is intended');
+    throw new ValidationError(
+      'the policy files declare no global or domain rule: every analyst would see raw values. Add "unrestricted: true" to a policy file if that is intended',
+    );
   }
   if (rules > 0 && unrestrictedIn.length > 0) {
-    throw new ValidationError(`${unrestrictedIn[0]!}: "unrestricted: true" but the policy files declare ${rules} rule(s): remove one or the other`);
+    throw new ValidationError(
+      `${unrestrictedIn[0]!}: "unrestricted: true" but the policy files declare ${rules} rule(s): remove one or the other`,
+    );
   }
 }
 
@@ -119,7 +138,11 @@ function unique(values: readonly string[], what: string): void {
 function resolveFiles(file: PolicyFile, base: string): PolicyFile {
   return {
     ...file,
-    dataProducts: file.dataProducts?.map((p) => (p.upstream.passwordFile ? { ...p, upstream: { ...p.upstream, passwordFile: resolve(base, p.upstream.passwordFile) } } : p)),
+    dataProducts: file.dataProducts?.map((p) =>
+      p.upstream.passwordFile
+        ? { ...p, upstream: { ...p.upstream, passwordFile: resolve(base, p.upstream.passwordFile) } }
+        : p,
+    ),
   };
 }
 
@@ -130,7 +153,9 @@ function checkDomainsOnlyRestrict(set: PolicySet): void {
       if (columnRule.action.kind !== 'allow') continue;
       const loosened = set.globalPolicies.find((g) => overlaps(g, columnRule.tags ?? [], columnRule.columns ?? []));
       if (loosened) {
-        throw new ValidationError(`domain policy "${domainRule.id}" allows columns that global policy "${loosened.id}" restricts: a domain policy may only add restrictions`);
+        throw new ValidationError(
+          `domain policy "${domainRule.id}" allows columns that global policy "${loosened.id}" restricts: a domain policy may only add restrictions`,
+        );
       }
     }
   }
@@ -140,7 +165,8 @@ function overlaps(global: PolicyRule, tags: readonly string[], columns: readonly
   return (global.columns ?? []).some(
     (g) =>
       g.action.kind !== 'allow' &&
-      ((g.tags ?? []).some((gt) => tags.some((t) => tagMatches(gt, t) || tagMatches(t, gt))) || (g.columns ?? []).some((c) => columns.includes(c))),
+      ((g.tags ?? []).some((gt) => tags.some((t) => tagMatches(gt, t) || tagMatches(t, gt))) ||
+        (g.columns ?? []).some((c) => columns.includes(c))),
   );
 }
 

@@ -6,7 +6,13 @@ export type Condition =
   | { readonly user: string }
   | { readonly group: string }
   | { readonly purpose: string }
-  | { readonly attribute: string; readonly equals?: string; readonly in?: readonly string[]; readonly contains?: string; readonly exists?: boolean }
+  | {
+      readonly attribute: string;
+      readonly equals?: string;
+      readonly in?: readonly string[];
+      readonly contains?: string;
+      readonly exists?: boolean;
+    }
   | { readonly hours: { readonly from: number; readonly to: number } }
   | { readonly all: readonly Condition[] }
   | { readonly any: readonly Condition[] }

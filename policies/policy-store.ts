@@ -13,7 +13,13 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { PolicyWatchTargets } from './policy-watch-targets';
-import { buildPolicyBundle, policyVersionOf, readPolicySources, type PolicyBundle, type PolicySource } from './policy-loader';
+import {
+  buildPolicyBundle,
+  policyVersionOf,
+  readPolicySources,
+  type PolicyBundle,
+  type PolicySource,
+} from './policy-loader';
 
 export interface PolicyStoreOptions {
   readonly paths: readonly string[];
@@ -28,7 +34,9 @@ export interface PolicyStoreOptions {
   readonly announce?: (version: string) => void;
 }
 
-type Reading = { readonly fingerprint: string; readonly sources: PolicySource[] } | { readonly fingerprint: string; readonly error: Error };
+type Reading =
+  | { readonly fingerprint: string; readonly sources: PolicySource[] }
+  | { readonly fingerprint: string; readonly error: Error };
 
 export class PolicyStore {
   private bundle: PolicyBundle;

@@ -13,7 +13,13 @@ import { compileSchema, parseValidatedYaml } from './yaml-validation';
 interface PolicyTestFile {
   policies: string[];
   relations: Record<string, Record<string, string | null>>;
-  cases: Array<{ name: string; principal: Principal; at?: string; relation: string; expect: { columns?: Record<string, string>; rows?: 'all' | 'none' | 'filtered' } }>;
+  cases: Array<{
+    name: string;
+    principal: Principal;
+    at?: string;
+    relation: string;
+    expect: { columns?: Record<string, string>; rows?: 'all' | 'none' | 'filtered' };
+  }>;
 }
 
 const validate = compileSchema<PolicyTestFile>({
@@ -22,7 +28,10 @@ const validate = compileSchema<PolicyTestFile>({
   required: ['policies', 'relations', 'cases'],
   properties: {
     policies: { type: 'array', items: { type: 'string' }, minItems: 1 },
-    relations: { type: 'object', additionalProperties: { type: 'object', additionalProperties: { type: ['string', 'null'] } } },
+    relations: {
+      type: 'object',
+      additionalProperties: { type: 'object', additionalProperties: { type: ['string', 'null'] } },
+    },
     cases: {
       type: 'array',
       items: {
@@ -36,9 +45,18 @@ const validate = compileSchema<PolicyTestFile>({
           principal: {
             type: 'object',
             required: ['user'],
-            properties: { user: { type: 'string' }, groups: { type: 'array', default: [] }, attributes: { type: 'object', default: {} }, purpose: { type: 'string' } },
+            properties: {
+              user: { type: 'string' },
+              groups: { type: 'array', default: [] },
+              attributes: { type: 'object', default: {} },
+              purpose: { type: 'string' },
+            },
           },
-          expect: { type: 'object', additionalProperties: false, properties: { columns: { type: 'object' }, rows: { enum: ['all', 'none', 'filtered'] } } },
+          expect: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { columns: { type: 'object' }, rows: { enum: ['all', 'none', 'filtered'] } },
+          },
         },
       },
     },
@@ -61,8 +79,18 @@ export function runPolicyTests(file: string): PolicyTestResult[] {
     const [schema = '', name = ''] = qualified.split('.');
     const columns = spec.relations[c.relation];
     const problems: string[] = [];
-    if (!columns) return { name: c.name, passed: false, problems: [`relation "${c.relation}" is not declared under relations`] };
-    const relation: RelationRef = { dataProduct, schema, name, columns: Object.entries(columns).map(([n, comment]) => ({ name: n, type: 'text', ...(comment ? { comment } : {}) })) };
+    if (!columns)
+      return { name: c.name, passed: false, problems: [`relation "${c.relation}" is not declared under relations`] };
+    const relation: RelationRef = {
+      dataProduct,
+      schema,
+      name,
+      columns: Object.entries(columns).map(([n, comment]) => ({
+        name: n,
+        type: 'text',
+        ...(comment ? { comment } : {}),
+      })),
+    };
     const result = snapshot.decide(c.principal, relation, c.principal.purpose);
     problems.push(...result.errors);
     for (const [column, expected] of Object.entries(c.expect.columns ?? {})) {

@@ -38,5 +38,8 @@ export interface Principal {
    * What the login's signed token said (mapped claims), kept so that the rest can be rebuilt from
    * the users file of whatever policy version is running when a statement is decided.
    */
-  readonly token?: { readonly attributes: Readonly<Record<string, AttributeValue>>; readonly groups: readonly string[] };
+  readonly token?: {
+    readonly attributes: Readonly<Record<string, AttributeValue>>;
+    readonly groups: readonly string[];
+  };
 }

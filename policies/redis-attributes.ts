@@ -36,7 +36,11 @@ interface Entry {
  * while (they add to whatever the user already has).
  */
 export type AttributeLookup =
-  | { readonly ok: true; readonly attributes: Readonly<Record<string, string>>; readonly granted: Readonly<Record<string, readonly string[]>> }
+  | {
+      readonly ok: true;
+      readonly attributes: Readonly<Record<string, string>>;
+      readonly granted: Readonly<Record<string, readonly string[]>>;
+    }
   | { readonly ok: false; readonly reason: string };
 
 /** Users not seen for this long are no longer refreshed in the background. */
@@ -65,7 +69,8 @@ export class RedisAttributeSource {
   }
 
   private attributesKey = (user: string): string => `${this.options.keyPrefix}attributes:${user}`;
-  private grantKey = (user: string, attribute: string, value: string): string => `${this.options.keyPrefix}grant:${user}:${attribute}:${value}`;
+  private grantKey = (user: string, attribute: string, value: string): string =>
+    `${this.options.keyPrefix}grant:${user}:${attribute}:${value}`;
 
   /** Loads a user's attributes now (at login). */
   async load(user: string): Promise<AttributeLookup> {
@@ -81,7 +86,8 @@ export class RedisAttributeSource {
       return { ok: false, reason: 'attributes not loaded yet' };
     }
     entry.usedAt = now;
-    if (now - entry.fetchedAt > this.options.maxStaleMs) return { ok: false, reason: 'attribute store unreachable for too long' };
+    if (now - entry.fetchedAt > this.options.maxStaleMs)
+      return { ok: false, reason: 'attribute store unreachable for too long' };
     const granted: Record<string, string[]> = {};
     for (const grant of entry.grants) {
       if (grant.expiresAt <= now) continue;
@@ -102,7 +108,12 @@ export class RedisAttributeSource {
     const refreshing = this.fetch(user)
       .then((fresh) => {
         const grants = steadyExpiries(fresh.grants, this.entries.get(user)?.grants ?? []);
-        this.entries.set(user, { attributes: fresh.attributes, grants, fetchedAt: Date.now(), usedAt: this.entries.get(user)?.usedAt ?? Date.now() });
+        this.entries.set(user, {
+          attributes: fresh.attributes,
+          grants,
+          fetchedAt: Date.now(),
+          usedAt: this.entries.get(user)?.usedAt ?? Date.now(),
+        });
         if (this.outage) {
           this.outage = false;
           this.options.onRecovery?.();
@@ -151,7 +162,13 @@ export class RedisAttributeSource {
     let removed = 0;
     let cursor = '0';
     do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${escapeGlob(this.grantKey(user, attribute, ''))}*`, 'COUNT', 200);
+      const [next, keys] = await this.redis.scan(
+        cursor,
+        'MATCH',
+        `${escapeGlob(this.grantKey(user, attribute, ''))}*`,
+        'COUNT',
+        200,
+      );
       cursor = next;
       if (keys.length > 0) removed += await this.redis.del(...keys);
     } while (cursor !== '0');
@@ -165,7 +182,13 @@ export class RedisAttributeSource {
  * TTL, gets its new expiry).
  */
 function steadyExpiries(fresh: readonly Grant[], known: readonly Grant[]): Grant[] {
-  return fresh.map((g) => known.find((k) => k.attribute === g.attribute && k.value === g.value && Math.abs(k.expiresAt - g.expiresAt) < EXPIRY_JITTER_MS) ?? g);
+  return fresh.map(
+    (g) =>
+      known.find(
+        (k) =>
+          k.attribute === g.attribute && k.value === g.value && Math.abs(k.expiresAt - g.expiresAt) < EXPIRY_JITTER_MS,
+      ) ?? g,
+  );
 }
 
 function escapeGlob(s: string): string {

@@ -24,24 +24,46 @@ export class TagTaxonomy {
 }
 
 /** Every tag the files name that the taxonomy does not know, as `file:line: ...` messages. */
-export function undeclaredTags(files: ReadonlyArray<{ readonly path: string; readonly parsed: ValidatedYaml<PolicyFile> }>, taxonomy: TagTaxonomy): string[] {
+export function undeclaredTags(
+  files: ReadonlyArray<{ readonly path: string; readonly parsed: ValidatedYaml<PolicyFile> }>,
+  taxonomy: TagTaxonomy,
+): string[] {
   const problems: string[] = [];
-  const check = (path: string, parsed: ValidatedYaml<PolicyFile>, tag: string, keys: Array<string | number>, where: string): void => {
-    if (!taxonomy.knows(tag)) problems.push(`${path}:${parsed.lineOf(keys)}: tag "${tag}" ${where} is not declared in the tag taxonomy (a top-level "tags:" list)`);
+  const check = (
+    path: string,
+    parsed: ValidatedYaml<PolicyFile>,
+    tag: string,
+    keys: Array<string | number>,
+    where: string,
+  ): void => {
+    if (!taxonomy.knows(tag))
+      problems.push(
+        `${path}:${parsed.lineOf(keys)}: tag "${tag}" ${where} is not declared in the tag taxonomy (a top-level "tags:" list)`,
+      );
   };
   for (const { path, parsed } of files) {
     const file = parsed.value;
     (file.dataProducts ?? []).forEach((product, p) => {
       for (const [table, spec] of Object.entries(product.tables ?? {})) {
         for (const [column, tags] of Object.entries(spec.columns)) {
-          tags.forEach((tag, t) => check(path, parsed, tag, ['dataProducts', p, 'tables', table, 'columns', column, t], `on column "${table}.${column}"`));
+          tags.forEach((tag, t) =>
+            check(
+              path,
+              parsed,
+              tag,
+              ['dataProducts', p, 'tables', table, 'columns', column, t],
+              `on column "${table}.${column}"`,
+            ),
+          );
         }
       }
     });
     for (const section of ['globalPolicies', 'domainPolicies'] as const) {
       (file[section] ?? []).forEach((rule, r) => {
         (rule.columns ?? []).forEach((columnRule, c) => {
-          (columnRule.tags ?? []).forEach((tag, t) => check(path, parsed, tag, [section, r, 'columns', c, 'tags', t], `in rule "${rule.id}"`));
+          (columnRule.tags ?? []).forEach((tag, t) =>
+            check(path, parsed, tag, [section, r, 'columns', c, 'tags', t], `in rule "${rule.id}"`),
+          );
         });
       });
     }

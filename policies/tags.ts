@@ -13,7 +13,11 @@ export function commentTags(comment: string | undefined): string[] {
   return match ? match[1]!.split(',').filter((t) => t.length > 0) : [];
 }
 
-export function columnTags(product: DataProductConfig | undefined, relation: RelationRef, column: RelationColumnRef): string[] {
+export function columnTags(
+  product: DataProductConfig | undefined,
+  relation: RelationRef,
+  column: RelationColumnRef,
+): string[] {
   const tables = product?.tables ?? {};
   const declared = tables[`${relation.schema}.${relation.name}`] ?? tables[relation.name];
   return [...commentTags(column.comment), ...(declared?.columns[column.name] ?? [])];

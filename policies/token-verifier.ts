@@ -24,7 +24,10 @@ export type TokenVerifier = (user: string, token: string) => Promise<TokenVerdic
 
 export async function createTokenVerifier(config: TokenConfig): Promise<TokenVerifier> {
   let key: Uint8Array | KeyLike | JWTVerifyGetKey;
-  if (config.jwksFile) key = createLocalJWKSet(JSON.parse(readFileSync(config.jwksFile, 'utf8')) as Parameters<typeof createLocalJWKSet>[0]);
+  if (config.jwksFile)
+    key = createLocalJWKSet(
+      JSON.parse(readFileSync(config.jwksFile, 'utf8')) as Parameters<typeof createLocalJWKSet>[0],
+    );
   else if (config.keyFile && config.algorithms.includes('HS256')) key = new Uint8Array(readFileSync(config.keyFile));
   else if (config.keyFile) key = await importSPKI(readFileSync(config.keyFile, 'utf8'), config.algorithms[0]!);
   else throw new Error('tokens need a keyFile or a jwksFile');
@@ -46,7 +49,10 @@ export async function createTokenVerifier(config: TokenConfig): Promise<TokenVer
 }
 
 /** Maps claims to attributes as configured; only strings and string lists become attributes. */
-export function claimsToAttributes(claims: Readonly<Record<string, unknown>>, mapping: Readonly<Record<string, string>>): Record<string, string | string[]> {
+export function claimsToAttributes(
+  claims: Readonly<Record<string, unknown>>,
+  mapping: Readonly<Record<string, string>>,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [attribute, claim] of Object.entries(mapping)) {
     const value = claims[claim];

@@ -28,13 +28,19 @@ export function parseValidatedYaml<T>(path: string, text: string, validate: Vali
   return parseValidatedYamlWithLines(path, text, validate).value;
 }
 
-export function parseValidatedYamlWithLines<T>(path: string, text: string, validate: ValidateFunction<T>): ValidatedYaml<T> {
+export function parseValidatedYamlWithLines<T>(
+  path: string,
+  text: string,
+  validate: ValidateFunction<T>,
+): ValidatedYaml<T> {
   if (text.trim().length === 0) throw new ValidationError(`${path}: the file is empty`);
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) throw new ValidationError(`${path}: ${doc.errors.map((e) => e.message).join('; ')}`);
   if (!isMap(doc.contents)) {
     const what = doc.contents === null ? 'holds no value (only comments?)' : 'top level is not a mapping';
-    throw new ValidationError(`${path}:${lineAt(text, isNode(doc.contents) ? doc.contents.range?.[0] : 0)}: the file ${what}`);
+    throw new ValidationError(
+      `${path}:${lineAt(text, isNode(doc.contents) ? doc.contents.range?.[0] : 0)}: the file ${what}`,
+    );
   }
   const value: unknown = doc.toJS();
   const lineOf = (keys: ReadonlyArray<string | number>): number => {
@@ -56,13 +62,19 @@ function lineAt(text: string, offset: number | undefined): number {
 }
 
 function describe(path: string, doc: Document, error: ErrorObject, text: string): string {
-  const keys = error.instancePath.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const keys = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
   const node = doc.getIn(keys, true);
   const line = lineAt(text, isNode(node) && node.range ? node.range[0] : 0);
   const key = keys.length > 0 ? keys.join('.') : '(top level)';
   const params = error.params as Record<string, unknown>;
   const extra =
-    error.keyword === 'additionalProperties' ? ` "${String(params.additionalProperty)}"` :
-    error.keyword === 'enum' ? `: ${(params.allowedValues as unknown[]).join(', ')}` : '';
+    error.keyword === 'additionalProperties'
+      ? ` "${String(params.additionalProperty)}"`
+      : error.keyword === 'enum'
+        ? `: ${(params.allowedValues as unknown[]).join(', ')}`
+        : '';
   return `${path}:${line}: ${key}: ${error.message ?? 'invalid'}${extra}`;
 }

@@ -70,13 +70,20 @@ export function readAggregateQuery(select: Node, port: OutputPortConfig): Aggreg
 
   const from = (select.fromClause as Node[] | undefined) ?? [];
   const range = from.length === 1 ? (from[0]!.RangeVar as Node | undefined) : undefined;
-  if (!range) refuse(from.length === 0 ? 'a SELECT without FROM' : 'a FROM other than one published relation (joins, sub-queries, functions)');
+  if (!range)
+    refuse(
+      from.length === 0
+        ? 'a SELECT without FROM'
+        : 'a FROM other than one published relation (joins, sub-queries, functions)',
+    );
   if (range!.catalogname) refuse('a database-qualified relation');
   if (range!.alias?.colnames) refuse('column aliases in FROM');
   const schema = (range!.schemaname as string | undefined) ?? 'public';
   const table = range!.relname as string;
-  const published = port.relations?.[`${schema}.${table}`] ?? (schema === 'public' ? port.relations?.[table] : undefined);
-  if (!published) refuse(`relation "${schema}.${table}", which the port does not publish,`, 'dp_relation_not_published');
+  const published =
+    port.relations?.[`${schema}.${table}`] ?? (schema === 'public' ? port.relations?.[table] : undefined);
+  if (!published)
+    refuse(`relation "${schema}.${table}", which the port does not publish,`, 'dp_relation_not_published');
   const alias = (range!.alias?.aliasname as string | undefined) ?? table;
   const dimensions = new Set(Object.keys(published!.dimensions ?? {}));
   const measures = new Set(Object.keys(published!.measures ?? {}));
@@ -89,11 +96,17 @@ export function readAggregateQuery(select: Node, port: OutputPortConfig): Aggreg
     if (names.length === 2 && names[0] !== alias) refuse(`column reference "${names.join('.')}"`);
     if (names.length > 2) refuse(`column reference "${names.join('.')}" (qualify with the table or its alias only)`);
     const name = names[names.length - 1]!;
-    if (!allowed.has(name)) refuse(`${role} "${name}"${why ? ` (${why})` : ''}`, role.startsWith('GROUP BY') ? 'dp_not_dimension' : 'dp_column_not_published');
+    if (!allowed.has(name))
+      refuse(
+        `${role} "${name}"${why ? ` (${why})` : ''}`,
+        role.startsWith('GROUP BY') ? 'dp_not_dimension' : 'dp_column_not_published',
+      );
     return name;
   };
 
-  const groupBy = ((select.groupClause as Node[] | undefined) ?? []).map((g) => column(g, dimensions, 'GROUP BY', 'not a declared dimension: its groups could single out rows'));
+  const groupBy = ((select.groupClause as Node[] | undefined) ?? []).map((g) =>
+    column(g, dimensions, 'GROUP BY', 'not a declared dimension: its groups could single out rows'),
+  );
   if (new Set(groupBy).size !== groupBy.length) refuse('a column grouped twice');
 
   const outputs: AggregateOutput[] = ((select.targetList as Node[] | undefined) ?? []).map((target) => {
@@ -107,7 +120,11 @@ export function readAggregateQuery(select: Node, port: OutputPortConfig): Aggreg
     if (!call) return refuse('a selected expression other than a dimension or COUNT, SUM, AVG of a column');
     const fname = (call.funcname as Node[]).map((n) => n.String?.sval as string);
     const name = fname.length === 2 && fname[0] === 'pg_catalog' ? fname[1]! : fname.length === 1 ? fname[0]! : '';
-    if (!AGGREGATES.has(name)) refuse(`function "${fname.join('.')}"${name === 'min' || name === 'max' ? ' (it returns one row\'s value)' : ''}`, name === 'min' || name === 'max' ? 'dp_min_max' : 'dp_not_aggregate');
+    if (!AGGREGATES.has(name))
+      refuse(
+        `function "${fname.join('.')}"${name === 'min' || name === 'max' ? " (it returns one row's value)" : ''}`,
+        name === 'min' || name === 'max' ? 'dp_min_max' : 'dp_not_aggregate',
+      );
     if (call.over) refuse('a window function', 'dp_window');
     if (call.agg_distinct) refuse(`${name.toUpperCase()}(DISTINCT ...)`);
     if (call.agg_filter) refuse('an aggregate FILTER');
@@ -117,16 +134,25 @@ export function readAggregateQuery(select: Node, port: OutputPortConfig): Aggreg
     const outName = (res.name as string | undefined) ?? name;
     if (name === 'count' && call.agg_star) return { kind: 'count' as const, column: undefined, name: outName };
     if (args.length !== 1) refuse(`${name.toUpperCase()} with ${args.length} arguments`);
-    if (name === 'count') return { kind: 'count' as const, column: column(args[0], columns, 'COUNT of', 'not published'), name: outName };
-    return { kind: name as 'sum' | 'avg', column: column(args[0], measures, `${name.toUpperCase()} of`, 'not a declared measure with bounds'), name: outName };
+    if (name === 'count')
+      return { kind: 'count' as const, column: column(args[0], columns, 'COUNT of', 'not published'), name: outName };
+    return {
+      kind: name as 'sum' | 'avg',
+      column: column(args[0], measures, `${name.toUpperCase()} of`, 'not a declared measure with bounds'),
+      name: outName,
+    };
   });
   if (outputs.length === 0) refuse('a SELECT without columns');
   if (!outputs.some((o) => o.kind !== 'dimension')) refuse('a SELECT without an aggregate (it would list the groups)');
 
   const orderBy = ((select.sortClause as Node[] | undefined) ?? []).map((s) => {
     const sort = s.SortBy as Node;
-    if (sort.useOp || (sort.sortby_nulls && sort.sortby_nulls !== 'SORTBY_NULLS_DEFAULT')) refuse('ORDER BY ... USING or NULLS FIRST/LAST');
-    return { column: column(sort.node as Node, new Set(groupBy), 'ORDER BY', 'only grouped dimensions sort an answer'), descending: sort.sortby_dir === 'SORTBY_DESC' };
+    if (sort.useOp || (sort.sortby_nulls && sort.sortby_nulls !== 'SORTBY_NULLS_DEFAULT'))
+      refuse('ORDER BY ... USING or NULLS FIRST/LAST');
+    return {
+      column: column(sort.node as Node, new Set(groupBy), 'ORDER BY', 'only grouped dimensions sort an answer'),
+      descending: sort.sortby_dir === 'SORTBY_DESC',
+    };
   });
 
   const where = select.whereClause as Node | undefined;
@@ -139,7 +165,11 @@ export function readAggregateQuery(select: Node, port: OutputPortConfig): Aggreg
  * each other). Such a predicate raises no error whatever a row holds, so no row can signal through
  * an error; anything else (a function, a division, a sub-query) is refused.
  */
-function checkPredicate(node: Node, column: (node: Node) => string, refuse: (what: string, rule?: RefusalRule) => never): void {
+function checkPredicate(
+  node: Node,
+  column: (node: Node) => string,
+  refuse: (what: string, rule?: RefusalRule) => never,
+): void {
   const operand = (n: Node): void => {
     if (n.ColumnRef) column(n);
     else if (!isConstant(n)) refuse('a WHERE operand other than a column or a constant', 'dp_where');
@@ -166,7 +196,8 @@ function checkPredicate(node: Node, column: (node: Node) => string, refuse: (wha
     case 'AEXPR_IN':
       if (opName !== '=' && opName !== '<>') refuse('this IN', 'dp_where');
       operand(expr.lexpr as Node);
-      for (const item of (expr.rexpr?.List?.items as Node[] | undefined) ?? refuse('IN over anything but a list of constants', 'dp_where')) {
+      for (const item of (expr.rexpr?.List?.items as Node[] | undefined) ??
+        refuse('IN over anything but a list of constants', 'dp_where')) {
         if (!isConstant(item)) refuse('IN over anything but a list of constants', 'dp_where');
       }
       return;

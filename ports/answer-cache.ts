@@ -15,14 +15,24 @@ export function answerKey(account: BudgetAccount, rewrittenSql: string): string 
 }
 
 /** The cached rows by index, or undefined when the answer is not (completely) cached. */
-export async function cachedAnswer(redis: Redis, key: string, rows: number): Promise<Map<number, (string | null)[]> | undefined> {
+export async function cachedAnswer(
+  redis: Redis,
+  key: string,
+  rows: number,
+): Promise<Map<number, (string | null)[]> | undefined> {
   const stored = await redis.hgetall(key);
   const entries = Object.entries(stored);
   if (entries.length !== rows) return undefined;
   return new Map(entries.map(([index, json]) => [Number(index), JSON.parse(json) as (string | null)[]]));
 }
 
-export function storeRow(redis: Redis, key: string, index: number, values: readonly (string | null)[], expiresAt: Date): void {
+export function storeRow(
+  redis: Redis,
+  key: string,
+  index: number,
+  values: readonly (string | null)[],
+  expiresAt: Date,
+): void {
   // Released already: a failed write only means the next identical question spends again.
   redis
     .multi()

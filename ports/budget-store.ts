@@ -40,7 +40,8 @@ export function memoryBudgetStore(now: () => Date = () => new Date()): BudgetSto
     async spend(account, cost) {
       purge();
       const current = spent.get(keyOf(account))?.micros ?? 0n;
-      if (current + cost > account.limitMicros) return { spent: false, spentMicros: current, remainingMicros: account.limitMicros - current };
+      if (current + cost > account.limitMicros)
+        return { spent: false, spentMicros: current, remainingMicros: account.limitMicros - current };
       spent.set(keyOf(account), { micros: current + cost, until: account.window.end.getTime() });
       return { spent: true, spentMicros: current + cost, remainingMicros: account.limitMicros - current - cost };
     },

@@ -24,7 +24,10 @@ export function aggregateSql(query: AggregateQuery): string {
   const q = quoteIdent;
   const source = `${q(query.alias)}`;
   const dims = query.groupBy;
-  const rowColumns = [`${source}.${q(query.published.privacyUnit)} AS pgveil_unit`, ...dims.map((d, i) => `${source}.${q(d)} AS pgveil_d${i}`)];
+  const rowColumns = [
+    `${source}.${q(query.published.privacyUnit)} AS pgveil_unit`,
+    ...dims.map((d, i) => `${source}.${q(d)} AS pgveil_d${i}`),
+  ];
   query.outputs.forEach((o, i) => {
     if (o.kind !== 'dimension' && o.column !== undefined) rowColumns.push(`${source}.${q(o.column)} AS pgveil_x${i}`);
   });
@@ -66,7 +69,10 @@ export function aggregateSql(query: AggregateQuery): string {
     ];
     const domainColumns = [...dims.map((_, i) => `d${i}`), ...dims.map((_, i) => `pgveil_order${i}`), 'pgveil_group'];
     const indexed = combinations
-      .map((c, group) => `(${[...c.map(literal), ...c.map((v, i) => String(domainOf(query, dims[i]!).indexOf(v))), String(group)].join(', ')})`)
+      .map(
+        (c, group) =>
+          `(${[...c.map(literal), ...c.map((v, i) => String(domainOf(query, dims[i]!).indexOf(v))), String(group)].join(', ')})`,
+      )
       .join(', ');
     answer = `SELECT ${answerColumns.join(', ')} FROM (VALUES ${indexed}) AS pgveil_domain(${domainColumns.join(', ')}) LEFT JOIN pgveil_dp_groups AS g ON ${on} ORDER BY ${order.join(', ')}`;
   }
@@ -100,7 +106,13 @@ function numberText(value: number): string {
 
 /** The analyst's WHERE (already checked: comparisons of columns with constants) as SQL text. */
 function whereText(where: Node): string {
-  const printed = deparseStatement({ SelectStmt: { targetList: [{ ResTarget: { val: { A_Const: { ival: { ival: 1 } } } } }], whereClause: where, op: 'SETOP_NONE' } });
+  const printed = deparseStatement({
+    SelectStmt: {
+      targetList: [{ ResTarget: { val: { A_Const: { ival: { ival: 1 } } } } }],
+      whereClause: where,
+      op: 'SETOP_NONE',
+    },
+  });
   const prefix = /^SELECT 1 WHERE /i;
   if (!prefix.test(printed)) throw new Error('unexpected print of a WHERE clause');
   return printed.replace(prefix, '');

@@ -63,7 +63,11 @@ export function noisyAnswer(options: NoisyAnswerOptions): ResultTransform {
       const answer = noisy;
       const out = values.map((value, i) => {
         const text = answer[i];
-        return options.columns[i]!.kind === 'dimension' ? value : text === null || text === undefined ? null : Buffer.from(text, 'utf8');
+        return options.columns[i]!.kind === 'dimension'
+          ? value
+          : text === null || text === undefined
+            ? null
+            : Buffer.from(text, 'utf8');
       });
       return writeDataRow(out);
     },

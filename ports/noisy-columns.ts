@@ -18,7 +18,14 @@ export type AnswerColumn =
   | { readonly kind: 'dimension' }
   | { readonly kind: 'count'; readonly noise: NoiseScale }
   | { readonly kind: 'sum'; readonly noise: NoiseScale; readonly decimals: number }
-  | { readonly kind: 'avg'; readonly sumNoise: NoiseScale; readonly countNoise: NoiseScale; readonly decimals: number; readonly lower: number; readonly upper: number };
+  | {
+      readonly kind: 'avg';
+      readonly sumNoise: NoiseScale;
+      readonly countNoise: NoiseScale;
+      readonly decimals: number;
+      readonly lower: number;
+      readonly upper: number;
+    };
 
 function noisyAggregateCount(query: AggregateQuery): number {
   return query.outputs.reduce((n, o) => n + (o.kind === 'dimension' ? 0 : o.kind === 'avg' ? 2 : 1), 0);

@@ -64,10 +64,18 @@ export function createOutputPorts(options: OutputPortsOptions): OutputPorts {
     find: (database) => portDirectory(options.dataProducts()).get(database),
     plan(sql, route, productContext) {
       const { port } = route;
-      const context: RewriteContext = { ...productContext, policies: withPortSubscribers(productContext.policies, port) };
+      const context: RewriteContext = {
+        ...productContext,
+        policies: withPortSubscribers(productContext.policies, port),
+      };
       const version = context.policies.version;
       if (!isSubscriber(port, context.principal.user, context.principal.groups)) {
-        return refusal('42501', `user "${context.principal.user}" is not a subscriber of port "${port.name}" of data product "${route.product.name}"`, ['not_subscribed'], version);
+        return refusal(
+          '42501',
+          `user "${context.principal.user}" is not a subscriber of port "${port.name}" of data product "${route.product.name}"`,
+          ['not_subscribed'],
+          version,
+        );
       }
       if (port.kind === 'internal') return rewriteStatement(sql, context);
       let statements;
@@ -76,22 +84,41 @@ export function createOutputPorts(options: OutputPortsOptions): OutputPorts {
       } catch {
         return rewriteStatement(sql, context); // the rewriter reports the syntax error with its position
       }
-      if (statements.length !== 1) return refusal('0A000', `one statement at a time on ${acceptedForms(port)}`, ['dp_one_statement'], version);
+      if (statements.length !== 1)
+        return refusal('0A000', `one statement at a time on ${acceptedForms(port)}`, ['dp_one_statement'], version);
       const stmt = statements[0]!.stmt;
       const kind = kindOf(stmt);
-      if (kind === 'VariableShowStmt' && String(stmt.VariableShowStmt.name).toLowerCase() === 'pgveil.budget') return budgetPlan(port, context);
+      if (kind === 'VariableShowStmt' && String(stmt.VariableShowStmt.name).toLowerCase() === 'pgveil.budget')
+        return budgetPlan(port, context);
       if (PLAIN.has(kind)) return rewriteStatement(sql, context);
-      if (kind !== 'SelectStmt') return refusal('42501', `${kind.replace(/Stmt$/, '').toUpperCase()} is not allowed on ${acceptedForms(port)}`, ['dp_not_aggregate'], version);
+      if (kind !== 'SelectStmt')
+        return refusal(
+          '42501',
+          `${kind.replace(/Stmt$/, '').toUpperCase()} is not allowed on ${acceptedForms(port)}`,
+          ['dp_not_aggregate'],
+          version,
+        );
       try {
         const query = readAggregateQuery(stmt.SelectStmt, port);
         const groups = groupCount(query);
-        if (groups > MAX_GROUPS) return refusal('54000', `the answer would have ${groups} groups, more than ${MAX_GROUPS}: group by fewer dimensions`, ['dp_too_many_groups'], version);
+        if (groups > MAX_GROUPS)
+          return refusal(
+            '54000',
+            `the answer would have ${groups} groups, more than ${MAX_GROUPS}: group by fewer dimensions`,
+            ['dp_too_many_groups'],
+            version,
+          );
         const planned = rewriteStatement(aggregateSql(query), context);
         if (planned.kind !== 'plan') return planned;
         return release(port, context, planned, answerColumns(query, decimalToRational(port.epsilonPerAnswer!)), groups);
       } catch (error) {
         if (error instanceof PortRefusal) return refusal(error.sqlstate, error.message, [error.rule], version);
-        return refusal('XX000', `statement refused: pgveil could not plan it for external port "${port.name}" (${(error as Error).message})`, ['internal_error'], version);
+        return refusal(
+          'XX000',
+          `statement refused: pgveil could not plan it for external port "${port.name}" (${(error as Error).message})`,
+          ['internal_error'],
+          version,
+        );
       }
     },
   };
@@ -106,7 +133,13 @@ export function createOutputPorts(options: OutputPortsOptions): OutputPorts {
     };
   }
 
-  async function release(port: OutputPortConfig, context: RewriteContext, planned: RewritePlan, columns: ReturnType<typeof answerColumns>, groups: number): Promise<RewriteOutcome> {
+  async function release(
+    port: OutputPortConfig,
+    context: RewriteContext,
+    planned: RewritePlan,
+    columns: ReturnType<typeof answerColumns>,
+    groups: number,
+  ): Promise<RewriteOutcome> {
     const version = context.policies.version;
     const account = accountOf(port, context);
     const key = answerKey(account, planned.sql);
@@ -115,7 +148,12 @@ export function createOutputPorts(options: OutputPortsOptions): OutputPorts {
       const cached = await store.cachedAnswer(key, groups);
       if (cached) {
         const remaining = account.limitMicros - (await store.spent(account));
-        return withNoise(planned, { port: port.name, epsilon: '0', delta: '0', remaining: microsText(remaining), cached: true }, columns, cached);
+        return withNoise(
+          planned,
+          { port: port.name, epsilon: '0', delta: '0', remaining: microsText(remaining), cached: true },
+          columns,
+          cached,
+        );
       }
       const spend = await store.spend(account, cost);
       if (!spend.spent) {
@@ -123,10 +161,23 @@ export function createOutputPorts(options: OutputPortsOptions): OutputPorts {
         options.onBudgetExhausted?.({ port: port.name, user: account.user, message });
         return refusal('53400', message, ['dp_budget_exhausted'], version);
       }
-      const privacy = { port: port.name, epsilon: microsText(cost), delta: '0', remaining: microsText(spend.remainingMicros), cached: false };
-      return withNoise(planned, privacy, columns, undefined, (group, values) => store.storeRow(key, group, values, account.window.end));
+      const privacy = {
+        port: port.name,
+        epsilon: microsText(cost),
+        delta: '0',
+        remaining: microsText(spend.remainingMicros),
+        cached: false,
+      };
+      return withNoise(planned, privacy, columns, undefined, (group, values) =>
+        store.storeRow(key, group, values, account.window.end),
+      );
     } catch (error) {
-      return refusal('58000', `the privacy budget of external port "${port.name}" cannot be read (${(error as Error).message}): statement refused`, ['dp_budget_unavailable'], version);
+      return refusal(
+        '58000',
+        `the privacy budget of external port "${port.name}" cannot be read (${(error as Error).message}): statement refused`,
+        ['dp_budget_unavailable'],
+        version,
+      );
     }
   }
 
@@ -137,19 +188,34 @@ export function createOutputPorts(options: OutputPortsOptions): OutputPorts {
     released: ReadonlyMap<number, (string | null)[]> | undefined,
     onRelease?: (group: number, values: readonly (string | null)[]) => void,
   ): RewritePlan {
-    return { ...planned, privacy, resultTransform: noisyAnswer({ columns, random, ...(released ? { released } : {}), ...(onRelease ? { onRelease } : {}) }) };
+    return {
+      ...planned,
+      privacy,
+      resultTransform: noisyAnswer({
+        columns,
+        random,
+        ...(released ? { released } : {}),
+        ...(onRelease ? { onRelease } : {}),
+      }),
+    };
   }
 
   /** `SHOW pgveil.budget`: the budget as one row, computed here and sent as constants. */
   async function budgetPlan(port: OutputPortConfig, context: RewriteContext): Promise<RewriteOutcome> {
     const version = context.policies.version;
-    if (port.kind !== 'external') return refusal('55000', `port "${port.name}" has no privacy budget to show`, ['dp_no_budget_store'], version);
+    if (port.kind !== 'external')
+      return refusal('55000', `port "${port.name}" has no privacy budget to show`, ['dp_no_budget_store'], version);
     const account = accountOf(port, context);
     let spent: bigint;
     try {
       spent = await store.spent(account);
     } catch (error) {
-      return refusal('58000', `the privacy budget of external port "${port.name}" cannot be read (${(error as Error).message})`, ['dp_budget_unavailable'], version);
+      return refusal(
+        '58000',
+        `the privacy budget of external port "${port.name}" cannot be read (${(error as Error).message})`,
+        ['dp_budget_unavailable'],
+        version,
+      );
     }
     const row: Array<[string, string]> = [
       ['port', port.name],
@@ -171,7 +237,12 @@ function withPortSubscribers(policies: PolicySnapshot, port: OutputPortConfig): 
     ...policies,
     subscription(principal) {
       const allowed = isSubscriber(port, principal.user, principal.groups);
-      return { allowed, reasons: [{ ruleId: `port:${port.name}`, scope: 'subscription', effect: allowed ? 'subscribed' : 'not subscribed' }] };
+      return {
+        allowed,
+        reasons: [
+          { ruleId: `port:${port.name}`, scope: 'subscription', effect: allowed ? 'subscribed' : 'not subscribed' },
+        ],
+      };
     },
   };
 }

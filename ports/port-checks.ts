@@ -12,21 +12,32 @@ export function checkPorts(products: readonly DataProductConfig[]): void {
   for (const product of products) {
     for (const port of product.ports ?? []) {
       const where = `data product "${product.name}" port "${port.name}"`;
-      if (names.has(port.name)) throw new ValidationError(`${where}: the name is already a data product or another port's`);
+      if (names.has(port.name))
+        throw new ValidationError(`${where}: the name is already a data product or another port's`);
       names.add(port.name);
       if (port.kind !== 'external') continue;
       const perAnswer = exactMicros(port.epsilonPerAnswer!, `${where}: epsilonPerAnswer`);
       const budget = exactMicros(port.budget!.epsilon, `${where}: budget.epsilon`);
-      if (perAnswer > budget) throw new ValidationError(`${where}: epsilonPerAnswer ${port.epsilonPerAnswer} exceeds the budget of ${port.budget!.epsilon}`);
+      if (perAnswer > budget)
+        throw new ValidationError(
+          `${where}: epsilonPerAnswer ${port.epsilonPerAnswer} exceeds the budget of ${port.budget!.epsilon}`,
+        );
       for (const [relation, published] of Object.entries(port.relations ?? {})) {
         for (const [column, bounds] of Object.entries(published.measures ?? {})) {
-          if (!(bounds.lower <= bounds.upper)) throw new ValidationError(`${where}: measure "${relation}.${column}" has lower bound ${bounds.lower} above its upper bound ${bounds.upper}`);
+          if (!(bounds.lower <= bounds.upper))
+            throw new ValidationError(
+              `${where}: measure "${relation}.${column}" has lower bound ${bounds.lower} above its upper bound ${bounds.upper}`,
+            );
           const scale = 10 ** (bounds.decimals ?? 0);
           const largest = Math.max(Math.abs(bounds.lower), Math.abs(bounds.upper)) * scale * published.maxRowsPerUnit;
-          if (!Number.isSafeInteger(Math.ceil(largest))) throw new ValidationError(`${where}: measure "${relation}.${column}": bounds times 10^decimals times maxRowsPerUnit must stay below 2^53`);
+          if (!Number.isSafeInteger(Math.ceil(largest)))
+            throw new ValidationError(
+              `${where}: measure "${relation}.${column}": bounds times 10^decimals times maxRowsPerUnit must stay below 2^53`,
+            );
         }
         for (const [column, domain] of Object.entries(published.dimensions ?? {})) {
-          if (new Set(domain.map(String)).size !== domain.length) throw new ValidationError(`${where}: dimension "${relation}.${column}" lists a value twice`);
+          if (new Set(domain.map(String)).size !== domain.length)
+            throw new ValidationError(`${where}: dimension "${relation}.${column}" lists a value twice`);
         }
       }
     }

@@ -14,7 +14,8 @@ export function portDirectory(products: ReadonlyMap<string, DataProductConfig>):
   let directory = directories.get(products);
   if (!directory) {
     const entries = new Map<string, PortRoute>();
-    for (const product of products.values()) for (const port of product.ports ?? []) entries.set(port.name, { port, product });
+    for (const product of products.values())
+      for (const port of product.ports ?? []) entries.set(port.name, { port, product });
     directory = entries;
     directories.set(products, directory);
   }
@@ -22,10 +23,16 @@ export function portDirectory(products: ReadonlyMap<string, DataProductConfig>):
 }
 
 /** The data product a database name connects to: itself, or the product whose port it names. */
-export function productOfDatabase(products: ReadonlyMap<string, DataProductConfig>, database: string): DataProductConfig | undefined {
+export function productOfDatabase(
+  products: ReadonlyMap<string, DataProductConfig>,
+  database: string,
+): DataProductConfig | undefined {
   return products.get(database) ?? portDirectory(products).get(database)?.product;
 }
 
 export function isSubscriber(port: OutputPortConfig, user: string, groups: readonly string[]): boolean {
-  return (port.subscribers.users?.includes(user) ?? false) || (port.subscribers.groups?.some((g) => groups.includes(g)) ?? false);
+  return (
+    (port.subscribers.users?.includes(user) ?? false) ||
+    (port.subscribers.groups?.some((g) => groups.includes(g)) ?? false)
+  );
 }

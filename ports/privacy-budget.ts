@@ -38,7 +38,14 @@ function expiry(account: BudgetAccount): number {
 }
 
 export async function spendBudget(redis: Redis, account: BudgetAccount, costMicros: bigint): Promise<SpendResult> {
-  const [ok, spent] = (await redis.eval(SPEND, 1, budgetKey(account), costMicros.toString(), account.limitMicros.toString(), String(expiry(account)))) as [number, number | string];
+  const [ok, spent] = (await redis.eval(
+    SPEND,
+    1,
+    budgetKey(account),
+    costMicros.toString(),
+    account.limitMicros.toString(),
+    String(expiry(account)),
+  )) as [number, number | string];
   const spentMicros = BigInt(spent);
   return { spent: ok === 1, spentMicros, remainingMicros: account.limitMicros - spentMicros };
 }

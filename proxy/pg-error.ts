@@ -31,7 +31,9 @@ export class PgError extends Error {
 export const protocolViolation = (message: string): PgError => new PgError('08P01', message, 'FATAL');
 
 export function encodeFields(code: number, fields: ReadonlyArray<readonly [string, string]>): Buffer {
-  const parts = fields.map(([k, v]) => Buffer.concat([Buffer.from(k, 'ascii'), Buffer.from(v, 'utf8'), Buffer.from([0])]));
+  const parts = fields.map(([k, v]) =>
+    Buffer.concat([Buffer.from(k, 'ascii'), Buffer.from(v, 'utf8'), Buffer.from([0])]),
+  );
   const body = Buffer.concat([...parts, Buffer.from([0])]);
   const out = Buffer.allocUnsafe(5 + body.length);
   out[0] = code;

@@ -18,7 +18,9 @@ export interface ProxyServer {
 }
 
 export function createProxyServer(options: ProxyOptions): ProxyServer {
-  const secureContext: SecureContext | undefined = options.tls ? createSecureContext({ cert: options.tls.cert, key: options.tls.key }) : undefined;
+  const secureContext: SecureContext | undefined = options.tls
+    ? createSecureContext({ cert: options.tls.cert, key: options.tls.key })
+    : undefined;
   const sockets = new Set<ClientSession>();
   const byKey = new Map<string, ClientSession>();
   const keyOf = (pid: number, secret: number): string => `${pid}:${secret}`;
@@ -40,7 +42,11 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
     socket.on('error', () => socket.destroy());
     // Over the limit: PostgreSQL reads the startup packet first and then answers 53300; clients expect that.
     const overLimit = sockets.size >= options.limits.maxClientConnections;
-    const session = new ClientSession(socket, host, overLimit ? new PgError('53300', 'sorry, too many clients already', 'FATAL') : undefined);
+    const session = new ClientSession(
+      socket,
+      host,
+      overLimit ? new PgError('53300', 'sorry, too many clients already', 'FATAL') : undefined,
+    );
     if (!overLimit) sockets.add(session);
     return;
   });

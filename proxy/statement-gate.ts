@@ -21,7 +21,11 @@ export interface StatementGate {
    * Query text of a simple Query or a Parse. Never throws: failures are Refusals. `recheck` is a
    * second look at a prepared statement or cursor (no new statement: not rate-limited).
    */
-  check(sql: string, session: SessionInfo, options?: { readonly recheck?: boolean }): RewriteOutcome | Promise<RewriteOutcome>;
+  check(
+    sql: string,
+    session: SessionInfo,
+    options?: { readonly recheck?: boolean },
+  ): RewriteOutcome | Promise<RewriteOutcome>;
   /**
    * The stamp a plan made now would carry (RewritePlan.stamp), or undefined when it cannot be
    * told without waiting: a plan whose stamp differs must be looked at again before it runs.

@@ -35,7 +35,10 @@ function normalizeType(type: string): string {
     arrays += '[]';
     text = text.slice(0, -2).trim();
   }
-  text = text.replace(/\s*\([^)]*\)/g, '').replace(/^pg_catalog\./, '').trim();
+  text = text
+    .replace(/\s*\([^)]*\)/g, '')
+    .replace(/^pg_catalog\./, '')
+    .trim();
   return (TYPE_ALIASES[text] ?? text) + arrays;
 }
 

@@ -47,9 +47,14 @@ export const op = (name: string, lexpr: Node, rexpr: Node): PgNode => ({
 export const typeCast = (arg: Node, typeName: Node): PgNode => ({ TypeCast: { arg: arg as PgNode, typeName } });
 
 export const caseWhen = (branches: Array<[Node, Node]>, otherwise: Node): PgNode => ({
-  CaseExpr: { args: branches.map(([expr, result]) => ({ CaseWhen: { expr: expr as PgNode, result: result as PgNode } })), defresult: otherwise as PgNode },
+  CaseExpr: {
+    args: branches.map(([expr, result]) => ({ CaseWhen: { expr: expr as PgNode, result: result as PgNode } })),
+    defresult: otherwise as PgNode,
+  },
 });
 
 export const isNull = (arg: Node): PgNode => ({ NullTest: { arg: arg as PgNode, nulltesttype: 'IS_NULL' } });
-export const boolExpr = (boolop: 'AND_EXPR' | 'OR_EXPR' | 'NOT_EXPR', args: Node[]): PgNode => ({ BoolExpr: { boolop, args: args as PgNode[] } });
+export const boolExpr = (boolop: 'AND_EXPR' | 'OR_EXPR' | 'NOT_EXPR', args: Node[]): PgNode => ({
+  BoolExpr: { boolop, args: args as PgNode[] },
+});
 export const arrayOf = (elements: Node[]): PgNode => ({ A_ArrayExpr: { elements: elements as PgNode[] } });

@@ -6,7 +6,17 @@
  * left out: a name there resolves to nothing and is refused.
  */
 import type { Client } from 'pg';
-import type { CatalogCast, CatalogColumn, CatalogFunction, CatalogOperator, CatalogRelation, CatalogRoutines, CatalogSnapshot, CatalogView, RelationKind } from './catalog-types';
+import type {
+  CatalogCast,
+  CatalogColumn,
+  CatalogFunction,
+  CatalogOperator,
+  CatalogRelation,
+  CatalogRoutines,
+  CatalogSnapshot,
+  CatalogView,
+  RelationKind,
+} from './catalog-types';
 
 const RELATIONS_SQL = `
 SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
@@ -60,7 +70,9 @@ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 
 ORDER BY a.attrelid, a.attnum`;
 
 /** A type as format_type prints it, qualified whenever it is outside pg_catalog. */
-const QUALIFIED_TYPE = (oid: string): string => `(SELECT CASE WHEN tn.nspname = 'pg_catalog' OR pg_catalog.strpos(pg_catalog.format_type(t.oid, NULL), '.') > 0
+const QUALIFIED_TYPE = (
+  oid: string,
+): string => `(SELECT CASE WHEN tn.nspname = 'pg_catalog' OR pg_catalog.strpos(pg_catalog.format_type(t.oid, NULL), '.') > 0
    THEN pg_catalog.format_type(t.oid, NULL) ELSE pg_catalog.quote_ident(tn.nspname) || '.' || pg_catalog.format_type(t.oid, NULL) END
    FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace WHERE t.oid = ${oid})`;
 
@@ -140,7 +152,9 @@ WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_s
  * the client is inside a transaction of its own.
  */
 async function loadViews(client: Client): Promise<Map<number, CatalogView>> {
-  const saved = (await client.query("SELECT pg_catalog.current_setting('search_path') AS path")).rows[0] as { path: string };
+  const saved = (await client.query("SELECT pg_catalog.current_setting('search_path') AS path")).rows[0] as {
+    path: string;
+  };
   await client.query("SELECT pg_catalog.set_config('search_path', '', false)");
   let rows: Array<{ oid: string; definition: string | null; options: string[]; columns_read: Array<[number, string]> }>;
   try {
@@ -151,7 +165,8 @@ async function loadViews(client: Client): Promise<Map<number, CatalogView>> {
   const views = new Map<number, CatalogView>();
   for (const row of rows) {
     if (row.definition === null) continue;
-    const option = (name: string): string | undefined => row.options.find((o) => o.startsWith(`${name}=`))?.slice(name.length + 1);
+    const option = (name: string): string | undefined =>
+      row.options.find((o) => o.startsWith(`${name}=`))?.slice(name.length + 1);
     const check = option('check_option');
     views.set(Number(row.oid), {
       definition: row.definition,
@@ -179,7 +194,17 @@ async function loadRoutines(client: Client): Promise<CatalogRoutines> {
   const user = await client.query('SELECT CURRENT_USER AS name');
   const system = await client.query(SYSTEM_NAMES_SQL);
   return {
-    functions: (functions.rows as Array<{ oid: string; schema: string; name: string; defaults: number; variadic: boolean; arg_types: string[]; default_calls: string[] | null }>).map((r) => ({
+    functions: (
+      functions.rows as Array<{
+        oid: string;
+        schema: string;
+        name: string;
+        defaults: number;
+        variadic: boolean;
+        arg_types: string[];
+        default_calls: string[] | null;
+      }>
+    ).map((r) => ({
       oid: Number(r.oid),
       schema: r.schema,
       name: r.name,
@@ -197,12 +222,14 @@ async function loadRoutines(client: Client): Promise<CatalogRoutines> {
         kind: r.kind === 'l' ? 'l' : 'b',
         functions: (r.functions ?? []).map(Number),
       })),
-    casts: (casts.rows as Array<{ target_schema: string; target_name: string; function: string; context: string }>).map((r) => ({
-      targetSchema: r.target_schema,
-      targetName: r.target_name,
-      function: Number(r.function),
-      context: r.context === 'e' ? 'e' : r.context === 'a' ? 'a' : 'i',
-    })),
+    casts: (casts.rows as Array<{ target_schema: string; target_name: string; function: string; context: string }>).map(
+      (r) => ({
+        targetSchema: r.target_schema,
+        targetName: r.target_name,
+        function: Number(r.function),
+        context: r.context === 'e' ? 'e' : r.context === 'a' ? 'a' : 'i',
+      }),
+    ),
     sessionUser: (user.rows[0] as { name: string }).name,
     systemFunctions: (system.rows[0] as { functions: string[] }).functions,
     systemOperators: (system.rows[0] as { operators: string[] }).operators,
@@ -215,16 +242,44 @@ export async function loadCatalog(client: Client): Promise<CatalogSnapshot> {
   const routines = await loadRoutines(client);
   const views = await loadViews(client);
   const numbered = new Map<number, Array<{ relation: number; column: string }>>();
-  for (const row of (await client.query(SEQUENCE_COLUMNS_SQL)).rows as Array<{ sequence: string; relation: string; column: string }>) {
-    numbered.set(Number(row.sequence), [...(numbered.get(Number(row.sequence)) ?? []), { relation: Number(row.relation), column: row.column }]);
+  for (const row of (await client.query(SEQUENCE_COLUMNS_SQL)).rows as Array<{
+    sequence: string;
+    relation: string;
+    column: string;
+  }>) {
+    numbered.set(Number(row.sequence), [
+      ...(numbered.get(Number(row.sequence)) ?? []),
+      { relation: Number(row.relation), column: row.column },
+    ]);
   }
   const columnsOf = new Map<number, CatalogColumn[]>();
-  for (const row of columns.rows as Array<{ relid: string; name: string; type: string; type_oid: string; comment: string | null }>) {
+  for (const row of columns.rows as Array<{
+    relid: string;
+    name: string;
+    type: string;
+    type_oid: string;
+    comment: string | null;
+  }>) {
     const list = columnsOf.get(Number(row.relid)) ?? [];
-    list.push({ name: row.name, type: row.type, typeOid: Number(row.type_oid), ...(row.comment ? { comment: row.comment } : {}) });
+    list.push({
+      name: row.name,
+      type: row.type,
+      typeOid: Number(row.type_oid),
+      ...(row.comment ? { comment: row.comment } : {}),
+    });
     columnsOf.set(Number(row.relid), list);
   }
-  const list: CatalogRelation[] = (relations.rows as Array<{ oid: string; schema: string; name: string; kind: string; parents: string[]; depends_on: string[]; calls: string[] | null }>).map((r) => ({
+  const list: CatalogRelation[] = (
+    relations.rows as Array<{
+      oid: string;
+      schema: string;
+      name: string;
+      kind: string;
+      parents: string[];
+      depends_on: string[];
+      calls: string[] | null;
+    }>
+  ).map((r) => ({
     oid: Number(r.oid),
     schema: r.schema,
     name: r.name,
@@ -251,7 +306,11 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   return map;
 }
 
-export function createCatalogSnapshot(relations: readonly CatalogRelation[], version: number, routines: CatalogRoutines = NO_ROUTINES): CatalogSnapshot {
+export function createCatalogSnapshot(
+  relations: readonly CatalogRelation[],
+  version: number,
+  routines: CatalogRoutines = NO_ROUTINES,
+): CatalogSnapshot {
   const byName = new Map(relations.map((r) => [`${r.schema}\0${r.name}`, r]));
   const byOid = new Map(relations.map((r) => [r.oid, r]));
   // Sequences hold no rows a data product shares: listed by name and oid only.

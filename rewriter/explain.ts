@@ -5,12 +5,18 @@ import type { RewriteOutcome } from './rewrite-types';
 
 export function explainRewrite(outcome: RewriteOutcome): string {
   if (outcome.kind === 'refusal') {
-    return [`refused (SQLSTATE ${outcome.sqlstate}): ${outcome.message}`, `rules: ${outcome.reasons.join(', ')}`, `policy version: ${outcome.policyVersion}`].join('\n');
+    return [
+      `refused (SQLSTATE ${outcome.sqlstate}): ${outcome.message}`,
+      `rules: ${outcome.reasons.join(', ')}`,
+      `policy version: ${outcome.policyVersion}`,
+    ].join('\n');
   }
   const pretty = deparseSync(parseSync(outcome.sql), { pretty: true });
   const rules = outcome.reasons.map((r) => `  ${r.ruleId} (${r.scope})${r.column ? ` ${r.column}` : ''}: ${r.effect}`);
   return [
-    outcome.rewritten ? `rewritten (protected: ${outcome.relations.join(', ')})` : 'forwarded without substitution (no protected relation)',
+    outcome.rewritten
+      ? `rewritten (protected: ${outcome.relations.join(', ')})`
+      : 'forwarded without substitution (no protected relation)',
     '',
     pretty,
     '',

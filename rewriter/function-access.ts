@@ -79,13 +79,18 @@ export class FunctionAccess {
   call(parts: readonly string[], argCount: number): void {
     const name = parts[parts.length - 1] ?? '';
     const schema = parts.length > 1 ? parts[parts.length - 2] : undefined;
-    if (parts.length > 2) throw new GuardRefusal('cross_database', `cross-database function reference "${parts.join('.')}" is not allowed`);
+    if (parts.length > 2)
+      throw new GuardRefusal('cross_database', `cross-database function reference "${parts.join('.')}" is not allowed`);
     if (schema !== undefined) {
       if (SYSTEM_SCHEMAS.has(schema)) return this.castStyle(name, argCount);
-      if (schema === this.context.helperSchema) throw new GuardRefusal('helper_schema', `function "${schema}.${name}" is reserved for pgveil's rewrite`);
+      if (schema === this.context.helperSchema)
+        throw new GuardRefusal('helper_schema', `function "${schema}.${name}" is reserved for pgveil's rewrite`);
       const every = this.allowed.allowsEveryOverload(schema, name);
-      const candidates = this.context.catalog.functionsNamed(name).filter((f) => f.schema === schema && fits(f, argCount));
-      if (!every && (candidates.length === 0 || candidates.some((f) => !this.permitted(f)))) throw this.notAllowed(`${schema}.${name}`, undefined);
+      const candidates = this.context.catalog
+        .functionsNamed(name)
+        .filter((f) => f.schema === schema && fits(f, argCount));
+      if (!every && (candidates.length === 0 || candidates.some((f) => !this.permitted(f))))
+        throw this.notAllowed(`${schema}.${name}`, undefined);
       for (const candidate of candidates) this.defaultsOf(candidate, argCount);
       return;
     }
@@ -94,7 +99,12 @@ export class FunctionAccess {
       this.defaultsOf(candidate, argCount);
     }
     const system = this.context.catalog.systemNames;
-    if (system && !system.functions.has(name) && this.context.catalog.functionsNamed(name).length === 0 && this.context.catalog.castsTo(name).length === 0) {
+    if (
+      system &&
+      !system.functions.has(name) &&
+      this.context.catalog.functionsNamed(name).length === 0 &&
+      this.context.catalog.castsTo(name).length === 0
+    ) {
       throw this.unknown(`function "${name}"`);
     }
     // `text(x)` is a cast when no function of that name fits.
@@ -114,21 +124,29 @@ export class FunctionAccess {
     const schema = parts.length > 1 ? parts[parts.length - 2] : undefined;
     const kind = prefix ? 'l' : 'b';
     if (schema !== undefined && SYSTEM_SCHEMAS.has(schema)) return;
-    if (schema === this.context.helperSchema) throw new GuardRefusal('helper_schema', `operator "${schema}.${symbol}" is reserved for pgveil's rewrite`);
+    if (schema === this.context.helperSchema)
+      throw new GuardRefusal('helper_schema', `operator "${schema}.${symbol}" is reserved for pgveil's rewrite`);
     const candidates = this.context.catalog
       .operatorsNamed(symbol)
       .filter((o) => o.kind === kind && (schema !== undefined ? o.schema === schema : this.searched(o.schema)));
     const system = this.context.catalog.systemNames;
-    if (schema === undefined && candidates.length === 0 && system && !system.operators.has(symbol)) throw this.unknown(`operator "${symbol}"`);
+    if (schema === undefined && candidates.length === 0 && system && !system.operators.has(symbol))
+      throw this.unknown(`operator "${symbol}"`);
     if (schema !== undefined && candidates.length === 0) {
       // OPERATOR(s.op) that pgveil's snapshot does not hold: it cannot tell what would run.
-      throw new GuardRefusal('function_not_allowed', `operator "${schema}.${symbol}" is not allowed through pgveil: it is not in pgveil's catalog snapshot of data product "${this.context.dataProduct}"`);
+      throw new GuardRefusal(
+        'function_not_allowed',
+        `operator "${schema}.${symbol}" is not allowed through pgveil: it is not in pgveil's catalog snapshot of data product "${this.context.dataProduct}"`,
+      );
     }
     for (const candidate of candidates) {
       for (const oid of candidate.functions) {
         const fn = this.context.catalog.functionByOid(oid);
         if (!fn || !this.permitted(fn)) {
-          throw this.refusal(`operator "${candidate.schema}.${symbol}" runs function ${this.describe(fn, oid)}, which is not allowed through pgveil`, fn);
+          throw this.refusal(
+            `operator "${candidate.schema}.${symbol}" runs function ${this.describe(fn, oid)}, which is not allowed through pgveil`,
+            fn,
+          );
         }
       }
     }
@@ -143,7 +161,10 @@ export class FunctionAccess {
     for (const cast of targets.flatMap((t) => this.context.catalog.castsTo(t))) {
       const fn = this.context.catalog.functionByOid(cast.function);
       if (!fn || !this.permitted(fn)) {
-        throw this.refusal(`cast to "${cast.targetSchema}.${cast.targetName}" runs function ${this.describe(fn, cast.function)}, which is not allowed through pgveil`, fn);
+        throw this.refusal(
+          `cast to "${cast.targetSchema}.${cast.targetName}" runs function ${this.describe(fn, cast.function)}, which is not allowed through pgveil`,
+          fn,
+        );
       }
     }
   }
@@ -155,7 +176,10 @@ export class FunctionAccess {
     for (const oid of relation.calls ?? []) {
       const fn = this.context.catalog.functionByOid(oid);
       if (!fn || !this.permitted(fn)) {
-        throw this.refusal(`relation "${relation.schema}.${relation.name}" calls function ${this.describe(fn, oid)}, which is not allowed through pgveil`, fn);
+        throw this.refusal(
+          `relation "${relation.schema}.${relation.name}" calls function ${this.describe(fn, oid)}, which is not allowed through pgveil`,
+          fn,
+        );
       }
     }
     for (const dependency of relation.dependsOn) {
@@ -170,7 +194,10 @@ export class FunctionAccess {
     for (const oid of fn.defaultCalls ?? []) {
       const called = this.context.catalog.functionByOid(oid);
       if (!called || !this.permitted(called)) {
-        throw this.refusal(`function "${fn.schema}.${fn.name}" called without all its arguments runs function ${this.describe(called, oid)} in its argument defaults, which is not allowed through pgveil`, called);
+        throw this.refusal(
+          `function "${fn.schema}.${fn.name}" called without all its arguments runs function ${this.describe(called, oid)} in its argument defaults, which is not allowed through pgveil`,
+          called,
+        );
       }
     }
   }
@@ -193,11 +220,16 @@ export class FunctionAccess {
   }
 
   private describe(fn: CatalogFunction | undefined, oid: number): string {
-    return fn ? `"${fn.schema}.${fn.name}(${fn.argTypes.join(', ')})"` : `with oid ${oid} (not in pgveil's catalog snapshot)`;
+    return fn
+      ? `"${fn.schema}.${fn.name}(${fn.argTypes.join(', ')})"`
+      : `with oid ${oid} (not in pgveil's catalog snapshot)`;
   }
 
   private refusal(what: string, fn: CatalogFunction | undefined): GuardRefusal {
-    return new GuardRefusal('function_not_allowed', `${what}: ${fn ? this.why(fn.schema) : "pgveil cannot tell what it runs"}`);
+    return new GuardRefusal(
+      'function_not_allowed',
+      `${what}: ${fn ? this.why(fn.schema) : 'pgveil cannot tell what it runs'}`,
+    );
   }
 
   private why(schema: string): string {
@@ -217,7 +249,10 @@ export class FunctionAccess {
   private notAllowed(qualified: string, written: string | undefined): GuardRefusal {
     const schema = qualified.slice(0, qualified.lastIndexOf('.'));
     const candidate = written !== undefined ? ` (a candidate for "${written}" on the search_path)` : '';
-    return new GuardRefusal('function_not_allowed', `function "${qualified}"${candidate} is not allowed through pgveil: ${this.why(schema)}`);
+    return new GuardRefusal(
+      'function_not_allowed',
+      `function "${qualified}"${candidate} is not allowed through pgveil: ${this.why(schema)}`,
+    );
   }
 }
 

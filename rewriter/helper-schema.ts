@@ -78,47 +78,92 @@ LEFT JOIN pg_catalog.pg_proc p ON p.oid = f.oid`;
 
 /** The statements that bring the helper schema to the state the rewrite relies on. */
 export async function planHelperSchema(client: Client, options: HelperSchemaOptions): Promise<SqlStep[]> {
-  if (options.key && (options.key.length < 32 || options.key.length > BLOCK)) throw new Error('the hash key must be 32 to 64 bytes');
+  if (options.key && (options.key.length < 32 || options.key.length > BLOCK))
+    throw new Error('the hash key must be 32 to 64 bytes');
   const schema = quoteIdent(options.schema);
   const owner = quoteIdent(options.ownerRole);
   const service = quoteIdent(options.serviceRole);
   const fn = `${schema}.${HELPER_FUNCTION}(text)`;
-  const state = (await client.query<HelperState>(STATE_SQL, [options.schema, options.ownerRole, options.serviceRole])).rows[0]!;
+  const state = (await client.query<HelperState>(STATE_SQL, [options.schema, options.ownerRole, options.serviceRole]))
+    .rows[0]!;
   // Privileges of a role that does not exist yet are those of PUBLIC, which every role inherits.
   const who = state.service_exists ? options.serviceRole : 'public';
-  const has = async (sql: string, ...params: unknown[]): Promise<boolean> => Boolean((await client.query<{ v: boolean }>(`SELECT ${sql} AS v`, params)).rows[0]?.v);
+  const has = async (sql: string, ...params: unknown[]): Promise<boolean> =>
+    Boolean((await client.query<{ v: boolean }>(`SELECT ${sql} AS v`, params)).rows[0]?.v);
   const steps: SqlStep[] = [];
 
   if (!state.owner_exists) {
-    steps.push({ why: `create the NOLOGIN role "${options.ownerRole}" that owns the helper schema and its key`, sql: `CREATE ROLE ${owner} NOLOGIN NOINHERIT`, tolerate: ['42710', '23505'] });
+    steps.push({
+      why: `create the NOLOGIN role "${options.ownerRole}" that owns the helper schema and its key`,
+      sql: `CREATE ROLE ${owner} NOLOGIN NOINHERIT`,
+      tolerate: ['42710', '23505'],
+    });
   }
   if (state.schema_owner === null) {
-    steps.push({ why: `create the helper schema "${options.schema}"`, sql: `CREATE SCHEMA ${schema} AUTHORIZATION ${owner}` });
+    steps.push({
+      why: `create the helper schema "${options.schema}"`,
+      sql: `CREATE SCHEMA ${schema} AUTHORIZATION ${owner}`,
+    });
   } else if (state.schema_owner !== options.ownerRole) {
-    steps.push({ why: `the helper schema is owned by "${state.schema_owner}": give it to "${options.ownerRole}"`, sql: `ALTER SCHEMA ${schema} OWNER TO ${owner}` });
+    steps.push({
+      why: `the helper schema is owned by "${state.schema_owner}": give it to "${options.ownerRole}"`,
+      sql: `ALTER SCHEMA ${schema} OWNER TO ${owner}`,
+    });
   }
   const schemaExists = state.schema_owner !== null;
   if (schemaExists && (await has(`pg_catalog.has_schema_privilege('public', $1, 'USAGE, CREATE')`, options.schema))) {
-    steps.push({ why: 'nobody but the owner and the service account may use the helper schema', sql: `REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC` });
+    steps.push({
+      why: 'nobody but the owner and the service account may use the helper schema',
+      sql: `REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC`,
+    });
   }
   if (!schemaExists || !(await has(`pg_catalog.has_schema_privilege($1, $2, 'USAGE')`, who, options.schema))) {
-    steps.push({ why: 'the service account may call into the helper schema', sql: `GRANT USAGE ON SCHEMA ${schema} TO ${service}` });
+    steps.push({
+      why: 'the service account may call into the helper schema',
+      sql: `GRANT USAGE ON SCHEMA ${schema} TO ${service}`,
+    });
   }
-  if (schemaExists && state.service_exists && (await has(`pg_catalog.has_schema_privilege($1, $2, 'CREATE')`, options.serviceRole, options.schema))) {
-    steps.push({ why: 'the service account must not create objects in the helper schema', sql: `REVOKE CREATE ON SCHEMA ${schema} FROM ${service}` });
+  if (
+    schemaExists &&
+    state.service_exists &&
+    (await has(`pg_catalog.has_schema_privilege($1, $2, 'CREATE')`, options.serviceRole, options.schema))
+  ) {
+    steps.push({
+      why: 'the service account must not create objects in the helper schema',
+      sql: `REVOKE CREATE ON SCHEMA ${schema} FROM ${service}`,
+    });
   }
 
   if (!state.table_exists) {
-    steps.push({ why: 'the table holding the key (HMAC pads)', sql: `CREATE TABLE ${schema}.hash_key (inner_pad bytea NOT NULL, outer_pad bytea NOT NULL)` });
+    steps.push({
+      why: 'the table holding the key (HMAC pads)',
+      sql: `CREATE TABLE ${schema}.hash_key (inner_pad bytea NOT NULL, outer_pad bytea NOT NULL)`,
+    });
   }
   if (state.table_owner !== options.ownerRole) {
-    steps.push({ why: `only "${options.ownerRole}" owns the key`, sql: `ALTER TABLE ${schema}.hash_key OWNER TO ${owner}` });
+    steps.push({
+      why: `only "${options.ownerRole}" owns the key`,
+      sql: `ALTER TABLE ${schema}.hash_key OWNER TO ${owner}`,
+    });
   }
-  if (state.table_exists && (await has(`pg_catalog.has_table_privilege($1, $2, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')`, who, `${schema}.hash_key`))) {
-    steps.push({ why: 'the service account (and PUBLIC) must not read or change the key', sql: `REVOKE ALL ON ${schema}.hash_key FROM PUBLIC, ${service}` });
+  if (
+    state.table_exists &&
+    (await has(
+      `pg_catalog.has_table_privilege($1, $2, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')`,
+      who,
+      `${schema}.hash_key`,
+    ))
+  ) {
+    steps.push({
+      why: 'the service account (and PUBLIC) must not read or change the key',
+      sql: `REVOKE ALL ON ${schema}.hash_key FROM PUBLIC, ${service}`,
+    });
   }
   const keyRows = state.table_exists ? await keyRowCount(client, schema) : 0;
-  if (keyRows > 1) throw new Error(`the helper schema's key table ${options.schema}.hash_key holds ${keyRows} rows: pgveil cannot tell which is the key; keep one and run again`);
+  if (keyRows > 1)
+    throw new Error(
+      `the helper schema's key table ${options.schema}.hash_key holds ${keyRows} rows: pgveil cannot tell which is the key; keep one and run again`,
+    );
   if (keyRows === 0) {
     const key = options.key ?? randomBytes(32);
     const { inner, outer } = pads(key);
@@ -131,9 +176,13 @@ export async function planHelperSchema(client: Client, options: HelperSchemaOpti
   }
 
   const expectedConfig = ['search_path=pg_catalog'];
-  if (state.function_source !== functionBody(schema) || state.function_definer !== true || JSON.stringify(state.function_config) !== JSON.stringify(expectedConfig)) {
+  if (
+    state.function_source !== functionBody(schema) ||
+    state.function_definer !== true ||
+    JSON.stringify(state.function_config) !== JSON.stringify(expectedConfig)
+  ) {
     steps.push({
-      why: 'the keyed hash: SECURITY DEFINER, so it reads the key with its owner\'s rights',
+      why: "the keyed hash: SECURITY DEFINER, so it reads the key with its owner's rights",
       sql: `CREATE OR REPLACE FUNCTION ${schema}.${HELPER_FUNCTION}(value text) RETURNS text
     LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog
     AS $fn$${functionBody(schema)}$fn$`,
@@ -144,16 +193,24 @@ export async function planHelperSchema(client: Client, options: HelperSchemaOpti
   }
   const functionExists = state.function_source !== null;
   if (!functionExists || (await has(`pg_catalog.has_function_privilege('public', $1, 'EXECUTE')`, fn))) {
-    steps.push({ why: 'only the service account may call the keyed hash (PUBLIC may call new functions)', sql: `REVOKE ALL ON FUNCTION ${fn} FROM PUBLIC` });
+    steps.push({
+      why: 'only the service account may call the keyed hash (PUBLIC may call new functions)',
+      sql: `REVOKE ALL ON FUNCTION ${fn} FROM PUBLIC`,
+    });
   }
   if (!functionExists || !(await has(`pg_catalog.has_function_privilege($1, $2, 'EXECUTE')`, who, fn))) {
-    steps.push({ why: 'the service account calls the keyed hash for the rewrite', sql: `GRANT EXECUTE ON FUNCTION ${fn} TO ${service}` });
+    steps.push({
+      why: 'the service account calls the keyed hash for the rewrite',
+      sql: `GRANT EXECUTE ON FUNCTION ${fn} TO ${service}`,
+    });
   }
   return steps;
 }
 
 async function keyRowCount(client: Client, schema: string): Promise<number> {
-  return Number((await client.query<{ n: string }>(`SELECT pg_catalog.count(*) AS n FROM ${schema}.hash_key`)).rows[0]?.n ?? 0);
+  return Number(
+    (await client.query<{ n: string }>(`SELECT pg_catalog.count(*) AS n FROM ${schema}.hash_key`)).rows[0]?.n ?? 0,
+  );
 }
 
 /**

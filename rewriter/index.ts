@@ -5,7 +5,14 @@ export { RewriteCache, decisionStamp } from './rewrite-cache';
 export { loadCatalog, createCatalogSnapshot } from './catalog-loader';
 export { installHelperSchema } from './helper-schema';
 export { explainRewrite } from './explain';
-export { refusal, type RewriteContext, type RewriteOutcome, type RewritePlan, type Refusal, type SessionEffect } from './rewrite-types';
+export {
+  refusal,
+  type RewriteContext,
+  type RewriteOutcome,
+  type RewritePlan,
+  type Refusal,
+  type SessionEffect,
+} from './rewrite-types';
 export type { CatalogSnapshot, CatalogRelation, CatalogColumn } from './catalog-types';
 export { untaggedMatviewColumns, type UntaggedMatviewColumn, type ColumnTags } from './matview-sources';
 export { type Node, kindOf } from './ast';

@@ -44,7 +44,9 @@ interface Param {
 
 /** Parameter tokens ($n) as PostgreSQL's scanner finds them; offsets in UTF-8 bytes. */
 function params(text: Buffer): Param[] {
-  const scanned = scanSync(text.toString('utf8')) as { tokens?: Array<{ start: number; end: number; tokenName: string }> };
+  const scanned = scanSync(text.toString('utf8')) as {
+    tokens?: Array<{ start: number; end: number; tokenName: string }>;
+  };
   return (scanned.tokens ?? [])
     .filter((t) => t.tokenName === 'PARAM')
     .map((t) => ({ start: t.start, end: t.end, number: Number(text.toString('utf8', t.start + 1, t.end)) }));
@@ -70,7 +72,10 @@ export function splitAtParams(sql: string): { segments: string[]; numbers: numbe
  * one SELECT, its normalized text does not parse (a typed literal such as `date '...'`), or its
  * rewrite is not a plain plan. `rewrite` is the rewriter bound to the statement's context.
  */
-export function makeTemplate(normalized: string, rewrite: (sql: string) => RewriteOutcome): LiteralTemplate | undefined {
+export function makeTemplate(
+  normalized: string,
+  rewrite: (sql: string) => RewriteOutcome,
+): LiteralTemplate | undefined {
   let statements;
   try {
     statements = parseStatements(normalized);
@@ -114,7 +119,11 @@ export function literalsOf(sql: string, segments: readonly string[]): string[] |
       return;
     }
     const next = segments[slot + 1]!;
-    for (let at = sql.indexOf(next, from + 1); at >= 0 && at + next.length <= lastStart; at = sql.indexOf(next, at + 1)) {
+    for (
+      let at = sql.indexOf(next, from + 1);
+      at >= 0 && at + next.length <= lastStart;
+      at = sql.indexOf(next, at + 1)
+    ) {
       literals.push(sql.slice(from, at));
       search(slot + 1, at + next.length);
       literals.pop();

@@ -20,13 +20,20 @@ const ACCESS_SHARE_LOCK = 1;
 /** The LOCK statement's body with each table schema-qualified as the substitution resolved it (a new node). */
 export function checkLock(body: Node, substitution: RelationSubstitution): Node {
   if (body.mode !== ACCESS_SHARE_LOCK) {
-    throw new GuardRefusal('lock_mode', 'LOCK is allowed through pgveil only IN ACCESS SHARE MODE, the lock a SELECT takes');
+    throw new GuardRefusal(
+      'lock_mode',
+      'LOCK is allowed through pgveil only IN ACCESS SHARE MODE, the lock a SELECT takes',
+    );
   }
   const relations = ((body.relations as Node[] | undefined) ?? []).map((entry) => {
     const relation = entry.RangeVar as Node | undefined;
     if (!relation) throw new GuardRefusal('statement_class', 'lock statements name tables only');
     const probe: Node = {
-      SelectStmt: { fromClause: [{ RangeVar: structuredClone(relation) }], limitOption: 'LIMIT_OPTION_DEFAULT', op: 'SETOP_NONE' },
+      SelectStmt: {
+        fromClause: [{ RangeVar: structuredClone(relation) }],
+        limitOption: 'LIMIT_OPTION_DEFAULT',
+        op: 'SETOP_NONE',
+      },
     };
     let substituted: Node;
     try {
@@ -34,14 +41,22 @@ export function checkLock(body: Node, substitution: RelationSubstitution): Node 
     } catch (error) {
       // pg_dump locks every table it is about to dump, pgveil's own helper schema included.
       if (error instanceof GuardRefusal && error.rule === 'helper_schema') {
-        throw new GuardRefusal(error.rule, `${error.message}: to dump through pgveil, leave its schema out (pg_dump --exclude-schema=${String(relation.schemaname ?? '')})`);
+        throw new GuardRefusal(
+          error.rule,
+          `${error.message}: to dump through pgveil, leave its schema out (pg_dump --exclude-schema=${String(relation.schemaname ?? '')})`,
+        );
       }
       throw error;
     }
     const schema = resolvedSchema(substituted, String(relation.relname));
     // Rebuilt with the schema first, where the parser puts it: the printed LOCK must read back as this tree.
     if (schema === undefined) return entry;
-    return { RangeVar: { schemaname: schema, ...Object.fromEntries(Object.entries(relation).filter(([key]) => key !== 'schemaname')) } };
+    return {
+      RangeVar: {
+        schemaname: schema,
+        ...Object.fromEntries(Object.entries(relation).filter(([key]) => key !== 'schemaname')),
+      },
+    };
   });
   return { ...body, relations };
 }
@@ -57,7 +72,12 @@ function resolvedSchema(node: unknown, name: string): string | undefined {
   }
   if (node === null || typeof node !== 'object') return undefined;
   const object = node as Node;
-  if (kindOf(object) === 'RangeVar' && object.RangeVar.relname === name && typeof object.RangeVar.schemaname === 'string') return object.RangeVar.schemaname as string;
+  if (
+    kindOf(object) === 'RangeVar' &&
+    object.RangeVar.relname === name &&
+    typeof object.RangeVar.schemaname === 'string'
+  )
+    return object.RangeVar.schemaname as string;
   for (const value of Object.values(object)) {
     const found = resolvedSchema(value, name);
     if (found !== undefined) return found;

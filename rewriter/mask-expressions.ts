@@ -10,7 +10,10 @@ import { parseTypeName } from './sql-parser';
 
 const TEXT_TYPES = /^(text|character varying(\(\d+\))?|character(\(\d+\))?|name|citext)$/;
 
-const textType = (): Node => ({ names: [{ String: { sval: 'pg_catalog' } }, { String: { sval: 'text' } }], typemod: -1 });
+const textType = (): Node => ({
+  names: [{ String: { sval: 'pg_catalog' } }, { String: { sval: 'text' } }],
+  typemod: -1,
+});
 const asText = (column: string): Node => typeCast(columnRef(column), textType());
 const pg = (name: string, ...args: Node[]): Node => funcCall('pg_catalog', name, args);
 const nullOr = (column: string, masked: Node): Node => caseWhen([[isNull(columnRef(column)), constant(null)]], masked);
@@ -40,10 +43,12 @@ export function maskExpression(column: CatalogColumn, action: ColumnAction, help
       // Values too short to keep anything without revealing all of it are masked entirely.
       const masked = caseWhen(
         [[op('<=', length, constant(keep)), pg('repeat', constant(action.maskChar), length)]],
-        pg('concat',
+        pg(
+          'concat',
           pg('left', asText(c), constant(action.keepFirst)),
           pg('repeat', constant(action.maskChar), op('-', pg('length', asText(c)), constant(keep))),
-          pg('right', asText(c), constant(action.keepLast))),
+          pg('right', asText(c), constant(action.keepLast)),
+        ),
       );
       return keepTextType(nullOr(c, masked), column);
     }
@@ -51,14 +56,34 @@ export function maskExpression(column: CatalogColumn, action: ColumnAction, help
       const at = pg('strpos', asText(c), constant('@'));
       const masked = caseWhen(
         [[op('<=', at, constant(1)), pg('repeat', constant('*'), pg('length', asText(c)))]],
-        pg('concat', pg('left', asText(c), constant(1)), pg('repeat', constant('*'), op('-', at, constant(2))), pg('substr', asText(c), at)),
+        pg(
+          'concat',
+          pg('left', asText(c), constant(1)),
+          pg('repeat', constant('*'), op('-', at, constant(2))),
+          pg('substr', asText(c), at),
+        ),
       );
       return keepTextType(nullOr(c, masked), column);
     }
     case 'regex':
-      return keepTextType(nullOr(c, pg('regexp_replace', asText(c), constant(action.pattern), constant(action.replacement), constant(action.flags))), column);
+      return keepTextType(
+        nullOr(
+          c,
+          pg(
+            'regexp_replace',
+            asText(c),
+            constant(action.pattern),
+            constant(action.replacement),
+            constant(action.flags),
+          ),
+        ),
+        column,
+      );
     case 'round':
-      return typeCast(pg('round', typeCast(columnRef(c), parseTypeName('numeric')), constant(action.digits)), parseTypeName(column.type));
+      return typeCast(
+        pg('round', typeCast(columnRef(c), parseTypeName('numeric')), constant(action.digits)),
+        parseTypeName(column.type),
+      );
     case 'truncate_date':
       return typeCast(pg('date_trunc', constant(action.unit), columnRef(c)), parseTypeName(column.type));
   }

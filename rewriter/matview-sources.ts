@@ -33,9 +33,11 @@ export function untaggedMatviewColumns(catalog: CatalogSnapshot, tagsOf: ColumnT
       if (tagsOf(matview, column).length > 0) return;
       const tagged = new Set<string>();
       for (const source of sources[i] ?? [{ readBy: matview }]) {
-        for (const [relation, col] of taggedColumns(catalog, tagsOf, source)) tagged.add(`${relation.schema}.${relation.name}.${col.name}`);
+        for (const [relation, col] of taggedColumns(catalog, tagsOf, source))
+          tagged.add(`${relation.schema}.${relation.name}.${col.name}`);
       }
-      if (tagged.size > 0) found.push({ schema: matview.schema, name: matview.name, column: column.name, sources: [...tagged].sort() });
+      if (tagged.size > 0)
+        found.push({ schema: matview.schema, name: matview.name, column: column.name, sources: [...tagged].sort() });
     });
   }
   const key = (f: UntaggedMatviewColumn): string => `${f.schema}\0${f.name}\0${f.column}`;
@@ -63,7 +65,7 @@ function outputSources(catalog: CatalogSnapshot, matview: CatalogRelation): Sour
       const refs = columnRefs(target.ResTarget?.val);
       const resolved = refs.map((ref) => resolve(from, ref));
       if (resolved.some((r) => r === undefined)) result[i] = 'all';
-      else result[i].push(...resolved.flat() as Source[]);
+      else result[i].push(...(resolved.flat() as Source[]));
     });
   }
   return result.map((r) => (r === 'all' ? everything : r));
@@ -82,8 +84,14 @@ function fromItems(catalog: CatalogSnapshot, items: readonly Node[]): Map<string
     const kind = kindOf(item);
     const body = item[kind] as Node;
     if (kind === 'RangeVar') {
-      const relation = catalog.relation((body.schemaname as string | undefined) ?? 'pg_catalog', body.relname as string);
-      map.set(((body.alias as Node | undefined)?.aliasname as string | undefined) ?? (body.relname as string), relation);
+      const relation = catalog.relation(
+        (body.schemaname as string | undefined) ?? 'pg_catalog',
+        body.relname as string,
+      );
+      map.set(
+        ((body.alias as Node | undefined)?.aliasname as string | undefined) ?? (body.relname as string),
+        relation,
+      );
     } else if (kind === 'JoinExpr') {
       add(body.larg as Node);
       add(body.rarg as Node);
@@ -108,9 +116,13 @@ function columnRefs(value: unknown, out: Node[] = []): Node[] {
 
 /** The sources a column reference stands for, or undefined when it cannot be told. */
 function resolve(from: Map<string, CatalogRelation | undefined>, ref: Node): Source[] | undefined {
-  const fields = (ref.fields as Node[]).map((f) => (f.A_Star ? '*' : (f.String?.sval as string | undefined) ?? ''));
+  const fields = (ref.fields as Node[]).map((f) => (f.A_Star ? '*' : ((f.String?.sval as string | undefined) ?? '')));
   const sourceOf = (relation: CatalogRelation, column: string | undefined): Source[] =>
-    relation.kind === 'v' ? [{ readBy: relation }] : column === undefined ? relation.columns.map((c) => ({ relation, column: c.name })) : [{ relation, column }];
+    relation.kind === 'v'
+      ? [{ readBy: relation }]
+      : column === undefined
+        ? relation.columns.map((c) => ({ relation, column: c.name }))
+        : [{ relation, column }];
   if (fields.length >= 2) {
     const relation = from.get(fields[fields.length - 2]!);
     if (!relation) return undefined;
@@ -128,7 +140,12 @@ function resolve(from: Map<string, CatalogRelation | undefined>, ref: Node): Sou
 }
 
 /** The tagged columns a source stands for: its own tags, its partition parents', or what a view reads. */
-function taggedColumns(catalog: CatalogSnapshot, tagsOf: ColumnTags, source: Source, seen: Set<number> = new Set()): Array<[CatalogRelation, CatalogColumn]> {
+function taggedColumns(
+  catalog: CatalogSnapshot,
+  tagsOf: ColumnTags,
+  source: Source,
+  seen: Set<number> = new Set(),
+): Array<[CatalogRelation, CatalogColumn]> {
   if ('readBy' in source) {
     if (seen.has(source.readBy.oid)) return [];
     seen.add(source.readBy.oid);

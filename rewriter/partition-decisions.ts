@@ -68,7 +68,11 @@ export interface DescendantDecision {
 }
 
 /** The decision for reading `own`'s relation, given the decisions of its tree (see above). */
-export function treeDecision(own: RelationDecision, ancestors: readonly RelationDecision[], descendants: readonly DescendantDecision[]): RelationDecision {
+export function treeDecision(
+  own: RelationDecision,
+  ancestors: readonly RelationDecision[],
+  descendants: readonly DescendantDecision[],
+): RelationDecision {
   if (ancestors.length === 0 && descendants.length === 0) return own;
   const columns: Record<string, ColumnDecision> = {};
   for (const decision of [own, ...ancestors, ...descendants.map((d) => d.decision)]) {
@@ -92,7 +96,11 @@ export function treeDecision(own: RelationDecision, ancestors: readonly Relation
   return {
     access: [own, ...ancestors].some((d) => d.access === 'deny') ? 'deny' : 'allow',
     columns,
-    rows: none ? { kind: 'none' } : predicates.length === 0 ? { kind: 'all' } : { kind: 'filter', predicate: predicates.length === 1 ? predicates[0]! : { op: 'and', args: predicates } },
+    rows: none
+      ? { kind: 'none' }
+      : predicates.length === 0
+        ? { kind: 'all' }
+        : { kind: 'filter', predicate: predicates.length === 1 ? predicates[0]! : { op: 'and', args: predicates } },
     rowRules,
   };
 }

@@ -19,7 +19,8 @@ const crossDatabase = (name: string): GuardRefusal =>
 /** A RangeVar's catalog part: refused unless it names the current data product (the substitution then drops it). */
 export function currentDatabaseRelation(rv: Node, dataProduct: string): void {
   const catalog = rv.catalogname as string | undefined;
-  if (catalog !== undefined && catalog !== dataProduct) throw crossDatabase(`${catalog}.${String(rv.schemaname)}.${String(rv.relname)}`);
+  if (catalog !== undefined && catalog !== dataProduct)
+    throw crossDatabase(`${catalog}.${String(rv.schemaname)}.${String(rv.relname)}`);
 }
 
 export class QualifiedColumns {

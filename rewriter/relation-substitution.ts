@@ -13,7 +13,13 @@ import type { RewriteContext } from './rewrite-types';
 import { columnRef, constant, kindOf, names, type Node } from './ast';
 import { maskExpression } from './mask-expressions';
 import { rowFilterExpression } from './row-filter';
-import { checkCatalogRelation, checkFunction, GuardRefusal, HIDDEN_CATALOG_COLUMNS, SYSTEM_SCHEMAS } from './statement-guard';
+import {
+  checkCatalogRelation,
+  checkFunction,
+  GuardRefusal,
+  HIDDEN_CATALOG_COLUMNS,
+  SYSTEM_SCHEMAS,
+} from './statement-guard';
 import { BETWEEN_OPERATORS, FunctionAccess } from './function-access';
 import { barrierSelect, passThroughSource, viewQuery, viewSubselect } from './view-expansion';
 import { currentDatabaseRelation, QualifiedColumns } from './qualified-names';
@@ -25,7 +31,8 @@ interface Scope {
   readonly parent: Scope | undefined;
 }
 
-const hasCte = (scope: Scope | undefined, name: string): boolean => !!scope && (scope.ctes.has(name) || hasCte(scope.parent, name));
+const hasCte = (scope: Scope | undefined, name: string): boolean =>
+  !!scope && (scope.ctes.has(name) || hasCte(scope.parent, name));
 
 /** Deeper ASTs are refused: nesting that deep is an attack on the walker, not a query. */
 const MAX_AST_DEPTH = 1500;
@@ -120,15 +127,23 @@ export class RelationSubstitution {
       shortened.set(ref, next);
       this.columnRefs[i] = next;
       const parts = written.map((f) => (f.A_Star ? '*' : String(f.String?.sval)));
-      if (this.writtenColumnRefs.has(ref)) this.edit({ kind: 'column', location: ref.ColumnRef.location as number, fields: parts, dropped: written.length - fields.length });
+      if (this.writtenColumnRefs.has(ref))
+        this.edit({
+          kind: 'column',
+          location: ref.ColumnRef.location as number,
+          fields: parts,
+          dropped: written.length - fields.length,
+        });
     }
     if (this.deniedColumns.size > 0) {
       for (const ref of this.columnRefs) {
         const fields = ref.ColumnRef.fields as Node[];
         const last = fields[fields.length - 1];
-        if (last && 'A_Star' in last) throw new GuardRefusal('denied_column', 'statement expands "*" over a relation with a denied column');
+        if (last && 'A_Star' in last)
+          throw new GuardRefusal('denied_column', 'statement expands "*" over a relation with a denied column');
         const name = last?.String?.sval as string | undefined;
-        if (name && this.deniedColumns.has(name)) throw new GuardRefusal('denied_column', `column "${name}" may not be referenced`);
+        if (name && this.deniedColumns.has(name))
+          throw new GuardRefusal('denied_column', `column "${name}" may not be referenced`);
         if (name && fields.length === 1 && this.deniedAliases.has(name)) {
           throw new GuardRefusal('denied_column', `whole-row reference "${name}" includes a denied column`);
         }
@@ -174,7 +189,8 @@ export class RelationSubstitution {
   private depth = 0;
 
   private visit(value: unknown, scope: Scope | undefined): unknown {
-    if (++this.depth > MAX_AST_DEPTH) throw new GuardRefusal('ast_depth', `statement nesting exceeds ${MAX_AST_DEPTH} levels`, '54001');
+    if (++this.depth > MAX_AST_DEPTH)
+      throw new GuardRefusal('ast_depth', `statement nesting exceeds ${MAX_AST_DEPTH} levels`, '54001');
     // One frame per level with visitFields: the walk's own recursion, inlined, so that
     // MAX_AST_DEPTH levels fit the stack a Node.js process gives a socket handler.
     try {
@@ -192,7 +208,8 @@ export class RelationSubstitution {
       const kind = kindOf(node);
       // Nodes are `{ Kind: {...} }`, but some fields hold a node's body directly (a set operation's
       // larg/rarg, aliases): walk those as plain objects, never skip them.
-      if (!isWrapper(node, kind)) return isSelectBody(node) ? this.selectStmt(node, scope) : this.visitFields(node, scope);
+      if (!isWrapper(node, kind))
+        return isSelectBody(node) ? this.selectStmt(node, scope) : this.visitFields(node, scope);
       const body = node[kind] as Node;
       switch (kind) {
         case 'SelectStmt': {
@@ -202,17 +219,24 @@ export class RelationSubstitution {
         case 'RangeVar': {
           this.rowNames.add(body.relname as string);
           if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
-          this.qualified.fromItem(((body.alias as Node | undefined)?.aliasname as string | undefined) ?? (body.relname as string));
+          this.qualified.fromItem(
+            ((body.alias as Node | undefined)?.aliasname as string | undefined) ?? (body.relname as string),
+          );
           const written = this.viewDepth === 0 ? writtenRelation(body) : undefined;
           const result = this.rangeVar(body, scope);
-          if (written && (result.RangeSubselect || !sameNames(written.parts, result.RangeVar as Node))) this.edit({ ...written, result });
+          if (written && (result.RangeSubselect || !sameNames(written.parts, result.RangeVar as Node)))
+            this.edit({ ...written, result });
           return result;
         }
         case 'RangeTableSample':
           return this.tableSample(node, scope);
         case 'FuncCall': {
           const parts = names(body.funcname as Node[]);
-          checkFunction(parts.length > 1 ? parts[parts.length - 2] : undefined, parts[parts.length - 1] ?? '', this.context.helperSchema);
+          checkFunction(
+            parts.length > 1 ? parts[parts.length - 2] : undefined,
+            parts[parts.length - 1] ?? '',
+            this.context.helperSchema,
+          );
           // An ordered-set aggregate's WITHIN GROUP (ORDER BY ...) expressions are arguments too.
           const withinGroup = body.agg_within_group ? ((body.agg_order as Node[] | undefined) ?? []).length : 0;
           this.functions.call(parts, ((body.args as Node[] | undefined) ?? []).length + withinGroup);
@@ -289,7 +313,6 @@ export class RelationSubstitution {
       }
       const next = this.visitFields(body, scope);
       return next === body ? node : { [kind]: next };
-  
     } finally {
       this.depth--;
     }
@@ -314,8 +337,10 @@ export class RelationSubstitution {
   }
 
   private selectStmt(select: Node, outer: Scope | undefined): Node {
-    if (select.intoClause) throw new GuardRefusal('select_into', 'SELECT INTO creates a table and is not allowed through pgveil');
-    if (select.lockingClause) throw new GuardRefusal('row_locking', 'row-locking clauses (FOR UPDATE/SHARE) are not allowed through pgveil');
+    if (select.intoClause)
+      throw new GuardRefusal('select_into', 'SELECT INTO creates a table and is not allowed through pgveil');
+    if (select.lockingClause)
+      throw new GuardRefusal('row_locking', 'row-locking clauses (FOR UPDATE/SHARE) are not allowed through pgveil');
     let scope = outer;
     const withClause = select.withClause as Node | undefined;
     let nextWith = withClause;
@@ -328,7 +353,11 @@ export class RelationSubstitution {
         // A recursive WITH makes every CTE visible in every body; otherwise only the earlier ones.
         const visible: Scope = { ctes: withClause.recursive ? allNames : new Set(seen), parent: outer };
         const inner = cte.ctequery as Node;
-        if (kindOf(inner) !== 'SelectStmt') throw new GuardRefusal('data_modification', 'data-modifying statements in WITH are not allowed through pgveil');
+        if (kindOf(inner) !== 'SelectStmt')
+          throw new GuardRefusal(
+            'data_modification',
+            'data-modifying statements in WITH are not allowed through pgveil',
+          );
         const query = this.visit(inner, visible);
         seen.add(cte.ctename as string);
         return query === inner ? item : { CommonTableExpr: { ...cte, ctequery: query } };
@@ -353,9 +382,15 @@ export class RelationSubstitution {
     this.functions.call(names(body.method as Node[]), 1);
     const rest = this.visitFields(body, scope, 'relation');
     const relation = this.visit(body.relation, scope) as Node;
-    if (this.expandedViews.has(relation)) throw new GuardRefusal('statement_class', 'TABLESAMPLE clause can only be applied to tables and materialized views', '42809');
+    if (this.expandedViews.has(relation))
+      throw new GuardRefusal(
+        'statement_class',
+        'TABLESAMPLE clause can only be applied to tables and materialized views',
+        '42809',
+      );
     const derived = (relation.RangeSubselect as Node | undefined)?.subquery as Node | undefined;
-    if (!derived) return rest === body && relation === body.relation ? node : { RangeTableSample: { ...rest, relation } };
+    if (!derived)
+      return rest === body && relation === body.relation ? node : { RangeTableSample: { ...rest, relation } };
     // The derived table is pgveil's own, just built: the sample goes inside it.
     const select = derived.SelectStmt as Node;
     select.fromClause = [{ RangeTableSample: { ...rest, relation: (select.fromClause as Node[])[0] } }];
@@ -376,7 +411,8 @@ export class RelationSubstitution {
       const hidden = relation.schema === 'pg_catalog' ? HIDDEN_CATALOG_COLUMNS.get(relation.name) : undefined;
       return hidden ? this.catalogWithout(rv, relation, hidden) : { RangeVar: rv };
     }
-    if (relation.schema === this.context.helperSchema) throw new GuardRefusal('helper_schema', `relation "${relation.schema}.${name}" is reserved for pgveil`);
+    if (relation.schema === this.context.helperSchema)
+      throw new GuardRefusal('helper_schema', `relation "${relation.schema}.${name}" is reserved for pgveil`);
     this.functions.relation(relation);
     if (relation.kind === 'S') {
       this.checkSequence(relation);
@@ -442,7 +478,12 @@ export class RelationSubstitution {
     if (decided.protectedRelation) {
       // The view's own decision masks the view's columns as the view names them.
       const inner = viewSubselect(expandedQuery, relation, undefined);
-      this.reachingActions.set(inner, (column) => this.passedThrough(expandedQuery, relation.columns.findIndex((c) => c.name === column)));
+      this.reachingActions.set(inner, (column) =>
+        this.passedThrough(
+          expandedQuery,
+          relation.columns.findIndex((c) => c.name === column),
+        ),
+      );
       expanded = this.derivedTable(rv, decided, inner);
     } else {
       expanded = viewSubselect(expandedQuery, relation, alias);
@@ -470,10 +511,14 @@ export class RelationSubstitution {
       const own = columns[column.name];
       if (!own || own.action.kind === 'allow' || own.action.kind === 'deny') return;
       const reached = this.passedThrough(query, i);
-      if (isMoreRestrictive(reached, own.action) || isDeepStrictEqual(reached, own.action)) columns[column.name] = { action: ALLOW, rules: own.rules };
+      if (isMoreRestrictive(reached, own.action) || isDeepStrictEqual(reached, own.action))
+        columns[column.name] = { action: ALLOW, rules: own.rules };
     });
     const decision = { ...decided.decision, columns };
-    const protectedRelation = decision.access === 'deny' || decision.rows.kind !== 'all' || Object.values(columns).some((c) => c.action.kind !== 'allow');
+    const protectedRelation =
+      decision.access === 'deny' ||
+      decision.rows.kind !== 'all' ||
+      Object.values(columns).some((c) => c.action.kind !== 'allow');
     return { relation, decision, protectedRelation };
   }
 
@@ -513,7 +558,12 @@ export class RelationSubstitution {
       if (decision.access === 'deny') return { relation, column, why: 'which is denied' };
       if (decision.rows.kind !== 'all') return { relation, column, why: 'whose rows are filtered' };
       const action = decision.columns[column]?.action.kind ?? 'allow';
-      if (action !== 'allow') return { relation, column, why: `whose values are ${action === 'deny' ? 'denied' : `transformed (${action})`}` };
+      if (action !== 'allow')
+        return {
+          relation,
+          column,
+          why: `whose values are ${action === 'deny' ? 'denied' : `transformed (${action})`}`,
+        };
     }
     return undefined;
   }
@@ -549,7 +599,9 @@ export class RelationSubstitution {
       })),
     );
     const protectedRelation =
-      decision.access === 'deny' || decision.rows.kind !== 'all' || Object.values(decision.columns).some((c) => c.action.kind !== 'allow');
+      decision.access === 'deny' ||
+      decision.rows.kind !== 'all' ||
+      Object.values(decision.columns).some((c) => c.action.kind !== 'allow');
     const decided = { relation, decision, protectedRelation };
     this.decided.set(relation.oid, decided);
     return decided;
@@ -565,12 +617,19 @@ export class RelationSubstitution {
         dataProduct: this.context.dataProduct,
         schema: relation.schema,
         name: relation.name,
-        columns: relation.columns.map((c) => ({ name: c.name, type: c.type, ...(c.comment ? { comment: c.comment } : {}) })),
+        columns: relation.columns.map((c) => ({
+          name: c.name,
+          type: c.type,
+          ...(c.comment ? { comment: c.comment } : {}),
+        })),
       },
       this.context.principal.purpose,
     );
     if (result.errors.length > 0) {
-      throw new GuardRefusal('policy_error', `policy for relation "${relation.schema}.${relation.name}" could not be evaluated: ${result.errors.join('; ')}`);
+      throw new GuardRefusal(
+        'policy_error',
+        `policy for relation "${relation.schema}.${relation.name}" could not be evaluated: ${result.errors.join('; ')}`,
+      );
     }
     this.ownDecided.set(relation.oid, result.decision);
     this.reasons.push(...result.reasons);
@@ -582,14 +641,21 @@ export class RelationSubstitution {
     const qualified = `${relation.schema}.${relation.name}`;
     // Positional names would bind to other columns than PostgreSQL's once one is left out.
     if (((rv.alias as Node | undefined)?.colnames as Node[] | undefined)?.length) {
-      throw new GuardRefusal('hidden_catalog_column', `a column alias list over "${qualified}" is not supported through pgveil: name its columns`);
+      throw new GuardRefusal(
+        'hidden_catalog_column',
+        `a column alias list over "${qualified}" is not supported through pgveil: name its columns`,
+      );
     }
     const alias = (rv.alias as Node | undefined) ?? { aliasname: relation.name };
-    const targetList = relation.columns.filter((c) => !hidden.has(c.name)).map((c) => ({ ResTarget: { name: c.name, val: columnRef(c.name) } }));
+    const targetList = relation.columns
+      .filter((c) => !hidden.has(c.name))
+      .map((c) => ({ ResTarget: { name: c.name, val: columnRef(c.name) } }));
     this.qualified.derivedTable(relation.schema, relation.name, rv.alias !== undefined);
     const select = {
       targetList,
-      fromClause: [{ RangeVar: { schemaname: relation.schema, relname: relation.name, inh: rv.inh, relpersistence: 'p' } }],
+      fromClause: [
+        { RangeVar: { schemaname: relation.schema, relname: relation.name, inh: rv.inh, relpersistence: 'p' } },
+      ],
       limitOption: 'LIMIT_OPTION_DEFAULT',
       op: 'SETOP_NONE',
     };
@@ -599,7 +665,8 @@ export class RelationSubstitution {
   /** `from` replaces the relation itself (an expanded view's sub-select). */
   private derivedTable(rv: Node, { relation, decision }: Decided, from?: Node): Node {
     const qualified = `${relation.schema}.${relation.name}`;
-    if (decision.access === 'deny') throw new GuardRefusal('relation_denied', `access to relation "${qualified}" is denied by policy`);
+    if (decision.access === 'deny')
+      throw new GuardRefusal('relation_denied', `access to relation "${qualified}" is denied by policy`);
     const alias = (rv.alias as Node | undefined) ?? { aliasname: relation.name };
     const targetList = relation.columns.map((column) => {
       const action = decision.columns[column.name]?.action ?? { kind: 'allow' as const };
@@ -611,7 +678,9 @@ export class RelationSubstitution {
     });
     const select: Node = {
       targetList,
-      fromClause: [from ?? { RangeVar: { schemaname: relation.schema, relname: relation.name, inh: rv.inh, relpersistence: 'p' } }],
+      fromClause: [
+        from ?? { RangeVar: { schemaname: relation.schema, relname: relation.name, inh: rv.inh, relpersistence: 'p' } },
+      ],
       limitOption: 'LIMIT_OPTION_DEFAULT',
       op: 'SETOP_NONE',
     };
@@ -625,7 +694,9 @@ export class RelationSubstitution {
     this.derivedTables.push({ select, positional: Array.isArray(alias.colnames) && alias.colnames.length > 0 });
     const derived = { RangeSubselect: { subquery: { SelectStmt: select }, alias } };
     // Under the alias's column names when the reader gave some, else the relation's.
-    const names = relation.columns.map((c, i) => ((alias.colnames as Node[] | undefined)?.[i]?.String?.sval as string | undefined) ?? c.name);
+    const names = relation.columns.map(
+      (c, i) => ((alias.colnames as Node[] | undefined)?.[i]?.String?.sval as string | undefined) ?? c.name,
+    );
     const below = from ? this.reachingActions.get(from) : undefined;
     this.reachingActions.set(derived, (name) => {
       const column = relation.columns[names.indexOf(name)];
@@ -682,7 +753,9 @@ function writtenRelation(rv: Node): Omit<RelationEdit, 'result'> {
     parts: [rv.catalogname, rv.schemaname, rv.relname].filter((p): p is string => typeof p === 'string'),
     // libpg-query leaves out inh when it is false: ONLY.
     only: rv.inh !== true,
-    alias: alias ? { aliasname: alias.aliasname as string, colnames: names(alias.colnames as Node[] | undefined) } : undefined,
+    alias: alias
+      ? { aliasname: alias.aliasname as string, colnames: names(alias.colnames as Node[] | undefined) }
+      : undefined,
   };
 }
 
@@ -703,7 +776,13 @@ const isObject = (value: unknown): boolean => value !== null && typeof value ===
 
 function isWrapper(node: Node, kind: string): boolean {
   const body = node[kind] as unknown;
-  return Object.keys(node).length === 1 && /^[A-Z]/.test(kind) && body !== null && typeof body === 'object' && !Array.isArray(body);
+  return (
+    Object.keys(node).length === 1 &&
+    /^[A-Z]/.test(kind) &&
+    body !== null &&
+    typeof body === 'object' &&
+    !Array.isArray(body)
+  );
 }
 
 /** A SelectStmt body met without its wrapper (UNION/INTERSECT/EXCEPT branches). */
@@ -734,7 +813,8 @@ function isLeakproof(node: Node): boolean {
       return kindOf(body.arg as Node) === 'A_Const' || kindOf(body.arg as Node) === 'ParamRef';
     case 'A_Expr': {
       const op = names(body.name as Node[]).pop() ?? '';
-      if (body.kind === 'AEXPR_OP' && COMPARISONS.has(op)) return isLeakproof(body.lexpr as Node) && isLeakproof(body.rexpr as Node);
+      if (body.kind === 'AEXPR_OP' && COMPARISONS.has(op))
+        return isLeakproof(body.lexpr as Node) && isLeakproof(body.rexpr as Node);
       if (body.kind === 'AEXPR_IN') {
         const list = (body.rexpr as Node).List?.items ?? body.rexpr;
         return isLeakproof(body.lexpr as Node) && Array.isArray(list) && (list as Node[]).every(isLeakproof);

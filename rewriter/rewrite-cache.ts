@@ -6,7 +6,14 @@
  */
 import type { RewriteContext, RewriteOutcome } from './rewrite-types';
 import type { Principal } from '../policies';
-import { instantiate, literalsOf, makeTemplate, normalizedText, sameStatement, type LiteralTemplate } from './literal-template';
+import {
+  instantiate,
+  literalsOf,
+  makeTemplate,
+  normalizedText,
+  sameStatement,
+  type LiteralTemplate,
+} from './literal-template';
 
 const principalKeys = new WeakMap<Principal, string>();
 
@@ -21,7 +28,12 @@ export function decisionStamp(context: RewriteContext): string {
 function principalKey(p: Principal): string {
   let key = principalKeys.get(p);
   if (key === undefined) {
-    key = JSON.stringify([p.user, p.groups, Object.entries(p.attributes).sort(([a], [b]) => (a < b ? -1 : 1)), p.purpose ?? null]);
+    key = JSON.stringify([
+      p.user,
+      p.groups,
+      Object.entries(p.attributes).sort(([a], [b]) => (a < b ? -1 : 1)),
+      p.purpose ?? null,
+    ]);
     principalKeys.set(p, key);
   }
   return key;
@@ -102,7 +114,12 @@ export class RewriteCache {
    * The first statement of a normalized text: rewritten in full, and the template kept only if
    * putting this statement's literals into it gives the same statement as that full rewrite.
    */
-  private firstOfShape(sql: string, normalized: string, scope: string, rewrite: (sql: string) => RewriteOutcome): RewriteOutcome {
+  private firstOfShape(
+    sql: string,
+    normalized: string,
+    scope: string,
+    rewrite: (sql: string) => RewriteOutcome,
+  ): RewriteOutcome {
     this.misses++;
     const outcome = rewrite(sql);
     this.exact.set(scope + sql, outcome);
@@ -112,10 +129,14 @@ export class RewriteCache {
       template !== undefined &&
       literals !== undefined &&
       outcome.kind === 'plan' &&
-      JSON.stringify([outcome.relations, outcome.reasons]) === JSON.stringify([template.plan.relations, template.plan.reasons]) &&
+      JSON.stringify([outcome.relations, outcome.reasons]) ===
+        JSON.stringify([template.plan.relations, template.plan.reasons]) &&
       sameStatement(instantiate(template, literals), outcome.sql);
     const rewrittenNormalized = sound && outcome.kind === 'plan' ? normalizedText(outcome.sql) : undefined;
-    this.templates.set(scope + normalized, template && rewrittenNormalized !== undefined ? { template, rewrittenNormalized } : NO_TEMPLATE);
+    this.templates.set(
+      scope + normalized,
+      template && rewrittenNormalized !== undefined ? { template, rewrittenNormalized } : NO_TEMPLATE,
+    );
     return outcome;
   }
 }

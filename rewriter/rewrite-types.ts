@@ -37,7 +37,13 @@ export type SessionEffect = { readonly statement: number } & (
   | { readonly kind: 'transaction'; readonly op: TransactionOp; readonly savepoint?: string; readonly chain?: boolean }
   | { readonly kind: 'prepare'; readonly name: string; readonly sql: string; readonly rewritten: string }
   | { readonly kind: 'deallocate'; readonly name: string | undefined }
-  | { readonly kind: 'declare_cursor'; readonly name: string; readonly hold: boolean; readonly sql: string; readonly rewritten: string }
+  | {
+      readonly kind: 'declare_cursor';
+      readonly name: string;
+      readonly hold: boolean;
+      readonly sql: string;
+      readonly rewritten: string;
+    }
   | { readonly kind: 'close_cursor'; readonly name: string | undefined }
   | { readonly kind: 'discard_all' }
   // Not changes but uses, checked before the statement is sent: which SQL prepared statement it
@@ -174,6 +180,11 @@ export interface Refusal {
 export type RewriteOutcome = RewritePlan | Refusal;
 
 /** Builds a Refusal; every layer that refuses (rewriter, gate, proxy) uses this one shape. */
-export function refusal(sqlstate: string, message: string, reasons: readonly RefusalRule[], policyVersion: string): Refusal {
+export function refusal(
+  sqlstate: string,
+  message: string,
+  reasons: readonly RefusalRule[],
+  policyVersion: string,
+): Refusal {
   return { kind: 'refusal', sqlstate, message, reasons, policyVersion };
 }

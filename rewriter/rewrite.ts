@@ -3,13 +3,25 @@
  * substitute protected relations, deparse. Pure and synchronous; every failure is a Refusal.
  */
 import type { DecisionReason } from '../policies';
-import { refusal, type RewriteContext, type RewriteOutcome, type SessionEffect, type TransactionOp } from './rewrite-types';
+import {
+  refusal,
+  type RewriteContext,
+  type RewriteOutcome,
+  type SessionEffect,
+  type TransactionOp,
+} from './rewrite-types';
 import { kindOf, names, type Node } from './ast';
 import { deparseStatement, parseStatements, statementText, type ParsedStatement } from './sql-parser';
 import { RelationSubstitution } from './relation-substitution';
 import { splicedQuery } from './splice';
 import { checkLock } from './lock-statement';
-import { SetConfigValueError, setConfigCall, setConfigText, settingValues, type SetConfigCall } from './set-config-call';
+import {
+  SetConfigValueError,
+  setConfigCall,
+  setConfigText,
+  settingValues,
+  type SetConfigCall,
+} from './set-config-call';
 import {
   checkSearchPath,
   checkTransaction,
@@ -29,7 +41,12 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
   try {
     statements = parseStatements(sql);
   } catch (error) {
-    const refused = refusal('42601', `statement could not be parsed: ${(error as Error).message}`, ['syntax_error'], policyVersion);
+    const refused = refusal(
+      '42601',
+      `statement could not be parsed: ${(error as Error).message}`,
+      ['syntax_error'],
+      policyVersion,
+    );
     // The parser's cursor is 0-based, in characters; -1 when the error has no place.
     const cursor = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
     return typeof cursor === 'number' && cursor >= 0 ? { ...refused, position: cursor + 1 } : refused;
@@ -37,7 +54,10 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
   try {
     const subscription = context.policies.subscription(context.principal, context.dataProduct);
     if (!subscription.allowed) {
-      throw new GuardRefusal('not_subscribed', `user "${context.principal.user}" is not subscribed to data product "${context.dataProduct}"`);
+      throw new GuardRefusal(
+        'not_subscribed',
+        `user "${context.principal.user}" is not subscribed to data product "${context.dataProduct}"`,
+      );
     }
     const out: string[] = [];
     const effects: SessionEffect[] = [];
@@ -51,13 +71,20 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
       const rewritten = rewriteStatement(stmt, substitution, () => statementText(sql, parsed));
       const effect = rewritten.effect;
       const substituted = substitution.finish(rewritten.stmt);
-      const text = (statements.length === 1 ? spliced(sql, { ...parsed, stmt: substituted }, substitution) : undefined) ?? printed(substituted);
+      const text =
+        (statements.length === 1 ? spliced(sql, { ...parsed, stmt: substituted }, substitution) : undefined) ??
+        printed(substituted);
       if (effect) {
         // Prepared statements and cursors keep their rewritten text: a later EXECUTE or FETCH
         // compares it with what the current decision would print.
-        effects.push(effect.kind === 'prepare' || effect.kind === 'declare_cursor' ? { ...effect, rewritten: text, statement: index } : { ...effect, statement: index });
+        effects.push(
+          effect.kind === 'prepare' || effect.kind === 'declare_cursor'
+            ? { ...effect, rewritten: text, statement: index }
+            : { ...effect, statement: index },
+        );
         if (effect.kind === 'set' && effect.values.searchPath) searchPath = effect.values.searchPath;
-        if ((effect.kind === 'reset' && effect.settings.includes('searchPath')) || effect.kind === 'discard_all') searchPath = DEFAULT_SEARCH_PATH;
+        if ((effect.kind === 'reset' && effect.settings.includes('searchPath')) || effect.kind === 'discard_all')
+          searchPath = DEFAULT_SEARCH_PATH;
       }
       out.push(text);
       reasons.push(...substitution.reasons);
@@ -75,7 +102,12 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
     };
   } catch (error) {
     if (error instanceof GuardRefusal) return refusal(error.sqlstate, error.message, [error.rule], policyVersion);
-    return refusal('XX000', `statement refused: pgveil could not rewrite it (${(error as Error).message})`, ['internal_error'], policyVersion);
+    return refusal(
+      'XX000',
+      `statement refused: pgveil could not rewrite it (${(error as Error).message})`,
+      ['internal_error'],
+      policyVersion,
+    );
   }
 }
 
@@ -111,8 +143,10 @@ function readsBackAs(sql: string, stmt: Node): string | undefined {
     return `the rewritten statement does not parse (${(error as Error).message})`;
   }
   const kind = kindOf(stmt);
-  if (again.length !== 1 || kindOf(again[0]!.stmt) !== kind) return 'the rewritten statement does not read back as one statement of the same kind';
-  if (!QUERY_STATEMENTS.has(kind) && treeText(again[0]!.stmt) !== treeText(stmt)) return 'the rewritten statement does not read back as the same statement';
+  if (again.length !== 1 || kindOf(again[0]!.stmt) !== kind)
+    return 'the rewritten statement does not read back as one statement of the same kind';
+  if (!QUERY_STATEMENTS.has(kind) && treeText(again[0]!.stmt) !== treeText(stmt))
+    return 'the rewritten statement does not read back as the same statement';
   return undefined;
 }
 
@@ -141,17 +175,28 @@ function treeText(node: Node): string {
 }
 
 /** A session effect before it is numbered with its statement's place in the message. */
-type Effect = SessionEffect extends infer E ? (E extends SessionEffect ? Omit<E, 'statement' | 'rewritten'> : never) : never;
+type Effect = SessionEffect extends infer E
+  ? E extends SessionEffect
+    ? Omit<E, 'statement' | 'rewritten'>
+    : never
+  : never;
 
 /**
  * One statement rewritten (a new tree; the parsed one is left as it is, finish() still to come),
  * and the session effect it has once it succeeds.
  */
-function rewriteStatement(stmt: Node, substitution: RelationSubstitution, ownText: () => string): { stmt: Node; effect?: Effect } {
+function rewriteStatement(
+  stmt: Node,
+  substitution: RelationSubstitution,
+  ownText: () => string,
+): { stmt: Node; effect?: Effect } {
   const kind = kindOf(stmt);
   const body = stmt[kind] as Node;
   const effect = (e: Effect | undefined): { stmt: Node; effect?: Effect } => (e ? { stmt, effect: e } : { stmt });
-  const withBody = (next: Node, e?: Effect): { stmt: Node; effect?: Effect } => ({ stmt: { [kind]: next }, ...(e ? { effect: e } : {}) });
+  const withBody = (next: Node, e?: Effect): { stmt: Node; effect?: Effect } => ({
+    stmt: { [kind]: next },
+    ...(e ? { effect: e } : {}),
+  });
   if (!QUERY_STATEMENTS.has(kind) && !PLAIN_STATEMENTS.has(kind)) {
     throw new GuardRefusal('statement_class', `${describeStatement(kind)} statements are not allowed through pgveil`);
   }
@@ -165,12 +210,21 @@ function rewriteStatement(stmt: Node, substitution: RelationSubstitution, ownTex
       // The analyst's own text is kept so a later FETCH can tell whether the decision still holds.
       const sql = ownText();
       const query = substitution.query(body.query as Node);
-      return withBody({ ...body, query }, { kind: 'declare_cursor', name: String(body.portalname ?? ''), hold: ((Number(body.options ?? 0)) & CURSOR_OPT_HOLD) !== 0, sql });
+      return withBody(
+        { ...body, query },
+        {
+          kind: 'declare_cursor',
+          name: String(body.portalname ?? ''),
+          hold: (Number(body.options ?? 0) & CURSOR_OPT_HOLD) !== 0,
+          sql,
+        },
+      );
     }
     case 'PrepareStmt': {
       const sql = ownText();
       const query = substitution.query(body.query as Node);
-      if (kindOf(query) !== 'SelectStmt') throw new GuardRefusal('statement_class', 'only queries may be prepared through pgveil');
+      if (kindOf(query) !== 'SelectStmt')
+        throw new GuardRefusal('statement_class', 'only queries may be prepared through pgveil');
       return withBody({ ...body, query }, { kind: 'prepare', name: String(body.name ?? ''), sql });
     }
     case 'ExecuteStmt': {
@@ -191,9 +245,15 @@ function rewriteStatement(stmt: Node, substitution: RelationSubstitution, ownTex
     case 'LockStmt':
       return withBody(checkLock(body, substitution));
     case 'DeallocateStmt':
-      return effect({ kind: 'deallocate', name: body.isall || body.name === undefined ? undefined : String(body.name) });
+      return effect({
+        kind: 'deallocate',
+        name: body.isall || body.name === undefined ? undefined : String(body.name),
+      });
     case 'ClosePortalStmt':
-      return effect({ kind: 'close_cursor', name: body.portalname === undefined ? undefined : String(body.portalname) });
+      return effect({
+        kind: 'close_cursor',
+        name: body.portalname === undefined ? undefined : String(body.portalname),
+      });
     case 'DiscardStmt':
       return effect(body.target === 'DISCARD_ALL' ? { kind: 'discard_all' } : undefined);
     default:
@@ -218,33 +278,57 @@ function transaction(body: Node): Effect | undefined {
   const kind = String(body.kind);
   checkTransaction(kind);
   const op = TRANSACTION_OPS[kind];
-  if (!op) throw new GuardRefusal('statement_class', `transaction statement "${kind.toLowerCase()}" is not allowed through pgveil`);
-  return { kind: 'transaction', op, ...(body.savepoint_name !== undefined ? { savepoint: String(body.savepoint_name) } : {}), ...(body.chain ? { chain: true } : {}) };
+  if (!op)
+    throw new GuardRefusal(
+      'statement_class',
+      `transaction statement "${kind.toLowerCase()}" is not allowed through pgveil`,
+    );
+  return {
+    kind: 'transaction',
+    op,
+    ...(body.savepoint_name !== undefined ? { savepoint: String(body.savepoint_name) } : {}),
+    ...(body.chain ? { chain: true } : {}),
+  };
 }
 
 function explain(body: Node, substitution: RelationSubstitution): Node {
   const options = ((body.options as Node[] | undefined) ?? []).map((o) => o.DefElem?.defname as string);
-  if (options.includes('analyze')) throw new GuardRefusal('explain_analyze', 'EXPLAIN ANALYZE executes the statement and reports rows a policy hides: not allowed through pgveil');
+  if (options.includes('analyze'))
+    throw new GuardRefusal(
+      'explain_analyze',
+      'EXPLAIN ANALYZE executes the statement and reports rows a policy hides: not allowed through pgveil',
+    );
   const query = body.query as Node;
-  if (kindOf(query) !== 'SelectStmt') throw new GuardRefusal('statement_class', 'only queries may be explained through pgveil');
+  if (kindOf(query) !== 'SelectStmt')
+    throw new GuardRefusal('statement_class', 'only queries may be explained through pgveil');
   const substituted = substitution.query(query);
   // Plans carry estimates computed from statistics over the raw values of every row.
   if (substitution.touchedProtected) {
-    throw new GuardRefusal('explain_protected', 'EXPLAIN of a statement over a protected relation is not allowed: its estimates come from statistics of hidden values');
+    throw new GuardRefusal(
+      'explain_protected',
+      'EXPLAIN of a statement over a protected relation is not allowed: its estimates come from statistics of hidden values',
+    );
   }
   return { ...body, query: substituted };
 }
 
 function copy(body: Node, substitution: RelationSubstitution): Node {
   if (body.is_from) throw new GuardRefusal('copy_from', 'COPY FROM is not allowed through pgveil');
-  if (body.filename !== undefined || body.is_program) throw new GuardRefusal('copy_to_file', 'COPY to a file or program is not allowed through pgveil: use COPY ... TO STDOUT');
+  if (body.filename !== undefined || body.is_program)
+    throw new GuardRefusal(
+      'copy_to_file',
+      'COPY to a file or program is not allowed through pgveil: use COPY ... TO STDOUT',
+    );
   if (body.relation) {
     // COPY t (cols) TO STDOUT reads the table directly: turn it into a query over the same columns.
     const { relation, attlist, ...rest } = body;
-    const columns = ((attlist as Node[] | undefined) ?? []).map((c) => ({ ResTarget: { val: { ColumnRef: { fields: [c] } } } }));
+    const columns = ((attlist as Node[] | undefined) ?? []).map((c) => ({
+      ResTarget: { val: { ColumnRef: { fields: [c] } } },
+    }));
     const query = {
       SelectStmt: {
-        targetList: columns.length > 0 ? columns : [{ ResTarget: { val: { ColumnRef: { fields: [{ A_Star: {} }] } } } }],
+        targetList:
+          columns.length > 0 ? columns : [{ ResTarget: { val: { ColumnRef: { fields: [{ A_Star: {} }] } } } }],
         fromClause: [{ RangeVar: relation as Node }],
         limitOption: 'LIMIT_OPTION_DEFAULT',
         op: 'SETOP_NONE',
@@ -264,9 +348,18 @@ function settingByCall(call: SetConfigCall): Effect | undefined {
     if (!(error instanceof SetConfigValueError)) throw error;
     throw new GuardRefusal('setting', `invalid list syntax in setting "${call.name}": "${call.value}"`, '22023');
   }
-  const effect = setting({ kind: 'VAR_SET_VALUE', name: call.name, args: values.map((sval) => ({ A_Const: { sval: { sval } } })), is_local: call.local });
+  const effect = setting({
+    kind: 'VAR_SET_VALUE',
+    name: call.name,
+    args: values.map((sval) => ({ A_Const: { sval: { sval } } })),
+    is_local: call.local,
+  });
   // The form that sets only a setting pg_settings lists may change nothing: pgveil could not tell.
-  if (effect && call.ifExists) throw new GuardRefusal('setting', `set_config of "${call.name}" over pg_settings is not allowed through pgveil: use SET`);
+  if (effect && call.ifExists)
+    throw new GuardRefusal(
+      'setting',
+      `set_config of "${call.name}" over pg_settings is not allowed through pgveil: use SET`,
+    );
   return effect;
 }
 
@@ -280,7 +373,9 @@ function setting(body: Node): Effect | undefined {
     throw new GuardRefusal('setting', `setting "${name}" cannot be changed through pgveil`);
   }
   if (!SETTABLE.has(name)) throw new GuardRefusal('setting', `setting "${name}" cannot be changed through pgveil`);
-  const values = ((body.args as Node[] | undefined) ?? []).map((a) => String(a.A_Const?.sval?.sval ?? names(a.ColumnRef?.fields as Node[]).join('.')));
+  const values = ((body.args as Node[] | undefined) ?? []).map((a) =>
+    String(a.A_Const?.sval?.sval ?? names(a.ColumnRef?.fields as Node[]).join('.')),
+  );
   const reset = kind === 'VAR_RESET' || kind === 'VAR_SET_DEFAULT';
   if (name === 'client_encoding' && !reset && !isSafeClientEncoding(values[0] ?? '')) {
     throw new GuardRefusal('setting', `client_encoding "${values[0] ?? ''}" is not supported through pgveil: use UTF8`);

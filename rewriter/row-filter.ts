@@ -7,7 +7,8 @@ import type { Literal, RowPredicate } from '../policies';
 import { arrayOf, boolExpr, columnRef, constant, op, type Node } from './ast';
 import { parseExpression } from './sql-parser';
 
-const literal = (value: Literal | readonly Literal[]): Node => (Array.isArray(value) ? arrayOf(value.map((v) => constant(v))) : constant(value as Literal));
+const literal = (value: Literal | readonly Literal[]): Node =>
+  Array.isArray(value) ? arrayOf(value.map((v) => constant(v))) : constant(value as Literal);
 
 export function rowFilterExpression(predicate: RowPredicate): Node {
   switch (predicate.op) {
@@ -15,7 +16,14 @@ export function rowFilterExpression(predicate: RowPredicate): Node {
       return op('=', columnRef(predicate.column), constant(predicate.value));
     case 'in':
       if (predicate.values.length === 0) return constant(false);
-      return { A_Expr: { kind: 'AEXPR_OP_ANY', name: [{ String: { sval: 'pg_catalog' } }, { String: { sval: '=' } }], lexpr: columnRef(predicate.column), rexpr: arrayOf(predicate.values.map((v) => constant(v))) } };
+      return {
+        A_Expr: {
+          kind: 'AEXPR_OP_ANY',
+          name: [{ String: { sval: 'pg_catalog' } }, { String: { sval: '=' } }],
+          lexpr: columnRef(predicate.column),
+          rexpr: arrayOf(predicate.values.map((v) => constant(v))),
+        },
+      };
     case 'and':
     case 'or':
       if (predicate.args.length === 0) return constant(predicate.op === 'and');
@@ -34,7 +42,8 @@ function bindParameters(node: Node, params: readonly (Literal | readonly Literal
     const n = value as Node;
     if (n.ParamRef) {
       const index = (n.ParamRef.number as number) - 1;
-      if (index < 0 || index >= params.length) throw new Error(`row filter template parameter $${index + 1} is not bound`);
+      if (index < 0 || index >= params.length)
+        throw new Error(`row filter template parameter $${index + 1} is not bound`);
       return literal(params[index]!);
     }
     return Object.fromEntries(Object.entries(n).map(([k, v]) => [k, visit(v)]));

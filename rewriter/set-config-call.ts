@@ -38,7 +38,8 @@ export function setConfigCall(select: Node): SetConfigCall | undefined {
   const target = targets[0]!.ResTarget as Node | undefined;
   if (!target || target.name !== undefined || target.indirection !== undefined) return undefined;
   const call = target.val?.FuncCall as Node | undefined;
-  if (!call || !Object.keys(call).every((key) => CALL_SHAPE.has(key)) || call.funcformat !== 'COERCE_EXPLICIT_CALL') return undefined;
+  if (!call || !Object.keys(call).every((key) => CALL_SHAPE.has(key)) || call.funcformat !== 'COERCE_EXPLICIT_CALL')
+    return undefined;
   if (!isCatalogName(call.funcname as Node[] | undefined, 'set_config')) return undefined;
   const args = call.args as Node[] | undefined;
   if (args?.length !== 3) return undefined;
@@ -53,8 +54,15 @@ export function setConfigCall(select: Node): SetConfigCall | undefined {
 function settingsRowName(select: Node, firstArgument: Node): string | undefined {
   const from = select.fromClause as Node[] | undefined;
   const relation = from?.length === 1 ? (from[0]!.RangeVar as Node | undefined) : undefined;
-  if (!relation || !Object.keys(relation).every((key) => RANGE_VAR_SHAPE.has(key)) || relation.inh !== true || relation.relpersistence !== 'p') return undefined;
-  if (relation.relname !== 'pg_settings' || (relation.schemaname !== undefined && relation.schemaname !== 'pg_catalog')) return undefined;
+  if (
+    !relation ||
+    !Object.keys(relation).every((key) => RANGE_VAR_SHAPE.has(key)) ||
+    relation.inh !== true ||
+    relation.relpersistence !== 'p'
+  )
+    return undefined;
+  if (relation.relname !== 'pg_settings' || (relation.schemaname !== undefined && relation.schemaname !== 'pg_catalog'))
+    return undefined;
   const where = select.whereClause?.A_Expr as Node | undefined;
   if (!where || where.kind !== 'AEXPR_OP' || !isCatalogName(where.name as Node[] | undefined, '=')) return undefined;
   if (!isNameColumn(where.lexpr as Node) || !isNameColumn(firstArgument)) return undefined;
@@ -82,8 +90,17 @@ export function setConfigText(call: SetConfigCall): string {
     ? `SELECT pg_catalog.set_config(name, ${escapeString(call.value)}, ${local}) FROM pg_catalog.pg_settings WHERE name OPERATOR(pg_catalog.=) ${escapeString(call.name)}`
     : `SELECT pg_catalog.set_config(${escapeString(call.name)}, ${escapeString(call.value)}, ${local})`;
   const again = parseStatements(text);
-  const read = again.length === 1 && kindOf(again[0]!.stmt) === 'SelectStmt' ? setConfigCall(again[0]!.stmt.SelectStmt as Node) : undefined;
-  if (!read || read.name !== call.name || read.value !== call.value || read.local !== call.local || read.ifExists !== call.ifExists) {
+  const read =
+    again.length === 1 && kindOf(again[0]!.stmt) === 'SelectStmt'
+      ? setConfigCall(again[0]!.stmt.SelectStmt as Node)
+      : undefined;
+  if (
+    !read ||
+    read.name !== call.name ||
+    read.value !== call.value ||
+    read.local !== call.local ||
+    read.ifExists !== call.ifExists
+  ) {
     throw new Error('the rewritten set_config call does not read back as the same call');
   }
   return text;

@@ -60,7 +60,11 @@ export function splicedQuery(sql: string, parsed: ParsedStatement, edits: readon
   return withDerivedAsRead(result.derived, () => {
     const read = withoutPositions(json);
     const head = read.indexOf(FIRST_STATEMENT);
-    if (head >= 0 && read.slice(head + FIRST_STATEMENT.length) === `${withoutPositions(jsonAsLibpgQuery(intended.stmt))}}]}`) return result.text;
+    if (
+      head >= 0 &&
+      read.slice(head + FIRST_STATEMENT.length) === `${withoutPositions(jsonAsLibpgQuery(intended.stmt))}}]}`
+    )
+      return result.text;
     const again = (JSON.parse(json) as { stmts?: Array<{ stmt?: unknown }> }).stmts ?? [];
     return again.length === 1 && sameTree(again[0]!.stmt, intended.stmt) ? result.text : undefined;
   });
@@ -120,7 +124,12 @@ interface Spliced {
  * The statement text `[start, end)` of `sql` (UTF-8 byte offsets) with the edits applied, or
  * undefined when an edit's text is not where and what the tree says.
  */
-function splice(sql: string, start: number, end: number | undefined, edits: readonly SpliceEdit[]): Spliced | undefined {
+function splice(
+  sql: string,
+  start: number,
+  end: number | undefined,
+  edits: readonly SpliceEdit[],
+): Spliced | undefined {
   const derived: Derived[] = [];
   const ascii = isAscii(sql);
   const bytes = ascii ? undefined : Buffer.from(sql, 'utf8');
@@ -128,12 +137,15 @@ function splice(sql: string, start: number, end: number | undefined, edits: read
   const text = ascii ? sql : bytes!.toString('latin1');
   const stop = end ?? text.length;
   // Names from the tree, spelled as they appear in `text`.
-  const asText = ascii ? (name: string): string => name : (name: string): string => Buffer.from(name, 'utf8').toString('latin1');
+  const asText = ascii
+    ? (name: string): string => name
+    : (name: string): string => Buffer.from(name, 'utf8').toString('latin1');
   const sorted = [...edits].sort((a, b) => a.location - b.location);
   const out: string[] = [];
   let at = start;
   for (const edit of sorted) {
-    const replaced = edit.kind === 'relation' ? relationSpan(text, edit, asText, derived) : columnSpan(text, edit, asText);
+    const replaced =
+      edit.kind === 'relation' ? relationSpan(text, edit, asText, derived) : columnSpan(text, edit, asText);
     if (!replaced || replaced.from < at || replaced.to > stop) return undefined;
     out.push(piece(text, bytes, at, replaced.from), replaced.text);
     at = replaced.to;
@@ -155,7 +167,12 @@ interface Span {
   readonly text: string;
 }
 
-function relationSpan(text: string, edit: RelationEdit, asText: (name: string) => string, derived: Derived[]): Span | undefined {
+function relationSpan(
+  text: string,
+  edit: RelationEdit,
+  asText: (name: string) => string,
+  derived: Derived[],
+): Span | undefined {
   const result = edit.result;
   const name = qualifiedName(text, edit.location);
   if (!name || !sameParts(name.parts, edit.parts.map(asText))) return undefined;
@@ -177,7 +194,12 @@ function relationSpan(text: string, edit: RelationEdit, asText: (name: string) =
   let to = name.end;
   if (edit.alias) {
     const alias = aliasAt(text, to);
-    if (!alias || alias.name !== asText(edit.alias.aliasname) || !sameParts(alias.colnames, edit.alias.colnames.map(asText))) return undefined;
+    if (
+      !alias ||
+      alias.name !== asText(edit.alias.aliasname) ||
+      !sameParts(alias.colnames, edit.alias.colnames.map(asText))
+    )
+      return undefined;
     to = alias.end;
   }
   const written = subselect.alias as Node;
@@ -194,7 +216,8 @@ function columnSpan(text: string, edit: ColumnEdit, asText: (name: string) => st
   return { from: edit.location, to: name.starts[edit.dropped]!, text: '' };
 }
 
-const sameParts = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((p, i) => p === b[i]);
+const sameParts = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((p, i) => p === b[i]);
 
 /**
  * Quoted unless plainly lower case. A keyword left bare does not parse, or parses as something

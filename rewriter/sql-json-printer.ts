@@ -59,10 +59,15 @@ function pick(table: Readonly<Record<string, string>>, key: unknown, what: strin
 
 class SqlJsonDeparser extends Deparser {
   JsonFuncExpr(node: Node, context: Context): string {
-    const parts = [`${this.jsonValue(node.context_item as Node, context)}, ${this.expr(node.pathspec as Node, context)}`];
+    const parts = [
+      `${this.jsonValue(node.context_item as Node, context)}, ${this.expr(node.pathspec as Node, context)}`,
+    ];
     parts.push(...this.passing(node.passing as Node[] | undefined, context));
     if (node.output) parts.push(this.returning(node.output as Node, context));
-    parts.push(pick(WRAPPERS, node.wrapper ?? 'JSW_UNSPEC', 'wrapper'), pick(QUOTES, node.quotes ?? 'JS_QUOTES_UNSPEC', 'quotes'));
+    parts.push(
+      pick(WRAPPERS, node.wrapper ?? 'JSW_UNSPEC', 'wrapper'),
+      pick(QUOTES, node.quotes ?? 'JS_QUOTES_UNSPEC', 'quotes'),
+    );
     parts.push(...this.behaviours(node, context));
     return `${pick(FUNCTION_NAMES, node.op, 'function')}(${parts.filter((p) => p !== '').join(' ')})`;
   }
@@ -99,7 +104,13 @@ class SqlJsonDeparser extends Deparser {
         return `NESTED PATH ${this.stringConstant(path?.string as Node | undefined, context)}${pathName} COLUMNS (${this.columns(column.columns as Node[], context)})`;
       }
       case 'JTC_EXISTS':
-        return [name, this.TypeName(column.typeName, context), 'EXISTS', pathClause, column.on_error ? `${this.behaviour(column.on_error as Node, context)} ON ERROR` : '']
+        return [
+          name,
+          this.TypeName(column.typeName, context),
+          'EXISTS',
+          pathClause,
+          column.on_error ? `${this.behaviour(column.on_error as Node, context)} ON ERROR` : '',
+        ]
           .filter((p) => p !== '')
           .join(' ');
       case 'JTC_REGULAR':
@@ -154,14 +165,16 @@ class SqlJsonDeparser extends Deparser {
 
   private format(format: Node | undefined): string {
     if (!format || format.format_type === undefined || format.format_type === 'JS_FORMAT_DEFAULT') return '';
-    if (format.format_type !== 'JS_FORMAT_JSON') throw new Error(`cannot print SQL/JSON format "${String(format.format_type)}"`);
+    if (format.format_type !== 'JS_FORMAT_JSON')
+      throw new Error(`cannot print SQL/JSON format "${String(format.format_type)}"`);
     const encoding = pick(ENCODINGS, format.encoding ?? 'JS_ENC_DEFAULT', 'encoding');
     return encoding ? `FORMAT JSON ${encoding}` : 'FORMAT JSON';
   }
 
   /** Where the grammar takes a string literal only (a column's PATH, NESTED PATH). */
   private stringConstant(node: Node | undefined, context: Context): string {
-    if (typeof node?.A_Const?.sval?.sval !== 'string') throw new Error('cannot print a JSON_TABLE path that is not a string constant');
+    if (typeof node?.A_Const?.sval?.sval !== 'string')
+      throw new Error('cannot print a JSON_TABLE path that is not a string constant');
     return this.visit(node as never, context);
   }
 

@@ -17,8 +17,24 @@ export class GuardRefusal extends Error {
 }
 
 /** Statements that are rewritten (they contain a query) or passed as they are. */
-export const QUERY_STATEMENTS = new Set(['SelectStmt', 'DeclareCursorStmt', 'PrepareStmt', 'ExplainStmt', 'CopyStmt', 'ExecuteStmt']);
-export const PLAIN_STATEMENTS = new Set(['VariableSetStmt', 'VariableShowStmt', 'TransactionStmt', 'FetchStmt', 'ClosePortalStmt', 'DeallocateStmt', 'DiscardStmt', 'LockStmt']);
+export const QUERY_STATEMENTS = new Set([
+  'SelectStmt',
+  'DeclareCursorStmt',
+  'PrepareStmt',
+  'ExplainStmt',
+  'CopyStmt',
+  'ExecuteStmt',
+]);
+export const PLAIN_STATEMENTS = new Set([
+  'VariableSetStmt',
+  'VariableShowStmt',
+  'TransactionStmt',
+  'FetchStmt',
+  'ClosePortalStmt',
+  'DeallocateStmt',
+  'DiscardStmt',
+  'LockStmt',
+]);
 
 /** Settings an analyst may SET/RESET: presentation and client behaviour only. */
 export const SETTABLE = new Set([
@@ -74,10 +90,15 @@ export function checkSearchPath(schemas: readonly string[]): void {
   if (at > 0) throw new GuardRefusal('search_path', 'search_path must not place pg_catalog after other schemas');
 }
 
-const REFUSED_TRANSACTIONS = new Set(['TRANS_STMT_PREPARE', 'TRANS_STMT_COMMIT_PREPARED', 'TRANS_STMT_ROLLBACK_PREPARED']);
+const REFUSED_TRANSACTIONS = new Set([
+  'TRANS_STMT_PREPARE',
+  'TRANS_STMT_COMMIT_PREPARED',
+  'TRANS_STMT_ROLLBACK_PREPARED',
+]);
 
 export function checkTransaction(kind: string): void {
-  if (REFUSED_TRANSACTIONS.has(kind)) throw new GuardRefusal('two_phase_commit', 'two-phase commit statements are not allowed through pgveil');
+  if (REFUSED_TRANSACTIONS.has(kind))
+    throw new GuardRefusal('two_phase_commit', 'two-phase commit statements are not allowed through pgveil');
 }
 
 /**
@@ -90,19 +111,31 @@ const REFUSED_FUNCTIONS: ReadonlyArray<[RegExp, string]> = [
   [/^ts_stat$/, 'runs sql text'],
   [/^dblink/, 'reaches other servers'],
   [/^postgres_fdw/, 'reaches other servers'],
-  [/^pg_(read_file|read_binary_file|ls_dir|stat_file|ls_\w+dir|file_write|file_read|file_rename|file_unlink)$/, 'reads or writes server files'],
+  [
+    /^pg_(read_file|read_binary_file|ls_dir|stat_file|ls_\w+dir|file_write|file_read|file_rename|file_unlink)$/,
+    'reads or writes server files',
+  ],
   [/^(lo_\w+|loread|lowrite|lo_import|lo_export)$/, 'uses large objects shared by all analysts'],
-  [/^set_config$/, "changes settings the rewrite relies on (allowed only as a statement of its own with constant arguments, SELECT set_config('name', 'value', false), checked as SET is)"],
+  [
+    /^set_config$/,
+    "changes settings the rewrite relies on (allowed only as a statement of its own with constant arguments, SELECT set_config('name', 'value', false), checked as SET is)",
+  ],
   [/^pg_stat_get_(activity|backend_activity|backend_\w+)$/, "exposes other sessions' statements"],
   [/^pg_stat_statements/, "exposes other sessions' statements"],
   [/^pg_(cancel|terminate)_backend$/, 'acts on other analysts sessions'],
   [/^pg_(notify|listening_channels)$/, 'is a channel between analysts'],
-  [/^pg_(reload_conf|rotate_logfile\w*|promote|switch_wal|create_restore_point|log_backend_memory_contexts|export_snapshot|import_system_collations)$/, 'changes server state'],
+  [
+    /^pg_(reload_conf|rotate_logfile\w*|promote|switch_wal|create_restore_point|log_backend_memory_contexts|export_snapshot|import_system_collations)$/,
+    'changes server state',
+  ],
   [/^pg_logical_\w+$/, 'changes server state'],
   [/^pg_replication_\w+$/, 'changes server state'],
-  [/^(current_query)$/, "exposes the rewritten statement"],
+  [/^(current_query)$/, 'exposes the rewritten statement'],
   // The value of any sequence by oid, past the per-sequence check (relation-substitution.ts checkSequence).
-  [/^pg_sequence_last_value$/, 'shows sequence values, which count rows policies may hide (read a sequence by name: SELECT last_value FROM schema.sequence)'],
+  [
+    /^pg_sequence_last_value$/,
+    'shows sequence values, which count rows policies may hide (read a sequence by name: SELECT last_value FROM schema.sequence)',
+  ],
 ];
 
 export function checkFunction(schema: string | undefined, name: string, helperSchema: string): void {
@@ -110,7 +143,8 @@ export function checkFunction(schema: string | undefined, name: string, helperSc
     throw new GuardRefusal('helper_schema', `function "${schema}.${name}" is reserved for pgveil's rewrite`);
   }
   for (const [pattern, why] of REFUSED_FUNCTIONS) {
-    if (pattern.test(name)) throw new GuardRefusal('refused_function', `function "${name}" is not allowed through pgveil: it ${why}`);
+    if (pattern.test(name))
+      throw new GuardRefusal('refused_function', `function "${name}" is not allowed through pgveil: it ${why}`);
   }
 }
 
@@ -143,19 +177,30 @@ const REFUSED_CATALOGS = new Set([
  * their passwords; PostgreSQL hides it from roles that are not superusers, and pgveil does not rely
  * on the service account never being one.
  */
-export const HIDDEN_CATALOG_COLUMNS: ReadonlyMap<string, ReadonlySet<string>> = new Map([['pg_subscription', new Set(['subconninfo'])]]);
+export const HIDDEN_CATALOG_COLUMNS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['pg_subscription', new Set(['subconninfo'])],
+]);
 
 export function checkCatalogRelation(schema: string, name: string): void {
   if (name === 'pg_sequences') {
-    throw new GuardRefusal('refused_catalog', `relation "${schema}.${name}" is not allowed through pgveil: it shows every sequence's value, which counts rows policies may hide (read a sequence by name: SELECT last_value FROM schema.sequence)`);
+    throw new GuardRefusal(
+      'refused_catalog',
+      `relation "${schema}.${name}" is not allowed through pgveil: it shows every sequence's value, which counts rows policies may hide (read a sequence by name: SELECT last_value FROM schema.sequence)`,
+    );
   }
   if (REFUSED_CATALOGS.has(name)) {
-    throw new GuardRefusal('refused_catalog', `relation "${schema}.${name}" is not allowed through pgveil: it exposes statistics, credentials or other sessions' statements`);
+    throw new GuardRefusal(
+      'refused_catalog',
+      `relation "${schema}.${name}" is not allowed through pgveil: it exposes statistics, credentials or other sessions' statements`,
+    );
   }
 }
 
 export const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema']);
 
 export function describeStatement(kind: string): string {
-  return kind.replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return kind
+    .replace(/Stmt$/, '')
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase();
 }

@@ -4,14 +4,26 @@
  * list), and the rewriter's own nodes may spell them out, so a missing field equals its default.
  */
 /** Source positions (UTF-8 byte offsets) in libpg-query's nodes (@pgsql/types). */
-const POSITION_KEYS = ['location', 'name_location', 'list_start', 'list_end', 'rexpr_list_start', 'rexpr_list_end', 'stmt_location', 'stmt_len'];
+const POSITION_KEYS = [
+  'location',
+  'name_location',
+  'list_start',
+  'list_end',
+  'rexpr_list_start',
+  'rexpr_list_end',
+  'stmt_location',
+  'stmt_len',
+];
 const POSITIONS = new Set(POSITION_KEYS);
 
 /**
  * A position field with its comma: after the previous field, or (first field) before the next.
  * Inside a JSON string every quote is escaped, so `"location":` with a bare quote is always a key.
  */
-const POSITION_FIELD = new RegExp(`,"(?:${POSITION_KEYS.join('|')})":-?\\d+|"(?:${POSITION_KEYS.join('|')})":-?\\d+,?`, 'g');
+const POSITION_FIELD = new RegExp(
+  `,"(?:${POSITION_KEYS.join('|')})":-?\\d+|"(?:${POSITION_KEYS.join('|')})":-?\\d+,?`,
+  'g',
+);
 
 /**
  * JSON text of a tree without its position fields. Two trees whose fields come in the same order
@@ -46,7 +58,13 @@ export function sameTree(a: unknown, b: unknown): boolean {
 
 /** A field value libpg-query would leave out. */
 function isDefault(value: unknown): boolean {
-  return value === undefined || value === false || value === 0 || value === '' || (Array.isArray(value) && value.length === 0);
+  return (
+    value === undefined ||
+    value === false ||
+    value === 0 ||
+    value === '' ||
+    (Array.isArray(value) && value.length === 0)
+  );
 }
 
 /**
@@ -55,5 +73,7 @@ function isDefault(value: unknown): boolean {
  */
 export function jsonAsLibpgQuery(tree: unknown): string {
   const json = JSON.stringify(tree);
-  return json.includes('<') || json.includes('>') ? json.replace(/[<>]/g, (c) => (c === '<' ? '\\u003c' : '\\u003e')) : json;
+  return json.includes('<') || json.includes('>')
+    ? json.replace(/[<>]/g, (c) => (c === '<' ? '\\u003c' : '\\u003e'))
+    : json;
 }

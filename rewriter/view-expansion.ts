@@ -32,15 +32,26 @@ export function viewQuery(relation: CatalogRelation, depth: number): Node {
   if (!view) {
     // Without its definition pgveil cannot expand the view, and reading it as it is would read the
     // protected relations with the owner's rights.
-    throw new GuardRefusal('view_over_protected', `view "${qualified}" reads a protected relation and pgveil has no definition of it to expand`);
+    throw new GuardRefusal(
+      'view_over_protected',
+      `view "${qualified}" reads a protected relation and pgveil has no definition of it to expand`,
+    );
   }
-  if (depth >= MAX_VIEW_DEPTH) throw new GuardRefusal('view_depth', `view "${qualified}" nests views more than ${MAX_VIEW_DEPTH} levels deep`, '54001');
+  if (depth >= MAX_VIEW_DEPTH)
+    throw new GuardRefusal(
+      'view_depth',
+      `view "${qualified}" nests views more than ${MAX_VIEW_DEPTH} levels deep`,
+      '54001',
+    );
   let query = parsed.get(view);
   if (!query) {
     const statements = parseStatements(view.definition);
     const first = statements[0]?.stmt;
     if (statements.length !== 1 || !first || kindOf(first) !== 'SelectStmt') {
-      throw new GuardRefusal('view_over_protected', `view "${qualified}" has a definition pgveil cannot read as one query`);
+      throw new GuardRefusal(
+        'view_over_protected',
+        `view "${qualified}" has a definition pgveil cannot read as one query`,
+      );
     }
     query = first;
     parsed.set(view, query);
@@ -56,7 +67,11 @@ export function viewQuery(relation: CatalogRelation, depth: number): Node {
 export function viewSubselect(query: Node, relation: CatalogRelation, alias: Node | undefined): Node {
   const written = ((alias?.colnames as Node[] | undefined) ?? []).map((n) => n.String?.sval as string);
   if (written.length > relation.columns.length) {
-    throw new GuardRefusal('view_columns', `view "${relation.schema}.${relation.name}" has ${relation.columns.length} columns available but ${written.length} columns specified`, '42P10');
+    throw new GuardRefusal(
+      'view_columns',
+      `view "${relation.schema}.${relation.name}" has ${relation.columns.length} columns available but ${written.length} columns specified`,
+      '42P10',
+    );
   }
   const colnames = relation.columns.map((column, i) => ({ String: { sval: written[i] ?? column.name } }));
   return {
@@ -82,7 +97,10 @@ export function barrierSelect(relation: CatalogRelation, query: Node): Node | un
  * column reference), or undefined when the view computes the value. A view tag on such a column
  * meets a value the base relation's rule already transformed (relation-substitution.ts viewTags).
  */
-export function passThroughSource(query: Node, index: number): { readonly item: Node; readonly column: string } | undefined {
+export function passThroughSource(
+  query: Node,
+  index: number,
+): { readonly item: Node; readonly column: string } | undefined {
   const select = query.SelectStmt as Node | undefined;
   if (!select || (select.op !== undefined && select.op !== 'SETOP_NONE')) return undefined;
   const target = ((select.targetList as Node[] | undefined) ?? [])[index]?.ResTarget?.val as Node | undefined;
@@ -92,11 +110,16 @@ export function passThroughSource(query: Node, index: number): { readonly item: 
   const items = fromItems((select.fromClause as Node[] | undefined) ?? []);
   if (fields.length === 1) return items.length === 1 ? { item: items[0]!, column } : undefined;
   const alias = fields[0]?.String?.sval as string | undefined;
-  const matching = items.filter((item) => (item.RangeSubselect?.alias?.aliasname ?? item.RangeVar?.alias?.aliasname ?? item.RangeVar?.relname) === alias);
+  const matching = items.filter(
+    (item) =>
+      (item.RangeSubselect?.alias?.aliasname ?? item.RangeVar?.alias?.aliasname ?? item.RangeVar?.relname) === alias,
+  );
   return matching.length === 1 ? { item: matching[0]!, column } : undefined;
 }
 
 /** FROM items with joins flattened into the relations and sub-selects they join. */
 function fromItems(list: readonly Node[]): Node[] {
-  return list.flatMap((item) => (item.JoinExpr ? fromItems([item.JoinExpr.larg as Node, item.JoinExpr.rarg as Node]) : [item]));
+  return list.flatMap((item) =>
+    item.JoinExpr ? fromItems([item.JoinExpr.larg as Node, item.JoinExpr.rarg as Node]) : [item],
+  );
 }

@@ -5,7 +5,10 @@ import type { UntaggedColumn } from '../../discovery';
 import type { CatalogSources } from '../catalog-model';
 
 /** The relations, or why they could not be read (the upstream is down, the product unknown). */
-export async function productRelations(sources: CatalogSources, dataProduct: string): Promise<{ readonly relations: readonly RelationRef[] } | { readonly error: string }> {
+export async function productRelations(
+  sources: CatalogSources,
+  dataProduct: string,
+): Promise<{ readonly relations: readonly RelationRef[] } | { readonly error: string }> {
   try {
     return { relations: await sources.relations(dataProduct) };
   } catch (error) {
@@ -25,7 +28,12 @@ export function untaggedByColumn(columns: readonly UntaggedColumn[]): Map<string
 
 /** A tag with its source as a badge. */
 export function tagBadge(tag: string, source: string, confidence?: number): SafeHtml {
-  const label = source === 'discovered' ? `discovered${confidence !== undefined ? `, confidence ${confidence.toFixed(2)}` : ''}, no tag yet` : source === 'comment' ? 'from the column comment' : 'declared in the policy file';
+  const label =
+    source === 'discovered'
+      ? `discovered${confidence !== undefined ? `, confidence ${confidence.toFixed(2)}` : ''}, no tag yet`
+      : source === 'comment'
+        ? 'from the column comment'
+        : 'declared in the policy file';
   return html`<span class="tag tag-${source}" title="${label}">${tag} <span class="meta">(${source})</span></span>`;
 }
 

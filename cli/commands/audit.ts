@@ -4,7 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { anchorsOf, chainOrder, readCheckpoints, verifyAuditFiles, type AuditCheckpoint, type ChainAnchor } from '../../audit';
+import {
+  anchorsOf,
+  chainOrder,
+  readCheckpoints,
+  verifyAuditFiles,
+  type AuditCheckpoint,
+  type ChainAnchor,
+} from '../../audit';
 
 interface VerifyOptions {
   secretEnv?: string;
@@ -22,7 +29,12 @@ export function register(program: Command): void {
     .description('verify the hash chain of audit log files (give every rotated file), and its checkpoints')
     .argument('<files...>', 'audit log files')
     .option('--secret-env <name>', 'environment variable holding the audit key (when the log was keyed)')
-    .option('--checkpoints <file>', 'events file (or file of checkpoints, one JSON per line) whose audit checkpoints the log must match; repeatable', collect, [])
+    .option(
+      '--checkpoints <file>',
+      'events file (or file of checkpoints, one JSON per line) whose audit checkpoints the log must match; repeatable',
+      collect,
+      [],
+    )
     .option('--checkpoint <json>', 'one checkpoint as JSON; repeatable', collect, [])
     .option('--log <name>', 'the log the checkpoints are for, when they name several')
     .action((files: string[], options: VerifyOptions) => {
@@ -48,7 +60,9 @@ export function register(program: Command): void {
       const latest = [...anchors].sort((a, b) => b.records - a.records)[0];
       process.stdout.write(
         `ok: ${result.records} records, chain intact${result.lastHash ? `, last hash ${result.lastHash}` : ''}` +
-          (latest ? `; ${anchors.length} checkpoint${anchors.length === 1 ? '' : 's'} matched, the latest: ${latest.name}, at record ${latest.records}` : '') +
+          (latest
+            ? `; ${anchors.length} checkpoint${anchors.length === 1 ? '' : 's'} matched, the latest: ${latest.name}, at record ${latest.records}`
+            : '') +
           '\n',
       );
     });

@@ -26,14 +26,19 @@ export function register(program: Command): void {
       const { prepareDemo } = require('../demo/prepare-demo') as typeof PrepareDemo;
       const demo = await prepareDemo(options.dir, {
         port: { value: portNumber('--port', options.port), given: command.getOptionValueSource('port') === 'cli' },
-        upstreamPort: { value: portNumber('--upstream-port', options.upstreamPort), given: command.getOptionValueSource('upstreamPort') === 'cli' },
+        upstreamPort: {
+          value: portNumber('--upstream-port', options.upstreamPort),
+          given: command.getOptionValueSource('upstreamPort') === 'cli',
+        },
       });
       for (const notice of demo.notices) process.stdout.write(`pgveil demo: ${notice}\n`);
       const config = loadServerConfig(demo.configPath);
       const running = await startPgveil(config).catch(async (error: unknown) => {
         await demo.upstream.stop();
         if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-          throw new Error(`pgveil cannot listen on ${config.listen.host}:${config.listen.port}, which something else uses: stop it, or start the demo with --port <another port>`);
+          throw new Error(
+            `pgveil cannot listen on ${config.listen.host}:${config.listen.port}, which something else uses: stop it, or start the demo with --port <another port>`,
+          );
         }
         throw error;
       });
@@ -48,7 +53,10 @@ export function register(program: Command): void {
           `  PGPASSWORD=analyst psql "host=127.0.0.1 port=${running.port} dbname=demo user=analyst sslmode=${ssl}" -c "SELECT id, name, email, ssn, phone, region FROM customers ORDER BY id LIMIT 3"`,
           'As the steward (raw values, all regions): the same with user=steward and PGPASSWORD=steward.',
           // A demo directory written before output ports existed has no external port: say nothing of it.
-          ...(running.policies.current().dataProducts.get('demo')?.ports?.some((p) => p.name === 'demo_external')
+          ...(running.policies
+            .current()
+            .dataProducts.get('demo')
+            ?.ports?.some((p) => p.name === 'demo_external')
             ? [
                 'As a partner outside the organisation (aggregates with differential-privacy noise, four answers a day):',
                 `  PGPASSWORD=partner psql "host=127.0.0.1 port=${running.port} dbname=demo_external user=partner sslmode=${ssl}" -c "SELECT status, count(*), sum(amount), avg(amount) FROM orders GROUP BY status"`,

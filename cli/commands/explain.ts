@@ -39,14 +39,17 @@ export function register(program: Command): void {
       const bundle = loadPolicyFiles(config.policies);
       const products = [...bundle.dataProducts.keys()];
       const dataProduct = options.dataProduct ?? (products.length === 1 ? products[0]! : undefined);
-      if (!dataProduct) throw new Error(`several data products are declared (${products.join(', ')}): name one with --data-product`);
+      if (!dataProduct)
+        throw new Error(`several data products are declared (${products.join(', ')}): name one with --data-product`);
       const redis = config.redis ? await connectRedis(config.redis.url) : undefined;
       const attributes = attributeSourceOf(config, redis, {
         onOutage: (detail) => process.stderr.write(`pgveil explain: attribute store unavailable: ${detail}\n`),
         onRecovery: () => undefined,
       });
       try {
-        const tokens = config.tokens ? { verify: await createTokenVerifier(config.tokens), claims: config.tokens.claims } : undefined;
+        const tokens = config.tokens
+          ? { verify: await createTokenVerifier(config.tokens), claims: config.tokens.claims }
+          : undefined;
         const identity = createIdentityProvider({ bundle: () => bundle, tokens, redis: attributes });
         const resolved = await identity.resolvePrincipal(options.user, undefined);
         if (!resolved.ok) throw new Error(`user "${options.user}": ${resolved.reason}`);
@@ -54,9 +57,22 @@ export function register(program: Command): void {
           const product = bundle.dataProducts.get(name);
           return product ? upstreamTargetOf(product) : undefined;
         }, 60);
-        const gate = statementGateOf(config, { policies: () => bundle, identity, catalogs, cache: new RewriteCache(), metrics: new PgveilMetrics() });
+        const gate = statementGateOf(config, {
+          policies: () => bundle,
+          identity,
+          catalogs,
+          cache: new RewriteCache(),
+          metrics: new PgveilMetrics(),
+        });
         const principal = options.purpose ? { ...resolved.principal, purpose: options.purpose } : resolved.principal;
-        const session = { sessionId: 'explain', principal, dataProduct, searchPath: parseSearchPath(options.searchPath), applicationName: 'pgveil explain', clientAddress: 'local' };
+        const session = {
+          sessionId: 'explain',
+          principal,
+          dataProduct,
+          searchPath: parseSearchPath(options.searchPath),
+          applicationName: 'pgveil explain',
+          clientAddress: 'local',
+        };
         const outcome = await gate.check(sql, session);
         process.stdout.write(`${explainRewrite(outcome)}\n`);
         if (outcome.kind === 'refusal') process.exitCode = 2;

@@ -13,7 +13,11 @@ async function withAttributes<T>(configFile: string, fn: (source: RedisAttribute
   const config = loadServerConfig(configFile);
   if (!config.redis) throw new Error(`"${configFile}" configures no redis: grants need the shared attribute store`);
   const redis: Redis = await connectRedis(config.redis.url);
-  const source = new RedisAttributeSource(redis, { keyPrefix: config.redis.keyPrefix, refreshMs: config.redis.refreshMs, maxStaleMs: config.redis.maxStaleMs });
+  const source = new RedisAttributeSource(redis, {
+    keyPrefix: config.redis.keyPrefix,
+    refreshMs: config.redis.refreshMs,
+    maxStaleMs: config.redis.maxStaleMs,
+  });
   try {
     return await fn(source);
   } finally {

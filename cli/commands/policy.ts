@@ -23,10 +23,17 @@ async function upstreamRelations(bundle: PolicyBundle, helperSchema: string): Pr
     const catalog = await catalogs.get(dataProduct);
     for (const r of catalog.all()) {
       if (SYSTEM_SCHEMAS.has(r.schema) || r.schema === helperSchema || r.schema === 'pg_toast') continue;
-      out.push({ dataProduct, schema: r.schema, name: r.name, columns: r.columns.map((c) => ({ name: c.name, type: c.type, ...(c.comment ? { comment: c.comment } : {}) })) });
+      out.push({
+        dataProduct,
+        schema: r.schema,
+        name: r.name,
+        columns: r.columns.map((c) => ({ name: c.name, type: c.type, ...(c.comment ? { comment: c.comment } : {}) })),
+      });
     }
   }
-  return out.sort((a, b) => `${a.dataProduct}.${a.schema}.${a.name}`.localeCompare(`${b.dataProduct}.${b.schema}.${b.name}`));
+  return out.sort((a, b) =>
+    `${a.dataProduct}.${a.schema}.${a.name}`.localeCompare(`${b.dataProduct}.${b.schema}.${b.name}`),
+  );
 }
 
 export function register(program: Command): void {
@@ -44,14 +51,18 @@ export function register(program: Command): void {
       const bundle = loadPolicyFiles(files.length > 0 ? files : config!.policies);
       const tags = fileTags(bundle);
       if (config) {
-        for (const r of await upstreamRelations(bundle, config.helperSchema)) for (const c of r.columns) for (const t of commentTags(c.comment)) tags.add(t);
+        for (const r of await upstreamRelations(bundle, config.helperSchema))
+          for (const c of r.columns) for (const t of commentTags(c.comment)) tags.add(t);
       }
       const findings = lintPolicies(bundle, tags);
       // A column that looks sensitive but carries no tag is what a tag-keyed policy cannot protect.
       if (config && options.discover) {
         const scan = await untaggedColumns(bundle, config.policies, config.discovery, config.helperSchema);
         for (const u of scan.columns) {
-          findings.push({ kind: 'untagged_sensitive', message: `column "${u.column}" looks like ${u.proposedTags.join(', ')} (confidence ${u.confidence.toFixed(2)}, ${u.classifier}) but no tag covers it: tag it (pgveil discover --write) or no tag rule reaches it` });
+          findings.push({
+            kind: 'untagged_sensitive',
+            message: `column "${u.column}" looks like ${u.proposedTags.join(', ')} (confidence ${u.confidence.toFixed(2)}, ${u.classifier}) but no tag covers it: tag it (pgveil discover --write) or no tag rule reaches it`,
+          });
         }
         for (const u of scan.unsampled) process.stderr.write(`discovery could not sample ${u}\n`);
       }
@@ -66,7 +77,10 @@ export function register(program: Command): void {
     .argument('<file>', 'test file (YAML)')
     .action((file: string) => {
       const results = runPolicyTests(file);
-      for (const r of results) process.stdout.write(`${r.passed ? 'ok  ' : 'FAIL'} ${r.name}${r.problems.map((p) => `\n     ${p}`).join('')}\n`);
+      for (const r of results)
+        process.stdout.write(
+          `${r.passed ? 'ok  ' : 'FAIL'} ${r.name}${r.problems.map((p) => `\n     ${p}`).join('')}\n`,
+        );
       const failed = results.filter((r) => !r.passed).length;
       process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
       if (failed > 0) process.exitCode = 1;
@@ -80,9 +94,19 @@ export function register(program: Command): void {
     .action(async (options: { config: string; json?: boolean; discover: boolean }) => {
       const config = loadServerConfig(options.config);
       const bundle = loadPolicyFiles(config.policies);
-      const profiles = [...bundle.users.values()].map((u) => ({ name: u.name, principal: { user: u.name, groups: u.groups ?? [], attributes: u.attributes ?? {} } }));
-      const untagged = options.discover ? (await untaggedColumns(bundle, config.policies, config.discovery, config.helperSchema)).columns : undefined;
-      const matrix = accessMatrix(bundle.snapshot, profiles, await upstreamRelations(bundle, config.helperSchema), untagged?.map(({ column, proposedTags, confidence }) => ({ column, proposedTags, confidence })));
+      const profiles = [...bundle.users.values()].map((u) => ({
+        name: u.name,
+        principal: { user: u.name, groups: u.groups ?? [], attributes: u.attributes ?? {} },
+      }));
+      const untagged = options.discover
+        ? (await untaggedColumns(bundle, config.policies, config.discovery, config.helperSchema)).columns
+        : undefined;
+      const matrix = accessMatrix(
+        bundle.snapshot,
+        profiles,
+        await upstreamRelations(bundle, config.helperSchema),
+        untagged?.map(({ column, proposedTags, confidence }) => ({ column, proposedTags, confidence })),
+      );
       process.stdout.write(options.json ? `${JSON.stringify(matrix, null, 2)}\n` : `${formatAccessMatrix(matrix)}\n`);
     });
 }

@@ -7,19 +7,29 @@ import { formatProvisionResult, provisionConfigured } from '../provision/provisi
 export function register(program: Command): void {
   program
     .command('provision')
-    .description("set up each data product's upstream: the service account's grants, the helper schema and its key, function privileges (idempotent)")
+    .description(
+      "set up each data product's upstream: the service account's grants, the helper schema and its key, function privileges (idempotent)",
+    )
     .requiredOption('-c, --config <file>', 'pgveil.yaml')
     .option('-p, --product <name>', 'only this data product')
     .option('--dry-run', 'print the SQL without changing anything')
     .option('--admin-user <name>', 'the upstream administrator to connect as (default: $PGUSER, else postgres)')
     .option('--admin-password-file <file>', "a file holding the administrator's password (default: $PGPASSWORD)")
-    .action(async (options: { config: string; product?: string; dryRun?: boolean; adminUser?: string; adminPasswordFile?: string }) => {
-      const dryRun = options.dryRun === true;
-      const results = await provisionConfigured(loadServerConfig(options.config), {
-        admin: adminLoginFrom(options),
-        dryRun,
-        ...(options.product !== undefined ? { product: options.product } : {}),
-      });
-      for (const result of results) process.stdout.write(formatProvisionResult(result, dryRun));
-    });
+    .action(
+      async (options: {
+        config: string;
+        product?: string;
+        dryRun?: boolean;
+        adminUser?: string;
+        adminPasswordFile?: string;
+      }) => {
+        const dryRun = options.dryRun === true;
+        const results = await provisionConfigured(loadServerConfig(options.config), {
+          admin: adminLoginFrom(options),
+          dryRun,
+          ...(options.product !== undefined ? { product: options.product } : {}),
+        });
+        for (const result of results) process.stdout.write(formatProvisionResult(result, dryRun));
+      },
+    );
 }

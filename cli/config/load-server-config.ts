@@ -15,7 +15,10 @@ export function loadServerConfig(file: string): ServerConfig {
   } catch (error) {
     throw new ValidationError(`cannot read configuration "${path}": ${(error as Error).message}`);
   }
-  return { ...withRedisPassword(resolvePaths(parseValidatedYaml(path, text, validate), dirname(path)), process.env), file: path };
+  return {
+    ...withRedisPassword(resolvePaths(parseValidatedYaml(path, text, validate), dirname(path)), process.env),
+    file: path,
+  };
 }
 
 /**
@@ -42,7 +45,13 @@ function resolvePaths(config: ServerConfig, base: string): ServerConfig {
     tls: config.tls ? { cert: at(config.tls.cert), key: at(config.tls.key) } : undefined,
     policies: config.policies.map(at),
     ...(config.tokens
-      ? { tokens: { ...config.tokens, ...(config.tokens.keyFile ? { keyFile: at(config.tokens.keyFile) } : {}), ...(config.tokens.jwksFile ? { jwksFile: at(config.tokens.jwksFile) } : {}) } }
+      ? {
+          tokens: {
+            ...config.tokens,
+            ...(config.tokens.keyFile ? { keyFile: at(config.tokens.keyFile) } : {}),
+            ...(config.tokens.jwksFile ? { jwksFile: at(config.tokens.jwksFile) } : {}),
+          },
+        }
       : {}),
     audit: { ...config.audit, file: at(config.audit.file) },
     events: { sinks },

@@ -27,7 +27,13 @@ export interface ServerConfig {
   readonly policies: readonly string[];
   readonly policyReload: { readonly settleMs: number; readonly checkSeconds: number };
   /** After loading, `url` carries the password read from `passwordEnv` (Redis AUTH), if one is named. */
-  readonly redis?: { readonly url: string; readonly passwordEnv?: string; readonly keyPrefix: string; readonly refreshMs: number; readonly maxStaleMs: number };
+  readonly redis?: {
+    readonly url: string;
+    readonly passwordEnv?: string;
+    readonly keyPrefix: string;
+    readonly refreshMs: number;
+    readonly maxStaleMs: number;
+  };
   readonly tokens?: TokenConfig;
   readonly authentication: { readonly decoySecretEnv?: string };
   readonly audit: {
@@ -69,5 +75,10 @@ export interface DiscoveryConfig {
   readonly budgetSeconds: number;
   readonly minConfidence: number;
   /** Discovery on catalog refresh: new or changed columns, bounded per refresh. */
-  readonly continuous: { readonly enabled: boolean; readonly rows: number; readonly maxRelations: number; readonly budgetSeconds: number };
+  readonly continuous: {
+    readonly enabled: boolean;
+    readonly rows: number;
+    readonly maxRelations: number;
+    readonly budgetSeconds: number;
+  };
 }

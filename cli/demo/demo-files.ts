@@ -23,17 +23,28 @@ export interface PortChoice {
  * The port to use: the file's unless a flag says otherwise; a flag that differs is written into the
  * file (so `pgveil serve --config` sees the same), or refused when the file was edited past recognition.
  */
-function settlePort(file: string, flag: string, choice: PortChoice, line: RegExp, key: string): { port: number; notice?: string } {
+function settlePort(
+  file: string,
+  flag: string,
+  choice: PortChoice,
+  line: RegExp,
+  key: string,
+): { port: number; notice?: string } {
   if (!existsSync(file)) return { port: choice.value };
   const text = readFileSync(file, 'utf8');
   const match = line.exec(text);
   if (!match) {
     if (!choice.given) return { port: choice.value };
-    throw new Error(`${flag} ${choice.value} cannot be applied: ${file} no longer has the ${key} line the demo wrote; set ${key} there yourself and start again without ${flag}`);
+    throw new Error(
+      `${flag} ${choice.value} cannot be applied: ${file} no longer has the ${key} line the demo wrote; set ${key} there yourself and start again without ${flag}`,
+    );
   }
   const current = Number(match[2]);
   if (!choice.given || current === choice.value) return { port: current };
-  writeFileSync(file, text.replace(line, (_all, before: string, _port: string, after: string) => `${before}${choice.value}${after}`));
+  writeFileSync(
+    file,
+    text.replace(line, (_all, before: string, _port: string, after: string) => `${before}${choice.value}${after}`),
+  );
   return { port: choice.value, notice: `${flag} ${choice.value}: ${key} in ${file} changed from ${current}` };
 }
 
@@ -42,7 +53,13 @@ export function settleListenPort(configPath: string, choice: PortChoice): { port
 }
 
 export function settleUpstreamPort(policiesPath: string, choice: PortChoice): { port: number; notice?: string } {
-  return settlePort(policiesPath, '--upstream-port', choice, UPSTREAM_PORT_LINE, 'the demo data product\'s upstream.port');
+  return settlePort(
+    policiesPath,
+    '--upstream-port',
+    choice,
+    UPSTREAM_PORT_LINE,
+    "the demo data product's upstream.port",
+  );
 }
 
 /**

@@ -83,11 +83,15 @@ users:
     password: "${p.stewardVerifier}"
     groups: [stewards]
     attributes: { region: "*", clearance: pii }
-${p.partnerVerifier ? `  - name: partner
+${
+  p.partnerVerifier
+    ? `  - name: partner
     password: "${p.partnerVerifier}"
     groups: [partners]
     attributes: { region: EU }
-` : ''}`;
+`
+    : ''
+}`;
 }
 
 /**

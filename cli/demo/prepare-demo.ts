@@ -63,33 +63,42 @@ export async function prepareDemo(dirArgument: string, options: DemoOptions): Pr
   try {
     await ensureDemoDatabase(upstream);
     if (!existsSync(policiesPath)) {
-      writeFileSync(policiesPath, demoPolicyYaml({
-        upstreamPort: upstreamPort.port,
-        upstreamDatabase: DEMO_DATABASE,
-        serviceRole: SERVICE_ROLE,
-        passwordFile: 'upstream-service.password',
-        analystVerifier: createScramVerifier('analyst'),
-        stewardVerifier: createScramVerifier('steward'),
-        partnerVerifier: createScramVerifier('partner'),
-      }));
+      writeFileSync(
+        policiesPath,
+        demoPolicyYaml({
+          upstreamPort: upstreamPort.port,
+          upstreamDatabase: DEMO_DATABASE,
+          serviceRole: SERVICE_ROLE,
+          passwordFile: 'upstream-service.password',
+          analystVerifier: createScramVerifier('analyst'),
+          stewardVerifier: createScramVerifier('steward'),
+          partnerVerifier: createScramVerifier('partner'),
+        }),
+      );
     }
     const tls = ensureSelfSignedCertificate(dir);
     if (!existsSync(configPath)) {
-      writeFileSync(configPath, [
-        '# pgveil configuration for the demo (see cli/config/server-config-schema.json).',
-        `listen: { host: 127.0.0.1, port: ${listen.port} }`,
-        ...(tls ? ['tls: { cert: server.crt, key: server.key }'] : []),
-        'policies: [ policies.yaml ]',
-        'audit: { file: audit/audit.jsonl, rawStatements: false, failClosed: true }',
-        'events: { sinks: [ { type: file, path: audit/events.jsonl } ] }',
-        'helperSchema: pgveil',
-        '',
-      ].join('\n'));
+      writeFileSync(
+        configPath,
+        [
+          '# pgveil configuration for the demo (see cli/config/server-config-schema.json).',
+          `listen: { host: 127.0.0.1, port: ${listen.port} }`,
+          ...(tls ? ['tls: { cert: server.crt, key: server.key }'] : []),
+          'policies: [ policies.yaml ]',
+          'audit: { file: audit/audit.jsonl, rawStatements: false, failClosed: true }',
+          'events: { sinks: [ { type: file, path: audit/events.jsonl } ] }',
+          'helperSchema: pgveil',
+          '',
+        ].join('\n'),
+      );
     }
     // The service account, the helper schema and its key: exactly what `pgveil provision --config
     // pgveil.yaml --product demo` does, as the bundled server's superuser. Idempotent (an existing
     // key is kept), so every start repairs what an interrupted one left undone.
-    await provisionConfigured(loadServerConfig(configPath), { product: 'demo', admin: { user: 'postgres', password: superuserPassword } });
+    await provisionConfigured(loadServerConfig(configPath), {
+      product: 'demo',
+      admin: { user: 'postgres', password: superuserPassword },
+    });
     return { configPath, upstream, tls: tls !== undefined, notices };
   } catch (error) {
     await upstream.stop();
@@ -112,7 +121,9 @@ async function ensureDemoDatabase(upstream: EmbeddedUpstream): Promise<void> {
   const db = upstream.client(DEMO_DATABASE);
   await db.connect();
   try {
-    const loaded = await db.query<{ loaded: boolean }>("SELECT pg_catalog.to_regclass('public.customers') IS NOT NULL AS loaded");
+    const loaded = await db.query<{ loaded: boolean }>(
+      "SELECT pg_catalog.to_regclass('public.customers') IS NOT NULL AS loaded",
+    );
     if (loaded.rows[0]?.loaded !== true) await db.query(`BEGIN;\n${demoSchemaSql}\nCOMMIT;`);
   } finally {
     await db.end();

@@ -18,8 +18,23 @@ export function ensureSelfSignedCertificate(dir: string): CertificatePair | unde
   try {
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '825', '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', pair.key, '-out', pair.cert],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '825',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        pair.key,
+        '-out',
+        pair.cert,
+      ],
       { stdio: 'ignore' },
     );
     return pair;

@@ -19,14 +19,20 @@ export interface AdminLogin {
   readonly password?: string;
 }
 
-export function adminLoginFrom(options: { adminUser?: string; adminPasswordFile?: string }, env: NodeJS.ProcessEnv = process.env): AdminLogin {
+export function adminLoginFrom(
+  options: { adminUser?: string; adminPasswordFile?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): AdminLogin {
   const user = options.adminUser ?? env.PGUSER ?? 'postgres';
   if (options.adminPasswordFile) {
     let password: string;
     try {
       password = readFileSync(options.adminPasswordFile, 'utf8').trim();
     } catch (error) {
-      throw new Error(`cannot read the admin password file "${options.adminPasswordFile}": ${(error as Error).message}`, { cause: error });
+      throw new Error(
+        `cannot read the admin password file "${options.adminPasswordFile}": ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     return { user, password };
   }
@@ -35,7 +41,9 @@ export function adminLoginFrom(options: { adminUser?: string; adminPasswordFile?
 
 function sslOf(product: DataProductConfig): false | { rejectUnauthorized: boolean; ca?: string } {
   const ssl = product.upstream.ssl;
-  return ssl && ssl.mode !== 'disable' ? { rejectUnauthorized: ssl.mode === 'verify-full', ...(ssl.ca ? { ca: ssl.ca } : {}) } : false;
+  return ssl && ssl.mode !== 'disable'
+    ? { rejectUnauthorized: ssl.mode === 'verify-full', ...(ssl.ca ? { ca: ssl.ca } : {}) }
+    : false;
 }
 
 /** `host:port/database`, how findings and plans name an upstream. */

@@ -22,7 +22,10 @@ export interface UpstreamFunction {
 }
 
 /** `schema.name` matches every overload; `schema.name(type, ...)` one of them. */
-export function isAllowedFunction(allowed: readonly string[], fn: Pick<UpstreamFunction, 'schema' | 'name' | 'argTypes'>): boolean {
+export function isAllowedFunction(
+  allowed: readonly string[],
+  fn: Pick<UpstreamFunction, 'schema' | 'name' | 'argTypes'>,
+): boolean {
   return allowed.some((spec) => {
     const open = spec.indexOf('(');
     const base = open < 0 ? spec : spec.slice(0, open);
@@ -35,8 +38,20 @@ export function isAllowedFunction(allowed: readonly string[], fn: Pick<UpstreamF
 }
 
 /** The functions of `schemas`, with whether `who` (a role name, or 'public') may execute them. */
-export async function upstreamFunctions(client: Client, who: string, schemas: readonly string[]): Promise<UpstreamFunction[]> {
-  const rows = await client.query<{ schema: string; name: string; kind: UpstreamFunction['kind']; arg_types: string[]; signature: string; executable: boolean; owner: string }>(
+export async function upstreamFunctions(
+  client: Client,
+  who: string,
+  schemas: readonly string[],
+): Promise<UpstreamFunction[]> {
+  const rows = await client.query<{
+    schema: string;
+    name: string;
+    kind: UpstreamFunction['kind'];
+    arg_types: string[];
+    signature: string;
+    executable: boolean;
+    owner: string;
+  }>(
     `SELECT n.nspname AS schema, p.proname AS name, p.prokind AS kind,
             COALESCE((SELECT pg_catalog.array_agg(pg_catalog.format_type(t.oid, NULL) ORDER BY t.ord)
                       FROM pg_catalog.unnest(p.proargtypes::pg_catalog.oid[]) WITH ORDINALITY AS t(oid, ord)), '{}') AS arg_types,
@@ -47,7 +62,15 @@ export async function upstreamFunctions(client: Client, who: string, schemas: re
      WHERE n.nspname = ANY ($2) ORDER BY n.nspname, p.proname, p.oid`,
     [who, schemas],
   );
-  return rows.rows.map((r) => ({ schema: r.schema, name: r.name, kind: r.kind, argTypes: r.arg_types, signature: r.signature, executable: r.executable, owner: r.owner }));
+  return rows.rows.map((r) => ({
+    schema: r.schema,
+    name: r.name,
+    kind: r.kind,
+    argTypes: r.arg_types,
+    signature: r.signature,
+    executable: r.executable,
+    owner: r.owner,
+  }));
 }
 
 export interface FunctionPlan {
@@ -58,16 +81,28 @@ export interface FunctionPlan {
   readonly ownedByService: string[];
 }
 
-export async function planFunctionGrants(client: Client, role: string, roleExists: boolean, schemas: readonly string[], allowed: readonly string[]): Promise<FunctionPlan> {
+export async function planFunctionGrants(
+  client: Client,
+  role: string,
+  roleExists: boolean,
+  schemas: readonly string[],
+  allowed: readonly string[],
+): Promise<FunctionPlan> {
   const functions = await upstreamFunctions(client, roleExists ? role : 'public', schemas);
   const steps: SqlStep[] = [];
   const keyword = (f: UpstreamFunction): string => (f.kind === 'p' ? 'PROCEDURE' : 'FUNCTION');
   for (const f of functions) {
     const isAllowed = isAllowedFunction(allowed, f);
     if (isAllowed && (!roleExists || !f.executable)) {
-      steps.push({ why: `allowed by the policy: ${f.signature}`, sql: `GRANT EXECUTE ON ${keyword(f)} ${f.signature} TO ${quoteIdent(role)}` });
+      steps.push({
+        why: `allowed by the policy: ${f.signature}`,
+        sql: `GRANT EXECUTE ON ${keyword(f)} ${f.signature} TO ${quoteIdent(role)}`,
+      });
     } else if (!isAllowed && f.executable && f.owner !== role) {
-      steps.push({ why: `not in allowedFunctions: ${f.signature}`, sql: `REVOKE EXECUTE ON ${keyword(f)} ${f.signature} FROM PUBLIC, ${quoteIdent(role)}` });
+      steps.push({
+        why: `not in allowedFunctions: ${f.signature}`,
+        sql: `REVOKE EXECUTE ON ${keyword(f)} ${f.signature} FROM PUBLIC, ${quoteIdent(role)}`,
+      });
     }
   }
   return {

@@ -56,11 +56,27 @@ export async function planServiceAccount(client: Client, target: ServiceAccountT
   const role = quoteIdent(target.role);
   const database = quoteIdent(target.database);
   const steps: SqlStep[] = [];
-  const existing = (await client.query<RoleRow>('SELECT rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = $1', [target.role])).rows[0];
+  const existing = (
+    await client.query<RoleRow>(
+      'SELECT rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = $1',
+      [target.role],
+    )
+  ).rows[0];
   if (!existing) {
     steps.push({ why: `create the service account "${target.role}"`, sql: `CREATE ROLE ${role} ${ROLE_ATTRIBUTES}` });
-  } else if (existing.rolsuper || existing.rolinherit || existing.rolcreaterole || existing.rolcreatedb || !existing.rolcanlogin || existing.rolreplication || existing.rolbypassrls) {
-    steps.push({ why: 'the service account may log in and do nothing else', sql: `ALTER ROLE ${role} ${ROLE_ATTRIBUTES}` });
+  } else if (
+    existing.rolsuper ||
+    existing.rolinherit ||
+    existing.rolcreaterole ||
+    existing.rolcreatedb ||
+    !existing.rolcanlogin ||
+    existing.rolreplication ||
+    existing.rolbypassrls
+  ) {
+    steps.push({
+      why: 'the service account may log in and do nothing else',
+      sql: `ALTER ROLE ${role} ${ROLE_ATTRIBUTES}`,
+    });
   }
   if (target.password && !(existing && (await passwordIsSet(client, target)))) {
     // A SCRAM verifier, not the password, travels to the server (as psql's \password does).
@@ -78,21 +94,38 @@ export async function planServiceAccount(client: Client, target: ServiceAccountT
       [target.role],
     );
     for (const { rolname } of memberships.rows) {
-      steps.push({ why: `the service account was a member of "${rolname}": membership revoked (it must hold no rights but reading)`, sql: `REVOKE ${quoteIdent(rolname)} FROM ${role}` });
+      steps.push({
+        why: `the service account was a member of "${rolname}": membership revoked (it must hold no rights but reading)`,
+        sql: `REVOKE ${quoteIdent(rolname)} FROM ${role}`,
+      });
     }
   }
 
   // Privileges of a role that does not exist yet are those of PUBLIC, which every role holds.
   const who = existing ? target.role : 'public';
-  const db = (await client.query<{ connect: boolean; temp: boolean; create: boolean }>(
-    `SELECT pg_catalog.has_database_privilege($1, pg_catalog.current_database(), 'CONNECT') AS connect,
+  const db = (
+    await client.query<{ connect: boolean; temp: boolean; create: boolean }>(
+      `SELECT pg_catalog.has_database_privilege($1, pg_catalog.current_database(), 'CONNECT') AS connect,
             pg_catalog.has_database_privilege($1, pg_catalog.current_database(), 'TEMPORARY') AS temp,
             pg_catalog.has_database_privilege($1, pg_catalog.current_database(), 'CREATE') AS create`,
-    [who],
-  )).rows[0]!;
-  if (!existing || !db.connect) steps.push({ why: 'the service account may connect to the data product', sql: `GRANT CONNECT ON DATABASE ${database} TO ${role}` });
-  if (db.temp) steps.push({ why: 'no temporary tables: they would persist between analysts who share the account', sql: `REVOKE TEMPORARY ON DATABASE ${database} FROM PUBLIC, ${role}` });
-  if (db.create) steps.push({ why: 'the service account must not create schemas', sql: `REVOKE CREATE ON DATABASE ${database} FROM PUBLIC, ${role}` });
+      [who],
+    )
+  ).rows[0]!;
+  if (!existing || !db.connect)
+    steps.push({
+      why: 'the service account may connect to the data product',
+      sql: `GRANT CONNECT ON DATABASE ${database} TO ${role}`,
+    });
+  if (db.temp)
+    steps.push({
+      why: 'no temporary tables: they would persist between analysts who share the account',
+      sql: `REVOKE TEMPORARY ON DATABASE ${database} FROM PUBLIC, ${role}`,
+    });
+  if (db.create)
+    steps.push({
+      why: 'the service account must not create schemas',
+      sql: `REVOKE CREATE ON DATABASE ${database} FROM PUBLIC, ${role}`,
+    });
 
   const schemas = await productSchemas(client, target.helperSchema);
   const schemaRows = await client.query<{ nspname: string; usage: boolean; create: boolean }>(
@@ -102,8 +135,16 @@ export async function planServiceAccount(client: Client, target: ServiceAccountT
   );
   for (const s of schemaRows.rows) {
     const name = quoteIdent(s.nspname);
-    if (!existing || !s.usage) steps.push({ why: `the service account may resolve names in schema "${s.nspname}"`, sql: `GRANT USAGE ON SCHEMA ${name} TO ${role}` });
-    if (s.create) steps.push({ why: `nothing may be created in schema "${s.nspname}" through pgveil's account`, sql: `REVOKE CREATE ON SCHEMA ${name} FROM PUBLIC, ${role}` });
+    if (!existing || !s.usage)
+      steps.push({
+        why: `the service account may resolve names in schema "${s.nspname}"`,
+        sql: `GRANT USAGE ON SCHEMA ${name} TO ${role}`,
+      });
+    if (s.create)
+      steps.push({
+        why: `nothing may be created in schema "${s.nspname}" through pgveil's account`,
+        sql: `REVOKE CREATE ON SCHEMA ${name} FROM PUBLIC, ${role}`,
+      });
   }
 
   const relations = await client.query<{ nspname: string; relname: string; readable: boolean; writable: boolean }>(
@@ -114,10 +155,22 @@ export async function planServiceAccount(client: Client, target: ServiceAccountT
      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY ($2) ORDER BY n.nspname, c.relname`,
     [who, schemas],
   );
-  const unreadable = relations.rows.filter((r) => !existing || !r.readable).map((r) => `${quoteIdent(r.nspname)}.${quoteIdent(r.relname)}`);
-  if (unreadable.length > 0) steps.push({ why: 'the service account reads the data product (tables, views, materialized views)', sql: `GRANT SELECT ON TABLE ${unreadable.join(', ')} TO ${role}` });
-  const writable = relations.rows.filter((r) => r.writable).map((r) => `${quoteIdent(r.nspname)}.${quoteIdent(r.relname)}`);
-  if (writable.length > 0) steps.push({ why: 'read-only: no write privilege for the service account', sql: `REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE ${writable.join(', ')} FROM PUBLIC, ${role}` });
+  const unreadable = relations.rows
+    .filter((r) => !existing || !r.readable)
+    .map((r) => `${quoteIdent(r.nspname)}.${quoteIdent(r.relname)}`);
+  if (unreadable.length > 0)
+    steps.push({
+      why: 'the service account reads the data product (tables, views, materialized views)',
+      sql: `GRANT SELECT ON TABLE ${unreadable.join(', ')} TO ${role}`,
+    });
+  const writable = relations.rows
+    .filter((r) => r.writable)
+    .map((r) => `${quoteIdent(r.nspname)}.${quoteIdent(r.relname)}`);
+  if (writable.length > 0)
+    steps.push({
+      why: 'read-only: no write privilege for the service account',
+      sql: `REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE ${writable.join(', ')} FROM PUBLIC, ${role}`,
+    });
   steps.push(...(await sequenceSteps(client, who, role, schemas, existing !== undefined)));
   return steps;
 }
@@ -127,7 +180,13 @@ export async function planServiceAccount(client: Client, target: ServiceAccountT
  * through only where it tells nothing a policy hides (docs/pg-dump.md); USAGE and UPDATE would let
  * nextval and setval change it.
  */
-async function sequenceSteps(client: Client, who: string, role: string, schemas: readonly string[], existing: boolean): Promise<SqlStep[]> {
+async function sequenceSteps(
+  client: Client,
+  who: string,
+  role: string,
+  schemas: readonly string[],
+  existing: boolean,
+): Promise<SqlStep[]> {
   const rows = await client.query<{ nspname: string; relname: string; readable: boolean; writable: boolean }>(
     `SELECT n.nspname, c.relname, pg_catalog.has_sequence_privilege($1, c.oid, 'SELECT') AS readable,
             pg_catalog.has_sequence_privilege($1, c.oid, 'USAGE, UPDATE') AS writable
@@ -138,9 +197,17 @@ async function sequenceSteps(client: Client, who: string, role: string, schemas:
   const name = (r: { nspname: string; relname: string }): string => `${quoteIdent(r.nspname)}.${quoteIdent(r.relname)}`;
   const steps: Array<{ why: string; sql: string }> = [];
   const unreadable = rows.rows.filter((r) => !existing || !r.readable).map(name);
-  if (unreadable.length > 0) steps.push({ why: 'the service account reads sequence values (pg_dump), which pgveil shows only where no policy hides what they count', sql: `GRANT SELECT ON SEQUENCE ${unreadable.join(', ')} TO ${role}` });
+  if (unreadable.length > 0)
+    steps.push({
+      why: 'the service account reads sequence values (pg_dump), which pgveil shows only where no policy hides what they count',
+      sql: `GRANT SELECT ON SEQUENCE ${unreadable.join(', ')} TO ${role}`,
+    });
   const writable = rows.rows.filter((r) => r.writable).map(name);
-  if (writable.length > 0) steps.push({ why: 'read-only: no nextval or setval for the service account', sql: `REVOKE USAGE, UPDATE ON SEQUENCE ${writable.join(', ')} FROM PUBLIC, ${role}` });
+  if (writable.length > 0)
+    steps.push({
+      why: 'read-only: no nextval or setval for the service account',
+      sql: `REVOKE USAGE, UPDATE ON SEQUENCE ${writable.join(', ')} FROM PUBLIC, ${role}`,
+    });
   return steps;
 }
 
@@ -148,12 +215,21 @@ async function sequenceSteps(client: Client, who: string, role: string, schemas:
 async function passwordIsSet(client: Client, target: ServiceAccountTarget): Promise<boolean> {
   let stored: string | null | undefined;
   try {
-    stored = (await client.query<{ rolpassword: string | null }>('SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = $1', [target.role])).rows[0]?.rolpassword;
+    stored = (
+      await client.query<{ rolpassword: string | null }>(
+        'SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = $1',
+        [target.role],
+      )
+    ).rows[0]?.rolpassword;
   } catch (error) {
     if ((error as { code?: string }).code !== '42501') throw error;
     // Not a superuser: pg_authid is not readable; a successful login with the password says enough.
     return target.canLogIn();
   }
   const verifier = stored ? parseScramVerifier(stored) : undefined;
-  return verifier !== undefined && target.password !== undefined && (await passwordMatchesVerifier(verifier, target.password.value));
+  return (
+    verifier !== undefined &&
+    target.password !== undefined &&
+    (await passwordMatchesVerifier(verifier, target.password.value))
+  );
 }

@@ -12,12 +12,21 @@ export interface ProvisionConfiguredOptions extends Omit<ProvisionOptions, 'help
   readonly product?: string;
 }
 
-export async function provisionConfigured(config: ServerConfig, options: ProvisionConfiguredOptions): Promise<ProvisionResult[]> {
+export async function provisionConfigured(
+  config: ServerConfig,
+  options: ProvisionConfiguredOptions,
+): Promise<ProvisionResult[]> {
   const bundle = loadPolicyFiles(config.policies);
-  const products = [...bundle.dataProducts.values()].filter((p) => options.product === undefined || p.name === options.product);
+  const products = [...bundle.dataProducts.values()].filter(
+    (p) => options.product === undefined || p.name === options.product,
+  );
   if (products.length === 0) {
     const known = [...bundle.dataProducts.keys()].map((n) => `"${n}"`).join(', ') || 'none';
-    throw new Error(options.product === undefined ? 'the policy files declare no data product' : `no data product "${options.product}" in the policy files (declared: ${known})`);
+    throw new Error(
+      options.product === undefined
+        ? 'the policy files declare no data product'
+        : `no data product "${options.product}" in the policy files (declared: ${known})`,
+    );
   }
   const results: ProvisionResult[] = [];
   for (const product of products) {
@@ -26,7 +35,10 @@ export async function provisionConfigured(config: ServerConfig, options: Provisi
     } catch (error) {
       // Each data product is one transaction: those before this one are done, this one is unchanged.
       const u = product.upstream;
-      throw new Error(`data product "${product.name}" (${u.host}:${u.port}/${u.database}) was not provisioned: ${(error as Error).message}`, { cause: error });
+      throw new Error(
+        `data product "${product.name}" (${u.host}:${u.port}/${u.database}) was not provisioned: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
   return results;

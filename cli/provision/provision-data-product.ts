@@ -40,11 +40,18 @@ function passwordOf(product: DataProductConfig): ServicePassword | undefined {
   const value = upstreamPassword(product);
   if (value === undefined || value === '') return undefined;
   const u = product.upstream;
-  const source = u.passwordFile ? `passwordFile ${u.passwordFile}` : u.passwordEnv ? `environment variable ${u.passwordEnv}` : 'the policy file';
+  const source = u.passwordFile
+    ? `passwordFile ${u.passwordFile}`
+    : u.passwordEnv
+      ? `environment variable ${u.passwordEnv}`
+      : 'the policy file';
   return { value, source };
 }
 
-export async function provisionDataProduct(product: DataProductConfig, options: ProvisionOptions): Promise<ProvisionResult> {
+export async function provisionDataProduct(
+  product: DataProductConfig,
+  options: ProvisionOptions,
+): Promise<ProvisionResult> {
   const admin = adminClient(product, options.admin);
   await admin.connect();
   try {
@@ -54,7 +61,11 @@ export async function provisionDataProduct(product: DataProductConfig, options: 
   }
 }
 
-async function provisionWith(admin: Client, product: DataProductConfig, options: ProvisionOptions): Promise<ProvisionResult> {
+async function provisionWith(
+  admin: Client,
+  product: DataProductConfig,
+  options: ProvisionOptions,
+): Promise<ProvisionResult> {
   const role = product.upstream.user;
   // Signatures and type names below are printed fully qualified.
   await admin.query('SET search_path = pg_catalog');
@@ -67,12 +78,21 @@ async function provisionWith(admin: Client, product: DataProductConfig, options:
     password: passwordOf(product),
     canLogIn: () => canLogIn(product),
   });
-  const helper = await planHelperSchema(admin, { schema: options.helperSchema, ownerRole: helperOwnerRole(options.helperSchema), serviceRole: role, ...(options.key ? { key: options.key } : {}) });
+  const helper = await planHelperSchema(admin, {
+    schema: options.helperSchema,
+    ownerRole: helperOwnerRole(options.helperSchema),
+    serviceRole: role,
+    ...(options.key ? { key: options.key } : {}),
+  });
   const functions = await planFunctionGrants(admin, role, roleExists, schemas, product.allowedFunctions ?? []);
   const steps = [...service, ...helper, ...functions.steps];
   const warnings = [
-    ...functions.unmatched.map((spec) => `allowedFunctions names "${spec}", which matches no function in the data product's schemas`),
-    ...functions.ownedByService.map((sig) => `the service account owns function ${sig}: an owner can always execute it; give it to another role`),
+    ...functions.unmatched.map(
+      (spec) => `allowedFunctions names "${spec}", which matches no function in the data product's schemas`,
+    ),
+    ...functions.ownedByService.map(
+      (sig) => `the service account owns function ${sig}: an owner can always execute it; give it to another role`,
+    ),
     ...(await ownershipWarnings(admin, role, schemas)),
   ];
   const result = { product: product.name, upstream: upstreamName(product), serviceRole: role, steps, warnings };
@@ -113,5 +133,7 @@ async function ownershipWarnings(admin: Client, role: string, schemas: readonly 
       WHERE n.nspname = ANY ($2) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND pg_catalog.pg_get_userbyid(c.relowner) = $1`,
     [role, schemas],
   );
-  return rows.rows.map((r) => `the service account owns ${r.what}: an owner keeps every right on it; give it to another role`);
+  return rows.rows.map(
+    (r) => `the service account owns ${r.what}: an owner keeps every right on it; give it to another role`,
+  );
 }

@@ -8,7 +8,11 @@ export interface AttributeSourceEvents {
   onRecovery(): void;
 }
 
-export function attributeSourceOf(config: ServerConfig, redis: Redis | undefined, events: AttributeSourceEvents): RedisAttributeSource | undefined {
+export function attributeSourceOf(
+  config: ServerConfig,
+  redis: Redis | undefined,
+  events: AttributeSourceEvents,
+): RedisAttributeSource | undefined {
   if (!redis || !config.redis) return undefined;
   return new RedisAttributeSource(redis, {
     keyPrefix: config.redis.keyPrefix,

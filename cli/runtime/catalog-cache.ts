@@ -7,7 +7,13 @@
  * own (served unmasked, see rewriter/matview-sources.ts) and reports each once while it lasts.
  */
 import { serviceAccountClient } from './upstream-target-of';
-import { loadCatalog, untaggedMatviewColumns, type CatalogSnapshot, type ColumnTags, type UntaggedMatviewColumn } from '../../rewriter';
+import {
+  loadCatalog,
+  untaggedMatviewColumns,
+  type CatalogSnapshot,
+  type ColumnTags,
+  type UntaggedMatviewColumn,
+} from '../../rewriter';
 import type { UpstreamTarget } from '../../proxy';
 
 /** Told whether the service account could connect, so a load is also news about the upstream. */
@@ -46,7 +52,8 @@ export class CatalogCache {
   get(dataProduct: string): CatalogSnapshot | Promise<CatalogSnapshot> {
     const entry = this.entries.get(dataProduct);
     if (entry?.snapshot) {
-      if (Date.now() - entry.loadedAt > this.refreshSeconds * 1000 && !entry.loading) void this.refresh(dataProduct).catch(() => undefined);
+      if (Date.now() - entry.loadedAt > this.refreshSeconds * 1000 && !entry.loading)
+        void this.refresh(dataProduct).catch(() => undefined);
       return entry.snapshot;
     }
     return entry?.loading ?? this.refresh(dataProduct);

@@ -5,7 +5,11 @@
 import Redis from 'ioredis';
 
 export async function connectRedis(url: string, waitMs = 2000): Promise<Redis> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (times) => Math.min(times * 200, 2000) });
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
   // Errors surface through failed commands (and become security events there); do not crash.
   redis.on('error', () => undefined);
   // Start even when Redis is down: users whose attributes live there are refused until it is back.

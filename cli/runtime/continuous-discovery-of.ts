@@ -8,11 +8,17 @@ import { ContinuousDiscovery } from '../../discovery';
 import { BUILTIN_CLASSIFIERS } from '../../discovery';
 import { customClassifiersOf } from '../../discovery';
 
-export function continuousDiscovery(config: ServerConfig, bundle: () => PolicyBundle, events: EventSink, metrics: PgveilMetrics, log: Logger): ContinuousDiscovery {
+export function continuousDiscovery(
+  config: ServerConfig,
+  bundle: () => PolicyBundle,
+  events: EventSink,
+  metrics: PgveilMetrics,
+  log: Logger,
+): ContinuousDiscovery {
   const settings = config.discovery.continuous;
   const builtin = new Set(BUILTIN_CLASSIFIERS.map((c) => c.id));
   // Custom classifiers are re-read with the policy version they belong to.
-  let classifiers: { version: string; list: readonly typeof BUILTIN_CLASSIFIERS[number][] } | undefined;
+  let classifiers: { version: string; list: readonly (typeof BUILTIN_CLASSIFIERS)[number][] } | undefined;
   return new ContinuousDiscovery({
     product: (name) => bundle().dataProducts.get(name),
     classifiers: () => {
@@ -43,10 +49,20 @@ export function continuousDiscovery(config: ServerConfig, bundle: () => PolicyBu
         dataProduct: f.dataProduct,
         message: `column "${f.relation}.${f.column}" looks like ${f.proposedTags.join(', ')} (confidence ${f.confidence.toFixed(2)}) and no tag covers it: no policy reaches it`,
         reasons: [f.classifier],
-        finding: { relation: f.relation, column: f.column, classifier: f.classifier, proposedTags: f.proposedTags, confidence: f.confidence },
+        finding: {
+          relation: f.relation,
+          column: f.column,
+          classifier: f.classifier,
+          proposedTags: f.proposedTags,
+          confidence: f.confidence,
+        },
       }),
     onCount: (dataProduct, untagged) => metrics.untaggedSensitiveColumns.set({ data_product: dataProduct }, untagged),
     // By SQLSTATE or the message of a connection failure: a sample error is reported without values.
-    onError: (dataProduct, error) => log.warn({ dataProduct, error: (error as { code?: string }).code ?? error.message }, 'continuous discovery run failed; it is retried at the next catalog refresh'),
+    onError: (dataProduct, error) =>
+      log.warn(
+        { dataProduct, error: (error as { code?: string }).code ?? error.message },
+        'continuous discovery run failed; it is retried at the next catalog refresh',
+      ),
   });
 }

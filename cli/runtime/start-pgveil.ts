@@ -11,7 +11,19 @@ import { createIdentityProvider, PolicyStore, createTokenVerifier } from '../../
 import { connectRedis, subscriberOf } from './connect-redis';
 import { announceTo, followAnnouncements } from '../../policies';
 import { upstreamTargetOf } from './upstream-target-of';
-import { AnomalyDetector, AuditLog, createAuditObserver, fanOut, fileSink, httpSink, redisStreamSink, startCheckpoints, streamSink, type EventSink, type SecurityEventKind } from '../../audit';
+import {
+  AnomalyDetector,
+  AuditLog,
+  createAuditObserver,
+  fanOut,
+  fileSink,
+  httpSink,
+  redisStreamSink,
+  startCheckpoints,
+  streamSink,
+  type EventSink,
+  type SecurityEventKind,
+} from '../../audit';
 import { createLogger, PgveilMetrics, startAdminServer } from '../../ops';
 import { adminTokenFrom } from '../../ops';
 import type Redis from 'ioredis';
@@ -49,7 +61,10 @@ export interface RunningPgveil {
   close(): Promise<void>;
 }
 
-export async function startPgveil(config: ServerConfig, log: Logger = createLogger(config.log.level)): Promise<RunningPgveil> {
+export async function startPgveil(
+  config: ServerConfig,
+  log: Logger = createLogger(config.log.level),
+): Promise<RunningPgveil> {
   await initRewriter();
   // Before anything opens: a configured admin token that is missing or weak stops the start.
   const adminToken = adminTokenFrom(process.env, config.admin?.tokenEnv);
@@ -73,13 +88,33 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
         catalog: (name) => catalogs.get(name),
         helperSchema: config.helperSchema,
         scanUntagged: (bundle) => untaggedColumns(bundle, config.policies, config.discovery, config.helperSchema),
-        listener: { host: config.listen.host, get port() { return proxyPort; }, tls: config.tls !== undefined },
-        history: { auditFile: config.audit.file, eventsFile: config.events.sinks.flatMap((s) => (s.type === 'file' ? [s.path] : []))[0] },
+        listener: {
+          host: config.listen.host,
+          get port() {
+            return proxyPort;
+          },
+          tls: config.tls !== undefined,
+        },
+        history: {
+          auditFile: config.audit.file,
+          eventsFile: config.events.sinks.flatMap((s) => (s.type === 'file' ? [s.path] : []))[0],
+        },
       })
     : undefined;
-  const events = fanOut([...config.events.sinks.map((s): EventSink => eventSink(s, redis)), ...(catalog ? [catalog.activity.sink()] : [])]);
+  const events = fanOut([
+    ...config.events.sinks.map((s): EventSink => eventSink(s, redis)),
+    ...(catalog ? [catalog.activity.sink()] : []),
+  ]);
   const securityEvent = (kind: SecurityEventKind, message: string, reason: string): void =>
-    events.emit({ time: new Date().toISOString(), kind, severity: 'high', actor: { user: null, session: '', client: '' }, dataProduct: null, message, reasons: [reason] });
+    events.emit({
+      time: new Date().toISOString(),
+      kind,
+      severity: 'high',
+      actor: { user: null, session: '', client: '' },
+      dataProduct: null,
+      message,
+      reasons: [reason],
+    });
   const reloadChannel = `${config.redis?.keyPrefix ?? 'pgveil:'}policy-reload`;
   const policies = new PolicyStore({
     paths: config.policies,
@@ -94,7 +129,10 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
       void upstreams.track(declaredUpstreams(bundle));
     },
     onReloadFailed: (error) => {
-      log.error({ error: error.message, policyVersion: policies.current().version }, 'policy change refused: the running version stays');
+      log.error(
+        { error: error.message, policyVersion: policies.current().version },
+        'policy change refused: the running version stays',
+      );
       securityEvent('policy_reload_failed', error.message, 'policy_invalid');
     },
   });
@@ -105,7 +143,9 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     onOutage: (detail) => securityEvent('attribute_source_outage', detail, 'redis_unreachable'),
     onRecovery: () => log.info({}, 'attribute store reachable again'),
   });
-  const tokens = config.tokens ? { verify: await createTokenVerifier(config.tokens), claims: config.tokens.claims } : undefined;
+  const tokens = config.tokens
+    ? { verify: await createTokenVerifier(config.tokens), claims: config.tokens.claims }
+    : undefined;
   const identity = createIdentityProvider({ bundle: () => policies.current(), tokens, redis: attributes });
   // A database name names a data product or one of its output ports (same upstream).
   const route = (database: string): UpstreamTarget | undefined => {
@@ -118,14 +158,23 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     keyPrefix: config.redis?.keyPrefix ?? 'pgveil:',
     onBudgetExhausted: ({ message }) => securityEvent('privacy_budget_exhausted', message, 'dp_budget_exhausted'),
   });
-  if (!redis && [...policies.current().dataProducts.values()].some((p) => p.ports?.some((port) => port.kind === 'external'))) {
-    log.warn({}, 'external ports keep their privacy budgets in this process\'s memory (no redis configured): a restart renews them and replicas do not share them');
+  if (
+    !redis &&
+    [...policies.current().dataProducts.values()].some((p) => p.ports?.some((port) => port.kind === 'external'))
+  ) {
+    log.warn(
+      {},
+      "external ports keep their privacy budgets in this process's memory (no redis configured): a restart renews them and replicas do not share them",
+    );
   }
-  const discovery = config.discovery.continuous.enabled ? continuousDiscovery(config, () => policies.current(), events, metrics, log) : undefined;
+  const discovery = config.discovery.continuous.enabled
+    ? continuousDiscovery(config, () => policies.current(), events, metrics, log)
+    : undefined;
   const catalogs = new CatalogCache(route, config.catalog.refreshSeconds, upstreams, {
     tagsOf: (dataProduct) => {
       const product = policies.current().dataProducts.get(dataProduct);
-      return (relation, column) => columnTags(product, { dataProduct, schema: relation.schema, name: relation.name, columns: [] }, column);
+      return (relation, column) =>
+        columnTags(product, { dataProduct, schema: relation.schema, name: relation.name, columns: [] }, column);
     },
     onUntaggedMatview: (dataProduct, column) =>
       events.emit({
@@ -137,7 +186,9 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
         message: `materialized view "${column.schema}.${column.name}" column "${column.column}" is computed from tagged ${column.sources.map((s) => `"${s}"`).join(', ')} but has no tag of its own: pgveil serves it unmasked`,
         reasons: ['matview_untagged_source'],
       }),
-    ...(discovery ? { onLoaded: (name: string, snapshot: CatalogSnapshot) => discovery.catalogLoaded(name, snapshot) } : {}),
+    ...(discovery
+      ? { onLoaded: (name: string, snapshot: CatalogSnapshot) => discovery.catalogLoaded(name, snapshot) }
+      : {}),
   });
   const cache = new RewriteCache();
   const secret = config.audit.secretEnv ? process.env[config.audit.secretEnv] : undefined;
@@ -145,7 +196,11 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     ...(config.audit.rotateBytes ? { maxBytes: config.audit.rotateBytes } : {}),
     ...(config.audit.rotateMaxAgeSeconds ? { maxAgeMs: config.audit.rotateMaxAgeSeconds * 1000 } : {}),
   });
-  if (!auditLog.writable && config.audit.failClosed) log.error({ file: config.audit.file, error: auditLog.failure }, 'audit log unavailable: every statement will be refused');
+  if (!auditLog.writable && config.audit.failClosed)
+    log.error(
+      { file: config.audit.file, error: auditLog.failure },
+      'audit log unavailable: every statement will be refused',
+    );
   // The chain's head, signed, outside the file: at start, every checkpointSeconds, at rotation and shutdown.
   const checkpoints = startCheckpoints({
     log: auditLog,
@@ -170,7 +225,9 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
     },
     identity,
     route,
-    ...(config.authentication.decoySecretEnv ? { decoySecret: requiredSecret(config.authentication.decoySecretEnv) } : {}),
+    ...(config.authentication.decoySecretEnv
+      ? { decoySecret: requiredSecret(config.authentication.decoySecretEnv) }
+      : {}),
     gate: statementGateOf(config, { policies: () => policies.current(), identity, catalogs, cache, metrics, ports }),
     observer: ((observer) => (catalog ? catalog.activity.observe(observer) : observer))(
       createAuditObserver({
@@ -190,7 +247,9 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
   // Checked before "listening" is logged, so an upstream that is down at start is warned about first.
   await upstreams.track(declaredUpstreams(policies.current()));
   upstreams.start();
-  metrics.watchUpstreams(() => upstreams.reports().map((u) => ({ dataProduct: u.dataProduct, up: u.state.status === 'reachable' })));
+  metrics.watchUpstreams(() =>
+    upstreams.reports().map((u) => ({ dataProduct: u.dataProduct, up: u.state.status === 'reachable' })),
+  );
   const admin = config.admin
     ? await startAdminServer({
         host: config.admin.host,
@@ -200,13 +259,20 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
         // From kept state only: the running policy version's data products, whatever reloads did.
         readiness: () => [
           { name: 'policies', ok: policies.current().version.length > 0 },
-          { name: 'audit', ok: auditLog.writable || !config.audit.failClosed, detail: 'the audit log cannot be written and audit.failClosed is set' },
+          {
+            name: 'audit',
+            ok: auditLog.writable || !config.audit.failClosed,
+            detail: 'the audit log cannot be written and audit.failClosed is set',
+          },
           ...[...policies.current().dataProducts.keys()].map((name) => {
             const state = upstreams.state(name);
             return {
               name: `upstream:${name}`,
               ok: state?.status === 'reachable',
-              detail: state?.status === 'unreachable' ? `unreachable since ${state.since.toISOString()}: ${state.reason}` : 'not checked yet',
+              detail:
+                state?.status === 'unreachable'
+                  ? `unreachable since ${state.since.toISOString()}: ${state.reason}`
+                  : 'not checked yet',
             };
           }),
         ],
@@ -220,18 +286,30 @@ export async function startPgveil(config: ServerConfig, log: Logger = createLogg
         },
         onDenied: ({ path, client, reason }) => {
           log.warn({ path, client, reason }, 'admin action refused');
-          securityEvent('admin_action_refused', `admin action "${path}" from ${client} refused: ${reason}`, 'admin_unauthorized');
+          securityEvent(
+            'admin_action_refused',
+            `admin action "${path}" from ${client} refused: ${reason}`,
+            'admin_unauthorized',
+          );
         },
         catalog: catalog?.handler({
           token: adminToken,
           onDenied: ({ path, client, reason }) => {
             log.warn({ path, client, reason }, 'catalog access refused');
-            securityEvent('admin_action_refused', `catalog "${path}" from ${client} refused: ${reason}`, 'catalog_unauthorized');
+            securityEvent(
+              'admin_action_refused',
+              `catalog "${path}" from ${client} refused: ${reason}`,
+              'catalog_unauthorized',
+            );
           },
         }),
       })
     : undefined;
-  if (admin) log.info({ host: admin.host, port: admin.port, actions: adminToken ? 'token' : 'disabled' }, 'admin endpoint (metrics, healthz, readyz) is listening');
+  if (admin)
+    log.info(
+      { host: admin.host, port: admin.port, actions: adminToken ? 'token' : 'disabled' },
+      'admin endpoint (metrics, healthz, readyz) is listening',
+    );
   log.info({ host: config.listen.host, port, policyVersion: policies.current().version }, 'pgveil is listening');
   const shutdown = async (): Promise<void> => {
     await admin?.close();
@@ -272,7 +350,10 @@ function declaredUpstreams(bundle: PolicyBundle): Map<string, DeclaredUpstream> 
   return new Map(
     [...bundle.dataProducts].map(([name, product]): [string, DeclaredUpstream] => {
       const u = product.upstream;
-      return [name, { host: u.host, port: u.port, database: u.database, user: u.user, target: () => upstreamTargetOf(product) }];
+      return [
+        name,
+        { host: u.host, port: u.port, database: u.database, user: u.user, target: () => upstreamTargetOf(product) },
+      ];
     }),
   );
 }
@@ -294,6 +375,7 @@ function eventSink(config: EventSinkConfig, redis: Redis | undefined): EventSink
 /** A secret named by the configuration must be there and long enough: a missing one is not "random". */
 function requiredSecret(env: string): Buffer {
   const value = process.env[env];
-  if (!value || Buffer.byteLength(value) < 32) throw new Error(`authentication.decoySecretEnv names "${env}", which must hold a secret of at least 32 bytes`);
+  if (!value || Buffer.byteLength(value) < 32)
+    throw new Error(`authentication.decoySecretEnv names "${env}", which must hold a secret of at least 32 bytes`);
   return Buffer.from(value);
 }

@@ -33,6 +33,8 @@ export function statementGateOf(config: ServerConfig, parts: GateParts): Stateme
     ...(parts.ports ? { ports: parts.ports } : {}),
     ...(config.limits.maxRowsPerStatement ? { maxRowsPerStatement: config.limits.maxRowsPerStatement } : {}),
     ...(config.limits.statementTimeoutMs ? { statementTimeoutMs: config.limits.statementTimeoutMs } : {}),
-    ...(config.limits.statementsPerSecond ? { rateLimit: { perSecond: config.limits.statementsPerSecond, burst: config.limits.statementBurst } } : {}),
+    ...(config.limits.statementsPerSecond
+      ? { rateLimit: { perSecond: config.limits.statementsPerSecond, burst: config.limits.statementBurst } }
+      : {}),
   });
 }

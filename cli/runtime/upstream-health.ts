@@ -93,12 +93,14 @@ export class UpstreamHealth {
   /** A real connection to this upstream succeeded (or failed): the same news as a probe. */
   connected(dataProduct: string, target: UpstreamTarget): void {
     const watched = this.watched.get(dataProduct);
-    if (watched && sameAddress(watched.upstream, target)) this.set(dataProduct, watched, { status: 'reachable', since: new Date() });
+    if (watched && sameAddress(watched.upstream, target))
+      this.set(dataProduct, watched, { status: 'reachable', since: new Date() });
   }
 
   failed(dataProduct: string, target: UpstreamTarget, error: unknown): void {
     const watched = this.watched.get(dataProduct);
-    if (watched && sameAddress(watched.upstream, target)) this.set(dataProduct, watched, { status: 'unreachable', since: new Date(), reason: describe(error) });
+    if (watched && sameAddress(watched.upstream, target))
+      this.set(dataProduct, watched, { status: 'unreachable', since: new Date(), reason: describe(error) });
   }
 
   state(dataProduct: string): UpstreamState | undefined {
@@ -106,7 +108,13 @@ export class UpstreamHealth {
   }
 
   reports(): UpstreamReport[] {
-    return [...this.watched].map(([dataProduct, { upstream, state }]) => ({ dataProduct, host: upstream.host, port: upstream.port, database: upstream.database, state }));
+    return [...this.watched].map(([dataProduct, { upstream, state }]) => ({
+      dataProduct,
+      host: upstream.host,
+      port: upstream.port,
+      database: upstream.database,
+      state,
+    }));
   }
 
   private probe(name: string): Promise<void> {
@@ -134,9 +142,15 @@ export class UpstreamHealth {
     const { host, port, database } = watched.upstream;
     const where = { dataProduct: name, host, port, database };
     if (next.status === 'unreachable') {
-      this.options.log.warn({ ...where, reason: next.reason }, `upstream of data product "${name}" at ${host}:${port} is unreachable: its statements fail until it is back`);
+      this.options.log.warn(
+        { ...where, reason: next.reason },
+        `upstream of data product "${name}" at ${host}:${port} is unreachable: its statements fail until it is back`,
+      );
     } else if (previous.status === 'unreachable') {
-      this.options.log.info({ ...where, downSince: previous.since.toISOString() }, `upstream of data product "${name}" at ${host}:${port} is reachable again`);
+      this.options.log.info(
+        { ...where, downSince: previous.since.toISOString() },
+        `upstream of data product "${name}" at ${host}:${port} is reachable again`,
+      );
       this.options.onBack?.(name);
     } else {
       this.options.log.debug(where, `upstream of data product "${name}" is reachable`);
@@ -163,7 +177,8 @@ function sameAddress(a: Address, b: Address): boolean {
 
 /** A connection error in one line: node's AggregateError (every address refused) has no message of its own. */
 function describe(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return [...new Set(error.errors.map(describe))].join('; ');
+  if (error instanceof AggregateError && error.errors.length > 0)
+    return [...new Set(error.errors.map(describe))].join('; ');
   if (error instanceof Error) return error.message || (error as NodeJS.ErrnoException).code || error.name;
   return String(error);
 }

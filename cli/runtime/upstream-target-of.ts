@@ -6,21 +6,36 @@ import type { DataProductConfig } from '../../policies';
 
 export function upstreamTargetOf(product: DataProductConfig): UpstreamTarget {
   const u = product.upstream;
-  return { host: u.host, port: u.port, database: u.database, user: u.user, password: upstreamPassword(product), ...(u.ssl ? { ssl: u.ssl } : {}) };
+  return {
+    host: u.host,
+    port: u.port,
+    database: u.database,
+    user: u.user,
+    password: upstreamPassword(product),
+    ...(u.ssl ? { ssl: u.ssl } : {}),
+  };
 }
 
 /**
  * A connection as the service account, for pgveil's own reads (catalog, probe, provisioning check,
  * discovery): the target's TLS settings, a bounded connect, and no crash when the server ends it.
  */
-export function serviceAccountClient(target: UpstreamTarget, applicationName: string, timeoutMs = 5000, queryTimeoutMs?: number): Client {
+export function serviceAccountClient(
+  target: UpstreamTarget,
+  applicationName: string,
+  timeoutMs = 5000,
+  queryTimeoutMs?: number,
+): Client {
   const client = new Client({
     host: target.host,
     port: target.port,
     database: target.database,
     user: target.user,
     password: target.password,
-    ssl: target.ssl && target.ssl.mode !== 'disable' ? { rejectUnauthorized: target.ssl.mode === 'verify-full', ca: target.ssl.ca } : false,
+    ssl:
+      target.ssl && target.ssl.mode !== 'disable'
+        ? { rejectUnauthorized: target.ssl.mode === 'verify-full', ca: target.ssl.ca }
+        : false,
     connectionTimeoutMillis: timeoutMs,
     ...(queryTimeoutMs !== undefined ? { query_timeout: queryTimeoutMs } : {}),
     application_name: applicationName,

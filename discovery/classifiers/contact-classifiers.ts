@@ -15,7 +15,22 @@ export const email: Classifier = {
 };
 
 /** Countries whose national formats are tried for a number written without a `+`. */
-const NATIONAL_PLANS: CountryCode[] = ['US', 'GB', 'DE', 'FR', 'ES', 'IT', 'BR', 'NL', 'IN', 'AU', 'MX', 'PT', 'CH', 'BE'];
+const NATIONAL_PLANS: CountryCode[] = [
+  'US',
+  'GB',
+  'DE',
+  'FR',
+  'ES',
+  'IT',
+  'BR',
+  'NL',
+  'IN',
+  'AU',
+  'MX',
+  'PT',
+  'CH',
+  'BE',
+];
 
 /**
  * Parsing a number against a plan is costly (a fraction of a millisecond): the plan that matched
@@ -39,8 +54,12 @@ export const phone: Classifier = {
   id: 'phone',
   tag: 'pii.phone',
   description: 'phone numbers in E.164 or a national form (libphonenumber-js numbering plans)',
-  nameHint: nameWords('phone|phone_number|tel|telephone|telefon|telefono|telefone|mobile|cell|cellphone|handy|portable|celular|fax|msisdn|contact_number'),
-  nameVeto: nameWords('order|invoice|sku|ref|reference|serial|tracking|account|iban|product|part|batch|lot|ticket|case'),
+  nameHint: nameWords(
+    'phone|phone_number|tel|telephone|telefon|telefono|telefone|mobile|cell|cellphone|handy|portable|celular|fax|msisdn|contact_number',
+  ),
+  nameVeto: nameWords(
+    'order|invoice|sku|ref|reference|serial|tracking|account|iban|product|part|batch|lot|ticket|case',
+  ),
   specificity: 20,
   types: ['text', 'number'],
   grade(v) {
@@ -50,7 +69,8 @@ export const phone: Classifier = {
     // Bare digits are as likely an id or an amount: only a name can tell.
     if (/^\d+$/.test(v)) return SHAPE;
     const number = v.replace(/\s*(x|ext\.?|#)\s*\d{1,6}$/i, '');
-    if (number.startsWith('+') || number.startsWith('00')) return isValidPhoneNumber(number.replace(/^00/, '+')) ? VALID : SHAPE;
+    if (number.startsWith('+') || number.startsWith('00'))
+      return isValidPhoneNumber(number.replace(/^00/, '+')) ? VALID : SHAPE;
     return validNational(number) ? VALID : SHAPE;
   },
 };
@@ -61,7 +81,12 @@ export const url: Classifier = {
   description: 'URLs with a scheme (validator.isURL)',
   nameHint: nameWords('url|uri|link|website|homepage|web_?site|profile_url|avatar'),
   specificity: 30,
-  grade: (v) => (!/^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? NONE : validator.isURL(v, { require_protocol: true, require_tld: true }) ? VALID : SHAPE),
+  grade: (v) =>
+    !/^[a-z][a-z0-9+.-]*:\/\//i.test(v)
+      ? NONE
+      : validator.isURL(v, { require_protocol: true, require_tld: true })
+        ? VALID
+        : SHAPE,
 };
 
 export const ipv4: Classifier = {
@@ -87,7 +112,11 @@ export const ipv6: Classifier = {
   types: ['text', 'network'],
   grade: (v) => {
     const address = v.replace(/\/\d{1,3}$/, '');
-    return !/^[0-9a-f:.]+$/i.test(address) || !address.includes(':') ? NONE : validator.isIP(address, 6) ? VALID : SHAPE;
+    return !/^[0-9a-f:.]+$/i.test(address) || !address.includes(':')
+      ? NONE
+      : validator.isIP(address, 6)
+        ? VALID
+        : SHAPE;
   },
 };
 
@@ -98,7 +127,12 @@ export const mac: Classifier = {
   nameHint: nameWords('mac|mac_?addr|mac_?address|hw_?addr|bssid'),
   specificity: 45,
   types: ['text', 'network'],
-  grade: (v) => (!/^[0-9a-f]{2}([:-]?[0-9a-f]{2}){5}$/i.test(v) && !/^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$/i.test(v) ? NONE : validator.isMACAddress(v) ? VALID : SHAPE),
+  grade: (v) =>
+    !/^[0-9a-f]{2}([:-]?[0-9a-f]{2}){5}$/i.test(v) && !/^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$/i.test(v)
+      ? NONE
+      : validator.isMACAddress(v)
+        ? VALID
+        : SHAPE,
 };
 
 export const uuid: Classifier = {

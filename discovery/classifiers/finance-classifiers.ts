@@ -10,8 +10,11 @@ const CARD_SHAPE = /^\d{4}([ -]?\d{4}){2}[ -]?\d{1,7}$|^\d{4}[ -]?\d{6}[ -]?\d{4
 export const creditCard: Classifier = {
   id: 'credit_card',
   tag: 'finance.card',
-  description: 'payment card numbers (Luhn checksum and issuer ranges: Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay; validator.isCreditCard)',
-  nameHint: nameWords('card|card_number|card_no|cc|cc_number|ccnum|credit_card|pan|kreditkarte|carte|tarjeta|cartao|carta'),
+  description:
+    'payment card numbers (Luhn checksum and issuer ranges: Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay; validator.isCreditCard)',
+  nameHint: nameWords(
+    'card|card_number|card_no|cc|cc_number|ccnum|credit_card|pan|kreditkarte|carte|tarjeta|cartao|carta',
+  ),
   nameVeto: nameWords('gift|loyalty|id_card|sim|library'),
   specificity: 55,
   types: ['text', 'number'],
@@ -41,7 +44,38 @@ export const bic: Classifier = {
 };
 
 /** Countries validator.isVAT knows, by the prefix a VAT id carries. */
-const VAT_COUNTRIES = new Set(['AT', 'BE', 'BG', 'HR', 'CY', 'CZ', 'DK', 'EE', 'FI', 'FR', 'DE', 'EL', 'HU', 'IE', 'IT', 'LV', 'LT', 'LU', 'MT', 'NL', 'PL', 'PT', 'RO', 'SK', 'SI', 'ES', 'SE', 'GB', 'CH', 'NO']);
+const VAT_COUNTRIES = new Set([
+  'AT',
+  'BE',
+  'BG',
+  'HR',
+  'CY',
+  'CZ',
+  'DK',
+  'EE',
+  'FI',
+  'FR',
+  'DE',
+  'EL',
+  'HU',
+  'IE',
+  'IT',
+  'LV',
+  'LT',
+  'LU',
+  'MT',
+  'NL',
+  'PL',
+  'PT',
+  'RO',
+  'SK',
+  'SI',
+  'ES',
+  'SE',
+  'GB',
+  'CH',
+  'NO',
+]);
 
 export const vatId: Classifier = {
   id: 'vat_id',

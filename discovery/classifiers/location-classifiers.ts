@@ -4,19 +4,26 @@ import { NONE, SHAPE, VALID, nameWords, type Classifier } from '../classifier';
 import { fold } from './name-dictionary';
 
 /** Street words of English, German, French, Spanish, Italian, Portuguese and Dutch addresses. */
-const STREET_WORD = /(^|[\s,])(street|st\.?|road|rd\.?|avenue|ave\.?|lane|ln\.?|drive|dr\.?|boulevard|blvd\.?|way|court|ct\.?|place|pl\.?|square|terrace|crescent|close|parkway|highway|hwy|circle|trail|row|walk|mews|grove|gardens|hill|park|plaza|pike|loop|alley|bypass|ridge|view|stra(ss|ß)e|str\.|weg|allee|platz|gasse|ring|damm|ufer|rue|chemin|impasse|all[ée]e|quai|cours|calle|avenida|paseo|plaza|camino|carretera|ronda|traves[ií]a|via|viale|piazza|corso|vicolo|largo|contrada|strada|rua|travessa|alameda|pra[çc]a|rodovia|estrada|straat|laan|plein|gracht|kade|steeg|singel|dreef|hof|grange|approach|glade|brow|side|green|gate|fields|end|rise|vale|wharf|yard|hollow|meadow|orchard|passage|spur|bank|chase|dale|heights|parade|causeway|esplanade|route|voie|chauss[ée]e|faubourg|glorieta|pasaje|urbanizaci[óo]n|callej[óo]n|cuesta|bajada|subida|senda|rinc[óo]n|v[ií]a|rotonda|borgo|incrocio|piazzale|lungomare|salita|ladeira|viela|marginal)(\s|,|$)/i;
+const STREET_WORD =
+  /(^|[\s,])(street|st\.?|road|rd\.?|avenue|ave\.?|lane|ln\.?|drive|dr\.?|boulevard|blvd\.?|way|court|ct\.?|place|pl\.?|square|terrace|crescent|close|parkway|highway|hwy|circle|trail|row|walk|mews|grove|gardens|hill|park|plaza|pike|loop|alley|bypass|ridge|view|stra(ss|ß)e|str\.|weg|allee|platz|gasse|ring|damm|ufer|rue|chemin|impasse|all[ée]e|quai|cours|calle|avenida|paseo|plaza|camino|carretera|ronda|traves[ií]a|via|viale|piazza|corso|vicolo|largo|contrada|strada|rua|travessa|alameda|pra[çc]a|rodovia|estrada|straat|laan|plein|gracht|kade|steeg|singel|dreef|hof|grange|approach|glade|brow|side|green|gate|fields|end|rise|vale|wharf|yard|hollow|meadow|orchard|passage|spur|bank|chase|dale|heights|parade|causeway|esplanade|route|voie|chauss[ée]e|faubourg|glorieta|pasaje|urbanizaci[óo]n|callej[óo]n|cuesta|bajada|subida|senda|rinc[óo]n|v[ií]a|rotonda|borgo|incrocio|piazzale|lungomare|salita|ladeira|viela|marginal)(\s|,|$)/i;
 
 export const streetAddress: Classifier = {
   id: 'street_address',
   tag: 'pii.address',
   description: 'street addresses: a house number and a street word of seven languages',
-  nameHint: nameWords('address|addr|street|street_address|address_line|address_line_1|address_line1|address1|line1|adresse|strasse|direccion|domicilio|indirizzo|endereco|morada|home_address|shipping_address|billing_address|mailing_address'),
+  nameHint: nameWords(
+    'address|addr|street|street_address|address_line|address_line_1|address_line1|address1|line1|adresse|strasse|direccion|domicilio|indirizzo|endereco|morada|home_address|shipping_address|billing_address|mailing_address',
+  ),
   nameVeto: nameWords('ip|mac|email|e_mail|url|web|wallet'),
   minShare: 0.7,
   specificity: 15,
   grade(v) {
     if (v.length < 6 || v.length > 200 || !/\p{L}/u.test(v)) return NONE;
-    const number = /(^|\s)\d{1,5}[a-z]?(,|\s|$)/i.test(v) || /\ss\/n\.?$/i.test(v) || /,\s*\d{1,5}[a-z]?$/i.test(v) || /\s(n[º°o]\.?\s*)?\d{1,5}$/i.test(v);
+    const number =
+      /(^|\s)\d{1,5}[a-z]?(,|\s|$)/i.test(v) ||
+      /\ss\/n\.?$/i.test(v) ||
+      /,\s*\d{1,5}[a-z]?$/i.test(v) ||
+      /\s(n[º°o]\.?\s*)?\d{1,5}$/i.test(v);
     const street = STREET_WORD.test(v) || /\p{L}(stra(ss|ß)e|str\.|weg|gasse|allee|platz|straat|laan)(\s|$)/iu.test(v);
     if (number && street) return VALID;
     return number || street ? SHAPE : NONE;
@@ -33,18 +40,40 @@ const DISTINCT_POSTAL: readonly RegExp[] = [
   /^\d{2}-\d{3}$/, // Poland
   /^\d{3}-\d{4}$/, // Japan
 ];
-const POSTAL_LOCALES = ['US', 'DE', 'FR', 'ES', 'IT', 'GB', 'BR', 'NL', 'CA', 'AU', 'IN', 'JP', 'PT', 'CH', 'AT', 'BE', 'PL', 'SE'] as const;
+const POSTAL_LOCALES = [
+  'US',
+  'DE',
+  'FR',
+  'ES',
+  'IT',
+  'GB',
+  'BR',
+  'NL',
+  'CA',
+  'AU',
+  'IN',
+  'JP',
+  'PT',
+  'CH',
+  'AT',
+  'BE',
+  'PL',
+  'SE',
+] as const;
 
 export const postalCode: Classifier = {
   id: 'postal_code',
   tag: 'pii.postal_code',
   description: 'postal codes (validator.isPostalCode in 18 countries); bare digit codes only under a postal name',
-  nameHint: nameWords('zip|zipcode|zip_code|postal|postal_code|postcode|post_code|postleitzahl|plz|cep|cap|code_postal|codigo_postal|codice_postale|postcode_nl|pin_code|pincode'),
+  nameHint: nameWords(
+    'zip|zipcode|zip_code|postal|postal_code|postcode|post_code|postleitzahl|plz|cep|cap|code_postal|codigo_postal|codice_postale|postcode_nl|pin_code|pincode',
+  ),
   nameVeto: nameWords('product|sku|part|item|article|model|order|batch|lot|error|status|http'),
   specificity: 15,
   types: ['text', 'number'],
   grade(v) {
-    if (DISTINCT_POSTAL.some((p) => p.test(v))) return POSTAL_LOCALES.some((l) => validator.isPostalCode(v, l)) ? VALID : SHAPE;
+    if (DISTINCT_POSTAL.some((p) => p.test(v)))
+      return POSTAL_LOCALES.some((l) => validator.isPostalCode(v, l)) ? VALID : SHAPE;
     return /^[A-Z0-9]{2,5}[ -]?[A-Z0-9]{2,4}$/i.test(v) && /\d/.test(v) ? SHAPE : NONE;
   },
 };
@@ -81,7 +110,9 @@ export const city: Classifier = {
   id: 'city',
   tag: 'pii.city',
   description: 'cities and towns: a dictionary of large cities, then place-name shapes under a city name',
-  nameHint: nameWords('city|town|ort|stadt|wohnort|ville|ciudad|localidad|citta|comune|cidade|municipio|municipality|locality|place_of_birth|birthplace|hometown|plaats|woonplaats'),
+  nameHint: nameWords(
+    'city|town|ort|stadt|wohnort|ville|ciudad|localidad|citta|comune|cidade|municipio|municipality|locality|place_of_birth|birthplace|hometown|plaats|woonplaats',
+  ),
   nameVeto: nameWords('country|street|state|region|product|team'),
   minShare: 0.6,
   minShareWithHint: 0.8,
@@ -107,7 +138,8 @@ function countryNames(): { names: ReadonlySet<string>; codes: ReadonlySet<string
     for (let b = 65; b <= 90; b++) {
       const code = String.fromCharCode(a, b);
       const english = displays[0]!.of(code);
-      if (!english || code === 'EU' || code === 'UN' || code === 'EZ' || code === 'QO' || code.startsWith('X')) continue;
+      if (!english || code === 'EU' || code === 'UN' || code === 'EZ' || code === 'QO' || code.startsWith('X'))
+        continue;
       codes.add(code);
       for (const d of displays) {
         const name = d.of(code);
@@ -115,7 +147,22 @@ function countryNames(): { names: ReadonlySet<string>; codes: ReadonlySet<string
       }
     }
   }
-  for (const alias of ['usa', 'united states of america', 'uk', 'great britain', 'england', 'scotland', 'wales', 'holland', 'deutschland', 'russia', 'south korea', 'north korea', 'czech republic']) names.add(alias);
+  for (const alias of [
+    'usa',
+    'united states of america',
+    'uk',
+    'great britain',
+    'england',
+    'scotland',
+    'wales',
+    'holland',
+    'deutschland',
+    'russia',
+    'south korea',
+    'north korea',
+    'czech republic',
+  ])
+    names.add(alias);
   return { names, codes };
 }
 
@@ -125,7 +172,9 @@ export const country: Classifier = {
   id: 'country',
   tag: 'pii.country',
   description: 'countries by name in seven languages (ICU); ISO codes only under a country name',
-  nameHint: nameWords('country|country_code|country_name|nationality|citizenship|land|pays|pais|paese|nazione|nacionalidad|nationalite|staatsangehorigkeit|country_of_birth|country_of_residence'),
+  nameHint: nameWords(
+    'country|country_code|country_name|nationality|citizenship|land|pays|pais|paese|nazione|nacionalidad|nationalite|staatsangehorigkeit|country_of_birth|country_of_residence',
+  ),
   nameVeto: nameWords('currency|language|locale|lang|phone|calling|region'),
   minShare: 0.7,
   specificity: 14,
@@ -143,8 +192,11 @@ const WKT_POINT = /^(SRID=\d+;)?POINT\s*\(\s*(-?\d{1,3}(\.\d+)?)\s+(-?\d{1,2}(\.
 export const geoCoordinates: Classifier = {
   id: 'geo_coordinates',
   tag: 'pii.geo',
-  description: 'geographic coordinates: lat/long pairs and WKT points in text, point columns; single coordinates under a lat/long name',
-  nameHint: nameWords('lat|latitude|lng|lon|long|longitude|coordinates|coords|geo|geolocation|location|position|gps|latlng|lat_lng|lat_long|geopoint'),
+  description:
+    'geographic coordinates: lat/long pairs and WKT points in text, point columns; single coordinates under a lat/long name',
+  nameHint: nameWords(
+    'lat|latitude|lng|lon|long|longitude|coordinates|coords|geo|geolocation|location|position|gps|latlng|lat_lng|lat_long|geopoint',
+  ),
   nameVeto: nameWords('price|amount|total|rate|score|ratio|percent|balance'),
   specificity: 35,
   types: ['text', 'number', 'geometry'],

@@ -63,5 +63,8 @@ export const FAMILY_NAMES: ReadonlySet<string> = words(FAMILY);
 
 /** Lowercase, accents removed: `Müller` -> `muller`, `Éric` -> `eric`. */
 export function fold(word: string): string {
-  return word.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  return word
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase();
 }

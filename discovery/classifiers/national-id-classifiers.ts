@@ -5,7 +5,8 @@
 import validator from 'validator';
 import { NONE, SHAPE, VALID, nameWords, type Classifier } from '../classifier';
 
-const NATIONAL_ID_HINT = 'national_id|national_number|id_number|identity|identity_number|citizen_id|personal_id|personal_number|nin';
+const NATIONAL_ID_HINT =
+  'national_id|national_number|id_number|identity|identity_number|citizen_id|personal_id|personal_number|nin';
 
 export const usSsn: Classifier = {
   id: 'us_ssn',
@@ -33,7 +34,8 @@ export const ukNino: Classifier = {
   grade(v) {
     const compact = v.replace(/\s/g, '').toUpperCase();
     if (!/^[A-Z]{2}\d{6}[A-Z]$/.test(compact)) return NONE;
-    if (!/^[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$/.test(compact) || /^(BG|GB|KN|NK|NT|TN|ZZ)/.test(compact)) return SHAPE;
+    if (!/^[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$/.test(compact) || /^(BG|GB|KN|NK|NT|TN|ZZ)/.test(compact))
+      return SHAPE;
     return VALID;
   },
 };
@@ -44,7 +46,8 @@ export const esDni: Classifier = {
   description: 'Spanish DNI and NIE numbers (check letter, validator.isIdentityCard)',
   nameHint: nameWords(`dni|nie|nif|documento|${NATIONAL_ID_HINT}`),
   specificity: 58,
-  grade: (v) => (!/^[XYZ]?\d{7,8}-?[A-Z]$/i.test(v) ? NONE : validator.isIdentityCard(v.toUpperCase(), 'ES') ? VALID : SHAPE),
+  grade: (v) =>
+    !/^[XYZ]?\d{7,8}-?[A-Z]$/i.test(v) ? NONE : validator.isIdentityCard(v.toUpperCase(), 'ES') ? VALID : SHAPE,
 };
 
 export const itCodiceFiscale: Classifier = {
@@ -53,7 +56,12 @@ export const itCodiceFiscale: Classifier = {
   description: 'Italian codici fiscali (name letters, date and check character, validator.isTaxID it-IT)',
   nameHint: nameWords(`codice_fiscale|cf|tax_code|${NATIONAL_ID_HINT}`),
   specificity: 58,
-  grade: (v) => (!/^[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$/i.test(v) ? NONE : validator.isTaxID(v.toUpperCase(), 'it-IT') ? VALID : SHAPE),
+  grade: (v) =>
+    !/^[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$/i.test(v)
+      ? NONE
+      : validator.isTaxID(v.toUpperCase(), 'it-IT')
+        ? VALID
+        : SHAPE,
 };
 
 export const brCpf: Classifier = {
@@ -131,17 +139,44 @@ export const deTaxId: Classifier = {
   grade: (v) => (!/^\d{11}$/.test(v) ? NONE : validator.isTaxID(v, 'de-DE') ? VALID : SHAPE),
 };
 
-const PASSPORT_COUNTRIES = ['US', 'GB', 'DE', 'FR', 'ES', 'IT', 'BR', 'NL', 'CA', 'AU', 'IN', 'JP', 'MX', 'PT', 'IE', 'CH', 'AT', 'BE', 'PL', 'SE'];
+const PASSPORT_COUNTRIES = [
+  'US',
+  'GB',
+  'DE',
+  'FR',
+  'ES',
+  'IT',
+  'BR',
+  'NL',
+  'CA',
+  'AU',
+  'IN',
+  'JP',
+  'MX',
+  'PT',
+  'IE',
+  'CH',
+  'AT',
+  'BE',
+  'PL',
+  'SE',
+];
 
 export const passport: Classifier = {
   id: 'passport',
   tag: 'pii.passport',
-  description: 'passport numbers (the formats of 20 countries, validator.isPassportNumber); a column needs a passport name',
+  description:
+    'passport numbers (the formats of 20 countries, validator.isPassportNumber); a column needs a passport name',
   nameHint: nameWords('passport|passport_no|passport_number|passeport|reisepass|pasaporte|passaporte|passaporto'),
   // Passport formats are six to nine characters of anything: without the name, an order code is one.
   needsNameHint: true,
   specificity: 30,
-  grade: (v) => (!/^[A-Z0-9]{6,10}$/i.test(v) ? NONE : PASSPORT_COUNTRIES.some((c) => validator.isPassportNumber(v.toUpperCase(), c)) ? VALID : SHAPE),
+  grade: (v) =>
+    !/^[A-Z0-9]{6,10}$/i.test(v)
+      ? NONE
+      : PASSPORT_COUNTRIES.some((c) => validator.isPassportNumber(v.toUpperCase(), c))
+        ? VALID
+        : SHAPE,
 };
 
 export const usEin: Classifier = {

@@ -6,21 +6,29 @@
 import { NONE, SHAPE, VALID, nameWords, type Classifier } from '../classifier';
 import { FAMILY_NAMES, GIVEN_NAMES, fold } from './name-dictionary';
 
-const NAME_TOKEN = /^(\p{Lu}[\p{Ll}'’-]+|\p{Lu}\.|(de|da|do|dos|das|del|della|di|du|van|von|der|den|la|le|y|e|bin|al))$/u;
+const NAME_TOKEN =
+  /^(\p{Lu}[\p{Ll}'’-]+|\p{Lu}\.|(de|da|do|dos|das|del|della|di|du|van|von|der|den|la|le|y|e|bin|al))$/u;
 const TITLES = /^(mr|mrs|ms|miss|dr|prof|sr|sra|srta|herr|frau|m|mme|mlle|sig|sig\.ra|dott)\.?$/i;
 
 export const personName: Classifier = {
   id: 'person_name',
   tag: 'pii.name',
   description: 'person names: one to five capitalised words, a common given or family name among them',
-  nameHint: nameWords('name|full_name|first_name|firstname|last_name|lastname|given_name|family_name|surname|middle_name|customer_name|contact_name|person_name|patient_name|employee_name|holder|cardholder|account_holder|nom|prenom|nombre|apellido|vorname|nachname|nome|cognome|sobrenome'),
-  nameVeto: nameWords('product|company|file|host|hostname|table|schema|user_?name|login|domain|brand|item|category|display|street|city|country|region|bank|shop|store|project|team|org|organisation|organization|business|event|app|device|column|tag|title|model|server|queue|job|plan|campaign'),
+  nameHint: nameWords(
+    'name|full_name|first_name|firstname|last_name|lastname|given_name|family_name|surname|middle_name|customer_name|contact_name|person_name|patient_name|employee_name|holder|cardholder|account_holder|nom|prenom|nombre|apellido|vorname|nachname|nome|cognome|sobrenome',
+  ),
+  nameVeto: nameWords(
+    'product|company|file|host|hostname|table|schema|user_?name|login|domain|brand|item|category|display|street|city|country|region|bank|shop|store|project|team|org|organisation|organization|business|event|app|device|column|tag|title|model|server|queue|job|plan|campaign',
+  ),
   minShare: 0.3,
   minShapeShare: 0.9,
   minShareWithHint: 0.8,
   specificity: 10,
   grade(v) {
-    const tokens = v.trim().split(/\s+/).filter((t) => !TITLES.test(t));
+    const tokens = v
+      .trim()
+      .split(/\s+/)
+      .filter((t) => !TITLES.test(t));
     if (tokens.length < 1 || tokens.length > 5 || v.length > 80) return NONE;
     if (!tokens.every((t) => NAME_TOKEN.test(t))) return NONE;
     const folded = tokens.map((t) => fold(t.replace(/[.'’]/g, '')));
@@ -28,7 +36,9 @@ export const personName: Classifier = {
   },
 };
 
-const BIRTH_HINT = nameWords('dob|birth|birthday|birthdate|birth_date|date_of_birth|born|born_on|geburtsdatum|geburtstag|date_naissance|naissance|fecha_nacimiento|nacimiento|data_nascimento|nascimento|data_di_nascita|geboortedatum');
+const BIRTH_HINT = nameWords(
+  'dob|birth|birthday|birthdate|birth_date|date_of_birth|born|born_on|geburtsdatum|geburtstag|date_naissance|naissance|fecha_nacimiento|nacimiento|data_nascimento|nascimento|data_di_nascita|geboortedatum',
+);
 
 export const birthDate: Classifier = {
   id: 'birth_date',
@@ -49,7 +59,9 @@ export const birthDate: Classifier = {
 
 const dictionary = (words: string): ReadonlySet<string> => new Set(words.split('|').map(fold));
 
-const GENDERS = dictionary('male|female|man|woman|men|women|non-binary|nonbinary|non binary|genderqueer|transgender|trans|agender|intersex|other|unknown|prefer not to say|diverse|divers|mannlich|weiblich|homme|femme|masculin|feminin|hombre|mujer|masculino|femenino|maschio|femmina|maschile|femminile|man|vrouw|mannelijk|vrouwelijk|mann|frau|uomo|donna|feminino|femea|macho');
+const GENDERS = dictionary(
+  'male|female|man|woman|men|women|non-binary|nonbinary|non binary|genderqueer|transgender|trans|agender|intersex|other|unknown|prefer not to say|diverse|divers|mannlich|weiblich|homme|femme|masculin|feminin|hombre|mujer|masculino|femenino|maschio|femmina|maschile|femminile|man|vrouw|mannelijk|vrouwelijk|mann|frau|uomo|donna|feminino|femea|macho',
+);
 
 export const gender: Classifier = {
   id: 'gender',
@@ -61,11 +73,17 @@ export const gender: Classifier = {
   grade(v) {
     const folded = fold(v.trim());
     if (/^(m|f|x|d|w|h|u)$/.test(folded)) return SHAPE;
-    return GENDERS.has(folded) && !['other', 'unknown', 'trans'].includes(folded) ? VALID : GENDERS.has(folded) ? SHAPE : NONE;
+    return GENDERS.has(folded) && !['other', 'unknown', 'trans'].includes(folded)
+      ? VALID
+      : GENDERS.has(folded)
+        ? SHAPE
+        : NONE;
   },
 };
 
-const ETHNICITIES = dictionary('white|black|asian|hispanic|latino|latina|latinx|hispanic or latino|not hispanic or latino|african american|black or african american|caucasian|native american|american indian|american indian or alaska native|alaska native|pacific islander|native hawaiian or other pacific islander|native hawaiian|middle eastern|arab|mixed|multiracial|two or more races|biracial|south asian|east asian|southeast asian|indigenous|aboriginal|roma|white british|white other|black african|black caribbean|mixed white and black caribbean|mixed white and asian|other ethnic group');
+const ETHNICITIES = dictionary(
+  'white|black|asian|hispanic|latino|latina|latinx|hispanic or latino|not hispanic or latino|african american|black or african american|caucasian|native american|american indian|american indian or alaska native|alaska native|pacific islander|native hawaiian or other pacific islander|native hawaiian|middle eastern|arab|mixed|multiracial|two or more races|biracial|south asian|east asian|southeast asian|indigenous|aboriginal|roma|white british|white other|black african|black caribbean|mixed white and black caribbean|mixed white and asian|other ethnic group',
+);
 
 export const ethnicity: Classifier = {
   id: 'ethnicity',
@@ -77,13 +95,17 @@ export const ethnicity: Classifier = {
   grade: (v) => (ETHNICITIES.has(fold(v.trim())) ? VALID : NONE),
 };
 
-const RELIGIONS = dictionary('christian|christianity|catholic|roman catholic|protestant|orthodox|eastern orthodox|evangelical|lutheran|anglican|baptist|methodist|mormon|jehovah\'s witness|muslim|islam|sunni|shia|jewish|judaism|hindu|hinduism|buddhist|buddhism|sikh|sikhism|jain|bahai|shinto|taoist|atheist|agnostic|no religion|none|spiritual|pagan|christ|chretien|catholique|musulman|juif|juive|cristiano|catolico|musulman|judio|evangelisch|katholisch|muslimisch|judisch|cattolico|ebreo|ateo|ateu|catolico|evangelico|espirita');
+const RELIGIONS = dictionary(
+  "christian|christianity|catholic|roman catholic|protestant|orthodox|eastern orthodox|evangelical|lutheran|anglican|baptist|methodist|mormon|jehovah's witness|muslim|islam|sunni|shia|jewish|judaism|hindu|hinduism|buddhist|buddhism|sikh|sikhism|jain|bahai|shinto|taoist|atheist|agnostic|no religion|none|spiritual|pagan|christ|chretien|catholique|musulman|juif|juive|cristiano|catolico|musulman|judio|evangelisch|katholisch|muslimisch|judisch|cattolico|ebreo|ateo|ateu|catolico|evangelico|espirita",
+);
 
 export const religion: Classifier = {
   id: 'religion',
   tag: 'pii.religion',
   description: 'religion and belief (dictionary in six languages)',
-  nameHint: nameWords('religion|religious|faith|belief|denomination|confession|konfession|religione|religiao|religion_affiliation'),
+  nameHint: nameWords(
+    'religion|religious|faith|belief|denomination|confession|konfession|religione|religiao|religion_affiliation',
+  ),
   specificity: 25,
   grade(v) {
     const folded = fold(v.trim());
@@ -97,7 +119,9 @@ export const icd10: Classifier = {
   id: 'icd10',
   tag: 'health.diagnosis',
   description: 'ICD-10 diagnosis codes (chapter letter, two digits, optional subcategory after a dot)',
-  nameHint: nameWords('icd|icd10|icd_10|icd_code|diagnosis|diagnosis_code|diag|diag_code|condition|condition_code|dx|dx_code|cim10'),
+  nameHint: nameWords(
+    'icd|icd10|icd_10|icd_code|diagnosis|diagnosis_code|diag|diag_code|condition|condition_code|dx|dx_code|cim10',
+  ),
   nameVeto: nameWords('sku|product|part|seat|room|gate|grid|cell'),
   specificity: 30,
   grade(v) {

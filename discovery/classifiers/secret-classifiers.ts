@@ -39,7 +39,8 @@ function entropy(value: string): number {
 }
 
 const TOKEN_CHARS = /^[A-Za-z0-9_\-+/=.]{20,256}$/;
-const SECRET_HINT = 'api_?key|apikey|secret|secret_key|token|access_token|refresh_token|auth_token|access_key|private_key|credential|credentials|client_secret|bearer';
+const SECRET_HINT =
+  'api_?key|apikey|secret|secret_key|token|access_token|refresh_token|auth_token|access_key|private_key|credential|credentials|client_secret|bearer';
 
 export const apiKey: Classifier = {
   id: 'api_key',
@@ -90,8 +91,11 @@ const HASH_FORMATS: readonly RegExp[] = [
 export const passwordHash: Classifier = {
   id: 'password_hash',
   tag: 'secret.password_hash',
-  description: 'password hashes (bcrypt, argon2, scrypt, sha-crypt, yescrypt, PBKDF2, LDAP, SCRAM); bare hex digests only under a password name',
-  nameHint: nameWords('password|passwd|pwd|pass|password_hash|pw_hash|passhash|hashed_password|password_digest|encrypted_password'),
+  description:
+    'password hashes (bcrypt, argon2, scrypt, sha-crypt, yescrypt, PBKDF2, LDAP, SCRAM); bare hex digests only under a password name',
+  nameHint: nameWords(
+    'password|passwd|pwd|pass|password_hash|pw_hash|passhash|hashed_password|password_digest|encrypted_password',
+  ),
   specificity: 85,
   grade(v) {
     if (HASH_FORMATS.some((f) => f.test(v))) return VALID;

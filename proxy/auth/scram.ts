@@ -47,7 +47,13 @@ export function parseScramVerifier(text: string): ScramVerifier | undefined {
  * Costs one PBKDF2 at the verifier's iteration count, whether it matches or not, off the event loop.
  */
 export async function passwordMatchesVerifier(verifier: ScramVerifier, password: string): Promise<boolean> {
-  const salted = await pbkdf2Async(Buffer.from(password.normalize('NFKC'), 'utf8'), verifier.salt, verifier.iterations, 32, 'sha256');
+  const salted = await pbkdf2Async(
+    Buffer.from(password.normalize('NFKC'), 'utf8'),
+    verifier.salt,
+    verifier.iterations,
+    32,
+    'sha256',
+  );
   return timingSafeEqual(sha256(hmac(salted, 'Client Key')), verifier.storedKey);
 }
 
@@ -115,7 +121,8 @@ export class ScramServerExchange {
     if (proofAt < 0) throw new ScramError('malformed SCRAM message');
     const withoutProof = message.slice(0, proofAt);
     const attrs = attributes(message);
-    if (attrs.get('c') !== Buffer.from(this.gs2Header).toString('base64') || attrs.get('r') !== this.nonce) throw new ScramError('malformed SCRAM message');
+    if (attrs.get('c') !== Buffer.from(this.gs2Header).toString('base64') || attrs.get('r') !== this.nonce)
+      throw new ScramError('malformed SCRAM message');
     const proof = Buffer.from(attrs.get('p') ?? '', 'base64');
     if (proof.length !== 32) throw new ScramError('malformed SCRAM message');
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;
@@ -156,6 +163,8 @@ export class ScramClientExchange {
   /** The server proves it knows the verifier too. */
   verifyServerFinal(serverFinal: string): boolean {
     const v = Buffer.from(attributes(serverFinal).get('v') ?? '', 'base64');
-    return !!this.serverSignature && v.length === this.serverSignature.length && timingSafeEqual(v, this.serverSignature);
+    return (
+      !!this.serverSignature && v.length === this.serverSignature.length && timingSafeEqual(v, this.serverSignature)
+    );
   }
 }

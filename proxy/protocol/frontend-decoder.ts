@@ -79,7 +79,11 @@ function decodeStartupPacket(packet: Buffer): StartupPacket {
     case StartupCode.ProtocolV3:
       return { kind: 'startup', parameters: decodeStartupParameters(packet) };
     default:
-      throw new PgError('0A000', `unsupported frontend protocol ${code >>> 16}.${code & 0xffff}: server supports 3.0`, 'FATAL');
+      throw new PgError(
+        '0A000',
+        `unsupported frontend protocol ${code >>> 16}.${code & 0xffff}: server supports 3.0`,
+        'FATAL',
+      );
   }
 }
 

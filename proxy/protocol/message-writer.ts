@@ -20,9 +20,13 @@ const int32 = (n: number): Buffer => {
 // ---- to the client
 
 export const authenticationOk = (): Buffer => frame(BackendCode.Authentication, int32(AuthCode.Ok));
-export const authenticationCleartext = (): Buffer => frame(BackendCode.Authentication, int32(AuthCode.CleartextPassword));
+export const authenticationCleartext = (): Buffer =>
+  frame(BackendCode.Authentication, int32(AuthCode.CleartextPassword));
 export const authenticationSasl = (mechanisms: readonly string[]): Buffer =>
-  frame(BackendCode.Authentication, Buffer.concat([int32(AuthCode.SASL), ...mechanisms.map(cstring), Buffer.from([0])]));
+  frame(
+    BackendCode.Authentication,
+    Buffer.concat([int32(AuthCode.SASL), ...mechanisms.map(cstring), Buffer.from([0])]),
+  );
 export const authenticationSaslContinue = (data: string): Buffer =>
   frame(BackendCode.Authentication, Buffer.concat([int32(AuthCode.SASLContinue), Buffer.from(data, 'utf8')]));
 export const authenticationSaslFinal = (data: string): Buffer =>
@@ -36,7 +40,11 @@ export const readyForQuery = (status: number): Buffer => frame(BackendCode.Ready
 // ---- upstream
 
 export function startupMessage(parameters: ReadonlyMap<string, string>): Buffer {
-  const body = Buffer.concat([int32(StartupCode.ProtocolV3), ...[...parameters].flatMap(([k, v]) => [cstring(k), cstring(v)]), Buffer.from([0])]);
+  const body = Buffer.concat([
+    int32(StartupCode.ProtocolV3),
+    ...[...parameters].flatMap(([k, v]) => [cstring(k), cstring(v)]),
+    Buffer.from([0]),
+  ]);
   return Buffer.concat([int32(body.length + 4), body]);
 }
 
@@ -52,9 +60,12 @@ export const saslResponse = (data: string): Buffer => frame(FrontendCode.Passwor
 export const query = (sql: string): Buffer => frame(FrontendCode.Query, cstring(sql));
 export const parse = (name: string, sql: string, parameterTypes: Buffer): Buffer =>
   frame(FrontendCode.Parse, Buffer.concat([cstring(name), cstring(sql), parameterTypes]));
-export const close = (target: 'S' | 'P', name: string): Buffer => frame(FrontendCode.Close, Buffer.concat([Buffer.from(target), cstring(name)]));
+export const close = (target: 'S' | 'P', name: string): Buffer =>
+  frame(FrontendCode.Close, Buffer.concat([Buffer.from(target), cstring(name)]));
 /** Bind with no parameters and no result formats. */
-export const bind = (portal: string, statement: string): Buffer => frame(FrontendCode.Bind, Buffer.concat([cstring(portal), cstring(statement), Buffer.alloc(6)]));
-export const execute = (portal: string, maxRows: number): Buffer => frame(FrontendCode.Execute, Buffer.concat([cstring(portal), int32(maxRows)]));
+export const bind = (portal: string, statement: string): Buffer =>
+  frame(FrontendCode.Bind, Buffer.concat([cstring(portal), cstring(statement), Buffer.alloc(6)]));
+export const execute = (portal: string, maxRows: number): Buffer =>
+  frame(FrontendCode.Execute, Buffer.concat([cstring(portal), int32(maxRows)]));
 export const terminate = (): Buffer => frame(FrontendCode.Terminate, Buffer.alloc(0));
 export const copyFail = (message: string): Buffer => frame(FrontendCode.CopyFail, cstring(message));

@@ -60,7 +60,8 @@ export class BackendRelay {
       }
       const code = buf[pos]!;
       const frameLength = buf.readUInt32BE(pos + 1);
-      if (frameLength < 4) throw new BackendFramingError(`upstream sent a message of type ${code} with length ${frameLength}`);
+      if (frameLength < 4)
+        throw new BackendFramingError(`upstream sent a message of type ${code} with length ${frameLength}`);
       const end = pos + 1 + frameLength;
       // External output ports: a row whose values the plan replaces is taken whole, then transformed.
       const transform = code === BackendCode.DataRow ? this.handler.rowTransform?.() : undefined;

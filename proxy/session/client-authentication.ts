@@ -16,12 +16,23 @@
 import type { IdentityProvider } from '../../policies';
 import * as write from '../protocol/message-writer';
 import { CStringReader, readPassword, type FrontendMessage } from '../protocol/frontend-decoder';
-import { decoyVerifier, parseScramVerifier, passwordMatchesVerifier, ScramError, ScramServerExchange, type ScramVerifier } from '../auth/scram';
+import {
+  decoyVerifier,
+  parseScramVerifier,
+  passwordMatchesVerifier,
+  ScramError,
+  ScramServerExchange,
+  type ScramVerifier,
+} from '../auth/scram';
 
 export type AuthStep =
   | { readonly kind: 'continue'; readonly reply: Buffer }
   | { readonly kind: 'failed'; readonly reason: string }
-  | { readonly kind: 'ok'; readonly final: Buffer | undefined; readonly claims: Readonly<Record<string, unknown>> | undefined };
+  | {
+      readonly kind: 'ok';
+      readonly final: Buffer | undefined;
+      readonly claims: Readonly<Record<string, unknown>> | undefined;
+    };
 
 /** A JWS in compact serialization: three base64url parts. */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -60,16 +71,21 @@ export class ClientAuthentication {
         this.stage = 1;
         const r = new CStringReader(payload, 0);
         const mechanism = r.cstring();
-        if (mechanism !== 'SCRAM-SHA-256') return { kind: 'failed', reason: `unsupported SASL mechanism "${mechanism}"` };
+        if (mechanism !== 'SCRAM-SHA-256')
+          return { kind: 'failed', reason: `unsupported SASL mechanism "${mechanism}"` };
         const length = r.int32();
         const data = r.bytes(length).toString('utf8');
         return { kind: 'continue', reply: write.authenticationSaslContinue(this.scram!.clientFirst(data)) };
       }
       const final = this.scram!.clientFinal(payload.toString('utf8'));
-      if (final === undefined || !this.userKnown) return { kind: 'failed', reason: this.userKnown ? 'wrong password' : 'unknown user' };
+      if (final === undefined || !this.userKnown)
+        return { kind: 'failed', reason: this.userKnown ? 'wrong password' : 'unknown user' };
       return { kind: 'ok', final: write.authenticationSaslFinal(final), claims: undefined };
     } catch (error) {
-      return { kind: 'failed', reason: error instanceof ScramError ? error.message : 'malformed authentication message' };
+      return {
+        kind: 'failed',
+        reason: error instanceof ScramError ? error.message : 'malformed authentication message',
+      };
     }
   }
 

@@ -8,7 +8,15 @@
  */
 import { FrontendCode } from '../protocol/message-codes';
 import * as write from '../protocol/message-writer';
-import { ACCEPTED_FRONTEND_CODES, readBindNames, readExecutePortal, readParse, readQuery, readTarget, type FrontendMessage } from '../protocol/frontend-decoder';
+import {
+  ACCEPTED_FRONTEND_CODES,
+  readBindNames,
+  readExecutePortal,
+  readParse,
+  readQuery,
+  readTarget,
+  type FrontendMessage,
+} from '../protocol/frontend-decoder';
 import { protocolViolation } from '../pg-error';
 import type { StatementGate } from '../statement-gate';
 import { refusal, type Refusal, type RewriteOutcome, type RewritePlan } from '../../rewriter';
@@ -49,7 +57,10 @@ export class ClientRequests {
   handle(message: FrontendMessage): void | Promise<void> {
     const code = message.code;
     if (!ACCEPTED_FRONTEND_CODES.has(code)) {
-      const what = code === FrontendCode.FunctionCall ? 'function call messages are not allowed' : `invalid frontend message type ${code}`;
+      const what =
+        code === FrontendCode.FunctionCall
+          ? 'function call messages are not allowed'
+          : `invalid frontend message type ${code}`;
       throw protocolViolation(what);
     }
     switch (code) {
@@ -89,7 +100,8 @@ export class ClientRequests {
   }
 
   private check(sql: string): RewriteOutcome | Promise<RewriteOutcome> {
-    if (!this.context.readyForStatements()) return refusal('53000', 'audit log unavailable: statement refused', ['audit_unavailable'], '');
+    if (!this.context.readyForStatements())
+      return refusal('53000', 'audit log unavailable: statement refused', ['audit_unavailable'], '');
     return then(this.context.gate.check(sql, this.ledger.info), (outcome) => {
       // The limit follows the principal's latest decision (an attribute may change it).
       if (outcome.kind === 'plan') this.context.timeLimitChanged(outcome.timeLimitMs);
@@ -101,22 +113,38 @@ export class ClientRequests {
     const started = new Date();
     const t0 = process.hrtime.bigint();
     const send = (outcome: RewriteOutcome): void =>
-      this.send({ kind: 'simple', statement: { sql, outcome }, started, t0, rows: 0, completed: 0 }, write.query(this.upstreamText(outcome)));
-    return then(then(this.check(sql), (outcome) => this.checkUses(outcome, 'simple')), send);
+      this.send(
+        { kind: 'simple', statement: { sql, outcome }, started, t0, rows: 0, completed: 0 },
+        write.query(this.upstreamText(outcome)),
+      );
+    return then(
+      then(this.check(sql), (outcome) => this.checkUses(outcome, 'simple')),
+      send,
+    );
   }
 
   private onParse(message: FrontendMessage): void | Promise<void> {
     const parse = readParse(message);
     const t0 = process.hrtime.bigint();
-    return then(then(this.check(parse.sql), (outcome) => this.checkUses(outcome, 'extended')), (outcome) => this.sendParse(parse, t0, outcome));
+    return then(
+      then(this.check(parse.sql), (outcome) => this.checkUses(outcome, 'extended')),
+      (outcome) => this.sendParse(parse, t0, outcome),
+    );
   }
 
   private sendParse(parse: ReturnType<typeof readParse>, t0: bigint, outcome: RewriteOutcome, hidden?: true): void {
     const statement: Statement = { sql: parse.sql, outcome, parameterTypes: parse.parameterTypes };
     if (outcome.kind === 'refusal') {
-      this.ledger.report('extended', { statement, started: new Date(), t0, rows: 0 }, { sqlstate: outcome.sqlstate, message: outcome.message });
+      this.ledger.report(
+        'extended',
+        { statement, started: new Date(), t0, rows: 0 },
+        { sqlstate: outcome.sqlstate, message: outcome.message },
+      );
     }
-    this.send({ kind: 'parse', name: parse.name, statement, ...(hidden ? { hidden } : {}) }, write.parse(parse.name, this.upstreamText(outcome), parse.parameterTypes));
+    this.send(
+      { kind: 'parse', name: parse.name, statement, ...(hidden ? { hidden } : {}) },
+      write.parse(parse.name, this.upstreamText(outcome), parse.parameterTypes),
+    );
   }
 
   /**
@@ -126,20 +154,30 @@ export class ClientRequests {
    */
   private onBind(message: FrontendMessage): void | Promise<void> {
     const { portal, statement: name } = readBindNames(message);
-    const forward = (): void => this.send({ kind: 'bind', portal, statementName: name, boundAt: Date.now() }, message.frame);
+    const forward = (): void =>
+      this.send({ kind: 'bind', portal, statementName: name, boundAt: Date.now() }, message.frame);
     const statement = this.ledger.statements.get(name);
     // A Parse still in flight was decided just now.
     const parsing = this.ledger.pending.some((p) => p.kind === 'parse' && p.name === name);
     if (!parsing && !statement && this.ledger.decided.prepared.has(name)) return this.refuseBind(portal, name);
     if (parsing || !statement || statement.outcome.kind !== 'plan') return forward();
-    const checked = freshness(this.context.gate, this.ledger.info, { sql: statement.sql, rewritten: statement.outcome.sql, stamp: statement.outcome.stamp });
+    const checked = freshness(this.context.gate, this.ledger.info, {
+      sql: statement.sql,
+      rewritten: statement.outcome.sql,
+      stamp: statement.outcome.stamp,
+    });
     return then(checked, (fresh) => {
       if (fresh.current) {
         if (fresh.outcome) this.ledger.statements.set(name, { ...statement, outcome: fresh.outcome });
       } else {
         if (name !== '') this.send({ kind: 'close', target: 'statement', name, hidden: true }, write.close('S', name));
         const types = statement.parameterTypes ?? Buffer.from([0, 0]);
-        this.sendParse({ name, sql: statement.sql, parameterTypes: types }, process.hrtime.bigint(), fresh.outcome, true);
+        this.sendParse(
+          { name, sql: statement.sql, parameterTypes: types },
+          process.hrtime.bigint(),
+          fresh.outcome,
+          true,
+        );
       }
       forward();
     });
@@ -152,10 +190,22 @@ export class ClientRequests {
    * which carries the refusal token, is swapped for the refusal.
    */
   private refuseBind(portal: string, name: string): void {
-    const refused = refusal('0A000', `binding statement "${name}", prepared with SQL PREPARE, is not supported through pgveil: run it with EXECUTE`, ['bind_sql_prepared'], '');
+    const refused = refusal(
+      '0A000',
+      `binding statement "${name}", prepared with SQL PREPARE, is not supported through pgveil: run it with EXECUTE`,
+      ['bind_sql_prepared'],
+      '',
+    );
     const statement = { sql: `Bind of "${name}"`, outcome: refused };
-    this.ledger.report('extended', { statement, started: new Date(), t0: process.hrtime.bigint(), rows: 0 }, { sqlstate: refused.sqlstate, message: refused.message });
-    this.send({ kind: 'bind', portal, statementName: name, boundAt: Date.now(), refusal: refused }, write.bind(portal, this.sentinelName()));
+    this.ledger.report(
+      'extended',
+      { statement, started: new Date(), t0: process.hrtime.bigint(), rows: 0 },
+      { sqlstate: refused.sqlstate, message: refused.message },
+    );
+    this.send(
+      { kind: 'bind', portal, statementName: name, boundAt: Date.now(), refusal: refused },
+      write.bind(portal, this.sentinelName()),
+    );
   }
 
   /**
@@ -165,17 +215,34 @@ export class ClientRequests {
    */
   private onExecute(message: FrontendMessage): void | Promise<void> {
     const portalName = readExecutePortal(message);
-    const execution = { kind: 'execute' as const, portalName, portal: undefined, resolved: false, statement: undefined, started: new Date(), t0: process.hrtime.bigint(), rows: 0 };
+    const execution = {
+      kind: 'execute' as const,
+      portalName,
+      portal: undefined,
+      resolved: false,
+      statement: undefined,
+      started: new Date(),
+      t0: process.hrtime.bigint(),
+      rows: 0,
+    };
     const forward = (): void => this.send(execution, message.frame);
     const portal = this.ledger.portals.get(portalName);
     const statement = portal?.statement;
-    if (!portal || Date.now() - portal.boundAt <= PORTAL_FRESH_MS || statement?.outcome.kind !== 'plan') return forward();
-    const checked = freshness(this.context.gate, this.ledger.info, { sql: statement.sql, rewritten: statement.outcome.sql, stamp: statement.outcome.stamp });
+    if (!portal || Date.now() - portal.boundAt <= PORTAL_FRESH_MS || statement?.outcome.kind !== 'plan')
+      return forward();
+    const checked = freshness(this.context.gate, this.ledger.info, {
+      sql: statement.sql,
+      rewritten: statement.outcome.sql,
+      stamp: statement.outcome.stamp,
+    });
     return then(checked, (fresh) => {
       if (fresh.current) return forward();
       // An Execute of a portal that cannot exist fails upstream where this one stood; its error
       // carries the refusal token and is swapped for the refusal on the way back.
-      this.send({ ...execution, refusal: staleRefusal(`portal "${portalName}"`, fresh.outcome) }, write.execute(this.sentinelName(), 0));
+      this.send(
+        { ...execution, refusal: staleRefusal(`portal "${portalName}"`, fresh.outcome) },
+        write.execute(this.sentinelName(), 0),
+      );
     });
   }
 
@@ -184,7 +251,10 @@ export class ClientRequests {
    * longer holds is refused; a prepared statement is prepared again first (a Query of pgveil's own
    * that the client does not see), or refused when the new decision refuses it.
    */
-  private checkUses(outcome: RewriteOutcome, protocol: 'simple' | 'extended'): RewriteOutcome | Promise<RewriteOutcome> {
+  private checkUses(
+    outcome: RewriteOutcome,
+    protocol: 'simple' | 'extended',
+  ): RewriteOutcome | Promise<RewriteOutcome> {
     if (outcome.kind !== 'plan' || outcome.effects.length === 0) return outcome;
     const { decided, statements, portals } = this.ledger;
     let result: RewriteOutcome | Promise<RewriteOutcome> = outcome;
@@ -192,15 +262,23 @@ export class ClientRequests {
       if (use.kind !== 'execute' && use.kind !== 'fetch') continue;
       // SQL and protocol-level prepared statements share one namespace upstream, as do cursors and portals.
       const sqlPrepared = use.kind === 'execute' ? decided.prepared.get(use.name) : undefined;
-      const made = use.kind === 'execute' ? sqlPrepared ?? decidedOf(statements.get(use.name)) : decided.cursors.get(use.name) ?? decidedOf(portals.get(use.name)?.statement);
+      const made =
+        use.kind === 'execute'
+          ? (sqlPrepared ?? decidedOf(statements.get(use.name)))
+          : (decided.cursors.get(use.name) ?? decidedOf(portals.get(use.name)?.statement));
       if (!made) continue;
       result = then<RewriteOutcome, RewriteOutcome>(result, (sofar) => {
         if (sofar.kind !== 'plan') return sofar;
-        const audited: RewritePlan = { ...sofar, reasons: [...sofar.reasons, ...made.reasons], relations: [...new Set([...sofar.relations, ...made.relations])] };
+        const audited: RewritePlan = {
+          ...sofar,
+          reasons: [...sofar.reasons, ...made.reasons],
+          relations: [...new Set([...sofar.relations, ...made.relations])],
+        };
         return then(freshness(this.context.gate, this.ledger.info, made), (fresh): RewriteOutcome => {
           if (fresh.current) return audited;
           if (use.kind === 'fetch') return staleRefusal(`cursor "${use.name}"`, fresh.outcome);
-          if (fresh.outcome.kind !== 'plan' || protocol !== 'simple' || !sqlPrepared) return staleRefusal(`prepared statement "${use.name}"`, fresh.outcome);
+          if (fresh.outcome.kind !== 'plan' || protocol !== 'simple' || !sqlPrepared)
+            return staleRefusal(`prepared statement "${use.name}"`, fresh.outcome);
           this.prepareAgain(use.name, fresh.outcome);
           return { ...audited, reasons: [...sofar.reasons, ...fresh.outcome.reasons] };
         });
@@ -215,7 +293,10 @@ export class ClientRequests {
     const onSuccess = (): void => {
       if (effect) this.ledger.decided.apply(effect, plan);
     };
-    this.send({ kind: 'hidden-query', failed: false, onSuccess }, write.query(`DEALLOCATE ${quoteIdent(name)};\n${plan.sql}`));
+    this.send(
+      { kind: 'hidden-query', failed: false, onSuccess },
+      write.query(`DEALLOCATE ${quoteIdent(name)};\n${plan.sql}`),
+    );
   }
 
   /** The rewritten SQL, or for a refusal a statement that fails upstream where the refused one stood. */
@@ -234,5 +315,10 @@ export class ClientRequests {
 function staleRefusal(what: string, now: RewriteOutcome): Refusal {
   const again = what.startsWith('cursor') ? 'declare it again' : 'prepare it again';
   const detail = now.kind === 'refusal' ? ` (now refused: ${now.message})` : '';
-  return refusal('42501', `${what} was made under a decision that no longer holds: the policy, the user's attributes or grants, the purpose or the search_path changed${detail}; ${again}`, ['stale_decision', ...(now.kind === 'refusal' ? now.reasons : [])], now.policyVersion);
+  return refusal(
+    '42501',
+    `${what} was made under a decision that no longer holds: the policy, the user's attributes or grants, the purpose or the search_path changed${detail}; ${again}`,
+    ['stale_decision', ...(now.kind === 'refusal' ? now.reasons : [])],
+    now.policyVersion,
+  );
 }

@@ -85,7 +85,10 @@ export class ClientSession {
     });
     socket.setNoDelay(true);
     this.attachClient(socket);
-    this.startupTimer = setTimeout(() => this.fail(new PgError('08P01', 'startup timed out', 'FATAL'), 'limit_exceeded'), host.options.limits.startupTimeoutMs);
+    this.startupTimer = setTimeout(
+      () => this.fail(new PgError('08P01', 'startup timed out', 'FATAL'), 'limit_exceeded'),
+      host.options.limits.startupTimeoutMs,
+    );
   }
 
   get clientAddress(): string {
@@ -101,7 +104,8 @@ export class ClientSession {
   drain(): void {
     this.draining = true;
     const quiescent = this.idle && (this.pipeline?.outsideTransaction ?? true);
-    if (this.phase !== 'ready' || quiescent) this.terminate(new PgError('57P01', 'terminating connection due to administrator command', 'FATAL'));
+    if (this.phase !== 'ready' || quiescent)
+      this.terminate(new PgError('57P01', 'terminating connection due to administrator command', 'FATAL'));
   }
 
   cancelUpstream(): Promise<void> {
@@ -260,7 +264,14 @@ export class ClientSession {
     // Idle inside a transaction counts too: such a session holds an upstream connection and locks.
     if (this.phase !== 'ready' || ms <= 0 || !this.pipeline!.quiet) return;
     this.clearIdleTimer();
-    this.idleTimer = setTimeout(() => this.fail(new PgError('57P05', 'terminating connection due to idle-session timeout', 'FATAL'), 'limit_exceeded'), ms);
+    this.idleTimer = setTimeout(
+      () =>
+        this.fail(
+          new PgError('57P05', 'terminating connection due to idle-session timeout', 'FATAL'),
+          'limit_exceeded',
+        ),
+      ms,
+    );
   }
 
   private clearIdleTimer(): void {

@@ -32,7 +32,13 @@ export class DecidedObjects {
 
   /** A statement of `plan` with this effect completed upstream. */
   apply(effect: SessionEffect, plan: RewritePlan): void {
-    const decided = (sql: string, rewritten: string): Decided => ({ sql, rewritten, stamp: plan.stamp, reasons: plan.reasons, relations: plan.relations });
+    const decided = (sql: string, rewritten: string): Decided => ({
+      sql,
+      rewritten,
+      stamp: plan.stamp,
+      reasons: plan.reasons,
+      relations: plan.relations,
+    });
     switch (effect.kind) {
       case 'prepare':
         this.prepared.set(effect.name, decided(effect.sql, effect.rewritten));

@@ -22,11 +22,17 @@ export type Freshness =
   /** Decided differently now: `outcome` is the new plan or refusal. */
   | { readonly current: false; readonly outcome: RewriteOutcome };
 
-export function freshness(gate: StatementGate, session: SessionInfo, decided: DecidedText): Freshness | Promise<Freshness> {
+export function freshness(
+  gate: StatementGate,
+  session: SessionInfo,
+  decided: DecidedText,
+): Freshness | Promise<Freshness> {
   const now = gate.stamp(session);
   if (now !== undefined && now === decided.stamp) return { current: true };
   const judge = (outcome: RewriteOutcome): Freshness =>
-    outcome.kind === 'plan' && outcome.sql === decided.rewritten ? { current: true, outcome } : { current: false, outcome };
+    outcome.kind === 'plan' && outcome.sql === decided.rewritten
+      ? { current: true, outcome }
+      : { current: false, outcome };
   const outcome = gate.check(decided.sql, session, { recheck: true });
   return outcome instanceof Promise ? outcome.then(judge) : judge(outcome);
 }

@@ -10,15 +10,28 @@ import { originalPosition } from '../../rewriter';
 
 /** pgveil's own refusal, as PgError writes it, plus the place in the analyst's text when it has one. */
 export function refusalResponse(sqlstate: string, message: string, position: number | undefined): Buffer {
-  const fields: Array<[string, string]> = [['S', 'ERROR'], ['V', 'ERROR'], ['C', sqlstate], ['M', message]];
+  const fields: Array<[string, string]> = [
+    ['S', 'ERROR'],
+    ['V', 'ERROR'],
+    ['C', sqlstate],
+    ['M', message],
+  ];
   if (position !== undefined) fields.push(['P', String(position)]);
   return encodeFields(BackendCode.ErrorResponse, fields);
 }
 
-export function errorAtOriginalPosition(frame: Buffer, fields: ReadonlyMap<string, string>, original: string | undefined, rewritten: string | undefined): Buffer {
+export function errorAtOriginalPosition(
+  frame: Buffer,
+  fields: ReadonlyMap<string, string>,
+  original: string | undefined,
+  rewritten: string | undefined,
+): Buffer {
   const position = fields.get('P');
   if (position === undefined) return frame;
-  const mapped = original !== undefined && rewritten !== undefined ? originalPosition(original, rewritten, Number(position)) : undefined;
+  const mapped =
+    original !== undefined && rewritten !== undefined
+      ? originalPosition(original, rewritten, Number(position))
+      : undefined;
   const out: Array<[string, string]> = [];
   for (const [key, value] of fields) {
     if (key !== 'P') out.push([key, value]);

@@ -49,7 +49,13 @@ export type Pending =
   | { kind: 'bind'; portal: string; statementName: string; boundAt: number; refusal?: Refusal }
   | { kind: 'close'; target: 'statement' | 'portal'; name: string; hidden?: true }
   | { kind: 'describe' }
-  | ({ kind: 'execute'; portalName: string; portal: Portal | undefined; resolved: boolean; refusal?: Refusal } & Execution)
+  | ({
+      kind: 'execute';
+      portalName: string;
+      portal: Portal | undefined;
+      resolved: boolean;
+      refusal?: Refusal;
+    } & Execution)
   | { kind: 'sync' }
   /** pgveil's own Query (preparing a SQL prepared statement again): its answer is not the client's. */
   | { kind: 'hidden-query'; failed: boolean; onSuccess: () => void };
@@ -145,7 +151,11 @@ export class PipelineLedger {
     const head = this.pending.shift();
     if (head?.kind !== 'execute') return;
     if (completed && head.statement?.outcome.kind === 'plan') this.applyEffects(head.statement.outcome, 0);
-    this.report('extended', head, head.refusal && error ? { sqlstate: head.refusal.sqlstate, message: head.refusal.message } : error);
+    this.report(
+      'extended',
+      head,
+      head.refusal && error ? { sqlstate: head.refusal.sqlstate, message: head.refusal.message } : error,
+    );
   }
 
   /** Upstream confirmed statement `index` of a plan: its effects now hold upstream. */
@@ -174,7 +184,10 @@ export class PipelineLedger {
       const p = this.running() ?? this.pending[0]!;
       this.pending.shift();
       if (p.kind !== 'simple' && p.kind !== 'execute') continue;
-      const error = p.kind === 'simple' && p.error ? p.error : { sqlstate: '08006', message: 'session ended before the statement completed' };
+      const error =
+        p.kind === 'simple' && p.error
+          ? p.error
+          : { sqlstate: '08006', message: 'session ended before the statement completed' };
       this.report(p.kind === 'simple' ? 'simple' : 'extended', p, error);
     }
   }
@@ -204,5 +217,13 @@ export class PipelineLedger {
 /** A protocol-level statement's decision, as a SQL EXECUTE or FETCH naming it must check it. */
 export function decidedOf(statement: Statement | undefined): Decided | undefined {
   const outcome = statement?.outcome;
-  return statement && outcome?.kind === 'plan' ? { sql: statement.sql, rewritten: outcome.sql, stamp: outcome.stamp, reasons: outcome.reasons, relations: outcome.relations } : undefined;
+  return statement && outcome?.kind === 'plan'
+    ? {
+        sql: statement.sql,
+        rewritten: outcome.sql,
+        stamp: outcome.stamp,
+        reasons: outcome.reasons,
+        relations: outcome.relations,
+      }
+    : undefined;
 }

@@ -73,7 +73,14 @@ export class SessionSettings {
       if (t) this.end(!t.failed);
       return;
     }
-    if (!t) this.transaction = { explicit: true, failed: status === 'E', prior: this.values, persistent: this.values, savepoints: [] };
+    if (!t)
+      this.transaction = {
+        explicit: true,
+        failed: status === 'E',
+        prior: this.values,
+        persistent: this.values,
+        savepoints: [],
+      };
     else {
       t.explicit = true;
       if (status === 'E') t.failed = true;
@@ -87,7 +94,13 @@ export class SessionSettings {
   }
 
   private open(): Transaction {
-    this.transaction ??= { explicit: false, failed: false, prior: this.values, persistent: this.values, savepoints: [] };
+    this.transaction ??= {
+      explicit: false,
+      failed: false,
+      prior: this.values,
+      persistent: this.values,
+      savepoints: [],
+    };
     return this.transaction;
   }
 

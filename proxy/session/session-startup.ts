@@ -98,7 +98,8 @@ export class SessionStartup {
   async authMessage(message: FrontendMessage): Promise<Established | undefined> {
     const host = this.host;
     const request = this.request;
-    if (message.code !== FrontendCode.Password || !this.auth || !request) throw protocolViolation('expected an authentication response');
+    if (message.code !== FrontendCode.Password || !this.auth || !request)
+      throw protocolViolation('expected an authentication response');
     const step = await this.auth.step(message);
     if (step.kind === 'continue') {
       host.write(step.reply);
@@ -119,11 +120,14 @@ export class SessionStartup {
     const resolved = await host.options.identity.resolvePrincipal(request.user, step.claims);
     if (!resolved.ok) {
       host.event('auth_failure', resolved.reason);
-      host.fail(new PgError('28000', `attributes of user "${request.user}" are unavailable: ${resolved.reason}`, 'FATAL'));
+      host.fail(
+        new PgError('28000', `attributes of user "${request.user}" are unavailable: ${resolved.reason}`, 'FATAL'),
+      );
       return undefined;
     }
     host.event('auth_success', 'authenticated');
-    const principal = request.purpose === undefined ? resolved.principal : { ...resolved.principal, purpose: request.purpose };
+    const principal =
+      request.purpose === undefined ? resolved.principal : { ...resolved.principal, purpose: request.purpose };
     const searchPath = parseSearchPath(request.upstream.get('search_path') ?? '"$user", public');
     if (searchPath.indexOf('pg_catalog') > 0) {
       host.fail(new PgError('42501', 'search_path must not place pg_catalog after other schemas', 'FATAL'));
@@ -142,7 +146,9 @@ export class SessionStartup {
       upstream = await openUpstream(target, request.upstream);
     } catch (error) {
       host.event('upstream_failure', error instanceof Error ? error.message : 'upstream unavailable');
-      host.fail(error instanceof PgError ? error : new PgError('08001', 'data product upstream is unavailable', 'FATAL'));
+      host.fail(
+        error instanceof PgError ? error : new PgError('08001', 'data product upstream is unavailable', 'FATAL'),
+      );
       return undefined;
     }
     if (host.closed()) {
@@ -154,7 +160,13 @@ export class SessionStartup {
 }
 
 /** What PostgreSQL sends once a session is open; the analyst sees their own name, never the service account's. */
-export function greeting(final: Buffer | undefined, parameters: Iterable<readonly [string, string]>, user: string, processId: number, secretKey: number): Buffer {
+export function greeting(
+  final: Buffer | undefined,
+  parameters: Iterable<readonly [string, string]>,
+  user: string,
+  processId: number,
+  secretKey: number,
+): Buffer {
   const frames: Buffer[] = final ? [final, write.authenticationOk()] : [write.authenticationOk()];
   for (const [name, value] of parameters) frames.push(presentParameter(name, value, user));
   frames.push(write.backendKeyData(processId, secretKey), write.readyForQuery(0x49));

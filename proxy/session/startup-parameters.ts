@@ -31,7 +31,8 @@ export interface StartupRequest {
 export function interpretStartup(parameters: ReadonlyMap<string, string>): StartupRequest {
   const user = parameters.get('user');
   if (!user) throw new PgError('28000', 'no user name specified in the startup packet', 'FATAL');
-  if (parameters.has('replication')) throw new PgError('42501', 'replication connections are not allowed through pgveil', 'FATAL');
+  if (parameters.has('replication'))
+    throw new PgError('42501', 'replication connections are not allowed through pgveil', 'FATAL');
   const settings = new Map<string, string>();
   let purpose: string | undefined;
   const apply = (name: string, value: string, fromOptions: boolean): void => {
@@ -56,7 +57,13 @@ export function interpretStartup(parameters: ReadonlyMap<string, string>): Start
     // `_pq_.` names are protocol extensions, not settings; PostgreSQL answers them itself.
     if (!NOT_SETTINGS.has(name) && !name.startsWith('_pq_.')) apply(name, value, false);
   }
-  return { user, database: parameters.get('database') ?? user, applicationName: settings.get('application_name'), purpose, upstream: settings };
+  return {
+    user,
+    database: parameters.get('database') ?? user,
+    applicationName: settings.get('application_name'),
+    purpose,
+    upstream: settings,
+  };
 }
 
 /**
@@ -92,7 +99,8 @@ export function parseOptions(options: string): Array<[string, string]> {
     else if (word.startsWith('--')) setting = word.slice(2);
     else throw new PgError('42501', `startup option "${word}" is not allowed through pgveil`, 'FATAL');
     const eq = setting?.indexOf('=') ?? -1;
-    if (setting === undefined || eq <= 0) throw new PgError('42601', `startup option "${setting ?? word}" requires a value`, 'FATAL');
+    if (setting === undefined || eq <= 0)
+      throw new PgError('42601', `startup option "${setting ?? word}" requires a value`, 'FATAL');
     out.push([setting.slice(0, eq).replace(/-/g, '_'), setting.slice(eq + 1)]);
   }
   return out;

@@ -31,7 +31,8 @@ export class StatementTimeLimit {
       if (this.timed !== running) return;
       const message = `statement ran longer than ${limit} ms, the limit for user "${pipeline.info.principal.user}"`;
       this.actions.limitExceeded(message);
-      if (pipeline.statementsQueued() > 1) return this.actions.fail(new PgError('57014', `terminating connection: ${message}`, 'FATAL'));
+      if (pipeline.statementsQueued() > 1)
+        return this.actions.fail(new PgError('57014', `terminating connection: ${message}`, 'FATAL'));
       running.overTime = true;
       this.actions.cancelRunning();
     }, limit);

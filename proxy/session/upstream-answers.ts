@@ -86,14 +86,25 @@ export class UpstreamAnswers {
     if (run?.overTime && code === BackendCode.ErrorResponse) {
       // Upstream answers the cancel pgveil sent when the statement ran past its time limit.
       run.overTime = false;
-      const error = { sqlstate: '57014', message: `canceling statement: it ran longer than ${this.context.timeLimitMs() ?? 0} ms, the limit for user "${this.context.user}"` };
+      const error = {
+        sqlstate: '57014',
+        message: `canceling statement: it ran longer than ${this.context.timeLimitMs() ?? 0} ms, the limit for user "${this.context.user}"`,
+      };
       ledger.failHead(error);
       return errorResponse(error);
     }
-    if (run?.overLimit && (code === BackendCode.ErrorResponse || code === BackendCode.CommandComplete || code === BackendCode.PortalSuspended)) {
+    if (
+      run?.overLimit &&
+      (code === BackendCode.ErrorResponse ||
+        code === BackendCode.CommandComplete ||
+        code === BackendCode.PortalSuspended)
+    ) {
       const limit = run.statement?.outcome.kind === 'plan' ? run.statement.outcome.rowLimit : 0;
       run.overLimit = false;
-      const error = { sqlstate: '54000', message: `statement returned more than ${limit} rows, the limit for user "${this.context.user}"` };
+      const error = {
+        sqlstate: '54000',
+        message: `statement returned more than ${limit} rows, the limit for user "${this.context.user}"`,
+      };
       // Upstream skips to the next Sync only when the query itself failed (cancelled in time).
       if (code === BackendCode.ErrorResponse) ledger.failHead(error);
       else if (run.kind === 'execute') ledger.finish(error);
@@ -111,7 +122,11 @@ export class UpstreamAnswers {
       case BackendCode.BindComplete:
         if (head?.kind === 'bind') {
           ledger.pending.shift();
-          ledger.portals.set(head.portal, { statement: ledger.statements.get(head.statementName), rows: 0, boundAt: head.boundAt });
+          ledger.portals.set(head.portal, {
+            statement: ledger.statements.get(head.statementName),
+            rows: 0,
+            boundAt: head.boundAt,
+          });
         }
         return frame;
       case BackendCode.CloseComplete:
@@ -126,7 +141,8 @@ export class UpstreamAnswers {
       case BackendCode.CommandComplete:
         // Effects apply as upstream confirms each statement: a SET before a failing statement of
         // the same Query applied, then undone with its implicit transaction.
-        if (head?.kind === 'simple' && head.statement.outcome.kind === 'plan') ledger.applyEffects(head.statement.outcome, head.completed++);
+        if (head?.kind === 'simple' && head.statement.outcome.kind === 'plan')
+          ledger.applyEffects(head.statement.outcome, head.completed++);
         else if (head?.kind === 'execute') ledger.finish(undefined, true);
         return frame;
       case BackendCode.EmptyQueryResponse:
@@ -161,13 +177,31 @@ export class UpstreamAnswers {
     if (error.message.includes(this.context.refusalToken)) {
       // The sentinel of a refused statement fails where the refused statement stood: at its
       // Parse, its Query, its Bind or its Execute, which is the head of the queue now.
-      const outcome = head?.kind === 'parse' || head?.kind === 'simple' ? head.statement.outcome : head?.kind === 'execute' || head?.kind === 'bind' ? head.refusal : undefined;
-      error = outcome?.kind === 'refusal' ? { sqlstate: outcome.sqlstate, message: outcome.message } : { sqlstate: '42501', message: 'statement refused' };
-      forClient = refusalResponse(error.sqlstate, error.message, outcome?.kind === 'refusal' ? outcome.position : undefined);
+      const outcome =
+        head?.kind === 'parse' || head?.kind === 'simple'
+          ? head.statement.outcome
+          : head?.kind === 'execute' || head?.kind === 'bind'
+            ? head.refusal
+            : undefined;
+      error =
+        outcome?.kind === 'refusal'
+          ? { sqlstate: outcome.sqlstate, message: outcome.message }
+          : { sqlstate: '42501', message: 'statement refused' };
+      forClient = refusalResponse(
+        error.sqlstate,
+        error.message,
+        outcome?.kind === 'refusal' ? outcome.position : undefined,
+      );
     } else {
       // A position into the rewritten text is moved to the analyst's text, or left out.
-      const statement = head?.kind === 'parse' || head?.kind === 'simple' || head?.kind === 'execute' ? head.statement : undefined;
-      forClient = errorAtOriginalPosition(frame, fields, statement?.sql, statement?.outcome.kind === 'plan' ? statement.outcome.sql : undefined);
+      const statement =
+        head?.kind === 'parse' || head?.kind === 'simple' || head?.kind === 'execute' ? head.statement : undefined;
+      forClient = errorAtOriginalPosition(
+        frame,
+        fields,
+        statement?.sql,
+        statement?.outcome.kind === 'plan' ? statement.outcome.sql : undefined,
+      );
     }
     this.ledger.failHead(error);
     return forClient;

@@ -22,7 +22,8 @@ export interface UpstreamSession {
   readonly leftover: Buffer;
 }
 
-const unavailable = (why: string): PgError => new PgError('08001', `data product upstream is unavailable: ${why}`, 'FATAL');
+const unavailable = (why: string): PgError =>
+  new PgError('08001', `data product upstream is unavailable: ${why}`, 'FATAL');
 
 /** Splits a backend byte stream into whole frames. */
 class BackendFrameReader {
@@ -43,7 +44,10 @@ class BackendFrameReader {
   }
 }
 
-export async function openUpstream(target: UpstreamTarget, startupParameters: ReadonlyMap<string, string>): Promise<UpstreamSession> {
+export async function openUpstream(
+  target: UpstreamTarget,
+  startupParameters: ReadonlyMap<string, string>,
+): Promise<UpstreamSession> {
   const timeoutMs = target.connectTimeoutMs ?? 5000;
   const socket = await withTimeout(connectSocket(target), timeoutMs, 'connection timed out');
   try {
@@ -84,7 +88,11 @@ async function connectSocket(target: UpstreamTarget): Promise<Socket> {
   });
 }
 
-function startup(socket: Socket, target: UpstreamTarget, parameters: ReadonlyMap<string, string>): Promise<UpstreamSession> {
+function startup(
+  socket: Socket,
+  target: UpstreamTarget,
+  parameters: ReadonlyMap<string, string>,
+): Promise<UpstreamSession> {
   return new Promise((resolve, reject) => {
     const reader = new BackendFrameReader();
     const statuses: Array<[string, string]> = [];
@@ -105,13 +113,16 @@ function startup(socket: Socket, target: UpstreamTarget, parameters: ReadonlyMap
             const password = target.password;
             if (password === undefined) return fail(unavailable('service account authentication failed'));
             if (auth === AuthCode.CleartextPassword) socket.write(write.passwordMessage(password));
-            else if (auth === AuthCode.MD5Password) socket.write(write.passwordMessage(md5Password(target.user, password, f.subarray(9, 13))));
+            else if (auth === AuthCode.MD5Password)
+              socket.write(write.passwordMessage(md5Password(target.user, password, f.subarray(9, 13))));
             else if (auth === AuthCode.SASL) {
               scram = new ScramClientExchange(password);
               socket.write(write.saslInitialResponse('SCRAM-SHA-256', scram.clientFirst()));
-            } else if (auth === AuthCode.SASLContinue && scram) socket.write(write.saslResponse(scram.clientFinal(f.toString('utf8', 9))));
+            } else if (auth === AuthCode.SASLContinue && scram)
+              socket.write(write.saslResponse(scram.clientFinal(f.toString('utf8', 9))));
             else if (auth === AuthCode.SASLFinal && scram) {
-              if (!scram.verifyServerFinal(f.toString('utf8', 9))) return fail(unavailable('upstream server signature did not verify'));
+              if (!scram.verifyServerFinal(f.toString('utf8', 9)))
+                return fail(unavailable('upstream server signature did not verify'));
             } else return fail(unavailable(`unsupported upstream authentication method ${auth}`));
           } else if (code === BackendCode.ParameterStatus) {
             const body = f.toString('utf8', 5, f.length - 1).split('\0');
@@ -122,7 +133,11 @@ function startup(socket: Socket, target: UpstreamTarget, parameters: ReadonlyMap
             const fields = decodeFields(f);
             // Authentication errors name the service account: never relay them.
             const sqlstate = fields.get('C') ?? '';
-            return fail(sqlstate.startsWith('28') ? unavailable('service account authentication failed') : unavailable(fields.get('M') ?? 'startup failed'));
+            return fail(
+              sqlstate.startsWith('28')
+                ? unavailable('service account authentication failed')
+                : unavailable(fields.get('M') ?? 'startup failed'),
+            );
           } else if (code === BackendCode.ReadyForQuery) {
             socket.off('data', onData);
             socket.off('error', onError);
@@ -143,14 +158,24 @@ function startup(socket: Socket, target: UpstreamTarget, parameters: ReadonlyMap
 }
 
 function md5Password(user: string, password: string, salt: Buffer): string {
-  const inner = createHash('md5').update(password + user).digest('hex');
-  return 'md5' + createHash('md5').update(Buffer.concat([Buffer.from(inner), salt])).digest('hex');
+  const inner = createHash('md5')
+    .update(password + user)
+    .digest('hex');
+  return (
+    'md5' +
+    createHash('md5')
+      .update(Buffer.concat([Buffer.from(inner), salt]))
+      .digest('hex')
+  );
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, why: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(unavailable(why)), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(unavailable(why)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }

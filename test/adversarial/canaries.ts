@@ -16,5 +16,10 @@ const CANARIES = ['zq7canary', 'ZQ7SSN', 'ZQ7PHONE', 'ZQ7NAME', 'ZQ7CARD'];
 export function leakedCanaries(text: string): string[] {
   const lower = text.toLowerCase();
   const hex = Buffer.from(text).toString('hex');
-  return CANARIES.filter((c) => lower.includes(c.toLowerCase()) || hex.includes(Buffer.from(c).toString('hex')) || text.includes(Buffer.from(c).toString('base64').slice(0, 8)));
+  return CANARIES.filter(
+    (c) =>
+      lower.includes(c.toLowerCase()) ||
+      hex.includes(Buffer.from(c).toString('hex')) ||
+      text.includes(Buffer.from(c).toString('base64').slice(0, 8)),
+  );
 }

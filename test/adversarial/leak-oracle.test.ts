@@ -54,14 +54,14 @@ async function referenceAnswer(sql: string): Promise<ResultItem[]> {
 describe('the oracle can fail', () => {
   const SQL = 'SELECT id, name, email, ssn, phone, birth_date FROM customers WHERE id IN (3, 6, 9) ORDER BY id';
 
-  test('the analyst\'s answer for a masked column equals the reference', async () => {
+  test("the analyst's answer for a masked column equals the reference", async () => {
     const viaPgveil = await simple(analyst, SQL);
     const expected = await referenceAnswer(SQL);
     expect(answerDifference(viaPgveil.results, expected, true)).toBeUndefined();
     expect(expected[0]?.kind === 'rows' && expected[0].rows.length).toBe(3);
   });
 
-  test('the steward\'s unmasked answer differs from the reference', async () => {
+  test("the steward's unmasked answer differs from the reference", async () => {
     const steward = await RawClient.session(stack.port, 'demo', 'steward');
     try {
       const unmasked = await simple(steward, SQL);
@@ -77,7 +77,9 @@ describe('the oracle can fail', () => {
     expect(answerDifference(raw.results, await referenceAnswer(SQL), false)).toMatch(/row 0/);
     // A hidden row appearing is a difference too (the row filter, not only the masks).
     const rows = await simple(reference, 'SELECT count(*) FROM public.customers');
-    expect(answerDifference(rows.results, await referenceAnswer('SELECT count(*) FROM customers'), false)).toMatch(/row 0/);
+    expect(answerDifference(rows.results, await referenceAnswer('SELECT count(*) FROM customers'), false)).toMatch(
+      /row 0/,
+    );
   });
 
   test('ordering matters only when asked for', () => {
@@ -94,7 +96,9 @@ const single = (sql: string): boolean => !sql.replace(/;+\s*$/, '').includes(';'
 const answered = LEAK_CASES.filter((c) => !c.refused);
 const runs: Array<readonly [string, LeakCase, 'simple' | 'extended']> = [
   ...answered.map((c, i) => [`${i + 1} simple ${c.category}: ${c.sql}`, c, 'simple'] as const),
-  ...answered.filter((c) => single(c.sql) && !c.sql.startsWith('COPY')).map((c, i) => [`${i + 1} extended ${c.category}: ${c.sql}`, c, 'extended'] as const),
+  ...answered
+    .filter((c) => single(c.sql) && !c.sql.startsWith('COPY'))
+    .map((c, i) => [`${i + 1} extended ${c.category}: ${c.sql}`, c, 'extended'] as const),
 ];
 
 describe.each(runs)('%s', (title, leakCase, mode) => {
@@ -107,12 +111,20 @@ describe.each(runs)('%s', (title, leakCase, mode) => {
     const expected = await referenceAnswer(leakCase.oracle?.referenceSql ?? leakCase.sql);
     if (refusedAt >= 0) {
       // Refused: whatever ran before the refusal must still have been answered correctly.
-      expect(answerDifference(viaPgveil.results.slice(0, refusedAt), expected.slice(0, refusedAt), hasTopLevelOrderBy(leakCase.sql))).toBeUndefined();
+      expect(
+        answerDifference(
+          viaPgveil.results.slice(0, refusedAt),
+          expected.slice(0, refusedAt),
+          hasTopLevelOrderBy(leakCase.sql),
+        ),
+      ).toBeUndefined();
       refused.push(title);
       return;
     }
     expect(answerDifference(viaPgveil.results, expected, hasTopLevelOrderBy(leakCase.sql))).toBeUndefined();
-    const answer = viaPgveil.results.map((r) => (r.kind === 'rows' ? `rows ${r.rows.length}` : r.kind === 'error' ? `error ${r.code}` : r.kind)).join(', ');
+    const answer = viaPgveil.results
+      .map((r) => (r.kind === 'rows' ? `rows ${r.rows.length}` : r.kind === 'error' ? `error ${r.code}` : r.kind))
+      .join(', ');
     checked.push({ title, leakCase, answer });
   });
 });
@@ -126,5 +138,8 @@ test('enough answered cases were checked against the reference, and every exclus
   expect(checked.filter((c) => /rows [1-9]/.test(c.answer)).length).toBeGreaterThanOrEqual(120);
 });
 afterAll(() => {
-  if (process.env.PGVEIL_ORACLE_REPORT) process.stdout.write(`refused:\n${refused.join('\n')}\nchecked:\n${checked.map((c) => `${c.title} => ${c.answer}`).join('\n')}\n`);
+  if (process.env.PGVEIL_ORACLE_REPORT)
+    process.stdout.write(
+      `refused:\n${refused.join('\n')}\nchecked:\n${checked.map((c) => `${c.title} => ${c.answer}`).join('\n')}\n`,
+    );
 });

@@ -26,7 +26,7 @@ afterAll(async () => {
 test('the canaries are really there (for the steward) so the tests can fail', async () => {
   const steward = await stack.connect('steward');
   try {
-    const r = await steward.query("SELECT name, ssn FROM customers WHERE id IN (1, 3) ORDER BY id");
+    const r = await steward.query('SELECT name, ssn FROM customers WHERE id IN (1, 3) ORDER BY id');
     expect(leakedCanaries(JSON.stringify(r.rows))).toEqual(['ZQ7SSN', 'ZQ7NAME']);
   } finally {
     await steward.end();
@@ -42,7 +42,9 @@ test('there are at least 120 leak cases', () => {
 const single = (sql: string): boolean => !sql.replace(/;+\s*$/, '').includes(';') || sql.includes("'a'';");
 const runs = [
   ...LEAK_CASES.map((c, i) => [`${i + 1} simple ${c.category}: ${c.sql}`, c, 'simple'] as const),
-  ...LEAK_CASES.filter((c) => single(c.sql) && !c.sql.startsWith('COPY')).map((c, i) => [`${i + 1} extended ${c.category}: ${c.sql}`, c, 'extended'] as const),
+  ...LEAK_CASES.filter((c) => single(c.sql) && !c.sql.startsWith('COPY')).map(
+    (c, i) => [`${i + 1} extended ${c.category}: ${c.sql}`, c, 'extended'] as const,
+  ),
 ];
 
 test('there are at least 150 leak runs across both protocols', () => {

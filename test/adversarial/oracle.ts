@@ -39,7 +39,7 @@ export const REFUSAL = '42501';
 /** True when the statement (any of them) sorts its final answer: an ORDER BY outside any parentheses. */
 export function hasTopLevelOrderBy(sql: string): boolean {
   let s = sql.replace(/'(?:[^']|'')*'/g, "''").replace(/\$(\w*)\$[\s\S]*?\$\1\$/g, "''");
-  for (let prev = ''; prev !== s; ) {
+  for (let prev = ''; prev !== s;) {
     prev = s;
     s = s.replace(/\([^()]*\)/g, ' ');
   }
@@ -49,16 +49,23 @@ export function hasTopLevelOrderBy(sql: string): boolean {
 const rowKey = (row: ReadonlyArray<string | null>): string => JSON.stringify(row);
 
 /** undefined when both answers are the same, else a short description of the first difference. */
-export function answerDifference(actual: readonly ResultItem[], expected: readonly ResultItem[], ordered: boolean): string | undefined {
-  if (actual.length !== expected.length) return `${actual.length} results, reference has ${expected.length}: ${JSON.stringify(actual).slice(0, 300)} vs ${JSON.stringify(expected).slice(0, 300)}`;
+export function answerDifference(
+  actual: readonly ResultItem[],
+  expected: readonly ResultItem[],
+  ordered: boolean,
+): string | undefined {
+  if (actual.length !== expected.length)
+    return `${actual.length} results, reference has ${expected.length}: ${JSON.stringify(actual).slice(0, 300)} vs ${JSON.stringify(expected).slice(0, 300)}`;
   for (let i = 0; i < actual.length; i++) {
     const a = actual[i]!;
     const e = expected[i]!;
-    if (a.kind !== e.kind) return `result ${i}: ${a.kind} (${JSON.stringify(a).slice(0, 200)}), reference ${e.kind} (${JSON.stringify(e).slice(0, 200)})`;
+    if (a.kind !== e.kind)
+      return `result ${i}: ${a.kind} (${JSON.stringify(a).slice(0, 200)}), reference ${e.kind} (${JSON.stringify(e).slice(0, 200)})`;
     if (a.kind === 'error' && e.kind === 'error') {
       if (a.code !== e.code) return `result ${i}: error ${a.code} ${a.message}, reference ${e.code} ${e.message}`;
     } else if (a.kind === 'rows' && e.kind === 'rows') {
-      if (rowKey(a.columns) !== rowKey(e.columns)) return `result ${i}: columns ${rowKey(a.columns)}, reference ${rowKey(e.columns)}`;
+      if (rowKey(a.columns) !== rowKey(e.columns))
+        return `result ${i}: columns ${rowKey(a.columns)}, reference ${rowKey(e.columns)}`;
       if (a.tag !== e.tag) return `result ${i}: tag ${a.tag}, reference ${e.tag}`;
       const ak = a.rows.map(rowKey);
       const ek = e.rows.map(rowKey);
@@ -79,4 +86,3 @@ export function answerDifference(actual: readonly ResultItem[], expected: readon
   }
   return undefined;
 }
-

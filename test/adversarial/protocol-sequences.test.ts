@@ -38,7 +38,10 @@ async function reference(sql: string): Promise<string[][]> {
 }
 
 beforeAll(async () => {
-  stack = await startStack('protoseq', { extraSql: CANARY_SQL, configLines: [`limits: { startupTimeoutMs: 5000, maxRowsPerStatement: ${ROW_LIMIT} }`] });
+  stack = await startStack('protoseq', {
+    extraSql: CANARY_SQL,
+    configLines: [`limits: { startupTimeoutMs: 5000, maxRowsPerStatement: ${ROW_LIMIT} }`],
+  });
   admin = new Client(stack.db.config());
   await admin.connect();
   await admin.query(REFERENCE_VIEWS);
@@ -107,14 +110,22 @@ async function open(): Promise<Sequence> {
 }
 
 const codes = (frames: readonly BackendFrame[]): string => frames.map((f) => f.code).join('');
-const rows = (frames: readonly BackendFrame[]): Array<Array<string | null>> => frames.filter((f) => f.code === 'D').map((f) => dataRow(f.body));
-const errors = (frames: readonly BackendFrame[]): string[] => frames.filter((f) => f.code === 'E').map((f) => errorFields(f).get('C') ?? '?');
-const errorMessages = (frames: readonly BackendFrame[]): string[] => frames.filter((f) => f.code === 'E').map((f) => errorFields(f).get('M') ?? '');
-const bytes = (...parts: Array<string | number[]>): Buffer => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
+const rows = (frames: readonly BackendFrame[]): Array<Array<string | null>> =>
+  frames.filter((f) => f.code === 'D').map((f) => dataRow(f.body));
+const errors = (frames: readonly BackendFrame[]): string[] =>
+  frames.filter((f) => f.code === 'E').map((f) => errorFields(f).get('C') ?? '?');
+const errorMessages = (frames: readonly BackendFrame[]): string[] =>
+  frames.filter((f) => f.code === 'E').map((f) => errorFields(f).get('M') ?? '');
+const bytes = (...parts: Array<string | number[]>): Buffer =>
+  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
 /** A Query frame whose body is exactly `body` (the caller supplies the terminator). */
 const rawQuery = (body: Buffer): Buffer => write.frame(FrontendCode.Query, body);
 /** Parse/Bind/Execute of one unnamed statement, text results. */
-const run = (sql: string, params: string[] = []): Buffer[] => [msg.parse('', sql), msg.bind('', '', params), msg.execute('')];
+const run = (sql: string, params: string[] = []): Buffer[] => [
+  msg.parse('', sql),
+  msg.bind('', '', params),
+  msg.execute(''),
+];
 
 /**
  * The end of every sequence: no canary in anything the client received; the session either still
@@ -177,7 +188,16 @@ describe('NUL bytes and invalid UTF-8', () => {
   test('05 an incomplete UTF-8 sequence cannot swallow the quote that closes a literal (the row filter still holds)', async () => {
     const s = await open();
     // If E2 80 ate the quote, the rest would be string content; PostgreSQL's reading ends the literal there.
-    s.send(rawQuery(bytes("SELECT ssn, name FROM customers WHERE id = 3 AND '", [0xe2, 0x80], "' = '' OR region = 'US' OR id = 1", [0])));
+    s.send(
+      rawQuery(
+        bytes(
+          "SELECT ssn, name FROM customers WHERE id = 3 AND '",
+          [0xe2, 0x80],
+          "' = '' OR region = 'US' OR id = 1",
+          [0],
+        ),
+      ),
+    );
     const frames = await s.z();
     if (errors(frames).length > 0) expect(errors(frames)).toEqual(['22021']);
     else expect(rows(frames)).toEqual([]);
@@ -186,7 +206,15 @@ describe('NUL bytes and invalid UTF-8', () => {
 
   test('06 invalid UTF-8 in the SQL text of a Parse: 22021 or a masked answer', async () => {
     const s = await open();
-    s.send(write.frame(FrontendCode.Parse, bytes('', [0], 'SELECT email, phone FROM customers WHERE id = 3 -- ', [0xff, 0xc3], [0], [0, 0])), msg.bind('', ''), msg.execute(''), msg.sync());
+    s.send(
+      write.frame(
+        FrontendCode.Parse,
+        bytes('', [0], 'SELECT email, phone FROM customers WHERE id = 3 -- ', [0xff, 0xc3], [0], [0, 0]),
+      ),
+      msg.bind('', ''),
+      msg.execute(''),
+      msg.sync(),
+    );
     const frames = await s.z();
     if (errors(frames).length > 0) expect(errors(frames)).toEqual(['22021']);
     else expect(rows(frames)).toEqual([[ref.id3.email, ref.id3.phone]]);
@@ -213,7 +241,13 @@ describe('statement and portal names', () => {
     const s = await open();
     s.send(msg.parse('s1', 'SELECT 1 AS one'), msg.bind('', 's1'), msg.execute(''), msg.sync());
     expect(rows(await s.z())).toEqual([['1']]);
-    s.send(msg.closeStatement('s1'), msg.parse('s1', 'SELECT ssn, email FROM customers WHERE id = 3'), msg.bind('', 's1'), msg.execute(''), msg.sync());
+    s.send(
+      msg.closeStatement('s1'),
+      msg.parse('s1', 'SELECT ssn, email FROM customers WHERE id = 3'),
+      msg.bind('', 's1'),
+      msg.execute(''),
+      msg.sync(),
+    );
     const frames = await s.z();
     expect(codes(frames)).toBe('312DCZ');
     expect(rows(frames)).toEqual([[ref.id3.ssn, ref.id3.email]]);
@@ -231,7 +265,12 @@ describe('statement and portal names', () => {
     await settle(s, 'usable');
     // The analyst cannot choose what the audit says ran: the statement upstream kept is recorded.
     const audit = await waitForText(stack.auditFile, 'seq09_one');
-    expect(audit.split('\n').filter((l) => l.includes('seq09_one')).map((l) => JSON.parse(l).rows)).toEqual([1]);
+    expect(
+      audit
+        .split('\n')
+        .filter((l) => l.includes('seq09_one'))
+        .map((l) => JSON.parse(l).rows),
+    ).toEqual([1]);
     expect(audit).not.toContain('seq09_ssn');
   });
 
@@ -244,7 +283,10 @@ describe('statement and portal names', () => {
     expect(errors(refusedParse)).toEqual(['42501']);
     expect(errorMessages(refusedParse)[0]).toContain('pg_stats');
     s.send(msg.bind('', 's1'), msg.execute(''), msg.sync());
-    expect(rows(await s.z())).toEqual([['3', ref.id3.ssn], ['6', ref.id6.ssn]]);
+    expect(rows(await s.z())).toEqual([
+      ['3', ref.id3.ssn],
+      ['6', ref.id6.ssn],
+    ]);
     await settle(s, 'usable');
   });
 
@@ -265,16 +307,23 @@ describe('statement and portal names', () => {
     for (const [, card] of answer) expect(card).toMatch(/^\*+\d{4}$/);
     await settle(s, 'usable');
     const audit = await waitForText(stack.auditFile, 'seq11_id');
-    const records = audit.split('\n').filter((l) => l.includes('seq11_id')).map((l) => JSON.parse(l));
+    const records = audit
+      .split('\n')
+      .filter((l) => l.includes('seq11_id'))
+      .map((l) => JSON.parse(l));
     expect(records.map((r) => [r.decision, r.rows, r.error?.sqlstate])).toEqual([['rewritten', ROW_LIMIT, '54000']]);
   });
 
   test('12 the unnamed statement replaced between two Binds: each portal keeps its own statement', async () => {
     const s = await open();
     s.send(
-      msg.parse('', 'SELECT 1 AS x'), msg.bind('p1', ''),
-      msg.parse('', 'SELECT ssn FROM customers WHERE id = 3'), msg.bind('p2', ''),
-      msg.execute('p1'), msg.execute('p2'), msg.sync(),
+      msg.parse('', 'SELECT 1 AS x'),
+      msg.bind('p1', ''),
+      msg.parse('', 'SELECT ssn FROM customers WHERE id = 3'),
+      msg.bind('p2', ''),
+      msg.execute('p1'),
+      msg.execute('p2'),
+      msg.sync(),
     );
     const frames = await s.z();
     expect(codes(frames)).toBe('1212DCDCZ');
@@ -284,7 +333,13 @@ describe('statement and portal names', () => {
 
   test('13 the unnamed statement replaced by a refused one: the pipeline fails, nothing runs, nothing stays prepared', async () => {
     const s = await open();
-    s.send(msg.parse('', 'SELECT ssn FROM customers WHERE id = 3'), msg.bind('p1', ''), msg.parse('', 'SELECT * FROM pg_stats'), msg.execute('p1'), msg.sync());
+    s.send(
+      msg.parse('', 'SELECT ssn FROM customers WHERE id = 3'),
+      msg.bind('p1', ''),
+      msg.parse('', 'SELECT * FROM pg_stats'),
+      msg.execute('p1'),
+      msg.sync(),
+    );
     const first = await s.z();
     expect(codes(first)).toBe('12EZ');
     expect(errors(first)).toEqual(['42501']);
@@ -315,7 +370,7 @@ describe('statement and portal names', () => {
     await settle(s, 'usable');
   });
 
-  test('16 Describe of a protected statement reports the secure view\'s columns and types', async () => {
+  test("16 Describe of a protected statement reports the secure view's columns and types", async () => {
     const s = await open();
     s.send(msg.parse('', 'SELECT * FROM customers'), msg.bind('', ''), msg.describePortal(''), msg.sync());
     const frames = await s.z();
@@ -339,7 +394,13 @@ describe('statement and portal names', () => {
 
   test('17 Execute of a portal after an error before Sync is skipped; after Sync the portal is gone (34000)', async () => {
     const s = await open();
-    s.send(msg.parse('a', 'SELECT ssn FROM customers WHERE id = 3'), msg.bind('pa', 'a'), msg.parse('b', 'SELECT * FROM pg_stats'), msg.execute('pa'), msg.sync());
+    s.send(
+      msg.parse('a', 'SELECT ssn FROM customers WHERE id = 3'),
+      msg.bind('pa', 'a'),
+      msg.parse('b', 'SELECT * FROM pg_stats'),
+      msg.execute('pa'),
+      msg.sync(),
+    );
     const first = await s.z();
     expect(codes(first)).toBe('12EZ');
     expect(errors(first)).toEqual(['42501']);
@@ -353,7 +414,14 @@ describe('statement and portal names', () => {
 
   test('18 a portal closed while suspended cannot be executed again (34000)', async () => {
     const s = await open();
-    s.send(msg.parse('', 'SELECT id, email FROM customers ORDER BY id'), msg.bind('p', ''), msg.execute('p', 2), msg.closePortal('p'), msg.execute('p', 2), msg.sync());
+    s.send(
+      msg.parse('', 'SELECT id, email FROM customers ORDER BY id'),
+      msg.bind('p', ''),
+      msg.execute('p', 2),
+      msg.closePortal('p'),
+      msg.execute('p', 2),
+      msg.sync(),
+    );
     const frames = await s.z();
     expect(codes(frames)).toBe('12DDs3EZ');
     expect(rows(frames)).toEqual(ref.customersById.slice(0, 2));
@@ -363,7 +431,13 @@ describe('statement and portal names', () => {
 
   test('18b the row limit counts across every Execute of one portal: fetching in pages does not reset it', async () => {
     const s = await open();
-    s.send(msg.parse('', 'SELECT id, card_number FROM orders ORDER BY id'), msg.bind('p', ''), msg.execute('p', 400), msg.execute('p', 400), msg.sync());
+    s.send(
+      msg.parse('', 'SELECT id, card_number FROM orders ORDER BY id'),
+      msg.bind('p', ''),
+      msg.execute('p', 400),
+      msg.execute('p', 400),
+      msg.sync(),
+    );
     const frames = await s.z();
     expect(rows(frames)).toHaveLength(ROW_LIMIT);
     expect(codes(frames).replace(/D+/g, 'D*')).toBe('12D*sD*EZ');
@@ -373,7 +447,14 @@ describe('statement and portal names', () => {
 
   test('19 a portal with max-rows executed again and again returns the masked rows in order, once each', async () => {
     const s = await open();
-    s.send(msg.parse('', 'SELECT id, email FROM customers ORDER BY id'), msg.bind('p', ''), msg.execute('p', 2), msg.execute('p', 2), msg.execute('p', 0), msg.sync());
+    s.send(
+      msg.parse('', 'SELECT id, email FROM customers ORDER BY id'),
+      msg.bind('p', ''),
+      msg.execute('p', 2),
+      msg.execute('p', 2),
+      msg.execute('p', 0),
+      msg.sync(),
+    );
     const frames = await s.z();
     expect(codes(frames).replace(/D+/g, 'D')).toBe('12DsDsDCZ');
     expect(rows(frames)).toEqual(ref.customersById);
@@ -400,9 +481,12 @@ describe('pipelines', () => {
   test('21 pipelined with a Sync after each, a refusal in the middle fails only its own part', async () => {
     const s = await open();
     s.send(
-      ...run('SELECT ssn FROM customers WHERE id = 3'), msg.sync(),
-      ...run('SELECT query FROM pg_stat_activity'), msg.sync(),
-      ...run('SELECT email FROM customers WHERE id = 3'), msg.sync(),
+      ...run('SELECT ssn FROM customers WHERE id = 3'),
+      msg.sync(),
+      ...run('SELECT query FROM pg_stat_activity'),
+      msg.sync(),
+      ...run('SELECT email FROM customers WHERE id = 3'),
+      msg.sync(),
     );
     const [a, b, c] = [await s.z(), await s.z(), await s.z()];
     expect(rows(a)).toEqual([[ref.id3.ssn]]);
@@ -430,7 +514,12 @@ describe('pipelines', () => {
 
   test('23 pipelined without Sync, a refusal in the middle skips everything after it up to Sync', async () => {
     const s = await open();
-    s.send(...run('SELECT ssn FROM customers WHERE id = 3'), ...run('SELECT * FROM pg_stats_ext'), ...run('SELECT email FROM customers WHERE id = 3'), msg.sync());
+    s.send(
+      ...run('SELECT ssn FROM customers WHERE id = 3'),
+      ...run('SELECT * FROM pg_stats_ext'),
+      ...run('SELECT email FROM customers WHERE id = 3'),
+      msg.sync(),
+    );
     const frames = await s.z();
     expect(codes(frames)).toBe('12DCEZ');
     expect(rows(frames)).toEqual([[ref.id3.ssn]]);
@@ -440,7 +529,12 @@ describe('pipelines', () => {
 
   test('24 SET search_path pipelined before a qualified protected read does not loosen the rewrite', async () => {
     const s = await open();
-    s.send(...run('SET search_path = pg_catalog'), ...run('SELECT id, ssn FROM public.customers WHERE id IN (1, 2, 3)'), ...run('SELECT count(*) FROM public.customers'), msg.sync());
+    s.send(
+      ...run('SET search_path = pg_catalog'),
+      ...run('SELECT id, ssn FROM public.customers WHERE id IN (1, 2, 3)'),
+      ...run('SELECT count(*) FROM public.customers'),
+      msg.sync(),
+    );
     const frames = await s.z();
     expect(codes(frames)).toBe('12C12DC12DCZ');
     expect(rows(frames)).toEqual([['3', ref.id3.ssn], ['333']]);
@@ -475,13 +569,22 @@ describe('messages outside their place', () => {
 
   test('28 a FunctionCall in the middle of a pipeline ends the session with 08P01', async () => {
     const s = await open();
-    s.send(...run('SELECT ssn FROM customers WHERE id = 3'), msg.functionCall(ref.keyedHashOid, ['ZQ7SSN-US-992']), msg.sync());
+    s.send(
+      ...run('SELECT ssn FROM customers WHERE id = 3'),
+      msg.functionCall(ref.keyedHashOid, ['ZQ7SSN-US-992']),
+      msg.sync(),
+    );
     await settle(s, { closedWith: '08P01' });
   });
 
   test('29 CopyData, CopyDone and CopyFail outside COPY are ignored', async () => {
     const s = await open();
-    s.send(msg.copyData('SELECT * FROM public.customers\n'), msg.copyDone(), msg.copyFail('SELECT ssn FROM customers'), msg.query('SELECT count(*), max(ssn) FROM customers'));
+    s.send(
+      msg.copyData('SELECT * FROM public.customers\n'),
+      msg.copyDone(),
+      msg.copyFail('SELECT ssn FROM customers'),
+      msg.query('SELECT count(*), max(ssn) FROM customers'),
+    );
     const frames = await s.z();
     expect(codes(frames)).toBe('TDCZ');
     expect(rows(frames)).toEqual([['333', ref.maxSsn]]);
@@ -490,7 +593,12 @@ describe('messages outside their place', () => {
 
   test('30 COPY FROM STDIN is refused and the CopyData sent after it is ignored', async () => {
     const s = await open();
-    s.send(msg.query('COPY customers FROM STDIN'), msg.copyData('9999\tx\tx@example.com\t1\t2\tEU\t2000-01-01\t2024-01-01\n'), msg.copyDone(), msg.query('SELECT 1'));
+    s.send(
+      msg.query('COPY customers FROM STDIN'),
+      msg.copyData('9999\tx\tx@example.com\t1\t2\tEU\t2000-01-01\t2024-01-01\n'),
+      msg.copyDone(),
+      msg.query('SELECT 1'),
+    );
     const refused = await s.z();
     expect(codes(refused)).toBe('EZ');
     expect(errors(refused)).toEqual(['42501']);
@@ -510,7 +618,16 @@ describe('messages outside their place', () => {
 
   test('32 Flush after every message: answers arrive without ReadyForQuery, masked, until Sync', async () => {
     const s = await open();
-    s.send(msg.parse('', 'SELECT id, email FROM customers ORDER BY id'), msg.flush(), msg.bind('p', ''), msg.flush(), msg.describePortal('p'), msg.flush(), msg.execute('p', 1), msg.flush());
+    s.send(
+      msg.parse('', 'SELECT id, email FROM customers ORDER BY id'),
+      msg.flush(),
+      msg.bind('p', ''),
+      msg.flush(),
+      msg.describePortal('p'),
+      msg.flush(),
+      msg.execute('p', 1),
+      msg.flush(),
+    );
     const first = await s.until('s');
     expect(codes(first)).toBe('12TDs');
     s.send(msg.execute('p', 1), msg.flush(), msg.flush(), msg.flush());
@@ -526,7 +643,11 @@ describe('messages outside their place', () => {
     s.send(msg.parse('', 'SELECT * FROM pg_stats'), msg.flush());
     const refused = await s.until('E');
     expect(errors(refused)).toEqual(['42501']);
-    s.send(...Array.from({ length: 100 }, () => msg.flush()), ...run('SELECT ssn FROM customers WHERE id = 3'), msg.flush());
+    s.send(
+      ...Array.from({ length: 100 }, () => msg.flush()),
+      ...run('SELECT ssn FROM customers WHERE id = 3'),
+      msg.flush(),
+    );
     expect(await s.quiet()).toEqual([]); // everything up to Sync is skipped after the error
     s.send(msg.sync());
     expect(codes(await s.z())).toBe('Z');
@@ -543,7 +664,12 @@ describe('messages outside their place', () => {
 describe('parameter types against masked columns', () => {
   test('35 $1 typed bytea compared with a masked text column: PostgreSQL has no such operator (42883)', async () => {
     const s = await open();
-    s.send(msg.parse('', 'SELECT id FROM customers WHERE ssn = $1', [17]), msg.bind('', '', ['ZQ7SSN-EU-991']), msg.execute(''), msg.sync());
+    s.send(
+      msg.parse('', 'SELECT id FROM customers WHERE ssn = $1', [17]),
+      msg.bind('', '', ['ZQ7SSN-EU-991']),
+      msg.execute(''),
+      msg.sync(),
+    );
     const frames = await s.z();
     expect(codes(frames)).toBe('EZ');
     expect(errors(frames)).toEqual(['42883']);
@@ -554,8 +680,10 @@ describe('parameter types against masked columns', () => {
     const s = await open();
     s.send(
       msg.parse('q', 'SELECT id FROM customers WHERE ssn::bytea = $1', [17]),
-      msg.bind('', 'q', ['ZQ7SSN-EU-991']), msg.execute(''),
-      msg.bind('', 'q', [ref.id3.ssn]), msg.execute(''),
+      msg.bind('', 'q', ['ZQ7SSN-EU-991']),
+      msg.execute(''),
+      msg.bind('', 'q', [ref.id3.ssn]),
+      msg.execute(''),
       msg.sync(),
     );
     const frames = await s.z();
@@ -568,21 +696,33 @@ describe('parameter types against masked columns', () => {
     const s = await open();
     s.send(
       msg.parse('n', 'SELECT id FROM customers WHERE ssn = $1', [19]),
-      msg.bind('', 'n', [Buffer.from('ZQ7SSN-EU-991')], [1]), msg.execute(''),
+      msg.bind('', 'n', [Buffer.from('ZQ7SSN-EU-991')], [1]),
+      msg.execute(''),
       msg.parse('v', 'SELECT id FROM customers WHERE ssn = $1', [1043]),
-      msg.bind('', 'v', [Buffer.from(ref.id3.ssn)], [1]), msg.execute(''),
+      msg.bind('', 'v', [Buffer.from(ref.id3.ssn)], [1]),
+      msg.execute(''),
       msg.parse('l', 'SELECT count(*) FROM customers WHERE ssn LIKE $1 OR email LIKE $2 OR phone LIKE $3'),
-      msg.bind('', 'l', ['ZQ7%', 'zq7%', '%ZQ7%']), msg.execute(''),
+      msg.bind('', 'l', ['ZQ7%', 'zq7%', '%ZQ7%']),
+      msg.execute(''),
       msg.sync(),
     );
     const frames = await s.z();
-    expect({ codes: codes(frames), rows: rows(frames), errors: errorMessages(frames) }).toEqual({ codes: '12C12DC12DCZ', rows: [['3'], ['0']], errors: [] });
+    expect({ codes: codes(frames), rows: rows(frames), errors: errorMessages(frames) }).toEqual({
+      codes: '12C12DC12DCZ',
+      rows: [['3'], ['0']],
+      errors: [],
+    });
     await settle(s, 'usable');
   });
 
   test('38 binary result formats return the masked values too', async () => {
     const s = await open();
-    s.send(msg.parse('', 'SELECT id, ssn, birth_date FROM customers WHERE id = 3'), msg.bind('', '', [], [], [1]), msg.execute(''), msg.sync());
+    s.send(
+      msg.parse('', 'SELECT id, ssn, birth_date FROM customers WHERE id = 3'),
+      msg.bind('', '', [], [], [1]),
+      msg.execute(''),
+      msg.sync(),
+    );
     const frames = await s.z();
     expect(codes(frames)).toBe('12DCZ');
     const body = frames.find((f) => f.code === 'D')!.body;

@@ -8,7 +8,8 @@ import * as write from '../../proxy/protocol/message-writer';
 import { RawClient, errorFields, type BackendFrame } from '../support/raw-client';
 import { PG_PORT, PG_SUPERUSER } from '../support/postgres';
 
-const cstr = (s: string | Buffer): Buffer => Buffer.concat([typeof s === 'string' ? Buffer.from(s, 'utf8') : s, Buffer.from([0])]);
+const cstr = (s: string | Buffer): Buffer =>
+  Buffer.concat([typeof s === 'string' ? Buffer.from(s, 'utf8') : s, Buffer.from([0])]);
 const i16 = (n: number): Buffer => {
   const b = Buffer.alloc(2);
   b.writeInt16BE(n);
@@ -26,35 +27,65 @@ export const msg = {
   parse: (name: string, sql: string | Buffer, typeOids: readonly number[] = []): Buffer =>
     write.frame(FrontendCode.Parse, Buffer.concat([cstr(name), cstr(sql), i16(typeOids.length), ...typeOids.map(i32)])),
   /** Bind with text parameters (null for SQL NULL), text results unless resultFormats says otherwise. */
-  bind: (portal: string, statement: string, params: ReadonlyArray<string | Buffer | null> = [], paramFormats: readonly number[] = [], resultFormats: readonly number[] = []): Buffer =>
-    write.frame(FrontendCode.Bind, Buffer.concat([
-      cstr(portal), cstr(statement),
-      i16(paramFormats.length), ...paramFormats.map(i16),
-      i16(params.length),
-      ...params.map((p) => (p === null ? i32(-1) : Buffer.concat([i32(Buffer.byteLength(p)), typeof p === 'string' ? Buffer.from(p) : p]))),
-      i16(resultFormats.length), ...resultFormats.map(i16),
-    ])),
-  describeStatement: (name: string): Buffer => write.frame(FrontendCode.Describe, Buffer.concat([Buffer.from('S'), cstr(name)])),
-  describePortal: (name: string): Buffer => write.frame(FrontendCode.Describe, Buffer.concat([Buffer.from('P'), cstr(name)])),
-  execute: (portal: string, maxRows = 0): Buffer => write.frame(FrontendCode.Execute, Buffer.concat([cstr(portal), i32(maxRows)])),
-  closeStatement: (name: string): Buffer => write.frame(FrontendCode.Close, Buffer.concat([Buffer.from('S'), cstr(name)])),
+  bind: (
+    portal: string,
+    statement: string,
+    params: ReadonlyArray<string | Buffer | null> = [],
+    paramFormats: readonly number[] = [],
+    resultFormats: readonly number[] = [],
+  ): Buffer =>
+    write.frame(
+      FrontendCode.Bind,
+      Buffer.concat([
+        cstr(portal),
+        cstr(statement),
+        i16(paramFormats.length),
+        ...paramFormats.map(i16),
+        i16(params.length),
+        ...params.map((p) =>
+          p === null ? i32(-1) : Buffer.concat([i32(Buffer.byteLength(p)), typeof p === 'string' ? Buffer.from(p) : p]),
+        ),
+        i16(resultFormats.length),
+        ...resultFormats.map(i16),
+      ]),
+    ),
+  describeStatement: (name: string): Buffer =>
+    write.frame(FrontendCode.Describe, Buffer.concat([Buffer.from('S'), cstr(name)])),
+  describePortal: (name: string): Buffer =>
+    write.frame(FrontendCode.Describe, Buffer.concat([Buffer.from('P'), cstr(name)])),
+  execute: (portal: string, maxRows = 0): Buffer =>
+    write.frame(FrontendCode.Execute, Buffer.concat([cstr(portal), i32(maxRows)])),
+  closeStatement: (name: string): Buffer =>
+    write.frame(FrontendCode.Close, Buffer.concat([Buffer.from('S'), cstr(name)])),
   closePortal: (name: string): Buffer => write.frame(FrontendCode.Close, Buffer.concat([Buffer.from('P'), cstr(name)])),
   sync: (): Buffer => write.frame(FrontendCode.Sync, Buffer.alloc(0)),
   flush: (): Buffer => write.frame(FrontendCode.Flush, Buffer.alloc(0)),
-  copyData: (data: string | Buffer): Buffer => write.frame(FrontendCode.CopyData, typeof data === 'string' ? Buffer.from(data) : data),
+  copyData: (data: string | Buffer): Buffer =>
+    write.frame(FrontendCode.CopyData, typeof data === 'string' ? Buffer.from(data) : data),
   copyDone: (): Buffer => write.frame(FrontendCode.CopyDone, Buffer.alloc(0)),
   copyFail: (message: string): Buffer => write.copyFail(message),
   /** FunctionCall: function OID, argument formats, arguments, result format. */
   functionCall: (oid: number, args: readonly string[]): Buffer =>
-    write.frame(FrontendCode.FunctionCall, Buffer.concat([
-      i32(oid), i16(0), i16(args.length),
-      ...args.map((a) => Buffer.concat([i32(Buffer.byteLength(a)), Buffer.from(a)])), i16(0),
-    ])),
+    write.frame(
+      FrontendCode.FunctionCall,
+      Buffer.concat([
+        i32(oid),
+        i16(0),
+        i16(args.length),
+        ...args.map((a) => Buffer.concat([i32(Buffer.byteLength(a)), Buffer.from(a)])),
+        i16(0),
+      ]),
+    ),
 };
 
 /** One result of a statement, as comparable data. */
 export type ResultItem =
-  | { readonly kind: 'rows'; readonly columns: readonly string[]; readonly rows: ReadonlyArray<ReadonlyArray<string | null>>; readonly tag: string }
+  | {
+      readonly kind: 'rows';
+      readonly columns: readonly string[];
+      readonly rows: ReadonlyArray<ReadonlyArray<string | null>>;
+      readonly tag: string;
+    }
   | { readonly kind: 'copy'; readonly lines: readonly string[]; readonly tag: string }
   | { readonly kind: 'command'; readonly tag: string }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };
@@ -139,12 +170,16 @@ function toResults(frames: readonly BackendFrame[]): ResultItem[] {
 }
 
 /** Every byte a client received, as one string, for the canary check. */
-export const frameText = (frames: readonly BackendFrame[]): string => frames.map((f) => f.code + f.body.toString('latin1')).join('');
+export const frameText = (frames: readonly BackendFrame[]): string =>
+  frames.map((f) => f.code + f.body.toString('latin1')).join('');
 
 /** A session straight to the upstream PostgreSQL as superuser (trust), with startup options. */
 export async function directSession(database: string, options?: string): Promise<RawClient> {
   const c = await RawClient.open(PG_PORT);
-  const params = new Map([['user', PG_SUPERUSER], ['database', database]]);
+  const params = new Map([
+    ['user', PG_SUPERUSER],
+    ['database', database],
+  ]);
   if (options) params.set('options', options);
   c.send(write.startupMessage(params));
   await c.until('Z');

@@ -32,7 +32,11 @@ afterAll(async () => {
 });
 
 type AuditRecord = Record<string, unknown> & { statement: string; principal: Record<string, unknown> };
-const records = (file: string): AuditRecord[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+const records = (file: string): AuditRecord[] =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as AuditRecord);
 
 test('a record carries the principal as it decided: sources, a Redis grant with its expiry, the purpose, and the rules', async () => {
   const attributes = new RedisAttributeSource(redis, { keyPrefix: prefix, refreshMs: 100, maxStaleMs: 60_000 });
@@ -80,19 +84,33 @@ test('a record carries the principal as it decided: sources, a Redis grant with 
       grants: [{ attribute: 'region', value: 'US', expiresAt: new Date(expiresAt).toISOString() }],
     },
   });
-  expect(last.reasons).toContainEqual({ rule: 'sales-region-rows', scope: 'domain', column: null, effect: 'filter rows' });
+  expect(last.reasons).toContainEqual({
+    rule: 'sales-region-rows',
+    scope: 'domain',
+    column: null,
+    effect: 'filter rows',
+  });
   expect(last.reasons).toContainEqual({ rule: 'mask-pii', scope: 'global', column: 'email', effect: 'mask_email' });
 });
 
 test('checkpoints reach the events file and Redis; audit verify --checkpoints passes, then finds a cut tail', async () => {
   // A second pgveil on the same data product, with a keyed log and a checkpoint every second.
   const config = readFileSync(join(stack.dir, 'pgveil.yaml'), 'utf8')
-    .replace('audit: { file: audit/audit.jsonl }', 'audit: { file: keyed/audit.jsonl, secretEnv: PGVEIL_TEST_AUDIT_KEY, checkpointSeconds: 1, logName: keyed-log }')
+    .replace(
+      'audit: { file: audit/audit.jsonl }',
+      'audit: { file: keyed/audit.jsonl, secretEnv: PGVEIL_TEST_AUDIT_KEY, checkpointSeconds: 1, logName: keyed-log }',
+    )
     .replace('path: audit/events.jsonl', 'path: keyed/events.jsonl');
   writeFileSync(join(stack.dir, 'keyed.yaml'), config);
   process.env.PGVEIL_TEST_AUDIT_KEY = 'the-audit-key';
   const pgveil = await startPgveil(loadServerConfig(join(stack.dir, 'keyed.yaml')), pino({ level: 'silent' }));
-  const client = new Client({ host: '127.0.0.1', port: pgveil.port, user: 'analyst', password: 'analyst', database: 'demo' });
+  const client = new Client({
+    host: '127.0.0.1',
+    port: pgveil.port,
+    user: 'analyst',
+    password: 'analyst',
+    database: 'demo',
+  });
   await client.connect();
   for (let i = 1; i <= 4; i++) await client.query(`SELECT email FROM customers WHERE id = ${i}`);
   await client.end();
@@ -101,26 +119,77 @@ test('checkpoints reach the events file and Redis; audit verify --checkpoints pa
   const eventsFile = join(stack.dir, 'keyed/events.jsonl');
   const lines = readFileSync(auditFile, 'utf8').trim().split('\n');
   const head = (JSON.parse(lines[lines.length - 1]!) as { hash: string }).hash;
-  const events = readFileSync(eventsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; reasons: string[]; checkpoint?: { records: number; head: string; log: string } });
+  const events = readFileSync(eventsFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          kind: string;
+          reasons: string[];
+          checkpoint?: { records: number; head: string; log: string };
+        },
+    );
   const shutdown = events.find((e) => e.kind === 'audit_checkpoint' && e.reasons[0] === 'shutdown')!;
   expect(shutdown.checkpoint).toMatchObject({ log: 'keyed-log', records: lines.length, head });
-  expect(events.find((e) => e.kind === 'audit_checkpoint' && e.reasons[0] === 'start')!.checkpoint).toMatchObject({ records: 0 });
+  expect(events.find((e) => e.kind === 'audit_checkpoint' && e.reasons[0] === 'start')!.checkpoint).toMatchObject({
+    records: 0,
+  });
   // The same checkpoint in Redis.
-  const stream = (await redis.xrange(`${prefix}audit-checkpoints`, '-', '+')).map(([, fields]) => JSON.parse(fields[1]!) as unknown);
+  const stream = (await redis.xrange(`${prefix}audit-checkpoints`, '-', '+')).map(
+    ([, fields]) => JSON.parse(fields[1]!) as unknown,
+  );
   expect(stream).toContainEqual(shutdown.checkpoint);
 
   const env = { ...process.env, PGVEIL_TEST_AUDIT_KEY: 'the-audit-key' };
-  const verify = (...files: string[]) => promisify(execFile)('node', [CLI, 'audit', 'verify', '--secret-env', 'PGVEIL_TEST_AUDIT_KEY', '--checkpoints', eventsFile, ...files], { env });
+  const verify = (...files: string[]) =>
+    promisify(execFile)(
+      'node',
+      [CLI, 'audit', 'verify', '--secret-env', 'PGVEIL_TEST_AUDIT_KEY', '--checkpoints', eventsFile, ...files],
+      { env },
+    );
   const ok = await verify(auditFile);
-  expect(ok.stdout).toMatch(new RegExp(`^ok: ${lines.length} records, chain intact, last hash ${head}; \\d+ checkpoints matched, the latest: (shutdown|interval) checkpoint of \\S+, at record ${lines.length}\\n$`));
+  expect(ok.stdout).toMatch(
+    new RegExp(
+      `^ok: ${lines.length} records, chain intact, last hash ${head}; \\d+ checkpoints matched, the latest: (shutdown|interval) checkpoint of \\S+, at record ${lines.length}\\n$`,
+    ),
+  );
   // The last record cut: the chain alone still verifies, the checkpoints do not.
   const cut = join(stack.dir, 'keyed/cut.jsonl');
   writeFileSync(cut, `${lines.slice(0, -1).join('\n')}\n`);
-  await expect(verify(cut)).rejects.toMatchObject({ code: 1, stdout: expect.stringMatching(new RegExp(`^tampered: the \\w+ checkpoint of \\S+ counts ${lines.length} records but the log has ${lines.length - 1}`)) });
-  // A forged checkpoint in the events file: refused.
-  writeFileSync(join(stack.dir, 'keyed/forged.jsonl'), JSON.stringify({ kind: 'audit_checkpoint', checkpoint: { ...shutdown.checkpoint, records: lines.length - 1 } }) + '\n');
-  await expect(promisify(execFile)('node', [CLI, 'audit', 'verify', '--secret-env', 'PGVEIL_TEST_AUDIT_KEY', '--checkpoints', join(stack.dir, 'keyed/forged.jsonl'), cut], { env })).rejects.toMatchObject({
+  await expect(verify(cut)).rejects.toMatchObject({
     code: 1,
-    stdout: expect.stringMatching(/^tampered: shutdown checkpoint of \S+: its signature does not match the audit key: forged\n$/),
+    stdout: expect.stringMatching(
+      new RegExp(
+        `^tampered: the \\w+ checkpoint of \\S+ counts ${lines.length} records but the log has ${lines.length - 1}`,
+      ),
+    ),
+  });
+  // A forged checkpoint in the events file: refused.
+  writeFileSync(
+    join(stack.dir, 'keyed/forged.jsonl'),
+    JSON.stringify({ kind: 'audit_checkpoint', checkpoint: { ...shutdown.checkpoint, records: lines.length - 1 } }) +
+      '\n',
+  );
+  await expect(
+    promisify(execFile)(
+      'node',
+      [
+        CLI,
+        'audit',
+        'verify',
+        '--secret-env',
+        'PGVEIL_TEST_AUDIT_KEY',
+        '--checkpoints',
+        join(stack.dir, 'keyed/forged.jsonl'),
+        cut,
+      ],
+      { env },
+    ),
+  ).rejects.toMatchObject({
+    code: 1,
+    stdout: expect.stringMatching(
+      /^tampered: shutdown checkpoint of \S+: its signature does not match the audit key: forged\n$/,
+    ),
   });
 });

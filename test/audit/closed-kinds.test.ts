@@ -38,7 +38,12 @@ test('a misspelt refusal rule or event kind is a compile error', () => {
   // @ts-expect-error 'statement_refusal' is not an event kind ('statement_refused' is)
   const kind = event('statement_refusal');
   // At run time the values are what was written: only the compiler stands between a typo and the audit.
-  expect([typo, thrown.rule, refused.reasons, kind]).toEqual(['rate_limited', 'statment_class', ['stale_decisions'], 'statement_refusal']);
+  expect([typo, thrown.rule, refused.reasons, kind]).toEqual([
+    'rate_limited',
+    'statment_class',
+    ['stale_decisions'],
+    'statement_refusal',
+  ]);
 });
 
 test('docs/audit.md lists exactly the security event kinds the type allows', () => {

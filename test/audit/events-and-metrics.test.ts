@@ -4,11 +4,27 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AnomalyDetector, AuditLog, chainOrder, httpSink, rotatedFiles, verifyAuditFiles, type SecurityEvent } from '../../audit';
+import {
+  AnomalyDetector,
+  AuditLog,
+  chainOrder,
+  httpSink,
+  rotatedFiles,
+  verifyAuditFiles,
+  type SecurityEvent,
+} from '../../audit';
 import { startStack, type Stack } from '../support/pgveil-stack';
 import { deletePrefix, REDIS_URL, testKeyPrefix } from '../support/redis';
 
-const sample = (n: number): SecurityEvent => ({ time: new Date(0).toISOString(), kind: 'statement_refused', severity: 'high', actor: { user: 'a', session: 's', client: 'c' }, dataProduct: 'd', message: `m${n}`, reasons: [] });
+const sample = (n: number): SecurityEvent => ({
+  time: new Date(0).toISOString(),
+  kind: 'statement_refused',
+  severity: 'high',
+  actor: { user: 'a', session: 's', client: 'c' },
+  dataProduct: 'd',
+  message: `m${n}`,
+  reasons: [],
+});
 
 describe('through a running pgveil', () => {
   const prefix = testKeyPrefix('events');
@@ -53,12 +69,24 @@ describe('through a running pgveil', () => {
     let events: SecurityEvent[] = [];
     for (let i = 0; i < 100 && !events.some((e) => e.kind === 'statement_refused'); i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 50));
-      events = (await redis.xrange(`${prefix}events`, '-', '+')).map(([, fields]) => JSON.parse(fields[1]!) as SecurityEvent);
+      events = (await redis.xrange(`${prefix}events`, '-', '+')).map(
+        ([, fields]) => JSON.parse(fields[1]!) as SecurityEvent,
+      );
     }
-    expect(events.find((e) => e.kind === 'statement_refused')).toMatchObject({ class_uid: 6005, class_name: 'Datastore Activity', actor: { user: 'analyst' }, dataProduct: 'demo', message: 'drop statements are not allowed through pgveil', reasons: ['statement_class'] });
+    expect(events.find((e) => e.kind === 'statement_refused')).toMatchObject({
+      class_uid: 6005,
+      class_name: 'Datastore Activity',
+      actor: { user: 'analyst' },
+      dataProduct: 'demo',
+      message: 'drop statements are not allowed through pgveil',
+      reasons: ['statement_class'],
+    });
     const deadline = Date.now() + 5000;
-    while (!received.some((e) => e.kind === 'statement_refused') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(received.find((e) => e.kind === 'statement_refused')?.message).toBe('drop statements are not allowed through pgveil');
+    while (!received.some((e) => e.kind === 'statement_refused') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(received.find((e) => e.kind === 'statement_refused')?.message).toBe(
+      'drop statements are not allowed through pgveil',
+    );
   });
 });
 
@@ -87,7 +115,10 @@ test('anomalies: a rows spike after the warm-up, and a refusal spike within a mi
   expect(detector.observe('ana', 5000, false, t)).toMatchObject({ kind: 'rows_spike' });
   expect(detector.observe('bob', 5000, false, t)).toBeUndefined(); // no baseline yet
   for (let i = 0; i < 3; i++) expect(detector.observe('eve', 0, true, t)).toBeUndefined();
-  expect(detector.observe('eve', 0, true, t)).toMatchObject({ kind: 'refusal_spike', message: 'user "eve" had 4 refusals this minute (usual 0.00)' });
+  expect(detector.observe('eve', 0, true, t)).toMatchObject({
+    kind: 'refusal_spike',
+    message: 'user "eve" had 4 refusals this minute (usual 0.00)',
+  });
   expect(detector.observe('eve', 0, true, t)).toBeUndefined(); // raised once per minute
 });
 
@@ -107,7 +138,10 @@ test('rotation by size keeps one chain across files, and a restart continues it'
     expect(verifyAuditFiles(files, undefined)).toMatchObject({ ok: true, records: 21 });
     // A rotated file removed from the middle breaks the chain at the next file's first record.
     const missing = files.filter((_, i) => i !== 1);
-    expect(verifyAuditFiles(missing, undefined)).toMatchObject({ ok: false, problem: expect.stringMatching(/:1: chain broken/) });
+    expect(verifyAuditFiles(missing, undefined)).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/:1: chain broken/),
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,14 +8,28 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export interface Browser {
   readonly context: BrowserContext;
   close(): Promise<void>;
 }
 
-export async function launchBrowser(options: { readonly viewport?: { readonly width: number; readonly height: number }; readonly javaScriptEnabled?: boolean } = {}): Promise<Browser> {
+export async function launchBrowser(
+  options: {
+    readonly viewport?: { readonly width: number; readonly height: number };
+    readonly javaScriptEnabled?: boolean;
+  } = {},
+): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'pgveil-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

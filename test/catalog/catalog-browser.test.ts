@@ -21,13 +21,24 @@ interface PageElement {
   readonly textContent: string | null;
   getAttribute(name: string): string | null;
 }
-declare const document: { readonly activeElement: PageElement | null; readonly cookie: string; readonly documentElement: { readonly scrollWidth: number } };
+declare const document: {
+  readonly activeElement: PageElement | null;
+  readonly cookie: string;
+  readonly documentElement: { readonly scrollWidth: number };
+};
 declare const window: { readonly innerWidth: number; readonly __pwned?: number };
 declare function getComputedStyle(element: PageElement): { readonly outlineStyle: string };
 
 const run = promisify(execFile);
 const SCREENSHOTS = process.env.PGVEIL_CATALOG_SCREENSHOTS;
-const PAGES = ['/catalog', '/catalog/products/demo', '/catalog/events', '/catalog/principals', '/catalog/principals/analyst', '/catalog/policies'];
+const PAGES = [
+  '/catalog',
+  '/catalog/products/demo',
+  '/catalog/events',
+  '/catalog/principals',
+  '/catalog/principals/analyst',
+  '/catalog/policies',
+];
 
 let c: CatalogStack;
 let browser: Browser;
@@ -37,9 +48,9 @@ const seen: string[] = [];
 const consoleErrors: string[] = [];
 
 const psql = (user: 'analyst' | 'steward', sql: string): Promise<{ stdout: string; stderr: string }> =>
-  run('psql', ['-X', '-At', '-h', '127.0.0.1', '-p', String(c.stack.port), '-U', user, '-d', 'demo', '-c', sql], { env: { ...process.env, PGPASSWORD: user } }).catch(
-    (error: { stdout: string; stderr: string }) => ({ stdout: error.stdout, stderr: error.stderr }),
-  );
+  run('psql', ['-X', '-At', '-h', '127.0.0.1', '-p', String(c.stack.port), '-U', user, '-d', 'demo', '-c', sql], {
+    env: { ...process.env, PGPASSWORD: user },
+  }).catch((error: { stdout: string; stderr: string }) => ({ stdout: error.stdout, stderr: error.stderr }));
 
 async function open(path: string): Promise<string> {
   const response = await page.goto(`${c.base}${path}`);
@@ -106,7 +117,12 @@ test('a browser is refused every page until it signs in with the admin token thr
   await Promise.all([page.waitForURL(`${c.base}/catalog/policies`), page.click('button[type=submit]')]);
   expect(await page.locator('h1').innerText()).toBe('Policies');
   const cookies = await browser.context.cookies(`${c.base}/catalog`);
-  expect(cookies.map((k) => [k.name, k.httpOnly, k.sameSite, k.path])).toContainEqual(['pgveil_catalog', true, 'Strict', '/catalog']);
+  expect(cookies.map((k) => [k.name, k.httpOnly, k.sameSite, k.path])).toContainEqual([
+    'pgveil_catalog',
+    true,
+    'Strict',
+    '/catalog',
+  ]);
   // Script cannot read the session cookie.
   expect(await page.evaluate(() => document.cookie)).toBe('');
 });
@@ -129,21 +145,41 @@ test('every page loads with its heading, runs no hostile markup and logs no erro
   });
   // The hostile column is shown as text.
   await open('/catalog/products/demo');
-  expect(await page.locator('section.relation', { hasText: 'public.notes' }).locator('tbody th').allInnerTexts()).toEqual(['id', '<script>window.__pwned=1</script>', 'x" onmouseover="window.__pwned=2', 'contact', 'rows']);
+  expect(
+    await page.locator('section.relation', { hasText: 'public.notes' }).locator('tbody th').allInnerTexts(),
+  ).toEqual(['id', '<script>window.__pwned=1</script>', 'x" onmouseover="window.__pwned=2', 'contact', 'rows']);
   await page.locator('th', { hasText: 'onmouseover' }).hover();
   expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
   expect(consoleErrors).toEqual([]);
 });
 
 test('the access matrix on the data product page equals `pgveil access-matrix --json`, cell for cell', async () => {
-  const { stdout } = await run('node', [join(__dirname, '../../dist/cli/pgveil.js'), 'access-matrix', '--config', join(c.stack.dir, 'pgveil.yaml'), '--json', '--no-discover']);
-  const cli = JSON.parse(stdout) as { profiles: string[]; rows: Array<{ column: string; actions: string[] }>; rowAccess: Array<{ relation: string; access: string[] }> };
+  const { stdout } = await run('node', [
+    join(__dirname, '../../dist/cli/pgveil.js'),
+    'access-matrix',
+    '--config',
+    join(c.stack.dir, 'pgveil.yaml'),
+    '--json',
+    '--no-discover',
+  ]);
+  const cli = JSON.parse(stdout) as {
+    profiles: string[];
+    rows: Array<{ column: string; actions: string[] }>;
+    rowAccess: Array<{ relation: string; access: string[] }>;
+  };
   await open('/catalog/products/demo');
   const cells = await page.$$eval('table.matrix', (tables) =>
     tables.flatMap((table) => {
-      const principals = [...table.querySelectorAll('thead th[data-principal]')].map((th) => th.getAttribute('data-principal'));
+      const principals = [...table.querySelectorAll('thead th[data-principal]')].map((th) =>
+        th.getAttribute('data-principal'),
+      );
       return [...table.querySelectorAll('tr[data-column]')].flatMap((tr) =>
-        [...tr.querySelectorAll('td[data-action]')].map((td, i) => [tr.getAttribute('data-column'), principals[i], td.getAttribute('data-action'), td.firstChild?.textContent]),
+        [...tr.querySelectorAll('td[data-action]')].map((td, i) => [
+          tr.getAttribute('data-column'),
+          principals[i],
+          td.getAttribute('data-action'),
+          td.firstChild?.textContent,
+        ]),
       );
     }),
   );
@@ -161,14 +197,17 @@ test('the charts are inline SVG with a title and the numbers in their descriptio
   const charts = page.locator('figure.chart svg[role=img]');
   expect(await charts.count()).toBe(2);
   expect(await charts.nth(0).locator('title').first().textContent()).toBe('Statements and refusals of demo');
-  expect(await charts.nth(0).locator('desc').textContent()).toMatch(/^4 statement\(s\) and 0 refusal\(s\) in the last 24 hours/);
+  expect(await charts.nth(0).locator('desc').textContent()).toMatch(
+    /^4 statement\(s\) and 0 refusal\(s\) in the last 24 hours/,
+  );
   // The analyst named email and phone (masked) and card_number (masked); the steward read raw values,
   // and the masked columns the analyst did not name (ssn, birth_date) were not read.
   expect(await charts.nth(1).locator('desc').textContent()).toBe('finance.card: 1; pii.email: 1; pii.phone: 1');
 });
 
 test('tags show where they come from: the policy file, a column comment, discovery (sampled in the background)', async () => {
-  const tagsOf = (column: string): Promise<string> => page.locator(`tr[data-column="${column}"] > td`).nth(1).innerText();
+  const tagsOf = (column: string): Promise<string> =>
+    page.locator(`tr[data-column="${column}"] > td`).nth(1).innerText();
   await openUntil('/catalog/products/demo', async (p) => (await p.locator('.tag-discovered').count()) > 0, 30_000);
   expect(await tagsOf('demo:public.customers.name')).toBe('pii.name (declared)');
   expect(await tagsOf('demo:public.customers.email')).toBe('pii.email (comment)');
@@ -227,9 +266,21 @@ test('the keyboard reaches the skip link, the navigation and the tables; focus i
   const order: string[] = [];
   for (let i = 0; i < 8; i++) {
     await page.keyboard.press('Tab');
-    order.push(await page.evaluate(() => document.activeElement?.getAttribute('aria-label') || document.activeElement?.textContent?.trim() || ''));
+    order.push(
+      await page.evaluate(
+        () => document.activeElement?.getAttribute('aria-label') || document.activeElement?.textContent?.trim() || '',
+      ),
+    );
   }
-  expect(order.slice(0, 7)).toEqual(['Skip to content', 'pgveil catalog', 'Data products', 'Security events', 'Principals', 'Policies', 'Sign out']);
+  expect(order.slice(0, 7)).toEqual([
+    'Skip to content',
+    'pgveil catalog',
+    'Data products',
+    'Security events',
+    'Principals',
+    'Policies',
+    'Sign out',
+  ]);
   // The table region scrolls by keyboard: it is focusable and labelled.
   expect(order[7]).toBe('Data products table');
   expect(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).toBe('solid');
@@ -244,20 +295,34 @@ test('at a phone width every page fits: no sideways scrolling of the page, wide 
   try {
     for (const path of PAGES) {
       await open(path);
-      const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+      const widths = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth,
+        viewport: window.innerWidth,
+      }));
       expect([path, widths.page <= widths.viewport]).toEqual([path, true]);
-      if (SCREENSHOTS && (path === '/catalog/products/demo' || path === '/catalog/events')) await page.screenshot({ path: join(SCREENSHOTS, `catalog-phone-${path === '/catalog/events' ? 'events' : 'product'}.png`) });
+      if (SCREENSHOTS && (path === '/catalog/products/demo' || path === '/catalog/events'))
+        await page.screenshot({
+          path: join(SCREENSHOTS, `catalog-phone-${path === '/catalog/events' ? 'events' : 'product'}.png`),
+        });
     }
   } finally {
     await page.setViewportSize({ width: 1280, height: 900 });
   }
   if (SCREENSHOTS) {
-    for (const [path, name] of [['/catalog', 'products'], ['/catalog/products/demo', 'product'], ['/catalog/events', 'events'], ['/catalog/principals/analyst', 'principal'], ['/catalog/policies', 'policies']] as const) {
+    for (const [path, name] of [
+      ['/catalog', 'products'],
+      ['/catalog/products/demo', 'product'],
+      ['/catalog/events', 'events'],
+      ['/catalog/principals/analyst', 'principal'],
+      ['/catalog/policies', 'policies'],
+    ] as const) {
       await open(path);
       await page.screenshot({ path: join(SCREENSHOTS, `catalog-${name}.png`) });
     }
     await open('/catalog/products/demo');
-    await page.locator('section.relation', { hasText: 'public.customers' }).screenshot({ path: join(SCREENSHOTS, 'catalog-matrix.png') });
+    await page
+      .locator('section.relation', { hasText: 'public.customers' })
+      .screenshot({ path: join(SCREENSHOTS, 'catalog-matrix.png') });
   }
 });
 

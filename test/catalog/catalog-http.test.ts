@@ -12,7 +12,14 @@ import { startPgveil } from '../../cli/runtime/start-pgveil';
 import { CONTENT_SECURITY_POLICY } from '../../catalog/catalog-handler';
 import { HOSTILE_DESCRIPTION, SCRIPT_COLUMN, signIn, startCatalogStack, type CatalogStack } from './catalog-stack';
 
-const PAGES = ['/catalog', '/catalog/products/demo', '/catalog/events', '/catalog/principals', '/catalog/principals/analyst', '/catalog/policies'];
+const PAGES = [
+  '/catalog',
+  '/catalog/products/demo',
+  '/catalog/events',
+  '/catalog/principals',
+  '/catalog/principals/analyst',
+  '/catalog/policies',
+];
 
 let c: CatalogStack;
 let cookie: string;
@@ -29,7 +36,8 @@ interface Answer {
   readonly body: string;
 }
 const answer = async (r: Response): Promise<Answer> => ({ status: r.status, headers: r.headers, body: await r.text() });
-const get = async (path: string, headers: Record<string, string> = {}): Promise<Answer> => answer(await fetch(`${c.base}${path}`, { headers, redirect: 'manual' }));
+const get = async (path: string, headers: Record<string, string> = {}): Promise<Answer> =>
+  answer(await fetch(`${c.base}${path}`, { headers, redirect: 'manual' }));
 
 test('without a session or token every page is refused with 401 and shows no catalog data', async () => {
   for (const path of PAGES) {
@@ -54,10 +62,19 @@ test('the admin token as a bearer header opens the pages (for tools)', async () 
 test('sign-in refuses a form without its CSRF cookie, a cross-site origin and a wrong token', async () => {
   const form = await get('/catalog/login');
   const loginCookie = form.headers.getSetCookie()[0]!;
-  expect(loginCookie).toMatch(/^pgveil_catalog_login=[\w-]{32}; Path=\/catalog; HttpOnly; SameSite=Strict; Max-Age=600$/);
+  expect(loginCookie).toMatch(
+    /^pgveil_catalog_login=[\w-]{32}; Path=\/catalog; HttpOnly; SameSite=Strict; Max-Age=600$/,
+  );
   const csrf = /name="csrf" value="([^"]+)"/.exec(form.body)![1]!;
   const post = async (headers: Record<string, string>, body: Record<string, string>): Promise<Answer> =>
-    answer(await fetch(`${c.base}/catalog/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body).toString() }));
+    answer(
+      await fetch(`${c.base}/catalog/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams(body).toString(),
+      }),
+    );
   const pair = loginCookie.split(';')[0]!;
   expect((await post({}, { csrf, token: c.token })).status).toBe(403);
   expect((await post({ cookie: pair }, { csrf: 'x'.repeat(32), token: c.token })).status).toBe(403);
@@ -128,16 +145,23 @@ test('a restarted pgveil shows the last 24 hours from its audit log and its even
   await expect(analyst.query('DELETE FROM orders')).rejects.toMatchObject({ code: '42501' });
   await analyst.end();
   await waitForText(c.stack.eventsFile, 'delete statements are not allowed');
-  const counts = (body: string): string[] => [.../<td class="num">(\d+)<\/td>\s*<td class="num">(\d+)<\/td>\s*<\/tr>/.exec(body)!.slice(1)];
+  const counts = (body: string): string[] => [
+    .../<td class="num">(\d+)<\/td>\s*<td class="num">(\d+)<\/td>\s*<\/tr>/.exec(body)!.slice(1),
+  ];
   const before = counts((await get('/catalog', { cookie })).body);
   expect(Number(before[0])).toBeGreaterThan(3);
   expect(Number(before[1])).toBeGreaterThanOrEqual(1);
   // A second process on the same files (ports from 0), as after a restart.
   const again = await startPgveil(loadServerConfig(join(c.stack.dir, 'pgveil.yaml')), pino({ level: 'silent' }));
   try {
-    const read = async (path: string): Promise<string> => (await fetch(`http://127.0.0.1:${again.adminPort}${path}`, { headers: { authorization: `Bearer ${c.token}` } })).text();
+    const read = async (path: string): Promise<string> =>
+      (
+        await fetch(`http://127.0.0.1:${again.adminPort}${path}`, { headers: { authorization: `Bearer ${c.token}` } })
+      ).text();
     expect(counts(await read('/catalog'))).toEqual(before);
-    expect(await read('/catalog/events?kind=statement_refused&user=analyst')).toContain('delete statements are not allowed through pgveil');
+    expect(await read('/catalog/events?kind=statement_refused&user=analyst')).toContain(
+      'delete statements are not allowed through pgveil',
+    );
   } finally {
     await again.close();
   }

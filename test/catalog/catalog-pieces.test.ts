@@ -9,8 +9,14 @@ beforeAll(() => initRewriter());
 
 test('html escapes every interpolated value, in text and attributes, unless it is html itself', () => {
   const name = `<script>"x" & 'y' \`z\`</script>`;
-  expect(html`<td title="${name}">${name}</td>`.text).toBe('<td title="&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39; &#96;z&#96;&lt;/script&gt;">&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39; &#96;z&#96;&lt;/script&gt;</td>');
-  expect(html`<ul>${['<a>', html`<li>${'<b>'}</li>`]}</ul>`.text).toBe('<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>');
+  expect(html`<td title="${name}">${name}</td>`.text).toBe(
+    '<td title="&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39; &#96;z&#96;&lt;/script&gt;">&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39; &#96;z&#96;&lt;/script&gt;</td>',
+  );
+  expect(
+    html`<ul>
+      ${['<a>', html`<li>${'<b>'}</li>`]}
+    </ul>`.text,
+  ).toBe('<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>');
   expect(html`${null}${undefined}${false}${0}${raw('<br>')}`.text).toBe('0<br>');
   // A name cannot change the route or the fragment.
   expect(catalogPath('principals', '../x?y#z')).toBe('/catalog/principals/..%2Fx%3Fy%23z');
@@ -20,7 +26,11 @@ test('html escapes every interpolated value, in text and attributes, unless it i
 
 test('statements are counted in ten-minute buckets over 24 hours; older ones fall out', () => {
   let now = Date.UTC(2026, 11, 1, 12, 0, 0);
-  const activity = new CatalogActivity(() => [], 3, () => now);
+  const activity = new CatalogActivity(
+    () => [],
+    3,
+    () => now,
+  );
   activity.countStatement('demo', now - 5 * 60_000, false);
   activity.countStatement('demo', now - 5 * 60_000, true);
   activity.countStatement('demo', now - 23 * 3_600_000, false);
@@ -29,9 +39,28 @@ test('statements are counted in ten-minute buckets over 24 hours; older ones fal
   expect(activity.totals('demo')).toMatchObject({ statements: 3, refusals: 1 });
   now += 2 * 3_600_000;
   expect(activity.totals('demo')).toMatchObject({ statements: 2, refusals: 1 });
-  const kinds = ['auth_failure', 'protocol_violation', 'limit_exceeded', 'upstream_failure', 'statement_refused'] as const;
-  for (const kind of kinds) activity.event({ time: new Date(now).toISOString(), kind, severity: 'low', actor: { user: null, session: '', client: '' }, dataProduct: null, message: '', reasons: [] });
-  expect(activity.recentEvents().map((e) => e.kind)).toEqual(['statement_refused', 'upstream_failure', 'limit_exceeded']);
+  const kinds = [
+    'auth_failure',
+    'protocol_violation',
+    'limit_exceeded',
+    'upstream_failure',
+    'statement_refused',
+  ] as const;
+  for (const kind of kinds)
+    activity.event({
+      time: new Date(now).toISOString(),
+      kind,
+      severity: 'low',
+      actor: { user: null, session: '', client: '' },
+      dataProduct: null,
+      message: '',
+      reasons: [],
+    });
+  expect(activity.recentEvents().map((e) => e.kind)).toEqual([
+    'statement_refused',
+    'upstream_failure',
+    'limit_exceeded',
+  ]);
 });
 
 test('referenced columns: names, star and whole-row references', () => {
@@ -44,6 +73,14 @@ test('referenced columns: names, star and whole-row references', () => {
 });
 
 test('row filters read as the policy wrote them', () => {
-  expect(predicateText({ op: 'and', args: [{ op: 'eq', column: 'region', value: "O'Hara" }, { op: 'in', column: 'tier', values: [1, null] }] })).toBe("(region = 'O''Hara') AND (tier IN (1, NULL))");
+  expect(
+    predicateText({
+      op: 'and',
+      args: [
+        { op: 'eq', column: 'region', value: "O'Hara" },
+        { op: 'in', column: 'tier', values: [1, null] },
+      ],
+    }),
+  ).toBe("(region = 'O''Hara') AND (tier IN (1, NULL))");
   expect(predicateText({ op: 'template', sql: 'owner = $1', params: ['alice'] })).toBe("owner = $1 with 'alice'");
 });

@@ -55,7 +55,10 @@ export async function startCatalogStack(prefix: string): Promise<CatalogStack> {
 /** Signs in through the form as a browser would and returns the session cookie. */
 export async function signIn(base: string, token: string): Promise<string> {
   const form = await fetch(`${base}/catalog/login`);
-  const loginCookie = form.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ');
+  const loginCookie = form.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .join('; ');
   const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())![1]!;
   // (Every body is read to its end: an unread one would hold its connection open.)
   const answer = await fetch(`${base}/catalog/login`, {

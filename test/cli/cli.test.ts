@@ -18,7 +18,8 @@ afterAll(() => stack.stop());
 
 test('--help lists the commands', async () => {
   const { stdout } = await pgveil('--help');
-  for (const command of ['serve', 'demo', 'explain', 'user', 'audit']) expect(stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+  for (const command of ['serve', 'demo', 'explain', 'user', 'audit'])
+    expect(stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
 });
 
 test('user verifier makes a verifier that a SCRAM exchange accepts for that password only', async () => {
@@ -47,7 +48,9 @@ test('explain prints the rewrite and its rules, or the refusal with exit code 2'
   expect(stdout).toContain('rewritten (protected: public.customers)');
   expect(stdout).toContain('mask-pii (global) email: mask_email');
   expect(stdout).toContain('sales-region-rows (domain): filter rows');
-  await expect(pgveil('explain', '--config', config, '--user', 'analyst', 'DROP TABLE customers')).rejects.toMatchObject({
+  await expect(
+    pgveil('explain', '--config', config, '--user', 'analyst', 'DROP TABLE customers'),
+  ).rejects.toMatchObject({
     code: 2,
     stdout: expect.stringContaining('refused (SQLSTATE 42501): drop statements are not allowed through pgveil'),
   });
@@ -61,11 +64,16 @@ test('audit verify accepts the live log and rejects an edited copy', async () =>
   expect(ok.stdout).toMatch(/^ok: \d+ records, chain intact/);
   const copy = join(stack.dir, 'edited.jsonl');
   writeFileSync(copy, readFileSync(stack.auditFile, 'utf8').replace('"rows":1', '"rows":0'));
-  await expect(pgveil('audit', 'verify', copy)).rejects.toMatchObject({ code: 1, stdout: expect.stringContaining('record was edited') });
+  await expect(pgveil('audit', 'verify', copy)).rejects.toMatchObject({
+    code: 1,
+    stdout: expect.stringContaining('record was edited'),
+  });
 });
 
 test('an invalid configuration names the file, the line and the key', async () => {
   const bad = join(stack.dir, 'bad.yaml');
   writeFileSync(bad, 'policies: [ policies.yaml ]\nlisten:\n  host: 127.0.0.1\n  port: "many"\n');
-  await expect(pgveil('serve', '--config', bad)).rejects.toMatchObject({ stderr: expect.stringContaining(`${bad}:4: listen.port: must be integer`) });
+  await expect(pgveil('serve', '--config', bad)).rejects.toMatchObject({
+    stderr: expect.stringContaining(`${bad}:4: listen.port: must be integer`),
+  });
 });

@@ -50,7 +50,11 @@ async function failedDemo(args: readonly string[]): Promise<{ code: number | nul
 }
 
 const psql = (p: number, sql: string): Promise<{ stdout: string }> =>
-  promisify(execFile)('psql', [`host=127.0.0.1 port=${p} dbname=demo user=analyst sslmode=require`, '-X', '-At', '-c', sql], { env: { ...process.env, PGPASSWORD: 'analyst' } });
+  promisify(execFile)(
+    'psql',
+    [`host=127.0.0.1 port=${p} dbname=demo user=analyst sslmode=require`, '-X', '-At', '-c', sql],
+    { env: { ...process.env, PGPASSWORD: 'analyst' } },
+  );
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pgveil-demo-'));
@@ -61,7 +65,9 @@ beforeAll(async () => {
   try {
     const failed = await failedDemo(['--port', String(port), '--upstream-port', String(upstreamPort)]);
     expect(failed.code).toBe(1);
-    expect(failed.output).toContain(`pgveil: the bundled PostgreSQL did not start on 127.0.0.1:${upstreamPort}: could not bind IPv4 address "127.0.0.1": Address already in use`);
+    expect(failed.output).toContain(
+      `pgveil: the bundled PostgreSQL did not start on 127.0.0.1:${upstreamPort}: could not bind IPv4 address "127.0.0.1": Address already in use`,
+    );
     expect(failed.output).toContain('start the demo with --upstream-port <another port>');
     expect(existsSync(join(dir, 'db'))).toBe(false);
   } finally {
@@ -76,10 +82,18 @@ afterAll(() => {
 });
 
 test('prints the psql command, keeps its files in one folder, and masks for the analyst', async () => {
-  expect(readdirSync(dir).sort()).toEqual(expect.arrayContaining(['audit', 'db', 'pgveil.yaml', 'policies.yaml', 'server.crt', 'server.key']));
+  expect(readdirSync(dir).sort()).toEqual(
+    expect.arrayContaining(['audit', 'db', 'pgveil.yaml', 'policies.yaml', 'server.crt', 'server.key']),
+  );
   const { stdout } = await promisify(execFile)(
     'psql',
-    [`host=127.0.0.1 port=${port} dbname=demo user=analyst sslmode=require`, '-X', '-At', '-c', 'SELECT id, email, region FROM customers ORDER BY id LIMIT 1'],
+    [
+      `host=127.0.0.1 port=${port} dbname=demo user=analyst sslmode=require`,
+      '-X',
+      '-At',
+      '-c',
+      'SELECT id, email, region FROM customers ORDER BY id LIMIT 1',
+    ],
     { env: { ...process.env, PGPASSWORD: 'analyst' } },
   );
   expect(stdout).toBe('3|c********@example.com|EU\n');
@@ -95,7 +109,21 @@ test("the bundled PostgreSQL is the machine's psql's major version: \\l and \\d 
   // pg_dump 15 too, and the analyst's dump holds what the analyst sees.
   const { stdout: dump } = await promisify(execFile)(
     'pg_dump',
-    ['-h', '127.0.0.1', '-p', String(port), '-U', 'analyst', '-d', 'demo', '--exclude-schema=pgveil', '--no-subscriptions', '--no-blobs', '-t', 'customers'],
+    [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-U',
+      'analyst',
+      '-d',
+      'demo',
+      '--exclude-schema=pgveil',
+      '--no-subscriptions',
+      '--no-blobs',
+      '-t',
+      'customers',
+    ],
     { env: { ...process.env, PGPASSWORD: 'analyst', PGSSLMODE: 'require' }, maxBuffer: 64 * 1024 * 1024 },
   );
   expect(dump).toContain('\n3\tEdsger Lovelace\tc********@example.com\t');
@@ -105,7 +133,9 @@ test("the bundled PostgreSQL is the machine's psql's major version: \\l and \\d 
 
 test('Ctrl-C stops pgveil and the bundled PostgreSQL', async () => {
   expect(await stopDemo()).toBe(0);
-  await expect(promisify(execFile)('pg_isready', ['-h', '127.0.0.1', '-p', String(upstreamPort)])).rejects.toMatchObject({ code: 2 });
+  await expect(
+    promisify(execFile)('pg_isready', ['-h', '127.0.0.1', '-p', String(upstreamPort)]),
+  ).rejects.toMatchObject({ code: 2 });
 }, 30_000);
 
 test("pgveil's port in use: the real reason, and the next start serves the same demo", async () => {
@@ -114,7 +144,9 @@ test("pgveil's port in use: the real reason, and the next start serves the same 
   try {
     const failed = await failedDemo([]);
     expect(failed.code).toBe(1);
-    expect(failed.output).toContain(`pgveil: pgveil cannot listen on 127.0.0.1:${port}, which something else uses: stop it, or start the demo with --port <another port>`);
+    expect(failed.output).toContain(
+      `pgveil: pgveil cannot listen on 127.0.0.1:${port}, which something else uses: stop it, or start the demo with --port <another port>`,
+    );
   } finally {
     await new Promise((resolve) => taken.close(resolve));
   }
@@ -130,10 +162,16 @@ test('flags on an existing directory are applied, and an older policies.yaml get
   writeFileSync(policies, older);
   const moved = port + 7;
   await startDemo(['--port', String(moved)]);
-  expect(output).toContain(`pgveil demo: ${policies} was written by an older pgveil without a tag taxonomy: added "tags: [pii.name, pii.email, pii.ssn, pii.phone, pii.birth_date, finance.card]" at its top`);
-  expect(output).toContain(`pgveil demo: --port ${moved}: listen.port in ${join(dir, 'pgveil.yaml')} changed from ${port}`);
+  expect(output).toContain(
+    `pgveil demo: ${policies} was written by an older pgveil without a tag taxonomy: added "tags: [pii.name, pii.email, pii.ssn, pii.phone, pii.birth_date, finance.card]" at its top`,
+  );
+  expect(output).toContain(
+    `pgveil demo: --port ${moved}: listen.port in ${join(dir, 'pgveil.yaml')} changed from ${port}`,
+  );
   expect(output).toContain(`pgveil demo is running on 127.0.0.1:${moved}`);
-  expect((await psql(moved, 'SELECT id, email FROM customers ORDER BY id LIMIT 1')).stdout).toBe('3|c********@example.com\n');
+  expect((await psql(moved, 'SELECT id, email FROM customers ORDER BY id LIMIT 1')).stdout).toBe(
+    '3|c********@example.com\n',
+  );
   expect(readFileSync(join(dir, 'pgveil.yaml'), 'utf8')).toContain(`listen: { host: 127.0.0.1, port: ${moved} }`);
   expect(await stopDemo()).toBe(0);
 }, 90_000);
@@ -144,7 +182,9 @@ test('a database made by another PostgreSQL major version is refused with what t
   try {
     const failed = await failedDemo([]);
     expect(failed.code).toBe(1);
-    expect(failed.output).toContain(`pgveil: the demo database in ${join(dir, 'db')} was made by PostgreSQL 17 (an older pgveil), and this pgveil bundles PostgreSQL 15, which cannot open it. Remove that directory (rm -rf ${join(dir, 'db')}) and start again`);
+    expect(failed.output).toContain(
+      `pgveil: the demo database in ${join(dir, 'db')} was made by PostgreSQL 17 (an older pgveil), and this pgveil bundles PostgreSQL 15, which cannot open it. Remove that directory (rm -rf ${join(dir, 'db')}) and start again`,
+    );
   } finally {
     writeFileSync(version, '15\n');
   }

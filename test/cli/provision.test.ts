@@ -23,7 +23,10 @@ import { startThrowawayPostgres } from '../support/throwaway-postgres';
 
 const CLI = join(__dirname, '../../dist/cli/pgveil.js');
 const ADMIN_SECRET = `admin-secret-${randomBytes(6).toString('hex')}`;
-const pgveil = (...args: string[]) => promisify(execFile)('node', [CLI, ...args], { env: { ...process.env, PGUSER: PG_SUPERUSER, PGPASSWORD: ADMIN_SECRET } });
+const pgveil = (...args: string[]) =>
+  promisify(execFile)('node', [CLI, ...args], {
+    env: { ...process.env, PGUSER: PG_SUPERUSER, PGPASSWORD: ADMIN_SECRET },
+  });
 
 const EXTRA_SQL = `
 CREATE SCHEMA sales;
@@ -53,7 +56,9 @@ async function product(prefix: string): Promise<Product> {
   const role = `pgveil_prov_${randomBytes(4).toString('hex')}`;
   const password = `service-secret-${randomBytes(8).toString('hex')}`;
   writeFileSync(join(dir, 'service.password'), password);
-  writeFileSync(join(dir, 'policies.yaml'), `
+  writeFileSync(
+    join(dir, 'policies.yaml'),
+    `
 tags: [pii.name, pii.email, pii.ssn, pii.phone, pii.birth_date, finance.card]
 dataProducts:
   - name: sales_${prefix}
@@ -63,8 +68,12 @@ dataProducts:
 globalPolicies:
   - id: hash-ssn
     columns: [ { tags: [pii.ssn], action: { kind: hash } } ]
-`);
-  writeFileSync(join(dir, 'pgveil.yaml'), 'listen: { host: 127.0.0.1, port: 0 }\npolicies: [ policies.yaml ]\naudit: { file: audit.jsonl }\n');
+`,
+  );
+  writeFileSync(
+    join(dir, 'pgveil.yaml'),
+    'listen: { host: 127.0.0.1, port: 0 }\npolicies: [ policies.yaml ]\naudit: { file: audit.jsonl }\n',
+  );
   return {
     db,
     dir,
@@ -84,8 +93,13 @@ globalPolicies:
   };
 }
 
-const code = (p: Promise<unknown>): Promise<string | undefined> => p.then(() => undefined, (e: { code?: string }) => e.code);
-const keyPads = (db: TestDatabase) => withAdmin(async (c) => (await c.query('SELECT inner_pad, outer_pad FROM pgveil.hash_key')).rows, db.name);
+const code = (p: Promise<unknown>): Promise<string | undefined> =>
+  p.then(
+    () => undefined,
+    (e: { code?: string }) => e.code,
+  );
+const keyPads = (db: TestDatabase) =>
+  withAdmin(async (c) => (await c.query('SELECT inner_pad, outer_pad FROM pgveil.hash_key')).rows, db.name);
 
 describe('from nothing', () => {
   let p: Product;
@@ -96,12 +110,20 @@ describe('from nothing', () => {
 
   test('--dry-run prints the SQL, changes nothing, and shows no secret', async () => {
     const { stdout } = await pgveil('provision', '--config', p.config, '--dry-run');
-    expect(stdout).toContain(`CREATE ROLE "${p.role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;`);
-    expect(stdout).toContain(`ALTER ROLE "${p.role}" PASSWORD '<SCRAM-SHA-256 verifier of the password from passwordFile ${join(p.dir, 'service.password')}>';`);
+    expect(stdout).toContain(
+      `CREATE ROLE "${p.role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;`,
+    );
+    expect(stdout).toContain(
+      `ALTER ROLE "${p.role}" PASSWORD '<SCRAM-SHA-256 verifier of the password from passwordFile ${join(p.dir, 'service.password')}>';`,
+    );
     expect(stdout).toContain(`REVOKE TEMPORARY ON DATABASE "${p.db.name}" FROM PUBLIC, "${p.role}";`);
-    expect(stdout).toContain(`GRANT SELECT ON TABLE "public"."customers", "public"."orders", "sales"."eu_targets", "sales"."targets" TO "${p.role}";`);
+    expect(stdout).toContain(
+      `GRANT SELECT ON TABLE "public"."customers", "public"."orders", "sales"."eu_targets", "sales"."targets" TO "${p.role}";`,
+    );
     expect(stdout).toContain('CREATE SCHEMA "pgveil" AUTHORIZATION "pgveil_owner";');
-    expect(stdout).toContain('INSERT INTO "pgveil".hash_key (inner_pad, outer_pad) VALUES ($1, $2);\n--   $1, $2: the HMAC pads of a new random 32-byte key, sent as bind parameters and never printed');
+    expect(stdout).toContain(
+      'INSERT INTO "pgveil".hash_key (inner_pad, outer_pad) VALUES ($1, $2);\n--   $1, $2: the HMAC pads of a new random 32-byte key, sent as bind parameters and never printed',
+    );
     expect(stdout).toContain(`REVOKE EXECUTE ON FUNCTION public.leak_ssn(integer) FROM PUBLIC, "${p.role}";`);
     expect(stdout).toContain(`REVOKE EXECUTE ON FUNCTION public.add_tax(integer) FROM PUBLIC, "${p.role}";`);
     expect(stdout).toContain(`GRANT EXECUTE ON FUNCTION public.add_tax(numeric) TO "${p.role}";`);
@@ -110,9 +132,17 @@ describe('from nothing', () => {
     expect(stdout).not.toContain(p.password);
     expect(stdout).not.toContain(ADMIN_SECRET);
     expect(stdout).not.toContain('SCRAM-SHA-256$');
-    const state = await withAdmin(async (c) => (await c.query(
-      `SELECT (SELECT count(*) FROM pg_roles WHERE rolname = $1)::int AS roles, (SELECT count(*) FROM pg_namespace WHERE nspname = 'pgveil')::int AS schemas,
-              has_function_privilege('public', 'public.leak_ssn(integer)', 'EXECUTE') AS public_executes`, [p.role])).rows[0], p.db.name);
+    const state = await withAdmin(
+      async (c) =>
+        (
+          await c.query(
+            `SELECT (SELECT count(*) FROM pg_roles WHERE rolname = $1)::int AS roles, (SELECT count(*) FROM pg_namespace WHERE nspname = 'pgveil')::int AS schemas,
+              has_function_privilege('public', 'public.leak_ssn(integer)', 'EXECUTE') AS public_executes`,
+            [p.role],
+          )
+        ).rows[0],
+      p.db.name,
+    );
     expect(state).toEqual({ roles: 0, schemas: 0, public_executes: true });
   });
 
@@ -124,7 +154,9 @@ describe('from nothing', () => {
     try {
       expect((await c.query('SELECT count(*)::int AS n FROM public.customers')).rows).toEqual([{ n: 1000 }]);
       expect((await c.query('SELECT amount FROM sales.eu_targets')).rows).toEqual([{ amount: 10 }]);
-      expect((await c.query('SELECT public.add_tax(10.5) AS v, sales.shout($1) AS s', ['eu'])).rows).toEqual([{ v: '21.0', s: 'EU' }]);
+      expect((await c.query('SELECT public.add_tax(10.5) AS v, sales.shout($1) AS s', ['eu'])).rows).toEqual([
+        { v: '21.0', s: 'EU' },
+      ]);
       expect((await c.query("SELECT pgveil.keyed_hash('x') ~ '^[0-9a-f]{64}$' AS ok")).rows).toEqual([{ ok: true }]);
       expect(await code(c.query('CREATE TEMP TABLE t (x integer)'))).toBe('42501');
       expect(await code(c.query('CREATE TABLE public.t (x integer)'))).toBe('42501');
@@ -140,18 +172,38 @@ describe('from nothing', () => {
     } finally {
       await c.end();
     }
-    const role = await withAdmin(async (c) => (await c.query(
-      `SELECT rolsuper, rolinherit, rolcreatedb, rolcreaterole, rolcanlogin, rolreplication, rolbypassrls,
+    const role = await withAdmin(
+      async (c) =>
+        (
+          await c.query(
+            `SELECT rolsuper, rolinherit, rolcreatedb, rolcreaterole, rolcanlogin, rolreplication, rolbypassrls,
               (SELECT count(*) FROM pg_auth_members WHERE member = r.oid)::int AS memberships
-       FROM pg_roles r WHERE rolname = $1`, [p.role])).rows);
-    expect(role).toEqual([{ rolsuper: false, rolinherit: false, rolcreatedb: false, rolcreaterole: false, rolcanlogin: true, rolreplication: false, rolbypassrls: false, memberships: 0 }]);
+       FROM pg_roles r WHERE rolname = $1`,
+            [p.role],
+          )
+        ).rows,
+    );
+    expect(role).toEqual([
+      {
+        rolsuper: false,
+        rolinherit: false,
+        rolcreatedb: false,
+        rolcreaterole: false,
+        rolcanlogin: true,
+        rolreplication: false,
+        rolbypassrls: false,
+        memberships: 0,
+      },
+    ]);
   });
 
   test('running it again changes nothing, says so, and keeps the key', async () => {
     const before = await keyPads(p.db);
     expect(before).toHaveLength(1);
     const { stdout } = await pgveil('provision', '--config', p.config, '--product', 'sales_prov');
-    expect(stdout).toBe(`-- data product "sales_prov" at ${PG_HOST}:${PG_PORT}/${p.db.name}, service account "${p.role}"\n-- sales_prov: already provisioned, nothing to change\n`);
+    expect(stdout).toBe(
+      `-- data product "sales_prov" at ${PG_HOST}:${PG_PORT}/${p.db.name}, service account "${p.role}"\n-- sales_prov: already provisioned, nothing to change\n`,
+    );
     expect(await keyPads(p.db)).toEqual(before);
     const dry = await pgveil('provision', '--config', p.config, '--dry-run');
     expect(dry.stdout).toContain('already provisioned, nothing to change');
@@ -175,7 +227,10 @@ describe('from nothing', () => {
   test('serve names a missing helper schema and the command that fixes it, at start and after a reload', async () => {
     const lines: string[] = [];
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
-    const findings = () => lines.map((l) => JSON.parse(l) as { level: number; msg: string; fix?: string; problem?: string }).filter((l) => l.fix !== undefined);
+    const findings = () =>
+      lines
+        .map((l) => JSON.parse(l) as { level: number; msg: string; fix?: string; problem?: string })
+        .filter((l) => l.fix !== undefined);
     const fix = `pgveil provision --config ${p.config} --product sales_prov`;
     const running = await startPgveil(loadServerConfig(p.config), log);
     try {
@@ -184,29 +239,39 @@ describe('from nothing', () => {
       writeFileSync(join(p.dir, 'policies.yaml'), `${readFileSync(join(p.dir, 'policies.yaml'), 'utf8')}\n# touched\n`);
       expect(running.policies.reload()).toBe(true);
       for (let i = 0; i < 200 && findings().length === 0; i++) await new Promise((r) => setTimeout(r, 25));
-      expect(findings()).toEqual([
-        {
-          level: 50,
-          dataProduct: 'sales_prov',
-          upstream: `${PG_HOST}:${PG_PORT}/${p.db.name}`,
-          problem: `the helper schema "pgveil" is missing: hashed columns fail with 'schema "pgveil" does not exist'`,
-          fix,
-          msg: `data product "sales_prov" (${PG_HOST}:${PG_PORT}/${p.db.name}): the helper schema "pgveil" is missing: hashed columns fail with 'schema "pgveil" does not exist'; fix: ${fix}`,
-        },
-      ].map((f) => expect.objectContaining(f)));
+      expect(findings()).toEqual(
+        [
+          {
+            level: 50,
+            dataProduct: 'sales_prov',
+            upstream: `${PG_HOST}:${PG_PORT}/${p.db.name}`,
+            problem: `the helper schema "pgveil" is missing: hashed columns fail with 'schema "pgveil" does not exist'`,
+            fix,
+            msg: `data product "sales_prov" (${PG_HOST}:${PG_PORT}/${p.db.name}): the helper schema "pgveil" is missing: hashed columns fail with 'schema "pgveil" does not exist'; fix: ${fix}`,
+          },
+        ].map((f) => expect.objectContaining(f)),
+      );
     } finally {
       await running.close();
     }
     lines.length = 0;
     const restarted = await startPgveil(loadServerConfig(p.config), log);
     await restarted.close();
-    expect(findings().map((f) => [f.level, f.problem])).toEqual([[50, `the helper schema "pgveil" is missing: hashed columns fail with 'schema "pgveil" does not exist'`]]);
+    expect(findings().map((f) => [f.level, f.problem])).toEqual([
+      [50, `the helper schema "pgveil" is missing: hashed columns fail with 'schema "pgveil" does not exist'`],
+    ]);
     // The command it names puts the helper back, with a new key (the old one went with the schema).
     const { stdout } = await pgveil('provision', '--config', p.config, '--product', 'sales_prov');
     expect(stdout).toContain('CREATE SCHEMA "pgveil"');
     const config = loadServerConfig(p.config);
     const bundle = loadPolicyFiles(config.policies);
-    expect(await checkUpstreamProvisioning(bundle.dataProducts.get('sales_prov')!, { helperSchema: 'pgveil', hashes: true, fixCommand: fix })).toEqual([]);
+    expect(
+      await checkUpstreamProvisioning(bundle.dataProducts.get('sales_prov')!, {
+        helperSchema: 'pgveil',
+        hashes: true,
+        fixCommand: fix,
+      }),
+    ).toEqual([]);
   });
 });
 
@@ -224,27 +289,38 @@ test('an existing service account with too many rights is brought back to read-o
     }, p.db.name);
     const bundle = loadPolicyFiles(loadServerConfig(p.config).policies);
     const declared = bundle.dataProducts.get('sales_provfix')!;
-    const check = () => checkUpstreamProvisioning(declared, { helperSchema: 'pgveil', hashes: true, fixCommand: 'fix' });
+    const check = () =>
+      checkUpstreamProvisioning(declared, { helperSchema: 'pgveil', hashes: true, fixCommand: 'fix' });
     expect((await check()).map((f) => [f.level, f.problem])).toEqual([
       ['error', `the helper schema "pgveil" is missing: hashed columns fail with 'schema "pgveil" does not exist'`],
       ['warn', 'the service account may create temporary tables (TEMPORARY on the database)'],
       ['warn', 'the service account may create schemas (CREATE on the database)'],
       ['warn', 'the service account may create objects in schema(s) "public"'],
       ['warn', 'the service account is a member of "pg_read_all_settings"'],
-      ['warn', 'the service account cannot read 4 relation(s) of the data product, created since the last provisioning?: public.customers, public.orders, sales.eu_targets, sales.targets'],
-      ['warn', 'the service account may execute 2 function(s) the policy does not allow: public.add_tax(integer), public.leak_ssn(integer)'],
+      [
+        'warn',
+        'the service account cannot read 4 relation(s) of the data product, created since the last provisioning?: public.customers, public.orders, sales.eu_targets, sales.targets',
+      ],
+      [
+        'warn',
+        'the service account may execute 2 function(s) the policy does not allow: public.add_tax(integer), public.leak_ssn(integer)',
+      ],
     ]);
     const [result] = await provisionConfigured(loadServerConfig(p.config), { admin: { user: PG_SUPERUSER } });
     const whys = result!.steps.map((s) => s.why);
     expect(whys).toContain('the service account may log in and do nothing else');
-    expect(whys).toContain('the service account was a member of "pg_read_all_settings": membership revoked (it must hold no rights but reading)');
+    expect(whys).toContain(
+      'the service account was a member of "pg_read_all_settings": membership revoked (it must hold no rights but reading)',
+    );
     expect(whys).toContain(`the service account's password (from passwordFile ${join(p.dir, 'service.password')})`);
-    expect(result!.steps.map((s) => s.sql)).toEqual(expect.arrayContaining([
-      `REVOKE "pg_read_all_settings" FROM "${p.role}"`,
-      `REVOKE CREATE ON DATABASE "${p.db.name}" FROM PUBLIC, "${p.role}"`,
-      `REVOKE CREATE ON SCHEMA "public" FROM PUBLIC, "${p.role}"`,
-      `REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE "public"."customers" FROM PUBLIC, "${p.role}"`,
-    ]));
+    expect(result!.steps.map((s) => s.sql)).toEqual(
+      expect.arrayContaining([
+        `REVOKE "pg_read_all_settings" FROM "${p.role}"`,
+        `REVOKE CREATE ON DATABASE "${p.db.name}" FROM PUBLIC, "${p.role}"`,
+        `REVOKE CREATE ON SCHEMA "public" FROM PUBLIC, "${p.role}"`,
+        `REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE "public"."customers" FROM PUBLIC, "${p.role}"`,
+      ]),
+    );
     expect(await check()).toEqual([]);
     const c = await p.connect(); // the password from the file now works
     try {
@@ -260,7 +336,10 @@ test('an existing service account with too many rights is brought back to read-o
     // and serve says so.
     await p.db.exec('CREATE TABLE sales.newer (x integer)');
     expect((await check()).map((f) => [f.level, f.problem])).toEqual([
-      ['warn', 'the service account cannot read 1 relation(s) of the data product, created since the last provisioning?: sales.newer'],
+      [
+        'warn',
+        'the service account cannot read 1 relation(s) of the data product, created since the last provisioning?: sales.newer',
+      ],
     ]);
     const [third] = await provisionConfigured(loadServerConfig(p.config), { admin: { user: PG_SUPERUSER } });
     expect(third!.steps.map((s) => s.sql)).toEqual([`GRANT SELECT ON TABLE "sales"."newer" TO "${p.role}"`]);
@@ -282,18 +361,31 @@ test('over SCRAM: the admin password comes from --admin-password-file, the servi
     const servicePassword = `svc-${randomBytes(6).toString('hex')}`;
     writeFileSync(join(dir, 'service.password'), servicePassword);
     writeFileSync(join(dir, 'admin.password'), `${superuserPassword}\n`);
-    writeFileSync(join(dir, 'policies.yaml'), `
+    writeFileSync(
+      join(dir, 'policies.yaml'),
+      `
 tags: [pii.ssn]
 dataProducts:
   - { name: sales, domain: sales, upstream: { host: 127.0.0.1, port: ${server.port}, database: sales, user: pgveil_svc, passwordFile: service.password } }
 globalPolicies:
   - { id: hash-ssn, columns: [ { tags: [pii.ssn], action: { kind: hash } } ] }
-`);
+`,
+    );
     writeFileSync(join(dir, 'pgveil.yaml'), 'policies: [ policies.yaml ]\n');
     const config = join(dir, 'pgveil.yaml');
     // $PGPASSWORD (set by the helper) is wrong here: the file must win, and neither is printed.
-    const first = await pgveil('provision', '--config', config, '--admin-user', 'postgres', '--admin-password-file', join(dir, 'admin.password'));
-    expect(first.stdout).toContain(`ALTER ROLE "pgveil_svc" PASSWORD '<SCRAM-SHA-256 verifier of the password from passwordFile ${join(dir, 'service.password')}>';`);
+    const first = await pgveil(
+      'provision',
+      '--config',
+      config,
+      '--admin-user',
+      'postgres',
+      '--admin-password-file',
+      join(dir, 'admin.password'),
+    );
+    expect(first.stdout).toContain(
+      `ALTER ROLE "pgveil_svc" PASSWORD '<SCRAM-SHA-256 verifier of the password from passwordFile ${join(dir, 'service.password')}>';`,
+    );
     for (const secret of [superuserPassword, servicePassword, ADMIN_SECRET]) expect(first.stdout).not.toContain(secret);
     const login = async (password: string): Promise<string> => {
       const c = new Client({ host: '127.0.0.1', port: server.port, database: 'sales', user: 'pgveil_svc', password });
@@ -311,7 +403,10 @@ globalPolicies:
     const second = await pgveil('provision', '--config', config, '--admin-password-file', join(dir, 'admin.password'));
     expect(second.stdout).toContain('-- sales: already provisioned, nothing to change');
     const wrongAdmin = pgveil('provision', '--config', config, '--admin-user', 'postgres');
-    await expect(wrongAdmin).rejects.toMatchObject({ code: 1, stderr: `pgveil: data product "sales" (127.0.0.1:${server.port}/sales) was not provisioned: password authentication failed for user "postgres"\n` });
+    await expect(wrongAdmin).rejects.toMatchObject({
+      code: 1,
+      stderr: `pgveil: data product "sales" (127.0.0.1:${server.port}/sales) was not provisioned: password authentication failed for user "postgres"\n`,
+    });
   } finally {
     await server.remove();
     rmSync(dir, { recursive: true, force: true });

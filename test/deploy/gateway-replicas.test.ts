@@ -45,16 +45,19 @@ function replicaConfig(dir: string): string {
   const url = new URL(REDIS_URL);
   url.username = redisUser;
   const config = join(dir, 'pgveil.yaml');
-  writeFileSync(config, [
-    'listen: { host: 127.0.0.1, port: 0 }',
-    'admin: { port: 0 }',
-    'policies: [ policies.yaml ]',
-    'audit: { file: audit/audit.jsonl }',
-    'events: { sinks: [ { type: file, path: audit/events.jsonl } ] }',
-    `redis: { url: "${url.toString()}", passwordEnv: ${PASSWORD_ENV}, keyPrefix: "${prefix}", refreshMs: 100 }`,
-    'log: { level: info }',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      'listen: { host: 127.0.0.1, port: 0 }',
+      'admin: { port: 0 }',
+      'policies: [ policies.yaml ]',
+      'audit: { file: audit/audit.jsonl }',
+      'events: { sinks: [ { type: file, path: audit/events.jsonl } ] }',
+      `redis: { url: "${url.toString()}", passwordEnv: ${PASSWORD_ENV}, keyPrefix: "${prefix}", refreshMs: 100 }`,
+      'log: { level: info }',
+      '',
+    ].join('\n'),
+  );
   return config;
 }
 
@@ -69,7 +72,8 @@ function startReplica(name: string, dir: string): Promise<Replica> {
     createInterface({ input: child.stdout }).on('line', (line) => {
       const entry = JSON.parse(line) as { msg: string; port?: number };
       if (entry.msg.startsWith('admin endpoint')) adminPort = entry.port!;
-      if (entry.msg === 'pgveil is listening') resolve({ name, dir, config, port: entry.port!, adminPort, process: child });
+      if (entry.msg === 'pgveil is listening')
+        resolve({ name, dir, config, port: entry.port!, adminPort, process: child });
     });
     child.once('exit', (code) => reject(new Error(`replica ${name} exited with ${code}: ${stderr}`)));
   });
@@ -83,12 +87,19 @@ async function stopReplica(replica: Replica | undefined): Promise<void> {
 }
 
 async function analystOn(replica: Replica): Promise<Client> {
-  const client = new Client({ host: '127.0.0.1', port: replica.port, user: 'analyst', password: 'analyst', database: 'demo' });
+  const client = new Client({
+    host: '127.0.0.1',
+    port: replica.port,
+    user: 'analyst',
+    password: 'analyst',
+    database: 'demo',
+  });
   await client.connect();
   return client;
 }
 
-const customers = async (client: Client): Promise<number> => (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM customers')).rows[0]!.n;
+const customers = async (client: Client): Promise<number> =>
+  (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM customers')).rows[0]!.n;
 
 /** Asks until the answer is `expected` (Redis refreshes and reloads are asynchronous), then asserts it. */
 async function eventually(ask: () => Promise<number | string>, expected: number | string): Promise<void> {
@@ -110,7 +121,17 @@ const cli = (...args: string[]): Promise<{ stdout: string }> => promisify(execFi
 beforeAll(async () => {
   redis = new Redis(REDIS_URL);
   // The replicas' Redis user: only the keys and channels under their prefix.
-  await redis.call('ACL', 'SETUSER', redisUser, 'reset', 'on', `>${redisPassword}`, `~${prefix}*`, `&${prefix}*`, '+@all');
+  await redis.call(
+    'ACL',
+    'SETUSER',
+    redisUser,
+    'reset',
+    'on',
+    `>${redisPassword}`,
+    `~${prefix}*`,
+    `&${prefix}*`,
+    '+@all',
+  );
   // The data product, its service account and the demo policies (the stack's own in-process pgveil is not used).
   stack = await startStack('gateway');
   v1 = readFileSync(stack.policiesFile, 'utf8');
@@ -146,7 +167,9 @@ test('a grant and a revocation made through replica A take effect on replica B m
   const onB = await analystOn(b);
   try {
     expect(await customers(onB)).toBe(333);
-    expect((await cli('grant', 'analyst', 'region', 'US', '--for', '1h', '--config', a.config)).stdout).toBe('granted region=US to analyst for 1h\n');
+    expect((await cli('grant', 'analyst', 'region', 'US', '--for', '1h', '--config', a.config)).stdout).toBe(
+      'granted region=US to analyst for 1h\n',
+    );
     await eventually(() => customers(onB), 333 + 334);
     expect((await cli('revoke', 'analyst', 'region', 'US', '--config', a.config)).stdout).toBe('revoked 1 grant(s)\n');
     await eventually(() => customers(onB), 333);
@@ -159,7 +182,8 @@ test('a policy change loaded by replica A is announced over Redis and replica B 
   // The governance board nulls e-mail addresses instead of masking them.
   const v2 = v1.replace('action: { kind: mask_email }', 'action: { kind: "null" }');
   expect(v2).not.toBe(v1);
-  const emails = async (client: Client): Promise<number> => (await client.query<{ n: number }>('SELECT count(email)::int AS n FROM customers')).rows[0]!.n;
+  const emails = async (client: Client): Promise<number> =>
+    (await client.query<{ n: number }>('SELECT count(email)::int AS n FROM customers')).rows[0]!.n;
   const [versionOfA, versionOfB] = [await policyVersion(a), await policyVersion(b)];
   const listener = new Redis(REDIS_URL);
   const announced: string[] = [];
@@ -193,5 +217,8 @@ test('a replica whose Redis password variable is not set refuses to start, namin
     () => undefined,
     (error: { code: number; stderr: string }) => error,
   );
-  expect(failed).toMatchObject({ code: 1, stderr: `pgveil: redis.passwordEnv names "${PASSWORD_ENV}", which is not set\n` });
+  expect(failed).toMatchObject({
+    code: 1,
+    stderr: `pgveil: redis.passwordEnv names "${PASSWORD_ENV}", which is not set\n`,
+  });
 });

@@ -38,18 +38,34 @@ interface K8sObject {
 }
 
 // The kinds the examples use, with their model (schema) and their TypeScript type.
-const KINDS: Readonly<Record<string, { readonly model: new (data: never) => { validate(): void }; readonly type: readonly [string, string] }>> = {
+const KINDS: Readonly<
+  Record<
+    string,
+    { readonly model: new (data: never) => { validate(): void }; readonly type: readonly [string, string] }
+  >
+> = {
   'v1/ConfigMap': { model: ConfigMap, type: ['kubernetes-models/v1/ConfigMap', 'IConfigMap'] },
   'v1/Secret': { model: Secret, type: ['kubernetes-models/v1/Secret', 'ISecret'] },
   'v1/Service': { model: Service, type: ['kubernetes-models/v1/Service', 'IService'] },
-  'v1/PersistentVolumeClaim': { model: PersistentVolumeClaim, type: ['kubernetes-models/v1/PersistentVolumeClaim', 'IPersistentVolumeClaim'] },
+  'v1/PersistentVolumeClaim': {
+    model: PersistentVolumeClaim,
+    type: ['kubernetes-models/v1/PersistentVolumeClaim', 'IPersistentVolumeClaim'],
+  },
   'apps/v1/Deployment': { model: Deployment, type: ['kubernetes-models/apps/v1/Deployment', 'IDeployment'] },
   'batch/v1/Job': { model: Job, type: ['kubernetes-models/batch/v1/Job', 'IJob'] },
-  'networking.k8s.io/v1/NetworkPolicy': { model: NetworkPolicy, type: ['kubernetes-models/networking.k8s.io/v1/NetworkPolicy', 'INetworkPolicy'] },
-  'policy/v1/PodDisruptionBudget': { model: PodDisruptionBudget, type: ['kubernetes-models/policy/v1/PodDisruptionBudget', 'IPodDisruptionBudget'] },
+  'networking.k8s.io/v1/NetworkPolicy': {
+    model: NetworkPolicy,
+    type: ['kubernetes-models/networking.k8s.io/v1/NetworkPolicy', 'INetworkPolicy'],
+  },
+  'policy/v1/PodDisruptionBudget': {
+    model: PodDisruptionBudget,
+    type: ['kubernetes-models/policy/v1/PodDisruptionBudget', 'IPodDisruptionBudget'],
+  },
 };
 
-const manifests = readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort();
+const manifests = readdirSync(DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 function objectsOf(file: string): K8sObject[] {
   const documents = parseAllDocuments(readFileSync(join(DIR, file), 'utf8'));
@@ -67,8 +83,10 @@ function podOf(o: K8sObject): { readonly labels: Record<string, string>; readonl
 }
 
 const containersOf = (pod: IPodSpec): IContainer[] => [...(pod.initContainers ?? []), ...pod.containers];
-const selects = (selector: Record<string, string>, labels: Record<string, string>): boolean => Object.entries(selector).every(([k, v]) => labels[k] === v);
-const keysOf = (o: K8sObject): string[] => Object.keys({ ...((o.data as object) ?? {}), ...((o.stringData as object) ?? {}) });
+const selects = (selector: Record<string, string>, labels: Record<string, string>): boolean =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
+const keysOf = (o: K8sObject): string[] =>
+  Object.keys({ ...((o.data as object) ?? {}), ...((o.stringData as object) ?? {}) });
 
 test('the examples are the sidecar and the gateway', () => {
   expect(manifests).toEqual(['gateway.yaml', 'sidecar.yaml']);
@@ -76,7 +94,8 @@ test('the examples are the sidecar and the gateway', () => {
 
 describe.each(manifests)('%s', (file) => {
   const objects = objectsOf(file);
-  const named = (kind: string, name: string): K8sObject | undefined => objects.find((o) => o.kind === kind && o.metadata.name === name);
+  const named = (kind: string, name: string): K8sObject | undefined =>
+    objects.find((o) => o.kind === kind && o.metadata.name === name);
   const workloads = objects.flatMap((o) => {
     const pod = podOf(o);
     return pod ? [{ object: o, ...pod }] : [];
@@ -92,18 +111,30 @@ describe.each(manifests)('%s', (file) => {
 
   test('no object carries a field that the Kubernetes API does not define', () => {
     const source = [
-      ...objects.map((o, i) => `import type { ${KINDS[`${o.apiVersion}/${o.kind}`]!.type[1]} as T${i} } from '${KINDS[`${o.apiVersion}/${o.kind}`]!.type[0]}';`),
+      ...objects.map(
+        (o, i) =>
+          `import type { ${KINDS[`${o.apiVersion}/${o.kind}`]!.type[1]} as T${i} } from '${KINDS[`${o.apiVersion}/${o.kind}`]!.type[0]}';`,
+      ),
       ...objects.map((o, i) => `export const object${i}: T${i} = ${JSON.stringify(o)};`),
     ].join('\n');
     const virtual = join(ROOT, 'test/deploy/__manifest-types__.ts');
-    const options: ts.CompilerOptions = { strict: true, noEmit: true, skipLibCheck: true, module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16, target: ts.ScriptTarget.ES2022, types: [] };
+    const options: ts.CompilerOptions = {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      module: ts.ModuleKind.Node16,
+      moduleResolution: ts.ModuleResolutionKind.Node16,
+      target: ts.ScriptTarget.ES2022,
+      types: [],
+    };
     const host = ts.createCompilerHost(options);
     const readFile = host.readFile.bind(host);
     const fileExists = host.fileExists.bind(host);
     host.readFile = (f) => (f === virtual ? source : readFile(f));
     host.fileExists = (f) => f === virtual || fileExists(f);
     const getSourceFile = host.getSourceFile.bind(host);
-    host.getSourceFile = (f, language) => (f === virtual ? ts.createSourceFile(f, source, language) : getSourceFile(f, language));
+    host.getSourceFile = (f, language) =>
+      f === virtual ? ts.createSourceFile(f, source, language) : getSourceFile(f, language);
     const program = ts.createProgram([virtual], options, host);
     const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     expect(problems).toEqual([]);
@@ -124,7 +155,8 @@ describe.each(manifests)('%s', (file) => {
           expect(secret).toBeDefined();
           for (const item of v.secret.items ?? []) expect(keysOf(secret!)).toContain(item.key);
         }
-        if (v.persistentVolumeClaim) expect(named('PersistentVolumeClaim', v.persistentVolumeClaim.claimName)).toBeDefined();
+        if (v.persistentVolumeClaim)
+          expect(named('PersistentVolumeClaim', v.persistentVolumeClaim.claimName)).toBeDefined();
         expect(v.emptyDir).toBeUndefined();
       }
       const mounted = new Set<string>();
@@ -133,13 +165,20 @@ describe.each(manifests)('%s', (file) => {
           expect(volumes.has(m.name)).toBe(true);
           mounted.add(m.name);
           // A subPath mount of a ConfigMap or Secret never sees an update.
-          if (volumes.get(m.name)?.configMap || volumes.get(m.name)?.secret) expect([m.subPath, m.subPathExpr]).toEqual([undefined, undefined]);
+          if (volumes.get(m.name)?.configMap || volumes.get(m.name)?.secret)
+            expect([m.subPath, m.subPathExpr]).toEqual([undefined, undefined]);
         }
         for (const e of c.env ?? []) {
           const secretRef = e.valueFrom?.secretKeyRef;
-          if (secretRef) expect(keysOf(named('Secret', secretRef.name!) ?? ({ metadata: { name: '' } } as K8sObject))).toContain(secretRef.key);
+          if (secretRef)
+            expect(keysOf(named('Secret', secretRef.name!) ?? ({ metadata: { name: '' } } as K8sObject))).toContain(
+              secretRef.key,
+            );
           const configRef = e.valueFrom?.configMapKeyRef;
-          if (configRef) expect(keysOf(named('ConfigMap', configRef.name!) ?? ({ metadata: { name: '' } } as K8sObject))).toContain(configRef.key);
+          if (configRef)
+            expect(keysOf(named('ConfigMap', configRef.name!) ?? ({ metadata: { name: '' } } as K8sObject))).toContain(
+              configRef.key,
+            );
         }
         const ports = (c.ports ?? []).map((p) => p.name);
         for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) {
@@ -153,12 +192,24 @@ describe.each(manifests)('%s', (file) => {
 
   test('every Service, NetworkPolicy and PodDisruptionBudget selects a workload, on ports it has', () => {
     for (const o of objects) {
-      const spec = o.spec as { selector?: Record<string, string> | { matchLabels: Record<string, string> }; podSelector?: { matchLabels: Record<string, string> }; ports?: Array<{ targetPort: string }> };
-      const selector = o.kind === 'Service' ? (spec.selector as Record<string, string>) : o.kind === 'NetworkPolicy' ? spec.podSelector?.matchLabels : o.kind === 'PodDisruptionBudget' ? (spec.selector as { matchLabels: Record<string, string> }).matchLabels : undefined;
+      const spec = o.spec as {
+        selector?: Record<string, string> | { matchLabels: Record<string, string> };
+        podSelector?: { matchLabels: Record<string, string> };
+        ports?: Array<{ targetPort: string }>;
+      };
+      const selector =
+        o.kind === 'Service'
+          ? (spec.selector as Record<string, string>)
+          : o.kind === 'NetworkPolicy'
+            ? spec.podSelector?.matchLabels
+            : o.kind === 'PodDisruptionBudget'
+              ? (spec.selector as { matchLabels: Record<string, string> }).matchLabels
+              : undefined;
       if (!selector) continue;
       const targets = workloads.filter((w) => w.object.kind === 'Deployment' && selects(selector, w.labels));
       expect(targets).toHaveLength(1);
-      const selectorOfDeployment = (targets[0]!.object.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+      const selectorOfDeployment = (targets[0]!.object.spec as { selector: { matchLabels: Record<string, string> } })
+        .selector.matchLabels;
       expect(selects(selectorOfDeployment, targets[0]!.labels)).toBe(true);
       if (o.kind === 'Service') {
         const ports = containersOf(targets[0]!.spec).flatMap((c) => (c.ports ?? []).map((p) => p.name));
@@ -172,22 +223,36 @@ describe.each(manifests)('%s', (file) => {
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     /** The files a container sees at `path`, from the ConfigMap or Secret volume mounted above it. */
-    function fileIn(spec: IPodSpec, container: IContainer, path: string): { readonly text: string; readonly volume: IVolume } {
+    function fileIn(
+      spec: IPodSpec,
+      container: IContainer,
+      path: string,
+    ): { readonly text: string; readonly volume: IVolume } {
       const mount = (container.volumeMounts ?? []).find((m) => dirname(path) === m.mountPath);
       expect(mount).toBeDefined();
       const volume = spec.volumes!.find((v) => v.name === mount!.name)!;
-      const source = volume.configMap ? named('ConfigMap', volume.configMap.name!) : volume.secret ? named('Secret', volume.secret.secretName!) : undefined;
+      const source = volume.configMap
+        ? named('ConfigMap', volume.configMap.name!)
+        : volume.secret
+          ? named('Secret', volume.secret.secretName!)
+          : undefined;
       expect(source).toBeDefined();
       const key = posix.basename(path);
       const item = (volume.configMap?.items ?? volume.secret?.items ?? []).find((i) => i.path === key);
-      const values = { ...((source!.data as Record<string, string>) ?? {}), ...((source!.stringData as Record<string, string>) ?? {}) };
+      const values = {
+        ...((source!.data as Record<string, string>) ?? {}),
+        ...((source!.stringData as Record<string, string>) ?? {}),
+      };
       const text = values[item?.key ?? key];
       expect(text).toBeDefined();
       return { text: text!, volume };
     }
 
     /** pgveil.yaml and the policies it names, from the ConfigMaps, through pgveil's own loaders. */
-    function configOf(spec: IPodSpec, container: IContainer): { readonly config: ServerConfig; readonly bundle: PolicyBundle; readonly env: Set<string> } {
+    function configOf(
+      spec: IPodSpec,
+      container: IContainer,
+    ): { readonly config: ServerConfig; readonly bundle: PolicyBundle; readonly env: Set<string> } {
       const args = [...(container.command ?? []), ...(container.args ?? [])];
       const configPath = args[args.indexOf('--config') + 1]!;
       expect(configPath).toMatch(/^\/etc\/pgveil\//);
@@ -206,7 +271,11 @@ describe.each(manifests)('%s', (file) => {
       return { config, bundle: loadPolicyFiles(policyFiles), env: new Set((container.env ?? []).map((e) => e.name)) };
     }
 
-    const pgveilContainers = workloads.flatMap((w) => containersOf(w.spec).filter((c) => c.image?.startsWith('pgveil')).map((c) => ({ workload: w, container: c })));
+    const pgveilContainers = workloads.flatMap((w) =>
+      containersOf(w.spec)
+        .filter((c) => c.image?.startsWith('pgveil'))
+        .map((c) => ({ workload: w, container: c })),
+    );
     const servers = pgveilContainers.filter(({ container }) => !(container.command ?? []).includes('provision'));
     const provisioners = pgveilContainers.filter(({ container }) => (container.command ?? []).includes('provision'));
 
@@ -219,14 +288,17 @@ describe.each(manifests)('%s', (file) => {
       expect(servers).toHaveLength(1);
       const { workload, container } = servers[0]!;
       const { config, bundle, env } = configOf(workload.spec, container);
-      for (const name of [config.audit.secretEnv, config.admin?.tokenEnv, config.redis?.passwordEnv]) if (name) expect(env).toContain(name);
-      for (const product of bundle.dataProducts.values()) if (product.upstream.passwordEnv) expect(env).toContain(product.upstream.passwordEnv);
+      for (const name of [config.audit.secretEnv, config.admin?.tokenEnv, config.redis?.passwordEnv])
+        if (name) expect(env).toContain(name);
+      for (const product of bundle.dataProducts.values())
+        if (product.upstream.passwordEnv) expect(env).toContain(product.upstream.passwordEnv);
       expect(config.audit.file).toBe('/var/log/pgveil/audit.jsonl');
       const auditMount = container.volumeMounts!.find((m) => posix.dirname(config.audit.file) === m.mountPath);
       expect(auditMount).toBeDefined();
       const auditVolume = workload.spec.volumes!.find((v) => v.name === auditMount!.name)!;
       expect(auditVolume.persistentVolumeClaim).toBeDefined();
-      for (const path of [config.tls!.cert, config.tls!.key]) expect(fileIn(workload.spec, container, path).volume.secret).toBeDefined();
+      for (const path of [config.tls!.cert, config.tls!.key])
+        expect(fileIn(workload.spec, container, path).volume.secret).toBeDefined();
       expect(config.admin).toMatchObject({ port: 9187 });
       expect(container.ports).toContainEqual({ name: 'admin', containerPort: config.admin!.port });
       expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
@@ -258,7 +330,9 @@ describe.each(manifests)('%s', (file) => {
           const init = workload.spec.initContainers ?? [];
           const at = init.indexOf(container);
           expect(at).toBeGreaterThan(0);
-          expect(init.slice(0, at).some((c) => c.restartPolicy === 'Always' && c.startupProbe !== undefined)).toBe(true);
+          expect(init.slice(0, at).some((c) => c.restartPolicy === 'Always' && c.startupProbe !== undefined)).toBe(
+            true,
+          );
         }
       }
       const served = configOf(servers[0]!.workload.spec, servers[0]!.container).bundle;
@@ -278,12 +352,20 @@ test('the gateway runs several replicas behind one Service, sharing Redis, each 
   const { replicas, template } = gateway.spec as { replicas: number; template: { spec: IPodSpec } };
   expect(replicas).toBeGreaterThanOrEqual(2);
   const pgveil = template.spec.containers[0]!;
-  const config = (objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'pgveil-gateway')!.data as Record<string, string>)['pgveil.yaml']!;
+  const config = (
+    objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'pgveil-gateway')!.data as Record<string, string>
+  )['pgveil.yaml']!;
   expect(config).toMatch(/^redis: \{ url: "redis:\/\/pgveil-redis:6379", passwordEnv: PGVEIL_REDIS_PASSWORD/m);
   expect(objects.find((o) => o.kind === 'Service' && o.metadata.name === 'pgveil-redis')).toBeDefined();
   const audit = pgveil.volumeMounts!.find((m) => m.mountPath === '/var/log/pgveil')!;
   expect(audit.subPathExpr).toBe('$(POD_NAME)');
   expect(pgveil.env).toContainEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
   const claim = template.spec.volumes!.find((v) => v.name === audit.name)!.persistentVolumeClaim!.claimName;
-  expect((objects.find((o) => o.kind === 'PersistentVolumeClaim' && o.metadata.name === claim)!.spec as { accessModes: string[] }).accessModes).toEqual(['ReadWriteMany']);
+  expect(
+    (
+      objects.find((o) => o.kind === 'PersistentVolumeClaim' && o.metadata.name === claim)!.spec as {
+        accessModes: string[];
+      }
+    ).accessModes,
+  ).toEqual(['ReadWriteMany']);
 });

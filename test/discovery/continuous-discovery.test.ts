@@ -11,17 +11,27 @@ const CANARY = 'zq-canary-lead';
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack('contdisc', { configLines: ['discovery: { continuous: { enabled: true, rows: 100, maxRelations: 10 } }'] });
+  stack = await startStack('contdisc', {
+    configLines: ['discovery: { continuous: { enabled: true, rows: 100, maxRelations: 10 } }'],
+  });
 });
 afterAll(() => stack.stop());
 
-const gauge = async (): Promise<string> => (await stack.pgveil.metrics.registry.getSingleMetricAsString('pgveil_untagged_sensitive_columns')).split('\n').filter((l) => !l.startsWith('#')).join('\n');
+const gauge = async (): Promise<string> =>
+  (await stack.pgveil.metrics.registry.getSingleMetricAsString('pgveil_untagged_sensitive_columns'))
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n');
 const refresh = async (): Promise<void> => {
   await stack.pgveil.catalogs.refresh('demo');
   await stack.pgveil.discovery!.idle();
 };
 const events = (): Array<Record<string, unknown>> =>
-  readFileSync(stack.eventsFile, { encoding: 'utf8', flag: 'a+' }).split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.kind === 'untagged_sensitive_column');
+  readFileSync(stack.eventsFile, { encoding: 'utf8', flag: 'a+' })
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((e) => e.kind === 'untagged_sensitive_column');
 
 test('the tagged demo product raises nothing; a new untagged e-mail column raises one event, once', async () => {
   await refresh();
@@ -41,7 +51,13 @@ test('the tagged demo product raises nothing; a new untagged e-mail column raise
     severity: 'medium',
     dataProduct: 'demo',
     reasons: ['email'],
-    finding: { relation: 'public.leads', column: 'contact', classifier: 'email', proposedTags: ['pii.email'], confidence: 0.9 },
+    finding: {
+      relation: 'public.leads',
+      column: 'contact',
+      classifier: 'email',
+      proposedTags: ['pii.email'],
+      confidence: 0.9,
+    },
   });
   expect(await gauge()).toBe('pgveil_untagged_sensitive_columns{data_product="demo"} 1');
   expect(readFileSync(stack.eventsFile, 'utf8')).not.toContain(CANARY);

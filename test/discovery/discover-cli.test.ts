@@ -29,14 +29,25 @@ afterAll(() => stack.stop());
 
 test('--json reports proposals with confidence and evidence, never a value; --fail-on-untagged exits 3', async () => {
   // Untagged columns get proposals: --fail-on-untagged makes that exit code 3, for CI.
-  const failed = (await pgveil('discover', '--config', config, '--json', '--fail-on-untagged').then(
+  const failed = await pgveil('discover', '--config', config, '--json', '--fail-on-untagged').then(
     () => ({ code: 0, stdout: '', stderr: '' }),
     (error: { code: number; stdout: string; stderr: string }) => error,
-  ));
+  );
   expect(failed.code).toBe(3);
   const { stdout, stderr } = failed;
   expect(stdout + stderr).not.toContain(CANARY);
-  const report = JSON.parse(stdout) as { dataProduct: string; relations: Array<{ name: string; sample?: { rows: number }; columns: Array<{ name: string; tags: string[]; proposals: Array<{ classifier: string; tag: string; confidence: number; evidence?: unknown }> }> }> };
+  const report = JSON.parse(stdout) as {
+    dataProduct: string;
+    relations: Array<{
+      name: string;
+      sample?: { rows: number };
+      columns: Array<{
+        name: string;
+        tags: string[];
+        proposals: Array<{ classifier: string; tag: string; confidence: number; evidence?: unknown }>;
+      }>;
+    }>;
+  };
   expect(report.dataProduct).toBe('demo');
   const leads = report.relations.find((r) => r.name === 'leads')!;
   expect(leads.sample).toEqual({ rows: 60, method: 'limit' });
@@ -46,16 +57,25 @@ test('--json reports proposals with confidence and evidence, never a value; --fa
     ['last_ip', ['pii.ip_address@0.99']],
     ['stage', []],
   ]);
-  expect(leads.columns[1]!.proposals[0]!.evidence).toEqual({ sampled: 60, shapeShare: 1, validShare: 1, nameHint: false });
+  expect(leads.columns[1]!.proposals[0]!.evidence).toEqual({
+    sampled: 60,
+    shapeShare: 1,
+    validShare: 1,
+    nameHint: false,
+  });
 });
 
 test('lint --config and the access matrix show the discovered-but-untagged columns', async () => {
   await expect(pgveil('policy', 'lint', '--config', config)).rejects.toMatchObject({
     code: 1,
-    stdout: expect.stringContaining('untagged_sensitive: column "demo:public.leads.contact" looks like pii.email (confidence 0.90, email) but no tag covers it'),
+    stdout: expect.stringContaining(
+      'untagged_sensitive: column "demo:public.leads.contact" looks like pii.email (confidence 0.90, email) but no tag covers it',
+    ),
   });
   const matrix = (await pgveil('access-matrix', '--config', config)).stdout;
-  expect(matrix).toContain('discovered but untagged (no tag rule reaches these columns):\n  demo:public.leads.contact: looks like pii.email (confidence 0.90)\n  demo:public.leads.last_ip: looks like pii.ip_address (confidence 0.99)');
+  expect(matrix).toContain(
+    'discovered but untagged (no tag rule reaches these columns):\n  demo:public.leads.contact: looks like pii.email (confidence 0.90)\n  demo:public.leads.last_ip: looks like pii.ip_address (confidence 0.99)',
+  );
   expect(matrix).not.toContain(CANARY);
 });
 
@@ -68,7 +88,9 @@ test('--sql prints COMMENT ON COLUMN statements for the untagged columns', async
 test('--write records declared tags only and names the missing ones; --declare-tags adds them to the taxonomy', async () => {
   const before = readFileSync(stack.policiesFile, 'utf8');
   const first = await pgveil('discover', '--config', config, '--write');
-  expect(first.stdout).toContain('not written: tag "pii.ip_address" is not in the tag taxonomy (add it to "tags:" or use --declare-tags): public.leads.last_ip');
+  expect(first.stdout).toContain(
+    'not written: tag "pii.ip_address" is not in the tag taxonomy (add it to "tags:" or use --declare-tags): public.leads.last_ip',
+  );
   expect(first.stdout).toContain('wrote tags for 1 column(s) of data product demo');
   const written = loadPolicyFiles([stack.policiesFile]).dataProducts.get('demo')!.tables!;
   expect(written['public.leads']).toEqual({ columns: { contact: ['pii.email'] } });
@@ -81,6 +103,8 @@ test('--write records declared tags only and names the missing ones; --declare-t
   expect(second.stdout).toContain('declared in the tag taxonomy: pii.ip_address');
   const bundle = loadPolicyFiles([stack.policiesFile]);
   expect(bundle.set.taxonomy.knows('pii.ip_address')).toBe(true);
-  expect(bundle.dataProducts.get('demo')!.tables!['public.leads']).toEqual({ columns: { contact: ['pii.email'], last_ip: ['pii.ip_address'] } });
+  expect(bundle.dataProducts.get('demo')!.tables!['public.leads']).toEqual({
+    columns: { contact: ['pii.email'], last_ip: ['pii.ip_address'] },
+  });
   expect(second.stdout + second.stderr).not.toContain(CANARY);
 });

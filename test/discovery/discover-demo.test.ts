@@ -41,18 +41,39 @@ beforeAll(async () => {
   const config = loadServerConfig(join(stack.dir, 'pgveil.yaml'));
   const bundle = loadPolicyFiles(config.policies);
   product = bundle.dataProducts.get('demo')!;
-  ruleTags = [...new Set(bundle.set.globalPolicies.flatMap((r) => (r.columns ?? []).flatMap((c) => c.tags ?? [])))].sort();
-  report = await discoverProduct(product, { classifiers: BUILTIN_CLASSIFIERS, rows: 500, excludeSchemas: ['pgveil'], only: new Set(['public.customers', 'public.orders', 'public.tickets', 'public.customer_contacts', 'public.contact_report', 'vault.secrets']) });
+  ruleTags = [
+    ...new Set(bundle.set.globalPolicies.flatMap((r) => (r.columns ?? []).flatMap((c) => c.tags ?? []))),
+  ].sort();
+  report = await discoverProduct(product, {
+    classifiers: BUILTIN_CLASSIFIERS,
+    rows: 500,
+    excludeSchemas: ['pgveil'],
+    only: new Set([
+      'public.customers',
+      'public.orders',
+      'public.tickets',
+      'public.customer_contacts',
+      'public.contact_report',
+      'vault.secrets',
+    ]),
+  });
 });
 afterAll(() => stack.stop());
 
 const proposalsOf = (relation: string, column: string): string[] =>
-  report.relations.find((r) => `${r.schema}.${r.name}` === relation)!.columns.find((c) => c.name === column)!.proposals.map((p) => p.tag);
+  report.relations
+    .find((r) => `${r.schema}.${r.name}` === relation)!
+    .columns.find((c) => c.name === column)!
+    .proposals.map((p) => p.tag);
 
 test('every tag the demo policies use is proposed on the column that carries it, and nothing else is', () => {
   const proposed = report.relations
     .filter((r) => r.kind === 'r')
-    .flatMap((r) => r.columns.filter((c) => c.proposals.length > 0).map((c) => `${r.schema}.${r.name}.${c.name}=${c.proposals.map((p) => p.tag).join(',')}`));
+    .flatMap((r) =>
+      r.columns
+        .filter((c) => c.proposals.length > 0)
+        .map((c) => `${r.schema}.${r.name}.${c.name}=${c.proposals.map((p) => p.tag).join(',')}`),
+    );
   expect(proposed.sort()).toEqual([
     'public.customers.birth_date=pii.birth_date',
     'public.customers.email=pii.email',
@@ -63,32 +84,51 @@ test('every tag the demo policies use is proposed on the column that carries it,
     'public.tickets.note=pii.free_text',
   ]);
   // Every tag a demo rule names is proposed somewhere (pii.name is tagged in the file, not by a rule).
-  const proposedTags = new Set(report.relations.flatMap((r) => r.columns.flatMap((c) => c.proposals.map((p) => p.tag))));
+  const proposedTags = new Set(
+    report.relations.flatMap((r) => r.columns.flatMap((c) => c.proposals.map((p) => p.tag))),
+  );
   expect(ruleTags).toEqual(['finance.card', 'pii.birth_date', 'pii.email', 'pii.phone', 'pii.ssn']);
   for (const tag of ruleTags) expect(proposedTags.has(tag)).toBe(true);
 });
 
 test('a large table is sampled by TABLESAMPLE SYSTEM under the row cap; a slow view hits the statement timeout and is reported', async () => {
-  const bounded = await discoverProduct(product, { classifiers: BUILTIN_CLASSIFIERS, rows: 100, statementTimeoutMs: 300, excludeSchemas: ['pgveil'], only: new Set(['public.events', 'public.slow']) });
+  const bounded = await discoverProduct(product, {
+    classifiers: BUILTIN_CLASSIFIERS,
+    rows: 100,
+    statementTimeoutMs: 300,
+    excludeSchemas: ['pgveil'],
+    only: new Set(['public.events', 'public.slow']),
+  });
   const events = bounded.relations.find((r) => r.name === 'events')!;
   expect(events.sample!.method).toBe('tablesample');
   expect(events.sample!.rows).toBeLessThanOrEqual(100);
   expect(events.sample!.rows).toBeGreaterThanOrEqual(50);
   expect(events.columns.find((c) => c.name === 'ip')!.proposals.map((p) => p.tag)).toEqual(['pii.ip_address']);
-  expect(bounded.relations.find((r) => r.name === 'slow')!.failure).toEqual({ sqlstate: '57014', reason: 'the sample query exceeded the statement timeout' });
+  expect(bounded.relations.find((r) => r.name === 'slow')!.failure).toEqual({
+    sqlstate: '57014',
+    reason: 'the sample query exceeded the statement timeout',
+  });
 });
 
 test('a spent time budget leaves relations unread and lists them', async () => {
-  const spent = await discoverProduct(product, { classifiers: BUILTIN_CLASSIFIERS, budgetMs: -1, excludeSchemas: ['pgveil'], only: new Set(['public.customers', 'public.orders']) });
+  const spent = await discoverProduct(product, {
+    classifiers: BUILTIN_CLASSIFIERS,
+    budgetMs: -1,
+    excludeSchemas: ['pgveil'],
+    only: new Set(['public.customers', 'public.orders']),
+  });
   expect(spent.relations).toEqual([]);
   expect(spent.notReached).toEqual(['public.customers', 'public.orders']);
 });
 
 test('tags follow lineage into a view and a materialized view over it', () => {
   // A digest of the address: no classifier sees an e-mail in it, the definition says where it comes from.
-  const view = report.relations.find((r) => r.name === 'customer_contacts')!.columns.find((c) => c.name === 'contact_key')!.proposals;
+  const view = report.relations
+    .find((r) => r.name === 'customer_contacts')!
+    .columns.find((c) => c.name === 'contact_key')!.proposals;
   expect(view).toEqual([{ classifier: 'lineage', tag: 'pii.email', confidence: 1, from: ['public.customers.email'] }]);
-  const lineage = report.relations.find((r) => r.name === 'contact_report')!.columns.find((c) => c.name === 'who')!.proposals[0]!;
+  const lineage = report.relations.find((r) => r.name === 'contact_report')!.columns.find((c) => c.name === 'who')!
+    .proposals[0]!;
   expect(lineage).toMatchObject({ classifier: 'lineage', tag: 'pii.email', from: ['public.customers.email'] });
   expect(proposalsOf('public.customer_contacts', 'region')).toEqual([]);
 });
@@ -101,6 +141,7 @@ test('a table the service account cannot read is reported with its SQLSTATE, not
 
 test('no sampled value appears in the report, its JSON or its text', () => {
   const text = `${JSON.stringify(report)}\n${formatReport(report)}`;
-  for (const canary of [CANARY_EMAIL, 'zqcanary', '7946', 'customer1@example.com', 'Lovelace', '4111-1111']) expect(text).not.toContain(canary);
+  for (const canary of [CANARY_EMAIL, 'zqcanary', '7946', 'customer1@example.com', 'Lovelace', '4111-1111'])
+    expect(text).not.toContain(canary);
   expect(readFileSync(stack.eventsFile, { encoding: 'utf8', flag: 'a+' })).not.toContain('zqcanary');
 });

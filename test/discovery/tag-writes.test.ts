@@ -15,9 +15,25 @@ const report: DiscoveryReport = {
       kind: 'r',
       sample: { rows: 10, method: 'limit' },
       columns: [
-        { name: 'mail', type: 'text', tags: [], proposals: [{ classifier: 'email', tag: 'pii.email', confidence: 0.99, evidence }] },
-        { name: 'phone', type: 'text', tags: ['pii.contact'], comment: 'work phone pgveil:tags=pii.contact', proposals: [{ classifier: 'phone', tag: 'pii.phone', confidence: 0.9, evidence }] },
-        { name: 'ssn', type: 'text', tags: [], proposals: [{ classifier: 'us_ssn', tag: 'pii.ssn', confidence: 0.55, evidence }] },
+        {
+          name: 'mail',
+          type: 'text',
+          tags: [],
+          proposals: [{ classifier: 'email', tag: 'pii.email', confidence: 0.99, evidence }],
+        },
+        {
+          name: 'phone',
+          type: 'text',
+          tags: ['pii.contact'],
+          comment: 'work phone pgveil:tags=pii.contact',
+          proposals: [{ classifier: 'phone', tag: 'pii.phone', confidence: 0.9, evidence }],
+        },
+        {
+          name: 'ssn',
+          type: 'text',
+          tags: [],
+          proposals: [{ classifier: 'us_ssn', tag: 'pii.ssn', confidence: 0.55, evidence }],
+        },
       ],
     },
   ],
@@ -30,7 +46,9 @@ test('untagged columns get their proposals; tagged ones are left alone unless ov
   expect(plan.alreadyTagged).toEqual(['public.people.phone']);
   const overwrite = planTagWrites([report], 'p', taxonomy, { minConfidence: 0.6, overwrite: true, declareTags: false });
   expect(overwrite.writes.map((w) => w.column)).toEqual(['mail', 'phone']);
-  expect(commentStatements(overwrite, new Map([['public.people.phone', 'work phone pgveil:tags=pii.contact']]))).toEqual([
+  expect(
+    commentStatements(overwrite, new Map([['public.people.phone', 'work phone pgveil:tags=pii.contact']])),
+  ).toEqual([
     `COMMENT ON COLUMN "public"."people"."mail" IS 'pgveil:tags=pii.email';`,
     `COMMENT ON COLUMN "public"."people"."phone" IS 'work phone pgveil:tags=pii.phone';`,
   ]);
@@ -56,8 +74,18 @@ test('a plain view is never written (protected through its base relations); a ma
     notReached: [],
     durationMs: 1,
     relations: [
-      { schema: 'public', name: 'people_v', kind: 'v', columns: [{ name: 'mail', type: 'text', tags: [], proposals: [lineage] }] },
-      { schema: 'public', name: 'people_m', kind: 'm', columns: [{ name: 'mail', type: 'text', tags: [], proposals: [lineage] }] },
+      {
+        schema: 'public',
+        name: 'people_v',
+        kind: 'v',
+        columns: [{ name: 'mail', type: 'text', tags: [], proposals: [lineage] }],
+      },
+      {
+        schema: 'public',
+        name: 'people_m',
+        kind: 'm',
+        columns: [{ name: 'mail', type: 'text', tags: [], proposals: [lineage] }],
+      },
     ],
   };
   const plan = planTagWrites([views], 'p', taxonomy, { minConfidence: 0.6, overwrite: false, declareTags: false });

@@ -14,15 +14,18 @@ let redis: Redis;
 // The demo policies plus a governance rule: card numbers are nulled unless the session declares
 // the fraud-investigation purpose.
 const withPurposeRule = (demo: string): string =>
-  demo.replace('domainPolicies:', [
-    '  - id: cards-need-purpose',
-    '    unless: { purpose: fraud-investigation }',
-    '    columns:',
-    '      - tags: [finance.card]',
-    '        action: { kind: "null" }',
-    '',
+  demo.replace(
     'domainPolicies:',
-  ].join('\n'));
+    [
+      '  - id: cards-need-purpose',
+      '    unless: { purpose: fraud-investigation }',
+      '    columns:',
+      '      - tags: [finance.card]',
+      '        action: { kind: "null" }',
+      '',
+      'domainPolicies:',
+    ].join('\n'),
+  );
 
 beforeAll(async () => {
   redis = new Redis(REDIS_URL);
@@ -34,14 +37,25 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const count = async (c: Awaited<ReturnType<Stack['connect']>>): Promise<number> => (await c.query('SELECT count(*)::int AS n FROM customers')).rows[0].n as number;
+const count = async (c: Awaited<ReturnType<Stack['connect']>>): Promise<number> =>
+  (await c.query('SELECT count(*)::int AS n FROM customers')).rows[0].n as number;
 
 test('a just-in-time grant widens the row filter for the next statement and expires by itself', async () => {
   const analyst = await stack.connect('analyst');
   try {
     expect(await count(analyst)).toBe(333);
     const config = join(stack.dir, 'pgveil.yaml');
-    const { stdout } = await promisify(execFile)('node', [CLI, 'grant', 'analyst', 'region', 'US', '--for', '2s', '--config', config]);
+    const { stdout } = await promisify(execFile)('node', [
+      CLI,
+      'grant',
+      'analyst',
+      'region',
+      'US',
+      '--for',
+      '2s',
+      '--config',
+      config,
+    ]);
     expect(stdout).toBe('granted region=US to analyst for 2s\n');
     await new Promise((r) => setTimeout(r, 400));
     expect(await count(analyst)).toBe(333 + 334);
@@ -74,10 +88,14 @@ test('the purpose declared with SET pgveil.purpose or at startup decides what th
   try {
     expect((await plain.query('SELECT card_number FROM orders WHERE id = 1')).rows).toEqual([{ card_number: null }]);
     await plain.query("SET pgveil.purpose = 'fraud-investigation'");
-    expect((await plain.query('SELECT card_number FROM orders WHERE id = 1')).rows).toEqual([{ card_number: '***************0003' }]);
+    expect((await plain.query('SELECT card_number FROM orders WHERE id = 1')).rows).toEqual([
+      { card_number: '***************0003' },
+    ]);
     await plain.query('RESET pgveil.purpose');
     expect((await plain.query('SELECT card_number FROM orders WHERE id = 1')).rows).toEqual([{ card_number: null }]);
-    expect((await atStartup.query('SELECT card_number FROM orders WHERE id = 1')).rows).toEqual([{ card_number: '***************0003' }]);
+    expect((await atStartup.query('SELECT card_number FROM orders WHERE id = 1')).rows).toEqual([
+      { card_number: '***************0003' },
+    ]);
   } finally {
     await plain.end();
     await atStartup.end();

@@ -67,7 +67,9 @@ test('the raw e-mail is one the mask hides', () => {
 
 test('node-postgres named statement: re-prepared on a grant and on its revocation', async () => {
   await withAnalyst(async (analyst) => {
-    const named = async (): Promise<unknown> => (await analyst.query({ name: 'email_of', text: 'SELECT email FROM customers WHERE id = $1', values: [3] })).rows[0]?.email;
+    const named = async (): Promise<unknown> =>
+      (await analyst.query({ name: 'email_of', text: 'SELECT email FROM customers WHERE id = $1', values: [3] }))
+        .rows[0]?.email;
     expect(await named()).toBe(MASKED);
     await grant();
     expect(await named()).toBe(RAW);
@@ -86,7 +88,10 @@ test('SQL PREPARE / EXECUTE: re-prepared on a revocation, and the audit names th
     await revoke();
     expect((await analyst.query('EXECUTE p(3)')).rows).toEqual([{ email: MASKED }]);
     expect((await analyst.query('EXECUTE p(3)')).rows).toEqual([{ email: MASKED }]);
-    const records = readFileSync(stack.auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { statement: string; rules?: unknown; reasons?: unknown });
+    const records = readFileSync(stack.auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { statement: string; rules?: unknown; reasons?: unknown });
     const last = records.filter((r) => r.statement.startsWith('EXECUTE p')).pop();
     expect(JSON.stringify(last)).toContain('mask-pii');
   });
@@ -94,11 +99,16 @@ test('SQL PREPARE / EXECUTE: re-prepared on a revocation, and the audit names th
 
 test('a policy reload re-prepares a named statement', async () => {
   await withAnalyst(async (analyst) => {
-    const named = async (): Promise<unknown> => (await analyst.query({ name: 'email_again', text: 'SELECT email FROM customers WHERE id = $1', values: [3] })).rows[0]?.email;
+    const named = async (): Promise<unknown> =>
+      (await analyst.query({ name: 'email_again', text: 'SELECT email FROM customers WHERE id = $1', values: [3] }))
+        .rows[0]?.email;
     expect(await named()).toBe(MASKED);
     const original = readFileSync(stack.policiesFile, 'utf8');
     try {
-      writeFileSync(stack.policiesFile, original.replace('action: { kind: mask_email }', 'action: { kind: constant, value: "reloaded" }'));
+      writeFileSync(
+        stack.policiesFile,
+        original.replace('action: { kind: mask_email }', 'action: { kind: constant, value: "reloaded" }'),
+      );
       expect(stack.pgveil.policies.reload()).toBe(true);
       expect(await named()).toBe('reloaded');
     } finally {
@@ -111,8 +121,16 @@ test('a policy reload re-prepares a named statement', async () => {
 
 test("a reload that changes a user's attributes in the users file, or removes the user, reaches open sessions", async () => {
   await withAnalyst(async (analyst) => {
-    const regions = async (): Promise<unknown> => (await analyst.query('SELECT DISTINCT region FROM customers ORDER BY 1')).rows;
-    const named = async (): Promise<unknown> => (await analyst.query({ name: 'regions', text: 'SELECT DISTINCT region FROM customers WHERE $1::int = 1', values: [1] })).rows;
+    const regions = async (): Promise<unknown> =>
+      (await analyst.query('SELECT DISTINCT region FROM customers ORDER BY 1')).rows;
+    const named = async (): Promise<unknown> =>
+      (
+        await analyst.query({
+          name: 'regions',
+          text: 'SELECT DISTINCT region FROM customers WHERE $1::int = 1',
+          values: [1],
+        })
+      ).rows;
     expect(await regions()).toEqual([{ region: 'EU' }]);
     expect(await named()).toEqual([{ region: 'EU' }]);
     const original = readFileSync(stack.policiesFile, 'utf8');
@@ -122,9 +140,15 @@ test("a reload that changes a user's attributes in the users file, or removes th
       expect(await regions()).toEqual([{ region: 'US' }]);
       expect(await named()).toEqual([{ region: 'US' }]);
       const users = original.indexOf('  - name: analyst');
-      writeFileSync(stack.policiesFile, original.slice(0, users) + original.slice(original.indexOf('  - name: steward')));
+      writeFileSync(
+        stack.policiesFile,
+        original.slice(0, users) + original.slice(original.indexOf('  - name: steward')),
+      );
       expect(stack.pgveil.policies.reload()).toBe(true);
-      await expect(regions()).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('user "analyst" is no longer in the policy files') });
+      await expect(regions()).rejects.toMatchObject({
+        code: '42501',
+        message: expect.stringContaining('user "analyst" is no longer in the policy files'),
+      });
     } finally {
       writeFileSync(stack.policiesFile, original);
       stack.pgveil.policies.reload();
@@ -139,7 +163,12 @@ test('a WITH HOLD cursor opened with clearance is refused after the revocation',
     await analyst.query('DECLARE c CURSOR WITH HOLD FOR SELECT email FROM customers ORDER BY id');
     expect((await analyst.query('FETCH 1 FROM c')).rows).toEqual([{ email: RAW }]);
     // The FETCH's audit record carries the decision of the cursor it reads: the region filter.
-    const fetched = readFileSync(stack.auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { statement: string }).filter((r) => r.statement.startsWith('FETCH')).pop();
+    const fetched = readFileSync(stack.auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { statement: string })
+      .filter((r) => r.statement.startsWith('FETCH'))
+      .pop();
     expect(JSON.stringify(fetched)).toContain('sales-region-rows');
     await revoke();
     await expect(analyst.query('FETCH 1 FROM c')).rejects.toMatchObject({
@@ -164,13 +193,19 @@ describe('raw protocol, as pgJDBC past prepareThreshold and a portal fetched in 
   test('a server-prepared statement executed again and again follows a grant and a revocation', async () => {
     const c = await RawClient.session(stack.port, 'demo');
     try {
-      c.send(Buffer.concat([write.parse('S_1', 'SELECT email FROM customers WHERE id = 3', Buffer.from([0, 0])), write.frame(0x53, Buffer.alloc(0))]));
+      c.send(
+        Buffer.concat([
+          write.parse('S_1', 'SELECT email FROM customers WHERE id = 3', Buffer.from([0, 0])),
+          write.frame(0x53, Buffer.alloc(0)),
+        ]),
+      );
       await c.until('Z');
       const run = async (): Promise<string> => {
         c.send(Buffer.concat([write.bind('', 'S_1'), write.execute('', 0), write.frame(0x53, Buffer.alloc(0))]));
         const frames = await c.until('Z');
         const error = frames.find((f) => f.code === 'E');
-        if (error) throw new Error(decodeFields(Buffer.concat([Buffer.from('E'), Buffer.alloc(4), error.body])).get('M'));
+        if (error)
+          throw new Error(decodeFields(Buffer.concat([Buffer.from('E'), Buffer.alloc(4), error.body])).get('M'));
         // The client sees exactly what one Bind/Execute/Sync answers: nothing of the re-preparation.
         expect(frames.map((f) => f.code).join('')).toBe('2DCZ');
         return textOf(frames.find((f) => f.code === 'D')!.body);
@@ -190,16 +225,16 @@ describe('raw protocol, as pgJDBC past prepareThreshold and a portal fetched in 
     const c = await RawClient.session(stack.port, 'demo');
     try {
       await grant();
-      c.send(Buffer.concat([
-        write.query('BEGIN'),
-      ]));
+      c.send(Buffer.concat([write.query('BEGIN')]));
       await c.until('Z');
-      c.send(Buffer.concat([
-        write.parse('', 'SELECT email FROM customers ORDER BY id', Buffer.from([0, 0])),
-        write.bind('P', ''),
-        write.execute('P', 1),
-        write.frame(0x53, Buffer.alloc(0)),
-      ]));
+      c.send(
+        Buffer.concat([
+          write.parse('', 'SELECT email FROM customers ORDER BY id', Buffer.from([0, 0])),
+          write.bind('P', ''),
+          write.execute('P', 1),
+          write.frame(0x53, Buffer.alloc(0)),
+        ]),
+      );
       const first = await c.until('Z');
       expect(first.map((f) => f.code).join('')).toBe('12DsZ');
       expect(textOf(first.find((f) => f.code === 'D')!.body)).toBe(RAW);
@@ -221,11 +256,13 @@ describe('raw protocol, as pgJDBC past prepareThreshold and a portal fetched in 
     const c = await RawClient.session(stack.port, 'demo');
     try {
       await grant();
-      c.send(Buffer.concat([
-        write.parse('', 'SELECT email FROM customers ORDER BY id', Buffer.from([0, 0])),
-        write.bind('', ''),
-        write.frame(0x48, Buffer.alloc(0)),
-      ]));
+      c.send(
+        Buffer.concat([
+          write.parse('', 'SELECT email FROM customers ORDER BY id', Buffer.from([0, 0])),
+          write.bind('', ''),
+          write.frame(0x48, Buffer.alloc(0)),
+        ]),
+      );
       expect((await c.next())?.code).toBe('1');
       expect((await c.next())?.code).toBe('2');
       await revoke();
@@ -244,10 +281,18 @@ describe('one namespace upstream for SQL and protocol-level prepared statements'
   test('a SQL EXECUTE of a statement prepared by Parse is checked too, and refused when stale', async () => {
     await withAnalyst(async (analyst) => {
       await grant();
-      expect((await analyst.query({ name: 'by_parse', text: 'SELECT email FROM customers WHERE id = $1', values: [3] })).rows).toEqual([{ email: RAW }]);
+      expect(
+        (await analyst.query({ name: 'by_parse', text: 'SELECT email FROM customers WHERE id = $1', values: [3] }))
+          .rows,
+      ).toEqual([{ email: RAW }]);
       expect((await analyst.query('EXECUTE by_parse(3)')).rows).toEqual([{ email: RAW }]);
       await revoke();
-      await expect(analyst.query('EXECUTE by_parse(3)')).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('prepared statement "by_parse" was made under a decision that no longer holds') });
+      await expect(analyst.query('EXECUTE by_parse(3)')).rejects.toMatchObject({
+        code: '42501',
+        message: expect.stringContaining(
+          'prepared statement "by_parse" was made under a decision that no longer holds',
+        ),
+      });
     });
   });
 
@@ -260,7 +305,10 @@ describe('one namespace upstream for SQL and protocol-level prepared statements'
       const frames = await c.until('Z');
       expect(frames.map((f) => f.code).join('')).toBe('EZ');
       const fields = decodeFields(Buffer.concat([Buffer.from('E'), Buffer.alloc(4), frames[0]!.body]));
-      expect([fields.get('C'), fields.get('M')]).toEqual(['0A000', 'binding statement "sqlp", prepared with SQL PREPARE, is not supported through pgveil: run it with EXECUTE']);
+      expect([fields.get('C'), fields.get('M')]).toEqual([
+        '0A000',
+        'binding statement "sqlp", prepared with SQL PREPARE, is not supported through pgveil: run it with EXECUTE',
+      ]);
       // EXECUTE still runs it.
       c.send(write.query('EXECUTE sqlp'));
       expect((await c.until('Z')).map((f) => f.code).join('')).toBe('TDCZ');
@@ -278,7 +326,13 @@ describe('pgJDBC itself', () => {
     private waiting: (() => void) | undefined;
 
     constructor(port: number) {
-      this.child = spawn('java', ['-cp', '/usr/share/java/postgresql.jar', join(__dirname, 'clients', 'JdbcDecisionChanges.java'), String(port), 'demo']);
+      this.child = spawn('java', [
+        '-cp',
+        '/usr/share/java/postgresql.jar',
+        join(__dirname, 'clients', 'JdbcDecisionChanges.java'),
+        String(port),
+        'demo',
+      ]);
       createInterface({ input: this.child.stdout }).on('line', (line) => {
         this.lines.push(line);
         this.waiting?.();
@@ -286,7 +340,8 @@ describe('pgJDBC itself', () => {
     }
 
     async line(): Promise<string> {
-      for (let i = 0; i < 600 && this.lines.length === 0; i++) await new Promise<void>((r) => ((this.waiting = r), setTimeout(r, 100)));
+      for (let i = 0; i < 600 && this.lines.length === 0; i++)
+        await new Promise<void>((r) => ((this.waiting = r), setTimeout(r, 100)));
       const next = this.lines.shift();
       if (next === undefined) throw new Error('pgJDBC said nothing within a minute');
       return next;
@@ -313,7 +368,9 @@ describe('pgJDBC itself', () => {
       expect(await jdbc.send('open')).toBe(RAW);
       await revoke();
       expect(await jdbc.send('run')).toBe(MASKED);
-      expect(await jdbc.send('next')).toMatch(/^ERROR 42501 .*portal "C_\d+" was made under a decision that no longer holds/);
+      expect(await jdbc.send('next')).toMatch(
+        /^ERROR 42501 .*portal "C_\d+" was made under a decision that no longer holds/,
+      );
     } finally {
       jdbc.close();
       await redis.del(grantKey);

@@ -10,8 +10,17 @@ import * as write from '../../proxy/protocol/message-writer';
 let stack: Stack;
 beforeAll(async () => {
   // The steward carries its own row limit as an attribute; the analyst gets the configured default.
-  const stewardLimit = (demo: string): string => demo.replace('attributes: { region: "*", clearance: pii }', 'attributes: { region: "*", clearance: pii, maxRows: "20" }');
-  stack = await startStack('limits', { policyYaml: stewardLimit, configLines: ['limits: { startupTimeoutMs: 5000, statementsPerSecond: 5, statementBurst: 10, maxRowsPerStatement: 100, maxMessageBytes: 65536 }'] });
+  const stewardLimit = (demo: string): string =>
+    demo.replace(
+      'attributes: { region: "*", clearance: pii }',
+      'attributes: { region: "*", clearance: pii, maxRows: "20" }',
+    );
+  stack = await startStack('limits', {
+    policyYaml: stewardLimit,
+    configLines: [
+      'limits: { startupTimeoutMs: 5000, statementsPerSecond: 5, statementBurst: 10, maxRowsPerStatement: 100, maxMessageBytes: 65536 }',
+    ],
+  });
 });
 afterAll(() => stack.stop());
 
@@ -23,7 +32,13 @@ test('beyond its burst a user is rate limited, another user is not, and the limi
   const steward = await stack.connect('steward');
   try {
     const results = [];
-    for (let i = 0; i < 14; i++) results.push(await analyst.query('SELECT 1').then(() => 'ok', (e: { code: string }) => e.code));
+    for (let i = 0; i < 14; i++)
+      results.push(
+        await analyst.query('SELECT 1').then(
+          () => 'ok',
+          (e: { code: string }) => e.code,
+        ),
+      );
     expect(results.slice(0, 10)).toEqual(Array(10).fill('ok'));
     expect(results.slice(10)).toContain('53400');
     expect((await steward.query('SELECT 2 AS other_user')).rows).toEqual([{ other_user: 2 }]);
@@ -52,7 +67,9 @@ test('absurdly nested statements are refused, not crashed on', async () => {
     await analyst.end();
   }
   const events = await waitForText(stack.eventsFile, 'statement nesting exceeds');
-  expect(events).toMatch(/"kind":"statement_refused".*"message":"statement nesting exceeds \d+ levels".*"reasons":\["ast_depth"\]/);
+  expect(events).toMatch(
+    /"kind":"statement_refused".*"message":"statement nesting exceeds \d+ levels".*"reasons":\["ast_depth"\]/,
+  );
 });
 
 test('a statement larger than the configured maximum ends its session with 08P01 and an event; other sessions go on', async () => {
@@ -71,7 +88,9 @@ test('a statement larger than the configured maximum ends its session with 08P01
     await bystander.end();
   }
   const events = await waitForText(stack.eventsFile, 'exceeds the limit of 65536 bytes');
-  expect(events).toMatch(/"kind":"protocol_violation".*"message":"message of 70015 bytes exceeds the limit of 65536 bytes"/);
+  expect(events).toMatch(
+    /"kind":"protocol_violation".*"message":"message of 70015 bytes exceeds the limit of 65536 bytes"/,
+  );
 });
 
 test('a statement returning more rows than the principal may receive stops at the limit with 54000', async () => {
@@ -83,7 +102,9 @@ test('a statement returning more rows than the principal may receive stops at th
     expect(frames.filter((f) => f.code === 'D')).toHaveLength(100);
     const error = frames.find((f) => f.code === 'E');
     expect(error && errorFields(error).get('C')).toBe('54000');
-    expect(error && errorFields(error).get('M')).toBe('statement returned more than 100 rows, the limit for user "analyst"');
+    expect(error && errorFields(error).get('M')).toBe(
+      'statement returned more than 100 rows, the limit for user "analyst"',
+    );
     // Under the limit, and afterwards, the session works as before.
     c.send(write.query('SELECT id FROM customers ORDER BY id LIMIT 5'));
     const next = await c.until('Z');
@@ -93,13 +114,15 @@ test('a statement returning more rows than the principal may receive stops at th
   }
 });
 
-test('a maxRows attribute sets a principal\'s own limit', async () => {
+test("a maxRows attribute sets a principal's own limit", async () => {
   const c = await RawClient.session(stack.port, 'demo', 'steward');
   try {
     c.send(write.query('SELECT id FROM customers'));
     const frames = await c.until('Z');
     expect(frames.filter((f) => f.code === 'D')).toHaveLength(20);
-    expect(errorFields(frames.find((f) => f.code === 'E')!).get('M')).toBe('statement returned more than 20 rows, the limit for user "steward"');
+    expect(errorFields(frames.find((f) => f.code === 'E')!).get('M')).toBe(
+      'statement returned more than 20 rows, the limit for user "steward"',
+    );
   } finally {
     c.close();
   }

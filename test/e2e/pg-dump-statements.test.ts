@@ -27,14 +27,20 @@ async function refusal(sql: string): Promise<{ code: string; message: string }> 
   throw new Error(`not refused: ${sql}`);
 }
 
-const count = async (): Promise<number> => (await analyst.query('SELECT count(*)::int AS n FROM customers')).rows[0].n as number;
+const count = async (): Promise<number> =>
+  (await analyst.query('SELECT count(*)::int AS n FROM customers')).rows[0].n as number;
 
 describe('set_config with constant arguments is a SET', () => {
   test("pg_dump's search_path call answers one row and pgveil resolves names with the new path", async () => {
     const answer = await analyst.query("SELECT pg_catalog.set_config('search_path', '', false)");
     expect(answer.rows).toEqual([{ set_config: '' }]);
-    expect(await refusal('SELECT count(*) FROM customers')).toEqual({ code: '42P01', message: 'relation "customers" does not exist' });
-    expect((await analyst.query("SELECT set_config('search_path', 'public', false)")).rows).toEqual([{ set_config: 'public' }]);
+    expect(await refusal('SELECT count(*) FROM customers')).toEqual({
+      code: '42P01',
+      message: 'relation "customers" does not exist',
+    });
+    expect((await analyst.query("SELECT set_config('search_path', 'public', false)")).rows).toEqual([
+      { set_config: 'public' },
+    ]);
     expect(await count()).toBe(333);
     expect((await analyst.query('SHOW search_path')).rows).toEqual([{ search_path: 'public' }]);
   });
@@ -59,22 +65,48 @@ describe('set_config with constant arguments is a SET', () => {
   });
 
   test("pg_dump's form over pg_settings works for a setting SET may change", async () => {
-    const answer = await analyst.query("SELECT set_config(name, 'view, foreign-table', false) FROM pg_settings WHERE name = 'restrict_nonsystem_relation_kind'");
+    const answer = await analyst.query(
+      "SELECT set_config(name, 'view, foreign-table', false) FROM pg_settings WHERE name = 'restrict_nonsystem_relation_kind'",
+    );
     expect(answer.rows).toEqual([{ set_config: 'view, foreign-table' }]);
     await analyst.query('RESET restrict_nonsystem_relation_kind');
   });
 
   test.each([
-    ["SELECT set_config('search_path', current_setting('search_path'), false)", 'function "set_config" is not allowed through pgveil'],
+    [
+      "SELECT set_config('search_path', current_setting('search_path'), false)",
+      'function "set_config" is not allowed through pgveil',
+    ],
     ["SELECT set_config('search_path', 'public', false), 1", 'function "set_config" is not allowed through pgveil'],
-    ["SELECT set_config('search_path', 'public', false) FROM customers", 'function "set_config" is not allowed through pgveil'],
-    ["SELECT set_config(name, 'public', false) FROM pg_settings WHERE name LIKE 'search%'", 'function "set_config" is not allowed through pgveil'],
-    ["SELECT set_config(name, 'x', false) FROM pg_settings WHERE name = 'search_path'", 'set_config of "search_path" over pg_settings is not allowed through pgveil: use SET'],
-    ["SELECT set_config('session_authorization', 'postgres', false)", 'setting "session_authorization" cannot be changed through pgveil'],
+    [
+      "SELECT set_config('search_path', 'public', false) FROM customers",
+      'function "set_config" is not allowed through pgveil',
+    ],
+    [
+      "SELECT set_config(name, 'public', false) FROM pg_settings WHERE name LIKE 'search%'",
+      'function "set_config" is not allowed through pgveil',
+    ],
+    [
+      "SELECT set_config(name, 'x', false) FROM pg_settings WHERE name = 'search_path'",
+      'set_config of "search_path" over pg_settings is not allowed through pgveil: use SET',
+    ],
+    [
+      "SELECT set_config('session_authorization', 'postgres', false)",
+      'setting "session_authorization" cannot be changed through pgveil',
+    ],
     ["SELECT set_config('pgveil.hash_key', 'x', false)", 'setting "pgveil.hash_key" cannot be changed through pgveil'],
-    ["SELECT set_config('search_path', 'public, pg_catalog', false)", 'search_path must not place pg_catalog after other schemas'],
-    ["SELECT set_config('client_encoding', 'SJIS', false)", 'client_encoding "SJIS" is not supported through pgveil: use UTF8'],
-    ["SELECT set_config('search_path', 'public, \"unterminated', false)", 'invalid list syntax in setting "search_path": "public, "unterminated"'],
+    [
+      "SELECT set_config('search_path', 'public, pg_catalog', false)",
+      'search_path must not place pg_catalog after other schemas',
+    ],
+    [
+      "SELECT set_config('client_encoding', 'SJIS', false)",
+      'client_encoding "SJIS" is not supported through pgveil: use UTF8',
+    ],
+    [
+      "SELECT set_config('search_path', 'public, \"unterminated', false)",
+      'invalid list syntax in setting "search_path": "public, "unterminated"',
+    ],
   ])('refused: %s', async (sql, message) => {
     expect((await refusal(sql)).message).toContain(message);
     expect(await count()).toBe(333);
@@ -90,14 +122,20 @@ describe('LOCK', () => {
   });
 
   test('outside a transaction PostgreSQL itself refuses it', async () => {
-    expect(await refusal('LOCK TABLE customers IN ACCESS SHARE MODE')).toEqual({ code: '25P01', message: 'LOCK TABLE can only be used in transaction blocks' });
+    expect(await refusal('LOCK TABLE customers IN ACCESS SHARE MODE')).toEqual({
+      code: '25P01',
+      message: 'LOCK TABLE can only be used in transaction blocks',
+    });
   });
 
   test.each([
     ['LOCK TABLE customers', 'LOCK is allowed through pgveil only IN ACCESS SHARE MODE'],
     ['LOCK TABLE customers IN ROW SHARE MODE', 'LOCK is allowed through pgveil only IN ACCESS SHARE MODE'],
     ['LOCK TABLE customers IN SHARE MODE NOWAIT', 'LOCK is allowed through pgveil only IN ACCESS SHARE MODE'],
-    ['LOCK TABLE pg_catalog.pg_authid IN ACCESS SHARE MODE', 'relation "pg_catalog.pg_authid" is not allowed through pgveil'],
+    [
+      'LOCK TABLE pg_catalog.pg_authid IN ACCESS SHARE MODE',
+      'relation "pg_catalog.pg_authid" is not allowed through pgveil',
+    ],
     ['LOCK TABLE pgveil.hash_key IN ACCESS SHARE MODE', 'relation "pgveil.hash_key" is reserved for pgveil'],
     ['LOCK TABLE no_such_table IN ACCESS SHARE MODE', 'relation "no_such_table" does not exist'],
   ])('refused: %s', async (sql, message) => {

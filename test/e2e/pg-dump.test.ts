@@ -26,7 +26,10 @@ const THROUGH_PGVEIL = ['--exclude-schema=pgveil'];
  * The analyst may not read the sequences that number rows or columns their policy hides: the one
  * owned by customers.id (rows filtered) and the identity of orders.line (rows filtered).
  */
-const WITHHELD_FROM_ANALYST = ['--exclude-table-data=public.customer_number', '--exclude-table-data=public.orders_line_seq'];
+const WITHHELD_FROM_ANALYST = [
+  '--exclude-table-data=public.customer_number',
+  '--exclude-table-data=public.orders_line_seq',
+];
 
 // An analyst sees the orders of the customers they see: the dump then keeps its foreign key.
 const ORDERS_OF_VISIBLE_CUSTOMERS = `
@@ -61,16 +64,24 @@ afterAll(() => stack.stop());
 
 async function pgDump(user: 'analyst' | 'steward', args: readonly string[]): Promise<string> {
   const flags = user === 'analyst' ? [...THROUGH_PGVEIL, ...WITHHELD_FROM_ANALYST] : THROUGH_PGVEIL;
-  const { stdout } = await run('pg_dump', ['-h', '127.0.0.1', '-p', String(stack.port), '-U', user, '-d', 'demo', ...flags, ...args], {
-    env: { ...process.env, PGPASSWORD: user, PGSSLMODE: 'disable' },
-    maxBuffer: 256 * 1024 * 1024,
-    encoding: 'latin1',
-  });
+  const { stdout } = await run(
+    'pg_dump',
+    ['-h', '127.0.0.1', '-p', String(stack.port), '-U', user, '-d', 'demo', ...flags, ...args],
+    {
+      env: { ...process.env, PGPASSWORD: user, PGSSLMODE: 'disable' },
+      maxBuffer: 256 * 1024 * 1024,
+      encoding: 'latin1',
+    },
+  );
   return stdout;
 }
 
 /** Restores a plain dump (psql) or an archive (pg_restore) into a new database, reads it with `read`, drops it. */
-async function restoreThen<T>(dump: string, format: 'plain' | 'custom', read: (client: Client) => Promise<T>): Promise<T> {
+async function restoreThen<T>(
+  dump: string,
+  format: 'plain' | 'custom',
+  read: (client: Client) => Promise<T>,
+): Promise<T> {
   const target = await createTestDatabase('pg_dump_restore');
   try {
     const file = join(stack.dir, `restore-${target.name}.${format === 'plain' ? 'sql' : 'dump'}`);
@@ -91,8 +102,15 @@ async function restoreThen<T>(dump: string, format: 'plain' | 'custom', read: (c
 }
 
 /** The restored database's rows of each table, and its sequences' values (`sequences`). */
-const restored = (dump: string, format: 'plain' | 'custom', tables: readonly string[]): Promise<Record<string, unknown[]>> =>
-  restoreThen(dump, format, async (client) => ({ ...(await rowsOf(client, tables)), sequences: await sequenceValues(client) }));
+const restored = (
+  dump: string,
+  format: 'plain' | 'custom',
+  tables: readonly string[],
+): Promise<Record<string, unknown[]>> =>
+  restoreThen(dump, format, async (client) => ({
+    ...(await rowsOf(client, tables)),
+    sequences: await sequenceValues(client),
+  }));
 
 async function rowsOf(client: Client, tables: readonly string[]): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
@@ -101,10 +119,23 @@ async function rowsOf(client: Client, tables: readonly string[]): Promise<Record
 }
 
 /** Each sequence's name, last_value and is_called (what pg_dump reads and restores), read directly. */
-async function sequenceValues(client: Client): Promise<Array<{ name: string; last_value: string; is_called: boolean }>> {
-  const names = (await client.query("SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' ORDER BY 1")).rows as Array<{ name: string }>;
+async function sequenceValues(
+  client: Client,
+): Promise<Array<{ name: string; last_value: string; is_called: boolean }>> {
+  const names = (
+    await client.query(
+      "SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' ORDER BY 1",
+    )
+  ).rows as Array<{ name: string }>;
   const out = [];
-  for (const { name } of names) out.push({ name, ...((await client.query(`SELECT last_value::text, is_called FROM ${name}`)).rows[0] as { last_value: string; is_called: boolean }) });
+  for (const { name } of names)
+    out.push({
+      name,
+      ...((await client.query(`SELECT last_value::text, is_called FROM ${name}`)).rows[0] as {
+        last_value: string;
+        is_called: boolean;
+      }),
+    });
   return out;
 }
 
@@ -125,7 +156,9 @@ async function analystRows(tables: readonly string[]): Promise<Record<string, un
     const source = (await sourceRows([])).sequences as Array<{ name: string; last_value: string; is_called: boolean }>;
     // Withheld sequences restore as created (their start, not called); the others as the source.
     const start: Record<string, string> = { 'public.customer_number': '2000', 'public.orders_line_seq': '10' };
-    const sequences = source.map((q) => (start[q.name] ? { name: q.name, last_value: start[q.name], is_called: false } : q));
+    const sequences = source.map((q) =>
+      start[q.name] ? { name: q.name, last_value: start[q.name], is_called: false } : q,
+    );
     return { ...(await rowsOf(analyst, tables)), sequences };
   } finally {
     await analyst.end();
@@ -163,7 +196,9 @@ describe('the steward (raw reads) dumps the data product whole', () => {
 
   test('--inserts (a cursor over SELECT * FROM ONLY): restores equal to the source, sequences included', async () => {
     const dump = await pgDump('steward', ['--inserts']);
-    expect(dump).toContain("INSERT INTO public.customers VALUES (1, 'ZQ7NAME-US', 'zq7canary.us.mail@example.com', 'ZQ7SSN-US-992'");
+    expect(dump).toContain(
+      "INSERT INTO public.customers VALUES (1, 'ZQ7NAME-US', 'zq7canary.us.mail@example.com', 'ZQ7SSN-US-992'",
+    );
     expect(await restored(dump, 'plain', TABLES)).toEqual(await sourceRows(TABLES));
   });
 
@@ -172,7 +207,10 @@ describe('the steward (raw reads) dumps the data product whole', () => {
     expect(dump).not.toContain('CREATE TABLE public.orders');
     expect(dump).not.toContain('invoice_number');
     const rows = await restored(dump, 'plain', ['customers']);
-    expect(rows).toEqual({ customers: (await sourceRows(['customers'])).customers, sequences: [{ name: 'public.customer_number', last_value: '2417', is_called: true }] });
+    expect(rows).toEqual({
+      customers: (await sourceRows(['customers'])).customers,
+      sequences: [{ name: 'public.customer_number', last_value: '2417', is_called: true }],
+    });
   });
 });
 
@@ -206,7 +244,10 @@ describe('the analyst dumps exactly what pgveil shows them', () => {
 
   test('-t: one table as the analyst sees it', async () => {
     const dump = await pgDump('analyst', ['-t', 'public.tickets']);
-    expect(await restored(dump, 'plain', ['tickets'])).toEqual({ tickets: (await analystRows(['tickets'])).tickets, sequences: [{ name: 'public.tickets_id_seq', last_value: '3', is_called: true }] });
+    expect(await restored(dump, 'plain', ['tickets'])).toEqual({
+      tickets: (await analystRows(['tickets'])).tickets,
+      sequences: [{ name: 'public.tickets_id_seq', last_value: '3', is_called: true }],
+    });
   });
 
   test('the dump names tags in column comments (readable anyway) but no statistics', async () => {
@@ -218,13 +259,19 @@ describe('the analyst dumps exactly what pgveil shows them', () => {
 
 describe('what pg_dump must be told, and why it fails closed otherwise', () => {
   const dumpWith = (user: 'analyst' | 'steward', args: readonly string[]): Promise<unknown> =>
-    run('pg_dump', ['-h', '127.0.0.1', '-p', String(stack.port), '-U', user, '-d', 'demo', '-f', '/dev/null', ...args], {
-      env: { ...process.env, PGPASSWORD: user, PGSSLMODE: 'disable' },
-    });
+    run(
+      'pg_dump',
+      ['-h', '127.0.0.1', '-p', String(stack.port), '-U', user, '-d', 'demo', '-f', '/dev/null', ...args],
+      {
+        env: { ...process.env, PGPASSWORD: user, PGSSLMODE: 'disable' },
+      },
+    );
 
   test('without --exclude-schema=pgveil it stops at the helper schema, saying what to add', async () => {
     await expect(dumpWith('steward', [])).rejects.toMatchObject({
-      stderr: expect.stringContaining('relation "pgveil.hash_key" is reserved for pgveil: to dump through pgveil, leave its schema out (pg_dump --exclude-schema=pgveil)'),
+      stderr: expect.stringContaining(
+        'relation "pgveil.hash_key" is reserved for pgveil: to dump through pgveil, leave its schema out (pg_dump --exclude-schema=pgveil)',
+      ),
     });
     expect(readFileSync(stack.auditFile, 'utf8')).toContain('LOCK TABLE pgveil.hash_key IN ACCESS SHARE MODE');
   });
@@ -234,23 +281,39 @@ describe('what pg_dump must be told, and why it fails closed otherwise', () => {
     await admin.connect();
     const name = `zq7sub_${stack.db.name}`;
     try {
-      await admin.query(`CREATE SUBSCRIPTION ${name} CONNECTION 'host=192.0.2.1 dbname=x user=repl password=ZQ7CONNINFO-SECRET' PUBLICATION p WITH (connect = false)`);
-      const { stdout, stderr } = await run('pg_dump', ['-h', '127.0.0.1', '-p', String(stack.port), '-U', 'steward', '-d', 'demo', ...THROUGH_PGVEIL], {
-        env: { ...process.env, PGPASSWORD: 'steward', PGSSLMODE: 'disable' },
-        maxBuffer: 256 * 1024 * 1024,
-      });
+      await admin.query(
+        `CREATE SUBSCRIPTION ${name} CONNECTION 'host=192.0.2.1 dbname=x user=repl password=ZQ7CONNINFO-SECRET' PUBLICATION p WITH (connect = false)`,
+      );
+      const { stdout, stderr } = await run(
+        'pg_dump',
+        ['-h', '127.0.0.1', '-p', String(stack.port), '-U', 'steward', '-d', 'demo', ...THROUGH_PGVEIL],
+        {
+          env: { ...process.env, PGPASSWORD: 'steward', PGSSLMODE: 'disable' },
+          maxBuffer: 256 * 1024 * 1024,
+        },
+      );
       // pg_dump run by a role that is not a superuser counts them and says it leaves them out.
       expect(stderr).toContain('subscriptions not dumped because current user is not a superuser');
       expect(stdout).not.toMatch(/ZQ7CONNINFO|CREATE SUBSCRIPTION/);
       const steward = await stack.connect('steward');
       try {
-        expect((await steward.query(`SELECT subname, subenabled FROM pg_catalog.pg_subscription WHERE subname = '${name}'`)).rows).toEqual([{ subname: name, subenabled: false }]);
+        expect(
+          (await steward.query(`SELECT subname, subenabled FROM pg_catalog.pg_subscription WHERE subname = '${name}'`))
+            .rows,
+        ).toEqual([{ subname: name, subenabled: false }]);
         const all = (await steward.query('SELECT * FROM pg_subscription')).rows;
         expect(all.length).toBeGreaterThan(0);
         expect(JSON.stringify(all)).not.toContain('ZQ7CONNINFO');
-        await expect(steward.query('SELECT subconninfo FROM pg_subscription')).rejects.toMatchObject({ code: '42703', message: 'column "subconninfo" does not exist' });
-        await expect(steward.query('SELECT s.subconninfo FROM pg_catalog.pg_subscription s')).rejects.toMatchObject({ code: '42703' });
-        await expect(steward.query('SELECT c FROM pg_subscription AS s(a, b, c, d, e, f, g, h, i, j, c)')).rejects.toMatchObject({ code: '42501' });
+        await expect(steward.query('SELECT subconninfo FROM pg_subscription')).rejects.toMatchObject({
+          code: '42703',
+          message: 'column "subconninfo" does not exist',
+        });
+        await expect(steward.query('SELECT s.subconninfo FROM pg_catalog.pg_subscription s')).rejects.toMatchObject({
+          code: '42703',
+        });
+        await expect(
+          steward.query('SELECT c FROM pg_subscription AS s(a, b, c, d, e, f, g, h, i, j, c)'),
+        ).rejects.toMatchObject({ code: '42501' });
       } finally {
         await steward.end();
       }
@@ -261,14 +324,16 @@ describe('what pg_dump must be told, and why it fails closed otherwise', () => {
     }
   });
 
-  test('the analyst\'s dump stops at a sequence numbering rows their policy hides, naming the flag', async () => {
+  test("the analyst's dump stops at a sequence numbering rows their policy hides, naming the flag", async () => {
     await expect(dumpWith('analyst', [...THROUGH_PGVEIL, WITHHELD_FROM_ANALYST[1]!])).rejects.toMatchObject({
       stderr: expect.stringContaining(
         'sequence "public.customer_number" numbers column "id" of "public.customers", whose rows are filtered for you, so its value is withheld (pg_dump: --exclude-table-data=public.customer_number)',
       ),
     });
     await expect(dumpWith('analyst', [...THROUGH_PGVEIL, WITHHELD_FROM_ANALYST[0]!])).rejects.toMatchObject({
-      stderr: expect.stringContaining('sequence "public.orders_line_seq" numbers column "line" of "public.orders", whose rows are filtered for you'),
+      stderr: expect.stringContaining(
+        'sequence "public.orders_line_seq" numbers column "line" of "public.orders", whose rows are filtered for you',
+      ),
     });
   });
 });
@@ -280,28 +345,46 @@ describe('sequence values through pgveil, as any client reads them', () => {
       return (await client.query(sql)).rows;
     } catch (error) {
       return { code: (error as { code?: string }).code, message: (error as Error).message };
-    }
-    finally {
+    } finally {
       await client.end();
     }
   };
 
   test('a sequence of unprotected columns, or of none, is read as it is', async () => {
-    expect(await read('analyst', 'SELECT last_value, is_called FROM tickets_id_seq')).toEqual([{ last_value: '3', is_called: true }]);
+    expect(await read('analyst', 'SELECT last_value, is_called FROM tickets_id_seq')).toEqual([
+      { last_value: '3', is_called: true },
+    ]);
     expect(await read('analyst', 'SELECT last_value FROM public.invoice_number')).toEqual([{ last_value: '500' }]);
     expect(await read('steward', 'SELECT last_value FROM customer_number')).toEqual([{ last_value: '2417' }]);
   });
 
   test('one that numbers filtered rows is withheld, also inside a sub-query; pg_sequences and pg_sequence_last_value are refused', async () => {
-    expect(await read('analyst', 'SELECT last_value FROM customer_number')).toMatchObject({ code: '42501', message: expect.stringContaining('sequence "public.customer_number" numbers column "id" of "public.customers"') });
-    expect(await read('analyst', 'SELECT (SELECT last_value FROM public.orders_line_seq) AS n')).toMatchObject({ code: '42501' });
-    expect(await read('steward', 'SELECT last_value FROM pg_sequences')).toMatchObject({ code: '42501', message: expect.stringContaining('relation "pg_catalog.pg_sequences" is not allowed through pgveil') });
-    expect(await read('steward', "SELECT pg_sequence_last_value('public.tickets_id_seq')")).toMatchObject({ code: '42501', message: expect.stringContaining('function "pg_sequence_last_value" is not allowed through pgveil') });
+    expect(await read('analyst', 'SELECT last_value FROM customer_number')).toMatchObject({
+      code: '42501',
+      message: expect.stringContaining('sequence "public.customer_number" numbers column "id" of "public.customers"'),
+    });
+    expect(await read('analyst', 'SELECT (SELECT last_value FROM public.orders_line_seq) AS n')).toMatchObject({
+      code: '42501',
+    });
+    expect(await read('steward', 'SELECT last_value FROM pg_sequences')).toMatchObject({
+      code: '42501',
+      message: expect.stringContaining('relation "pg_catalog.pg_sequences" is not allowed through pgveil'),
+    });
+    expect(await read('steward', "SELECT pg_sequence_last_value('public.tickets_id_seq')")).toMatchObject({
+      code: '42501',
+      message: expect.stringContaining('function "pg_sequence_last_value" is not allowed through pgveil'),
+    });
   });
 
   test('nextval and setval stay impossible: the service account may only read sequences', async () => {
-    expect(await read('steward', "SELECT nextval('public.tickets_id_seq')")).toMatchObject({ code: '42501', message: expect.stringContaining('permission denied for sequence tickets_id_seq') });
-    expect(await read('steward', "SELECT setval('public.tickets_id_seq', 1)")).toMatchObject({ code: '42501', message: expect.stringContaining('permission denied for sequence tickets_id_seq') });
+    expect(await read('steward', "SELECT nextval('public.tickets_id_seq')")).toMatchObject({
+      code: '42501',
+      message: expect.stringContaining('permission denied for sequence tickets_id_seq'),
+    });
+    expect(await read('steward', "SELECT setval('public.tickets_id_seq', 1)")).toMatchObject({
+      code: '42501',
+      message: expect.stringContaining('permission denied for sequence tickets_id_seq'),
+    });
   });
 });
 
@@ -310,13 +393,19 @@ describe('large objects', () => {
     const admin = new Client(stack.db.config());
     await admin.connect();
     try {
-      const { oid } = (await admin.query("SELECT pg_catalog.lo_from_bytea(0, 'ZQ7BLOB-SECRET') AS oid")).rows[0] as { oid: number };
+      const { oid } = (await admin.query("SELECT pg_catalog.lo_from_bytea(0, 'ZQ7BLOB-SECRET') AS oid")).rows[0] as {
+        oid: number;
+      };
       try {
         await admin.query(`GRANT SELECT ON LARGE OBJECT ${oid} TO ${stack.serviceRole}`);
-        const failure = await run('pg_dump', ['-h', '127.0.0.1', '-p', String(stack.port), '-U', 'steward', '-d', 'demo', ...THROUGH_PGVEIL], {
-          env: { ...process.env, PGPASSWORD: 'steward', PGSSLMODE: 'disable' },
-          maxBuffer: 256 * 1024 * 1024,
-        }).then(
+        const failure = await run(
+          'pg_dump',
+          ['-h', '127.0.0.1', '-p', String(stack.port), '-U', 'steward', '-d', 'demo', ...THROUGH_PGVEIL],
+          {
+            env: { ...process.env, PGPASSWORD: 'steward', PGSSLMODE: 'disable' },
+            maxBuffer: 256 * 1024 * 1024,
+          },
+        ).then(
           () => undefined,
           (error: { stderr: string; stdout: string }) => error,
         );

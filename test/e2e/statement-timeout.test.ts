@@ -10,8 +10,12 @@ import { waitForText } from '../support/wait-for-text';
 let stack: Stack;
 beforeAll(async () => {
   // The analyst carries a short limit of its own; the steward gets the configured default.
-  const analystLimit = (demo: string): string => demo.replace('attributes: { region: EU }', 'attributes: { region: EU, statementTimeoutMs: "300" }');
-  stack = await startStack('statement_timeout', { policyYaml: analystLimit, configLines: ['limits: { startupTimeoutMs: 5000, statementTimeoutMs: 5000 }'] });
+  const analystLimit = (demo: string): string =>
+    demo.replace('attributes: { region: EU }', 'attributes: { region: EU, statementTimeoutMs: "300" }');
+  stack = await startStack('statement_timeout', {
+    policyYaml: analystLimit,
+    configLines: ['limits: { startupTimeoutMs: 5000, statementTimeoutMs: 5000 }'],
+  });
 });
 afterAll(() => stack.stop());
 
@@ -29,7 +33,9 @@ test('past its limit a statement is cancelled upstream and answered 57014; the s
     const backends = new Client(stack.db.config());
     await backends.connect();
     try {
-      const sleeping = await backends.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%pg_sleep(10)%' AND state = 'active' AND pid <> pg_backend_pid()");
+      const sleeping = await backends.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%pg_sleep(10)%' AND state = 'active' AND pid <> pg_backend_pid()",
+      );
       expect(sleeping.rows).toEqual([{ n: 0 }]);
     } finally {
       await backends.end();

@@ -21,7 +21,9 @@ const VALID: Buffer[] = [
 
 /** A message: random type and body, or a valid one with bytes flipped, cut or appended. */
 export const messageArb = fc.oneof(
-  fc.tuple(fc.constantFrom(...CODES), fc.uint8Array({ maxLength: 40 })).map(([code, body]) => write.frame(code, Buffer.from(body))),
+  fc
+    .tuple(fc.constantFrom(...CODES), fc.uint8Array({ maxLength: 40 }))
+    .map(([code, body]) => write.frame(code, Buffer.from(body))),
   fc.tuple(fc.constantFrom(...VALID), fc.nat(200), fc.integer({ min: 0, max: 255 })).map(([m, at, byte]) => {
     const copy = Buffer.from(m);
     if (copy.length > 5) copy[5 + (at % (copy.length - 5))] = byte;
@@ -32,4 +34,3 @@ export const messageArb = fc.oneof(
     return write.frame(m[0]!, body);
   }),
 );
-

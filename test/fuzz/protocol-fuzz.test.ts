@@ -5,7 +5,13 @@
  */
 import fc from 'fast-check';
 import { messageArb, FUZZ_SCALE } from './arbitraries';
-import { FrontendDecoder, readBindNames, readExecutePortal, readParse, readQuery } from '../../proxy/protocol/frontend-decoder';
+import {
+  FrontendDecoder,
+  readBindNames,
+  readExecutePortal,
+  readParse,
+  readQuery,
+} from '../../proxy/protocol/frontend-decoder';
 import { FrontendCode } from '../../proxy/protocol/message-codes';
 import * as write from '../../proxy/protocol/message-writer';
 import { PgError } from '../../proxy/pg-error';
@@ -60,36 +66,43 @@ describe('over the wire, against a full pgveil', () => {
   });
   afterAll(() => stack.stop());
 
-  test('mutated sequences never crash pgveil, never disturb a bystander, and never leak a canary', async () => {
-    const bystander = await stack.connect('analyst');
-    const sequences = fc.sample(fc.array(messageArb, { minLength: 5, maxLength: 30 }), { numRuns: FUZZ_SCALE * 120, seed: Number(process.env.PGVEIL_FUZZ_SEED ?? 7) });
-    let sent = 0;
-    for (let i = 0; i < sequences.length; i += 6) {
-      await Promise.all(
-        sequences.slice(i, i + 6).map(async (sequence) => {
-          const c = await RawClient.session(stack.port, 'demo');
-          try {
-            c.send(Buffer.concat([...sequence, write.frame(0x53, Buffer.alloc(0))]));
-            sent += sequence.length;
-            const seen: string[] = [];
-            // Read until the server is done with us: closed, or quiet after a ReadyForQuery.
-            for (;;) {
-              const f = await c.next(2000).catch(() => undefined);
-              if (!f) break;
-              seen.push(f.body.toString('latin1'));
+  test(
+    'mutated sequences never crash pgveil, never disturb a bystander, and never leak a canary',
+    async () => {
+      const bystander = await stack.connect('analyst');
+      const sequences = fc.sample(fc.array(messageArb, { minLength: 5, maxLength: 30 }), {
+        numRuns: FUZZ_SCALE * 120,
+        seed: Number(process.env.PGVEIL_FUZZ_SEED ?? 7),
+      });
+      let sent = 0;
+      for (let i = 0; i < sequences.length; i += 6) {
+        await Promise.all(
+          sequences.slice(i, i + 6).map(async (sequence) => {
+            const c = await RawClient.session(stack.port, 'demo');
+            try {
+              c.send(Buffer.concat([...sequence, write.frame(0x53, Buffer.alloc(0))]));
+              sent += sequence.length;
+              const seen: string[] = [];
+              // Read until the server is done with us: closed, or quiet after a ReadyForQuery.
+              for (;;) {
+                const f = await c.next(2000).catch(() => undefined);
+                if (!f) break;
+                seen.push(f.body.toString('latin1'));
+              }
+              expect(leakedCanaries(seen.join(''))).toEqual([]);
+            } finally {
+              c.close();
             }
-            expect(leakedCanaries(seen.join(''))).toEqual([]);
-          } finally {
-            c.close();
-          }
-        }),
-      );
-      expect((await bystander.query('SELECT count(*)::int AS n FROM customers')).rows).toEqual([{ n: 333 }]);
-    }
-    expect(sent).toBeGreaterThan(1000);
-    const fresh = await stack.connect('analyst');
-    expect((await fresh.query('SELECT 1 AS alive')).rows).toEqual([{ alive: 1 }]);
-    await fresh.end();
-    await bystander.end();
-  }, FUZZ_SCALE * 120_000);
+          }),
+        );
+        expect((await bystander.query('SELECT count(*)::int AS n FROM customers')).rows).toEqual([{ n: 333 }]);
+      }
+      expect(sent).toBeGreaterThan(1000);
+      const fresh = await stack.connect('analyst');
+      expect((await fresh.query('SELECT 1 AS alive')).rows).toEqual([{ alive: 1 }]);
+      await fresh.end();
+      await bystander.end();
+    },
+    FUZZ_SCALE * 120_000,
+  );
 });

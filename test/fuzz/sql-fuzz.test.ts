@@ -7,7 +7,17 @@ import { startStack, type Stack } from '../support/pgveil-stack';
 import { CANARY_SQL, leakedCanaries } from '../adversarial/canaries';
 import { FUZZ_SCALE } from './arbitraries';
 
-const column = fc.constantFrom('name', 'email', 'ssn', 'phone', 'region', 'birth_date::text', 'id::text', 'c.name', 'c.ssn');
+const column = fc.constantFrom(
+  'name',
+  'email',
+  'ssn',
+  'phone',
+  'region',
+  'birth_date::text',
+  'id::text',
+  'c.name',
+  'c.ssn',
+);
 const expression = fc.oneof(
   column,
   column.map((c) => `upper(${c})`),
@@ -65,30 +75,37 @@ beforeAll(async () => {
 });
 afterAll(() => stack.stop());
 
-test('300 generated statements: no canary in any answer or error', async () => {
-  const analyst = await stack.connect('analyst');
-  analyst.on('error', () => undefined);
-  const notices: string[] = [];
-  analyst.on('notice', (n) => notices.push(JSON.stringify(n)));
-  let answered = 0;
-  let refusedOrFailed = 0;
-  try {
-    for (const sql of fc.sample(statement, { numRuns: FUZZ_SCALE * 300, seed: Number(process.env.PGVEIL_FUZZ_SEED ?? 42) })) {
-      let text: string;
-      try {
-        text = JSON.stringify((await analyst.query(sql)).rows);
-        answered++;
-      } catch (error) {
-        text = JSON.stringify({ ...(error as object), message: (error as Error).message });
-        refusedOrFailed++;
+test(
+  '300 generated statements: no canary in any answer or error',
+  async () => {
+    const analyst = await stack.connect('analyst');
+    analyst.on('error', () => undefined);
+    const notices: string[] = [];
+    analyst.on('notice', (n) => notices.push(JSON.stringify(n)));
+    let answered = 0;
+    let refusedOrFailed = 0;
+    try {
+      for (const sql of fc.sample(statement, {
+        numRuns: FUZZ_SCALE * 300,
+        seed: Number(process.env.PGVEIL_FUZZ_SEED ?? 42),
+      })) {
+        let text: string;
+        try {
+          text = JSON.stringify((await analyst.query(sql)).rows);
+          answered++;
+        } catch (error) {
+          text = JSON.stringify({ ...(error as object), message: (error as Error).message });
+          refusedOrFailed++;
+        }
+        const leaked = leakedCanaries(text + notices.join(''));
+        if (leaked.length > 0) throw new Error(`canary ${leaked.join(', ')} leaked by: ${sql}\n${text.slice(0, 500)}`);
       }
-      const leaked = leakedCanaries(text + notices.join(''));
-      if (leaked.length > 0) throw new Error(`canary ${leaked.join(', ')} leaked by: ${sql}\n${text.slice(0, 500)}`);
+    } finally {
+      await analyst.end();
     }
-  } finally {
-    await analyst.end();
-  }
-  // Both paths were exercised: this is not a suite of refusals only.
-  expect(answered).toBeGreaterThan(100);
-  expect(refusedOrFailed).toBeGreaterThan(10);
-}, FUZZ_SCALE * 120_000);
+    // Both paths were exercised: this is not a suite of refusals only.
+    expect(answered).toBeGreaterThan(100);
+    expect(refusedOrFailed).toBeGreaterThan(10);
+  },
+  FUZZ_SCALE * 120_000,
+);

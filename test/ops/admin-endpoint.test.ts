@@ -16,7 +16,10 @@ describe('the admin port of a running pgveil', () => {
   const tokenEnv = `PGVEIL_TEST_ADMIN_TOKEN_${randomBytes(4).toString('hex')}`;
   const token = randomBytes(24).toString('base64url');
   const post = (path: string, authorization?: string): Promise<Response> =>
-    fetch(`http://127.0.0.1:${stack.pgveil.adminPort}${path}`, { method: 'POST', headers: authorization ? { authorization } : {} });
+    fetch(`http://127.0.0.1:${stack.pgveil.adminPort}${path}`, {
+      method: 'POST',
+      headers: authorization ? { authorization } : {},
+    });
 
   beforeAll(async () => {
     process.env[tokenEnv] = token;
@@ -57,7 +60,9 @@ describe('the admin port of a running pgveil', () => {
     expect(text).toMatch(/^pgveil_statement_duration_seconds_bucket\{le="\+Inf"\} [1-9]\d*$/m);
     expect(text).toMatch(/^pgveil_client_connections 1$/m);
     expect(text).toMatch(/^pgveil_upstream_connections 1$/m);
-    expect(text).toMatch(new RegExp(`^pgveil_policy_version_info\\{version="${stack.pgveil.policies.current().version}"\\} 1$`, 'm'));
+    expect(text).toMatch(
+      new RegExp(`^pgveil_policy_version_info\\{version="${stack.pgveil.policies.current().version}"\\} 1$`, 'm'),
+    );
     expect(text).toMatch(/^pgveil_event_queue_depth\{sink="redis:/m);
     expect(text).toMatch(/^# TYPE pgveil_events_dropped_total counter$/m);
     expect(text).toMatch(/^pgveil_upstream_up\{data_product="demo"\} 1$/m);
@@ -68,7 +73,10 @@ describe('the admin port of a running pgveil', () => {
     expect(health.status).toBe(200);
     const ready = await fetch(`http://127.0.0.1:${stack.pgveil.adminPort}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { policies: true, audit: true, 'upstream:demo': true } });
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { policies: true, audit: true, 'upstream:demo': true },
+    });
   });
 
   test('POST /catalog/refresh makes a new table known at once', async () => {
@@ -127,10 +135,19 @@ describe('an admin port bound to every address but configured without a token', 
 
   test('binds the configured address and offers no actions at all: 403 whatever the header', async () => {
     expect(stack.pgveil.adminHost).toBe('0.0.0.0');
-    for (const headers of [{}, { authorization: 'Bearer anything-at-all-long-enough' }, { authorization: 'Bearer ' }] as Array<Record<string, string>>) {
-      const response = await fetch(`http://127.0.0.1:${stack.pgveil.adminPort}/catalog/refresh`, { method: 'POST', headers });
+    for (const headers of [
+      {},
+      { authorization: 'Bearer anything-at-all-long-enough' },
+      { authorization: 'Bearer ' },
+    ] as Array<Record<string, string>>) {
+      const response = await fetch(`http://127.0.0.1:${stack.pgveil.adminPort}/catalog/refresh`, {
+        method: 'POST',
+        headers,
+      });
       expect(response.status).toBe(403);
-      expect(await response.json()).toEqual({ error: 'admin actions are disabled: no admin token is configured (admin.tokenEnv)' });
+      expect(await response.json()).toEqual({
+        error: 'admin actions are disabled: no admin token is configured (admin.tokenEnv)',
+      });
     }
     // Reads stay open on the configured address.
     expect((await fetch(`http://127.0.0.1:${stack.pgveil.adminPort}/healthz`)).status).toBe(200);
@@ -143,7 +160,11 @@ test('the admin token: compared in constant time over digests; a configured but 
   expect(bearerTokenMatches('', 'a'.repeat(20))).toBe(false);
   expect(adminTokenFrom({}, undefined)).toBeUndefined();
   expect(adminTokenFrom({ T: 'x'.repeat(16) }, 'T')).toBe('x'.repeat(16));
-  expect(() => adminTokenFrom({}, 'T')).toThrow('admin.tokenEnv names "T", which is not set: set it or remove admin.tokenEnv (admin actions are then disabled)');
+  expect(() => adminTokenFrom({}, 'T')).toThrow(
+    'admin.tokenEnv names "T", which is not set: set it or remove admin.tokenEnv (admin actions are then disabled)',
+  );
   expect(() => adminTokenFrom({ T: '' }, 'T')).toThrow('admin.tokenEnv names "T", which is not set');
-  expect(() => adminTokenFrom({ T: 'x'.repeat(15) }, 'T')).toThrow('the admin token in "T" is shorter than 16 characters');
+  expect(() => adminTokenFrom({ T: 'x'.repeat(15) }, 'T')).toThrow(
+    'the admin token in "T" is shorter than 16 characters',
+  );
 });

@@ -25,9 +25,19 @@ test('a tallied histogram is exposed as prom-client exposes the same observation
 test('a tallied counter, with and without a label, across scrapes', async () => {
   const own = new Registry();
   const theirs = new Registry();
-  const byDecision = new TallyCounter({ name: 'statements_total', help: 'by decision', labelName: 'decision', registry: own });
+  const byDecision = new TallyCounter({
+    name: 'statements_total',
+    help: 'by decision',
+    labelName: 'decision',
+    registry: own,
+  });
   const rows = new TallyCounter({ name: 'rows_total', help: 'rows', registry: own });
-  const theirByDecision = new Counter({ name: 'statements_total', help: 'by decision', labelNames: ['decision'], registers: [theirs] });
+  const theirByDecision = new Counter({
+    name: 'statements_total',
+    help: 'by decision',
+    labelNames: ['decision'],
+    registers: [theirs],
+  });
   const theirRows = new Counter({ name: 'rows_total', help: 'rows', registers: [theirs] });
   const step = (decision: string, n: number): void => {
     byDecision.inc(1, decision);

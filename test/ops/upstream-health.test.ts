@@ -68,25 +68,46 @@ const ERROR = 50;
 
 describe('upstream reachability', () => {
   const out: string[] = [];
-  const lines = (): LogLine[] => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine);
-  const about = (product: string, level: number): LogLine[] => lines().filter((l) => l.dataProduct === product && l.level === level);
+  const lines = (): LogLine[] =>
+    out
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as LogLine);
+  const about = (product: string, level: number): LogLine[] =>
+    lines().filter((l) => l.dataProduct === product && l.level === level);
   let relay: Relay;
   let deadPort: number;
   let stack: Stack;
   let originalPolicies: string;
   const extraPassword = `never-logged-${randomBytes(6).toString('hex')}`;
 
-  const readyz = async (): Promise<{ status: number; body: { status: string; checks: Record<string, boolean>; problems?: Record<string, string> } }> => {
+  const readyz = async (): Promise<{
+    status: number;
+    body: { status: string; checks: Record<string, boolean>; problems?: Record<string, string> };
+  }> => {
     const response = await fetch(`http://127.0.0.1:${stack.pgveil.adminPort}/readyz`);
-    return { status: response.status, body: (await response.json()) as { status: string; checks: Record<string, boolean>; problems?: Record<string, string> } };
+    return {
+      status: response.status,
+      body: (await response.json()) as {
+        status: string;
+        checks: Record<string, boolean>;
+        problems?: Record<string, string>;
+      },
+    };
   };
   const upMetric = async (): Promise<string[]> =>
-    (await (await fetch(`http://127.0.0.1:${stack.pgveil.adminPort}/metrics`)).text()).split('\n').filter((l) => l.startsWith('pgveil_upstream_up{'));
+    (await (await fetch(`http://127.0.0.1:${stack.pgveil.adminPort}/metrics`)).text())
+      .split('\n')
+      .filter((l) => l.startsWith('pgveil_upstream_up{'));
 
   beforeAll(async () => {
     relay = await Relay.onFreePort();
     deadPort = (await Relay.onFreePort()).port;
-    const logger = createLogger('info', new Writable({ write: (chunk: Buffer, _e, cb) => (out.push(chunk.toString()), cb()) }));
+    const logger = createLogger(
+      'info',
+      new Writable({ write: (chunk: Buffer, _e, cb) => (out.push(chunk.toString()), cb()) }),
+    );
     // Started while the relay is closed: the data product is unreachable from the first moment.
     stack = await startStack('upstream-health', {
       policyYaml: (demo) => demo.replace(`port: ${PG_PORT}`, `port: ${relay.port}`),
@@ -103,7 +124,12 @@ describe('upstream reachability', () => {
   test('an upstream down at start: one warning with product, host and port, before "listening"', async () => {
     const warnings = about('demo', WARN);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ host: '127.0.0.1', port: relay.port, database: stack.db.name, msg: `upstream of data product "demo" at 127.0.0.1:${relay.port} is unreachable: its statements fail until it is back` });
+    expect(warnings[0]).toMatchObject({
+      host: '127.0.0.1',
+      port: relay.port,
+      database: stack.db.name,
+      msg: `upstream of data product "demo" at 127.0.0.1:${relay.port} is unreachable: its statements fail until it is back`,
+    });
     expect(warnings[0]!.reason).toContain('ECONNREFUSED');
     const all = lines();
     expect(all.indexOf(warnings[0]!)).toBeLessThan(all.findIndex((l) => l.msg === 'pgveil is listening'));
@@ -134,8 +160,13 @@ describe('upstream reachability', () => {
       await admin.query(`GRANT USAGE ON SCHEMA pgveil TO ${stack.serviceRole}`);
       await admin.end();
     }
-    expect(about('demo', INFO).map((l) => l.msg)).toEqual([`upstream of data product "demo" at 127.0.0.1:${relay.port} is reachable again`]);
-    expect(await readyz()).toEqual({ status: 200, body: { status: 'ready', checks: { policies: true, audit: true, 'upstream:demo': true } } });
+    expect(about('demo', INFO).map((l) => l.msg)).toEqual([
+      `upstream of data product "demo" at 127.0.0.1:${relay.port} is reachable again`,
+    ]);
+    expect(await readyz()).toEqual({
+      status: 200,
+      body: { status: 'ready', checks: { policies: true, audit: true, 'upstream:demo': true } },
+    });
     expect(await upMetric()).toEqual(['pgveil_upstream_up{data_product="demo"} 1']);
     const analyst = await stack.connect('analyst');
     try {
@@ -174,18 +205,37 @@ describe('upstream reachability', () => {
     );
     writeFileSync(stack.policiesFile, added);
     expect(stack.pgveil.policies.reload()).toBe(true);
-    await waitUntil(() => stack.pgveil.upstreams.state('extra')?.status === 'unreachable' && stack.pgveil.upstreams.state('mirror')?.status === 'reachable');
+    await waitUntil(
+      () =>
+        stack.pgveil.upstreams.state('extra')?.status === 'unreachable' &&
+        stack.pgveil.upstreams.state('mirror')?.status === 'reachable',
+    );
     const { status, body } = await readyz();
     expect(status).toBe(503);
-    expect(body.checks).toEqual({ policies: true, audit: true, 'upstream:demo': true, 'upstream:extra': false, 'upstream:mirror': true });
+    expect(body.checks).toEqual({
+      policies: true,
+      audit: true,
+      'upstream:demo': true,
+      'upstream:extra': false,
+      'upstream:mirror': true,
+    });
     expect(Object.keys(body.problems ?? {})).toEqual(['upstream:extra']);
-    expect(about('extra', WARN)).toEqual([expect.objectContaining({ host: '127.0.0.1', port: deadPort, database: 'nowhere' })]);
-    expect((await upMetric()).sort()).toEqual(['pgveil_upstream_up{data_product="demo"} 1', 'pgveil_upstream_up{data_product="extra"} 0', 'pgveil_upstream_up{data_product="mirror"} 1']);
+    expect(about('extra', WARN)).toEqual([
+      expect.objectContaining({ host: '127.0.0.1', port: deadPort, database: 'nowhere' }),
+    ]);
+    expect((await upMetric()).sort()).toEqual([
+      'pgveil_upstream_up{data_product="demo"} 1',
+      'pgveil_upstream_up{data_product="extra"} 0',
+      'pgveil_upstream_up{data_product="mirror"} 1',
+    ]);
 
     writeFileSync(stack.policiesFile, originalPolicies);
     expect(stack.pgveil.policies.reload()).toBe(true);
     expect(stack.pgveil.upstreams.state('extra')).toBeUndefined();
-    expect(await readyz()).toEqual({ status: 200, body: { status: 'ready', checks: { policies: true, audit: true, 'upstream:demo': true } } });
+    expect(await readyz()).toEqual({
+      status: 200,
+      body: { status: 'ready', checks: { policies: true, audit: true, 'upstream:demo': true } },
+    });
     expect(await upMetric()).toEqual(['pgveil_upstream_up{data_product="demo"} 1']);
   });
 

@@ -10,11 +10,26 @@ const DEFAULT_TIME = '2026-11-23T10:00:00Z';
 
 /** The relations the cases ask about, with column comments as a data product would carry them. */
 const RELATIONS: Record<string, Array<[string, string?]>> = {
-  'sales:public.customers': [['id'], ['name'], ['email', 'pgveil:tags=pii.email'], ['ssn', 'Social security number. pgveil:tags=pii.ssn'], ['region'], ['notes'], ['card', 'pgveil:tags=finance.card'], ['api_key', 'pgveil:tags=secret.key']],
+  'sales:public.customers': [
+    ['id'],
+    ['name'],
+    ['email', 'pgveil:tags=pii.email'],
+    ['ssn', 'Social security number. pgveil:tags=pii.ssn'],
+    ['region'],
+    ['notes'],
+    ['card', 'pgveil:tags=finance.card'],
+    ['api_key', 'pgveil:tags=secret.key'],
+  ],
   'sales:public.orders': [['id'], ['team'], ['ip_address'], ['amount']],
   'sales:public.regions': [['id'], ['label']],
-  'sales:public.keys': [['secret', 'pgveil:tags=secret'], ['owner', 'pgveil:tags=pii.owner']],
-  'sales:public.contacts': [['work_email', 'pgveil:tags=pii.email.work'], ['pii_like', 'pgveil:tags=pii']],
+  'sales:public.keys': [
+    ['secret', 'pgveil:tags=secret'],
+    ['owner', 'pgveil:tags=pii.owner'],
+  ],
+  'sales:public.contacts': [
+    ['work_email', 'pgveil:tags=pii.email.work'],
+    ['pii_like', 'pgveil:tags=pii'],
+  ],
   'sales:public.lookalikes': [['x', 'pgveil:tags=piix']],
   'sales:public.multi': [['both', 'pgveil:tags=pii.email,secret.x']],
   'hr:public.employees': [['id'], ['name', 'pgveil:tags=pii.name'], ['salary']],
@@ -26,7 +41,12 @@ interface DecisionCase {
   at?: string;
   relation?: string;
   subscription?: string;
-  expect: { columns?: Record<string, string>; rows?: 'all' | 'none' | RowPredicate; rules?: Record<string, string[]>; allowed?: boolean };
+  expect: {
+    columns?: Record<string, string>;
+    rows?: 'all' | 'none' | RowPredicate;
+    rules?: Record<string, string[]>;
+    allowed?: boolean;
+  };
 }
 
 const cases = JSON.parse(readFileSync(join(__dirname, 'cases/decisions.json'), 'utf8')) as DecisionCase[];
@@ -34,7 +54,16 @@ const cases = JSON.parse(readFileSync(join(__dirname, 'cases/decisions.json'), '
 function relationRef(key: string): RelationRef {
   const [dataProduct = '', qualified = ''] = key.split(':');
   const [schema = '', name = ''] = qualified.split('.');
-  return { dataProduct, schema, name, columns: RELATIONS[key]!.map(([column, comment]) => ({ name: column, type: 'text', ...(comment ? { comment } : {}) })) };
+  return {
+    dataProduct,
+    schema,
+    name,
+    columns: RELATIONS[key]!.map(([column, comment]) => ({
+      name: column,
+      type: 'text',
+      ...(comment ? { comment } : {}),
+    })),
+  };
 }
 
 test('there are at least 50 cases', () => {
@@ -51,11 +80,17 @@ test.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
   const result = snapshot.decide(c.principal, relation, c.principal.purpose);
   expect(result.errors).toEqual([]);
   const actual = Object.fromEntries(
-    relation.columns.map((col) => [col.name, result.decision.columns[col.name]?.action.kind ?? 'allow'] as const).filter(([, kind]) => kind !== 'allow'),
+    relation.columns
+      .map((col) => [col.name, result.decision.columns[col.name]?.action.kind ?? 'allow'] as const)
+      .filter(([, kind]) => kind !== 'allow'),
   );
   expect(actual).toEqual(c.expect.columns);
   const expectedRows: RowAction =
-    c.expect.rows === 'all' ? { kind: 'all' } : c.expect.rows === 'none' ? { kind: 'none' } : { kind: 'filter', predicate: c.expect.rows! };
+    c.expect.rows === 'all'
+      ? { kind: 'all' }
+      : c.expect.rows === 'none'
+        ? { kind: 'none' }
+        : { kind: 'filter', predicate: c.expect.rows! };
   expect(result.decision.rows).toEqual(expectedRows);
   for (const [column, rules] of Object.entries(c.expect.rules ?? {})) {
     if (column === 'rows') expect(result.decision.rowRules).toEqual(rules);
@@ -65,7 +100,11 @@ test.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
 
 test('decide() never throws: a broken relation becomes an error, not an exception', () => {
   const snapshot = loadPolicyFiles([FIXTURE]).snapshot;
-  const result = snapshot.decide({ user: 'x', groups: [], attributes: {} }, { dataProduct: 'sales', schema: 'public', name: 'customers', columns: null as never }, undefined);
+  const result = snapshot.decide(
+    { user: 'x', groups: [], attributes: {} },
+    { dataProduct: 'sales', schema: 'public', name: 'customers', columns: null as never },
+    undefined,
+  );
   expect(result.errors).toHaveLength(1);
   expect(result.decision.access).toBe('deny');
 });

@@ -30,7 +30,10 @@ describe('reloading a broken global policy file', () => {
   let original: string;
 
   beforeAll(async () => {
-    stack = await startStack('policy_failures', { policyLayout: splitLayout, configLines: ['policyReload: { settleMs: 25, checkSeconds: 0.2 }'] });
+    stack = await startStack('policy_failures', {
+      policyLayout: splitLayout,
+      configLines: ['policyReload: { settleMs: 25, checkSeconds: 0.2 }'],
+    });
     globalFile = join(stack.dir, 'global.yaml');
     original = readFileSync(globalFile, 'utf8');
   });
@@ -39,45 +42,71 @@ describe('reloading a broken global policy file', () => {
   const cases: ReadonlyArray<[string, (path: string) => void, string]> = [
     ['emptied (: > global.yaml)', (p) => writeFileSync(p, ''), 'global.yaml: the file is empty'],
     ['whitespace only', (p) => writeFileSync(p, '  \n\t\n\n'), 'global.yaml: the file is empty'],
-    ['comments only', (p) => writeFileSync(p, '# rules moved elsewhere\n'), 'global.yaml:1: the file holds no value (only comments?)'],
-    ['truncated mid-rule', (p) => writeFileSync(p, original.slice(0, original.indexOf('mask_email') + 4)), 'global.yaml'],
+    [
+      'comments only',
+      (p) => writeFileSync(p, '# rules moved elsewhere\n'),
+      'global.yaml:1: the file holds no value (only comments?)',
+    ],
+    [
+      'truncated mid-rule',
+      (p) => writeFileSync(p, original.slice(0, original.indexOf('mask_email') + 4)),
+      'global.yaml',
+    ],
     ['syntactically broken', (p) => writeFileSync(p, 'globalPolicies: [ { id: mask-pii, columns: [\n'), 'global.yaml'],
-    ['a list at the top level', (p) => writeFileSync(p, '- id: mask-pii\n- id: mask-cards\n'), 'global.yaml:1: the file top level is not a mapping'],
+    [
+      'a list at the top level',
+      (p) => writeFileSync(p, '- id: mask-pii\n- id: mask-cards\n'),
+      'global.yaml:1: the file top level is not a mapping',
+    ],
     ['deleted', (p) => unlinkSync(p), 'cannot read policy file'],
   ];
 
-  test.each(cases)('%s: the running version stays, the event names the file and reason', async (_name, breakIt, reason) => {
-    const analyst = await stack.connect('analyst');
-    try {
-      const running = stack.pgveil.policies.current().version;
-      const eventsBefore = readFileSync(stack.eventsFile, 'utf8').split('\n').length;
-      const failuresBefore = reloadFailures(stack.eventsFile);
-      breakIt(globalFile);
-      // The watcher sees the change; the refusal is an event naming the file and why.
-      const events = await waitForEvent(stack.eventsFile, eventsBefore, 'policy_reload_failed');
-      expect(events.message).toContain(globalFile.replace(/global\.yaml$/, ''));
-      expect(events.message).toContain(reason);
-      expect(stack.pgveil.policies.current().version).toBe(running);
-      expect((await analyst.query('SELECT email, phone FROM customers WHERE id = 3')).rows).toEqual([{ email: MASKED_EMAIL, phone: '*******0111' }]);
-      // A later periodic check does not load it either, nor report it again.
-      await new Promise((r) => setTimeout(r, 500));
-      expect(stack.pgveil.policies.current().version).toBe(running);
-      expect(reloadFailures(stack.eventsFile)).toBe(failuresBefore + 1);
-    } finally {
-      writeFileSync(globalFile, original);
-      await analyst.end();
-    }
-  });
+  test.each(cases)(
+    '%s: the running version stays, the event names the file and reason',
+    async (_name, breakIt, reason) => {
+      const analyst = await stack.connect('analyst');
+      try {
+        const running = stack.pgveil.policies.current().version;
+        const eventsBefore = readFileSync(stack.eventsFile, 'utf8').split('\n').length;
+        const failuresBefore = reloadFailures(stack.eventsFile);
+        breakIt(globalFile);
+        // The watcher sees the change; the refusal is an event naming the file and why.
+        const events = await waitForEvent(stack.eventsFile, eventsBefore, 'policy_reload_failed');
+        expect(events.message).toContain(globalFile.replace(/global\.yaml$/, ''));
+        expect(events.message).toContain(reason);
+        expect(stack.pgveil.policies.current().version).toBe(running);
+        expect((await analyst.query('SELECT email, phone FROM customers WHERE id = 3')).rows).toEqual([
+          { email: MASKED_EMAIL, phone: '*******0111' },
+        ]);
+        // A later periodic check does not load it either, nor report it again.
+        await new Promise((r) => setTimeout(r, 500));
+        expect(stack.pgveil.policies.current().version).toBe(running);
+        expect(reloadFailures(stack.eventsFile)).toBe(failuresBefore + 1);
+      } finally {
+        writeFileSync(globalFile, original);
+        await analyst.end();
+      }
+    },
+  );
 });
 
 function reloadFailures(eventsFile: string): number {
-  return readFileSync(eventsFile, 'utf8').split('\n').filter((l) => l.includes('"kind":"policy_reload_failed"')).length;
+  return readFileSync(eventsFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"kind":"policy_reload_failed"')).length;
 }
 
-async function waitForEvent(path: string, linesBefore: number, kind: string): Promise<{ kind: string; message: string }> {
+async function waitForEvent(
+  path: string,
+  linesBefore: number,
+  kind: string,
+): Promise<{ kind: string; message: string }> {
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline) {
-    const lines = readFileSync(path, 'utf8').split('\n').slice(linesBefore - 1).filter((l) => l.trim().length > 0);
+    const lines = readFileSync(path, 'utf8')
+      .split('\n')
+      .slice(linesBefore - 1)
+      .filter((l) => l.trim().length > 0);
     const event = lines.map((l) => JSON.parse(l) as { kind: string; message: string }).find((e) => e.kind === kind);
     if (event) return event;
     await new Promise((r) => setTimeout(r, 20));
@@ -110,25 +139,43 @@ describe('at start and at load', () => {
     const text = `tags: [pii.email]\n${rule}`;
     const elsewhere = mkdtempSync(join(tmpdir(), 'pgveil-policy-mount-'));
     writeFileSync(join(elsewhere, 'same.yaml'), text);
-    expect(loadPolicyFiles([file('same.yaml', text)]).version).toBe(loadPolicyFiles([join(elsewhere, 'same.yaml')]).version);
-    expect(loadPolicyFiles([file('same.yaml', text)]).version).not.toBe(loadPolicyFiles([file('same.yaml', `${text}# changed\n`)]).version);
+    expect(loadPolicyFiles([file('same.yaml', text)]).version).toBe(
+      loadPolicyFiles([join(elsewhere, 'same.yaml')]).version,
+    );
+    expect(loadPolicyFiles([file('same.yaml', text)]).version).not.toBe(
+      loadPolicyFiles([file('same.yaml', `${text}# changed\n`)]).version,
+    );
   });
 
   test('a missing file is refused', () => {
-    expect(() => loadPolicyFiles([join(dir, 'nowhere.yaml')])).toThrow(`cannot read policy file "${join(dir, 'nowhere.yaml')}"`);
+    expect(() => loadPolicyFiles([join(dir, 'nowhere.yaml')])).toThrow(
+      `cannot read policy file "${join(dir, 'nowhere.yaml')}"`,
+    );
   });
 
   test('a policy set with no rule must say unrestricted: true, and may not say it while it has rules', () => {
-    expect(() => loadPolicyFiles([file('norules.yaml', 'users: []\n')])).toThrow('the policy files declare no global or domain rule');
+    expect(() => loadPolicyFiles([file('norules.yaml', 'users: []\n')])).toThrow(
+      'the policy files declare no global or domain rule',
+    );
     expect(loadPolicyFiles([file('open.yaml', 'unrestricted: true\nusers: []\n')]).set.globalPolicies).toEqual([]);
     const both = file('both.yaml', `unrestricted: true\ntags: [pii.email]\n${rule}`);
-    expect(() => loadPolicyFiles([both])).toThrow(`${both}: "unrestricted: true" but the policy files declare 1 rule(s)`);
+    expect(() => loadPolicyFiles([both])).toThrow(
+      `${both}: "unrestricted: true" but the policy files declare 1 rule(s)`,
+    );
   });
 
   test('serve refuses to start on an empty policy file and says which and why', async () => {
     const policies = file('serve-empty.yaml', '');
-    const config = file('serve.yaml', `listen: { host: 127.0.0.1, port: 0 }\npolicies: [ ${JSON.stringify(policies)} ]\naudit: { file: ${JSON.stringify(join(dir, 'audit.jsonl'))} }\n`);
-    const failure = await promisify(execFile)('node', [join(__dirname, '../../dist/cli/pgveil.js'), 'serve', '--config', config]).then(
+    const config = file(
+      'serve.yaml',
+      `listen: { host: 127.0.0.1, port: 0 }\npolicies: [ ${JSON.stringify(policies)} ]\naudit: { file: ${JSON.stringify(join(dir, 'audit.jsonl'))} }\n`,
+    );
+    const failure = await promisify(execFile)('node', [
+      join(__dirname, '../../dist/cli/pgveil.js'),
+      'serve',
+      '--config',
+      config,
+    ]).then(
       () => undefined,
       (error: { code: number; stderr: string }) => error,
     );

@@ -124,7 +124,8 @@ describe.each(PATTERNS)('reload after $name', (pattern) => {
   test(`each of ${UPDATES} successive updates takes effect for the next statement`, async () => {
     const analyst = await stack.connect('analyst');
     try {
-      const email = async (): Promise<string> => (await analyst.query('SELECT email FROM customers WHERE id = 3')).rows[0].email as string;
+      const email = async (): Promise<string> =>
+        (await analyst.query('SELECT email FROM customers WHERE id = 3')).rows[0].email as string;
       expect(await email()).toBe('v0');
       for (let n = 1; n <= UPDATES; n++) {
         const before = stack.pgveil.policies.current().version;
@@ -186,15 +187,20 @@ describe('changes no watcher sees', () => {
       policyLayout: (dir, text) => layout(dir, versioned(text, dir, 0)),
     });
     const config = join(stack.dir, 'serve.yaml');
-    writeFileSync(config, [
-      'listen: { host: 127.0.0.1, port: 0 }',
-      `policies: [ ${JSON.stringify(stack.policiesFile)} ]`,
-      'audit: { file: serve-audit.jsonl }',
-      'policyReload: { checkSeconds: 0 }',
-      'log: { level: info }',
-      '',
-    ].join('\n'));
-    const child = spawn('node', [join(__dirname, '../../dist/cli/pgveil.js'), 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+    writeFileSync(
+      config,
+      [
+        'listen: { host: 127.0.0.1, port: 0 }',
+        `policies: [ ${JSON.stringify(stack.policiesFile)} ]`,
+        'audit: { file: serve-audit.jsonl }',
+        'policyReload: { checkSeconds: 0 }',
+        'log: { level: info }',
+        '',
+      ].join('\n'),
+    );
+    const child = spawn('node', [join(__dirname, '../../dist/cli/pgveil.js'), 'serve', '--config', config], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let log = '';
     child.stdout.on('data', (d: Buffer) => (log += d.toString()));
     const waitForLog = async (fragment: string): Promise<void> => {
@@ -203,11 +209,13 @@ describe('changes no watcher sees', () => {
     };
     try {
       await waitForLog('pgveil is listening');
-      const port = (JSON.parse(log.split('\n').find((l) => l.includes('pgveil is listening'))!) as { port: number }).port;
+      const port = (JSON.parse(log.split('\n').find((l) => l.includes('pgveil is listening'))!) as { port: number })
+        .port;
       const analyst = new Client({ host: '127.0.0.1', port, user: 'analyst', password: 'analyst', database: 'demo' });
       await analyst.connect();
       try {
-        const email = async (): Promise<unknown> => (await analyst.query('SELECT email FROM customers WHERE id = 3')).rows[0].email;
+        const email = async (): Promise<unknown> =>
+          (await analyst.query('SELECT email FROM customers WHERE id = 3')).rows[0].email;
         expect(await email()).toBe('v0');
         swap(stack.dir, versioned(demoText, stack.dir, 1), 1);
         await new Promise((r) => setTimeout(r, 300));

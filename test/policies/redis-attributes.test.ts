@@ -29,10 +29,18 @@ test('attributes and grants merge; a grant expires by itself, mid-session', asyn
   await s.setAttribute('ana', 'region', 'EU');
   await s.grant('ana', 'region', 'US', 1);
   await s.grant('ana', 'clearance', 'pii', 60);
-  expect(await s.load('ana')).toEqual({ ok: true, attributes: { region: 'EU' }, granted: { region: ['US'], clearance: ['pii'] } });
+  expect(await s.load('ana')).toEqual({
+    ok: true,
+    attributes: { region: 'EU' },
+    granted: { region: ['US'], clearance: ['pii'] },
+  });
   await sleep(1100);
   // Even from a copy fetched before the expiry, the grant stops counting at its expiry time.
-  expect(s.current('ana', Date.now())).toEqual({ ok: true, attributes: { region: 'EU' }, granted: { clearance: ['pii'] } });
+  expect(s.current('ana', Date.now())).toEqual({
+    ok: true,
+    attributes: { region: 'EU' },
+    granted: { clearance: ['pii'] },
+  });
   s.close();
   expect(await redis.exists(`${prefix}grant:ana:region:US`)).toBe(0);
 });
@@ -61,7 +69,10 @@ async function untilRedisAnswers(port: number): Promise<void> {
   for (;;) {
     const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     probe.on('error', () => undefined);
-    const answered = await probe.connect().then(() => probe.ping(), () => undefined);
+    const answered = await probe.connect().then(
+      () => probe.ping(),
+      () => undefined,
+    );
     probe.disconnect();
     if (answered === 'PONG') return;
     if (Date.now() > deadline) throw new Error(`no Redis answered on port ${port} within 10 s`);
@@ -116,7 +127,10 @@ describe('Redis outage', () => {
 test('a policy version loaded by one replica is announced and loaded by the others', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pgveil-reload-'));
   const file = join(dir, 'policies.yaml');
-  writeFileSync(file, 'tags: [pii]\nglobalPolicies:\n  - id: one\n    columns: [ { tags: [pii], action: { kind: hash } } ]\n');
+  writeFileSync(
+    file,
+    'tags: [pii]\nglobalPolicies:\n  - id: one\n    columns: [ { tags: [pii], action: { kind: hash } } ]\n',
+  );
   const channel = `${prefix}policy-reload`;
   const subscriber = new Redis(REDIS_URL);
   const a = new PolicyStore({ paths: [file], watch: false, announce: announceTo(redis, channel) });

@@ -17,28 +17,69 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const sign = (claims: Record<string, unknown>, alg: string, key: Uint8Array | Parameters<SignJWT['sign']>[0], exp = '5m') =>
-  new SignJWT(claims).setProtectedHeader({ alg, kid: 'k1' }).setAudience('pgveil').setExpirationTime(exp).setIssuedAt().sign(key);
+const sign = (
+  claims: Record<string, unknown>,
+  alg: string,
+  key: Uint8Array | Parameters<SignJWT['sign']>[0],
+  exp = '5m',
+) =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg, kid: 'k1' })
+    .setAudience('pgveil')
+    .setExpirationTime(exp)
+    .setIssuedAt()
+    .sign(key);
 
 test('HS256: valid, expired, wrong audience, wrong subject', async () => {
-  const verify = await createTokenVerifier({ algorithms: ['HS256'], keyFile: join(dir, 'hs.key'), audience: 'pgveil', claims: {} });
+  const verify = await createTokenVerifier({
+    algorithms: ['HS256'],
+    keyFile: join(dir, 'hs.key'),
+    audience: 'pgveil',
+    claims: {},
+  });
   const key = new TextEncoder().encode(secret);
-  expect(await verify('ana', await sign({ sub: 'ana' }, 'HS256', key))).toMatchObject({ ok: true, claims: { sub: 'ana', aud: 'pgveil' } });
-  expect(await verify('ana', await sign({ sub: 'ana' }, 'HS256', key, '-1m'))).toMatchObject({ ok: false, reason: expect.stringContaining('exp') });
-  const otherAudience = await new SignJWT({ sub: 'ana' }).setProtectedHeader({ alg: 'HS256' }).setAudience('other').setExpirationTime('5m').sign(key);
+  expect(await verify('ana', await sign({ sub: 'ana' }, 'HS256', key))).toMatchObject({
+    ok: true,
+    claims: { sub: 'ana', aud: 'pgveil' },
+  });
+  expect(await verify('ana', await sign({ sub: 'ana' }, 'HS256', key, '-1m'))).toMatchObject({
+    ok: false,
+    reason: expect.stringContaining('exp'),
+  });
+  const otherAudience = await new SignJWT({ sub: 'ana' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setAudience('other')
+    .setExpirationTime('5m')
+    .sign(key);
   expect(await verify('ana', otherAudience)).toMatchObject({ ok: false, reason: expect.stringContaining('aud') });
-  expect(await verify('bob', await sign({ sub: 'ana' }, 'HS256', key))).toEqual({ ok: false, reason: 'token is for another user' });
+  expect(await verify('bob', await sign({ sub: 'ana' }, 'HS256', key))).toEqual({
+    ok: false,
+    reason: 'token is for another user',
+  });
   expect(await verify('ana', 'not-a-token')).toMatchObject({ ok: false });
 });
 
 test('RS256 with a PEM key and ES256 with a JWKS file', async () => {
   const rsa = await generateKeyPair('RS256');
   writeFileSync(join(dir, 'rs.pem'), await exportSPKI(rsa.publicKey));
-  const rs = await createTokenVerifier({ algorithms: ['RS256'], keyFile: join(dir, 'rs.pem'), audience: 'pgveil', claims: {} });
+  const rs = await createTokenVerifier({
+    algorithms: ['RS256'],
+    keyFile: join(dir, 'rs.pem'),
+    audience: 'pgveil',
+    claims: {},
+  });
   expect(await rs('ana', await sign({ sub: 'ana' }, 'RS256', rsa.privateKey))).toMatchObject({ ok: true });
   const ec = await generateKeyPair('ES256');
-  writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(ec.publicKey)), kid: 'k1', alg: 'ES256' }] }));
-  const es = await createTokenVerifier({ algorithms: ['ES256'], jwksFile: join(dir, 'jwks.json'), audience: 'pgveil', claims: {} });
+  writeFileSync(
+    join(dir, 'jwks.json'),
+    JSON.stringify({ keys: [{ ...(await exportJWK(ec.publicKey)), kid: 'k1', alg: 'ES256' }] }),
+  );
+  const es = await createTokenVerifier({
+    algorithms: ['ES256'],
+    jwksFile: join(dir, 'jwks.json'),
+    audience: 'pgveil',
+    claims: {},
+  });
   expect(await es('ana', await sign({ sub: 'ana' }, 'ES256', ec.privateKey))).toMatchObject({ ok: true });
   // A token signed by another key fails.
   const other = await generateKeyPair('ES256');
@@ -52,12 +93,38 @@ describe('through the proxy', () => {
   const principals: unknown[] = [];
   beforeAll(async () => {
     db = await createTestDatabase('tokens');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        join(dir, 'k.pem'),
+        '-out',
+        join(dir, 'c.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     writeFileSync(join(dir, 'policies.yaml'), 'unrestricted: true\nusers: []\n');
     const bundle = loadPolicyFiles([join(dir, 'policies.yaml')]);
     const identity = createIdentityProvider({
       bundle: () => bundle,
-      tokens: { verify: await createTokenVerifier({ algorithms: ['HS256'], keyFile: join(dir, 'hs.key'), audience: 'pgveil', claims: { region: 'region', groups: 'groups' } }), claims: { region: 'region', groups: 'groups' } },
+      tokens: {
+        verify: await createTokenVerifier({
+          algorithms: ['HS256'],
+          keyFile: join(dir, 'hs.key'),
+          audience: 'pgveil',
+          claims: { region: 'region', groups: 'groups' },
+        }),
+        claims: { region: 'region', groups: 'groups' },
+      },
     });
     const server = createProxyServer({
       host: '127.0.0.1',
@@ -69,7 +136,17 @@ describe('through the proxy', () => {
       gate: {
         check: (sql, session) => {
           principals.push(session.principal);
-          return { kind: 'plan', sql, statementCount: 1, rewritten: false, relations: [], reasons: [], effects: [], policyVersion: 't', stamp: 't' };
+          return {
+            kind: 'plan',
+            sql,
+            statementCount: 1,
+            rewritten: false,
+            relations: [],
+            reasons: [],
+            effects: [],
+            policyVersion: 't',
+            stamp: 't',
+          };
         },
         stamp: () => 't',
       },
@@ -85,8 +162,19 @@ describe('through the proxy', () => {
   });
 
   test('a token is accepted as the password over TLS, and its claims become attributes and groups', async () => {
-    const token = await sign({ sub: 'ana', region: 'EU', groups: ['analysts'] }, 'HS256', new TextEncoder().encode(secret));
-    const c = new Client({ host: '127.0.0.1', port, user: 'ana', password: token, database: 'x', ssl: { rejectUnauthorized: false } });
+    const token = await sign(
+      { sub: 'ana', region: 'EU', groups: ['analysts'] },
+      'HS256',
+      new TextEncoder().encode(secret),
+    );
+    const c = new Client({
+      host: '127.0.0.1',
+      port,
+      user: 'ana',
+      password: token,
+      database: 'x',
+      ssl: { rejectUnauthorized: false },
+    });
     await c.connect();
     expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     await c.end();

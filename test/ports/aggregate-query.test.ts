@@ -40,41 +40,89 @@ function refusalOf(sql: string): { rule: string; message: string } {
 
 describe('row-level statements are refused, saying what the port accepts', () => {
   test.each([
-    ['SELECT id, count(*) FROM orders GROUP BY id', 'dp_not_dimension', 'GROUP BY "id" (not a declared dimension: its groups could single out rows)'],
+    [
+      'SELECT id, count(*) FROM orders GROUP BY id',
+      'dp_not_dimension',
+      'GROUP BY "id" (not a declared dimension: its groups could single out rows)',
+    ],
     ['SELECT customer_id, count(*) FROM orders GROUP BY customer_id', 'dp_not_dimension', 'GROUP BY "customer_id"'],
     ['SELECT max(amount) FROM orders', 'dp_min_max', 'function "max" (it returns one row\'s value)'],
     ['SELECT min(amount) FROM orders', 'dp_min_max', 'function "min"'],
     ['SELECT count(*) FROM orders LIMIT 1', 'dp_limit', 'LIMIT or OFFSET'],
     ['SELECT count(*) OVER () FROM orders', 'dp_window', 'a window function'],
     ['SELECT count(*) FROM (SELECT * FROM orders) o', 'dp_not_aggregate', 'a FROM other than one published relation'],
-    ['SELECT count(*) FROM orders WHERE amount > (SELECT max(amount) FROM orders)', 'dp_where', 'a WHERE operand other than a column or a constant'],
-    ['SELECT count(*) FROM orders WHERE customer_id IN (SELECT 1)', 'dp_where', 'a WHERE condition other than comparisons, IN, BETWEEN, IS NULL, AND, OR, NOT'],
-    ['SELECT count(*) FROM orders WHERE 1 / (amount - 5) > 0', 'dp_where', 'a WHERE operand other than a column or a constant'],
-    ['SELECT count(*) FROM orders WHERE amount <-> 5 > 0', 'dp_where', 'a WHERE operand other than a column or a constant'],
-    ['SELECT count(*) FROM orders WHERE status ~ \'x\'', 'dp_where', 'the operator "~" in WHERE'],
-    ['SELECT count(*) FROM orders o JOIN orders p ON true', 'dp_not_aggregate', 'a FROM other than one published relation'],
+    [
+      'SELECT count(*) FROM orders WHERE amount > (SELECT max(amount) FROM orders)',
+      'dp_where',
+      'a WHERE operand other than a column or a constant',
+    ],
+    [
+      'SELECT count(*) FROM orders WHERE customer_id IN (SELECT 1)',
+      'dp_where',
+      'a WHERE condition other than comparisons, IN, BETWEEN, IS NULL, AND, OR, NOT',
+    ],
+    [
+      'SELECT count(*) FROM orders WHERE 1 / (amount - 5) > 0',
+      'dp_where',
+      'a WHERE operand other than a column or a constant',
+    ],
+    [
+      'SELECT count(*) FROM orders WHERE amount <-> 5 > 0',
+      'dp_where',
+      'a WHERE operand other than a column or a constant',
+    ],
+    ["SELECT count(*) FROM orders WHERE status ~ 'x'", 'dp_where', 'the operator "~" in WHERE'],
+    [
+      'SELECT count(*) FROM orders o JOIN orders p ON true',
+      'dp_not_aggregate',
+      'a FROM other than one published relation',
+    ],
     ['SELECT status FROM orders GROUP BY status', 'dp_not_aggregate', 'a SELECT without an aggregate'],
-    ['SELECT amount FROM orders', 'dp_column_not_published', 'selecting "amount" (not a grouped dimension: a row-level value)'],
+    [
+      'SELECT amount FROM orders',
+      'dp_column_not_published',
+      'selecting "amount" (not a grouped dimension: a row-level value)',
+    ],
     ['SELECT count(DISTINCT customer_id) FROM orders', 'dp_not_aggregate', 'COUNT(DISTINCT ...)'],
-    ['SELECT sum(customer_id) FROM orders', 'dp_column_not_published', 'SUM of "customer_id" (not a declared measure with bounds)'],
+    [
+      'SELECT sum(customer_id) FROM orders',
+      'dp_column_not_published',
+      'SUM of "customer_id" (not a declared measure with bounds)',
+    ],
     ['SELECT count(card_number) FROM orders', 'dp_column_not_published', 'COUNT of "card_number" (not published)'],
-    ['SELECT count(*) FROM customers', 'dp_relation_not_published', 'relation "public.customers", which the port does not publish,'],
+    [
+      'SELECT count(*) FROM customers',
+      'dp_relation_not_published',
+      'relation "public.customers", which the port does not publish,',
+    ],
     ['WITH o AS (SELECT * FROM orders) SELECT count(*) FROM o', 'dp_not_aggregate', 'WITH'],
     ['SELECT count(*) FROM orders UNION SELECT count(*) FROM orders', 'dp_not_aggregate', 'a set operation'],
     ['SELECT count(*) FROM orders HAVING count(*) > 1', 'dp_not_aggregate', 'HAVING'],
-    ['SELECT status, count(*) FROM orders GROUP BY status ORDER BY count(*)', 'dp_not_aggregate', 'ORDER BY an expression other than a column name'],
+    [
+      'SELECT status, count(*) FROM orders GROUP BY status ORDER BY count(*)',
+      'dp_not_aggregate',
+      'ORDER BY an expression other than a column name',
+    ],
     ['SELECT count(*) FILTER (WHERE amount > 5) FROM orders', 'dp_not_aggregate', 'an aggregate FILTER'],
-    ['SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY amount) FROM orders', 'dp_not_aggregate', 'function "percentile_cont"'],
+    [
+      'SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY amount) FROM orders',
+      'dp_not_aggregate',
+      'function "percentile_cont"',
+    ],
   ])('%s', (sql, rule, what) => {
     const refused = refusalOf(sql);
     expect(refused.rule).toBe(rule);
     expect(refused.message).toContain(what);
-    expect(refused.message).toContain('external port "sales_external" answers only SELECT of COUNT(*), COUNT(column), SUM(measure), AVG(measure) over one of public.orders (group by: status, region; sum/avg: amount)');
+    expect(refused.message).toContain(
+      'external port "sales_external" answers only SELECT of COUNT(*), COUNT(column), SUM(measure), AVG(measure) over one of public.orders (group by: status, region; sum/avg: amount)',
+    );
   });
 });
 
 test('an accepted aggregate becomes bounded, clamped SQL over the declared domains, in one exact text', () => {
-  const query = read("SELECT o.status, count(*), sum(amount) AS total, avg(amount) FROM orders o WHERE o.customer_id <> 42 AND region IN ('EU', 'US') GROUP BY status ORDER BY status DESC");
+  const query = read(
+    "SELECT o.status, count(*), sum(amount) AS total, avg(amount) FROM orders o WHERE o.customer_id <> 42 AND region IN ('EU', 'US') GROUP BY status ORDER BY status DESC",
+  );
   expect(groupCount(query)).toBe(2);
   expect(aggregateSql(query)).toBe(
     `WITH pgveil_dp_rows AS (SELECT "o"."customer_id" AS pgveil_unit, "o"."status" AS pgveil_d0, "o"."amount" AS pgveil_x2, "o"."amount" AS pgveil_x3 FROM "public"."orders" AS "o" WHERE (o.customer_id <> 42 AND region IN ('EU', 'US')) AND "o"."status"::text IN (E'placed', E'shipped')), ` +
@@ -89,7 +137,14 @@ test('an accepted aggregate becomes bounded, clamped SQL over the declared domai
     { kind: 'dimension' },
     { kind: 'count', noise: { t: 12n, s: 1n } },
     { kind: 'sum', noise: { t: 1_200_000n, s: 1n }, decimals: 2 },
-    { kind: 'avg', sumNoise: { t: 1_200_000n, s: 1n }, countNoise: { t: 12n, s: 1n }, decimals: 2, lower: 0, upper: 1000 },
+    {
+      kind: 'avg',
+      sumNoise: { t: 1_200_000n, s: 1n },
+      countNoise: { t: 12n, s: 1n },
+      decimals: 2,
+      lower: 0,
+      upper: 1000,
+    },
   ]);
 });
 

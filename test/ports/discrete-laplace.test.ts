@@ -42,14 +42,18 @@ describe('discrete Laplace (Canonne, Kamath, Steinke)', () => {
 
   test('the test has power: the CDFs of scales 10 and 11.5 differ by more than twice the bound, so a sampler 15% off fails it', () => {
     let distance = 0;
-    for (let z = -100; z <= 100; z++) distance = Math.max(distance, Math.abs(discreteLaplaceCdf(z, 10) - discreteLaplaceCdf(z, 11.5)));
+    for (let z = -100; z <= 100; z++)
+      distance = Math.max(distance, Math.abs(discreteLaplaceCdf(z, 10) - discreteLaplaceCdf(z, 11.5)));
     expect(distance).toBeGreaterThan(2 * bound);
   });
 
   test('Bernoulli(exp(-n/d)) is exact: its frequency over 100,000 trials stays within the Hoeffding bound for failure probability 1e-6', () => {
     const trials = 100_000;
     const margin = Math.sqrt(Math.log(2 / FAILURE_PROBABILITY) / (2 * trials));
-    for (const [n, d] of [[1n, 3n], [5n, 2n]] as const) {
+    for (const [n, d] of [
+      [1n, 3n],
+      [5n, 2n],
+    ] as const) {
       let hits = 0;
       for (let i = 0; i < trials; i++) if (bernoulliExp(random, n, d)) hits++;
       expect(Math.abs(hits / trials - Math.exp(-Number(n) / Number(d)))).toBeLessThan(margin);

@@ -57,7 +57,9 @@ test('the row filter stays in force: a partner of region EU counts only EU custo
 
 test('the mask stays in force: grouping by a masked e-mail finds the canary only for the partner with PII clearance', async () => {
   const masked = await partner.query('SELECT email, count(*) FROM customers GROUP BY email');
-  const maskedLikeCanary = await exact("SELECT count(*) FROM customers WHERE region = 'EU' AND length(split_part(email, '@', 1)) = 11");
+  const maskedLikeCanary = await exact(
+    "SELECT count(*) FROM customers WHERE region = 'EU' AND length(split_part(email, '@', 1)) = 11",
+  );
   expect(masked.rows).toEqual([
     { email: 'canary-4f1d@example.com', count: '0' },
     { email: 'c**********@example.com', count: String(maskedLikeCanary) },
@@ -80,7 +82,8 @@ test('planted outliers: one customer contributes at most maxRowsPerUnit rows, ea
 });
 
 test('row-level statements are refused with 42501 and what the port accepts; so is a non-subscriber', async () => {
-  const accepts = 'external port "demo_external" answers only SELECT of COUNT(*), COUNT(column), SUM(measure), AVG(measure)';
+  const accepts =
+    'external port "demo_external" answers only SELECT of COUNT(*), COUNT(column), SUM(measure), AVG(measure)';
   for (const [sql, what] of [
     ['SELECT * FROM customers', 'an expression other than a column name'],
     ['SELECT id, count(*) FROM customers GROUP BY id', 'GROUP BY "id" (not a declared dimension'],
@@ -93,11 +96,19 @@ test('row-level statements are refused with 42501 and what the port accepts; so 
     await expect(partner.query(sql)).rejects.toMatchObject({ code: '42501', message: expect.stringContaining(what) });
     await expect(partner.query(sql)).rejects.toMatchObject({ message: expect.stringContaining(accepts) });
   }
-  await expect(partner.query('DELETE FROM customers')).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('DELETE is not allowed on external port') });
-  await expect(partner.query('SELECT count(*) FROM customers; SELECT count(*) FROM orders')).rejects.toMatchObject({ code: '0A000' });
+  await expect(partner.query('DELETE FROM customers')).rejects.toMatchObject({
+    code: '42501',
+    message: expect.stringContaining('DELETE is not allowed on external port'),
+  });
+  await expect(partner.query('SELECT count(*) FROM customers; SELECT count(*) FROM orders')).rejects.toMatchObject({
+    code: '0A000',
+  });
   const analyst = await s.connect('analyst');
   try {
-    await expect(analyst.query('SELECT count(*) FROM customers')).rejects.toMatchObject({ code: '42501', message: 'user "analyst" is not a subscriber of port "demo_external" of data product "demo"' });
+    await expect(analyst.query('SELECT count(*) FROM customers')).rejects.toMatchObject({
+      code: '42501',
+      message: 'user "analyst" is not a subscriber of port "demo_external" of data product "demo"',
+    });
   } finally {
     await analyst.end();
   }
@@ -119,16 +130,24 @@ test('an answer asked again is the one already released: same noisy values, no n
   const after = await partner.query('SHOW pgveil.budget');
   expect(Number(after.rows[0].spent_epsilon) - Number(before.rows[0].spent_epsilon)).toBe(100);
   // The noise is there: the exact sums (clamped, bounded) are whole hundredths that the answer misses.
-  const exactSums = await direct.query("SELECT status, sum(LEAST(amount, 1000)) AS sum FROM orders WHERE customer_id <= 1000 GROUP BY status ORDER BY array_position(ARRAY['placed','shipped','delivered','returned'], status)");
+  const exactSums = await direct.query(
+    "SELECT status, sum(LEAST(amount, 1000)) AS sum FROM orders WHERE customer_id <= 1000 GROUP BY status ORDER BY array_position(ARRAY['placed','shipped','delivered','returned'], status)",
+  );
   expect(first.rows.map((r) => r.status)).toEqual(exactSums.rows.map((r) => r.status));
   expect(first.rows.some((r, i) => r.sum !== exactSums.rows[i].sum)).toBe(true);
 });
 
 test('each answer spends epsilon in the audit record, and metrics count it', async () => {
   const first = await partner.query("SELECT count(*) FROM customers WHERE region = 'EU' AND id > 500");
-  expect((await partner.query("SELECT count(*) FROM customers WHERE region = 'EU' AND id > 500")).rows).toEqual(first.rows);
+  expect((await partner.query("SELECT count(*) FROM customers WHERE region = 'EU' AND id > 500")).rows).toEqual(
+    first.rows,
+  );
   const audit = await waitForText(s.stack.auditFile, 'AND id > 500');
-  const record = audit.trim().split('\n').map((line) => JSON.parse(line)).find((r) => String(r.statement).includes('id > $2') || String(r.statement).includes('id > 500'));
+  const record = audit
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line))
+    .find((r) => String(r.statement).includes('id > $2') || String(r.statement).includes('id > 500'));
   expect(record.privacy).toMatchObject({ port: 'demo_external', epsilon: '100', delta: '0', cached: false });
   expect(record.dataProduct).toBe('demo_external');
   expect(readFileSync(s.stack.auditFile, 'utf8')).not.toContain('90000000');
@@ -141,7 +160,9 @@ test('each answer spends epsilon in the audit record, and metrics count it', asy
 test('a declared internal port is the data product under its own subscribers: masks and row filters, no noise', async () => {
   const reporting = await s.connect('partner', 'demo_reporting');
   try {
-    const { rows } = await reporting.query('SELECT id, email, region FROM customers WHERE id IN (1001, 1002, 2) ORDER BY id');
+    const { rows } = await reporting.query(
+      'SELECT id, email, region FROM customers WHERE id IN (1001, 1002, 2) ORDER BY id',
+    );
     expect(rows).toEqual([
       { id: 1001, email: 'c**********@example.com', region: 'EU' },
       { id: 1002, email: 'o******@example.com', region: 'EU' },
@@ -150,7 +171,9 @@ test('a declared internal port is the data product under its own subscribers: ma
     await reporting.end();
   }
   // The partner is a subscriber of the ports, not of the data product itself.
-  await expect(s.connect('partner', 'demo').then((c) => c.query('SELECT 1').finally(() => c.end()))).rejects.toMatchObject({ code: '42501', message: 'user "partner" is not subscribed to data product "demo"' });
+  await expect(
+    s.connect('partner', 'demo').then((c) => c.query('SELECT 1').finally(() => c.end())),
+  ).rejects.toMatchObject({ code: '42501', message: 'user "partner" is not subscribed to data product "demo"' });
 });
 
 test('the internal port (the data product itself) behaves as before', async () => {

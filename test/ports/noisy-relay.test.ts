@@ -11,7 +11,9 @@ import { readDataRow, writeDataRow } from '../../ports/data-row';
 import type { ResultTransform } from '../../rewriter/rewrite-types';
 
 /** Upper-cases every value: a stand-in for the noise that shows which bytes went through it. */
-const upper: ResultTransform = { dataRow: (frame) => writeDataRow(readDataRow(frame).map((v) => (v ? Buffer.from(v.toString().toUpperCase()) : null))) };
+const upper: ResultTransform = {
+  dataRow: (frame) => writeDataRow(readDataRow(frame).map((v) => (v ? Buffer.from(v.toString().toUpperCase()) : null))),
+};
 
 class Handler implements BackendFrameHandler {
   rows = 0;
@@ -27,7 +29,8 @@ class Handler implements BackendFrameHandler {
   }
 }
 
-const row = (...values: Array<string | null>): Buffer => writeDataRow(values.map((v) => (v === null ? null : Buffer.from(v))));
+const row = (...values: Array<string | null>): Buffer =>
+  writeDataRow(values.map((v) => (v === null ? null : Buffer.from(v))));
 const stream = Buffer.concat([
   write.frame(BackendCode.RowDescription, Buffer.alloc(2)),
   row('eu', '0:333'),
@@ -64,6 +67,10 @@ test('rows are transformed whole and counted once, wherever the stream is split'
 test('a row past the row limit is dropped, not transformed', () => {
   const limited = relayed([stream], 1);
   expect(limited.out).toEqual(
-    Buffer.concat([write.frame(BackendCode.RowDescription, Buffer.alloc(2)), row('EU', '0:333'), write.frame(BackendCode.CommandComplete, Buffer.from('SELECT 3\0'))]),
+    Buffer.concat([
+      write.frame(BackendCode.RowDescription, Buffer.alloc(2)),
+      row('EU', '0:333'),
+      write.frame(BackendCode.CommandComplete, Buffer.from('SELECT 3\0')),
+    ]),
   );
 });

@@ -27,21 +27,41 @@ const load = (text: string) => buildPolicyBundle([{ path: '/policies/p.yaml', te
 
 test('an external port loads, and a data product without ports is unchanged', () => {
   const bundle = load(base(external()));
-  expect(bundle.dataProducts.get('sales')!.ports![0]).toMatchObject({ name: 'sales_external', kind: 'external', epsilonPerAnswer: 0.5 });
+  expect(bundle.dataProducts.get('sales')!.ports![0]).toMatchObject({
+    name: 'sales_external',
+    kind: 'external',
+    epsilonPerAnswer: 0.5,
+  });
   expect(bundle.dataProducts.get('other')!.ports).toBeUndefined();
 });
 
 test.each([
-  ['a port named like a data product', external({ name: 'other' }), 'data product "sales" port "other": the name is already a data product or another port\'s'],
+  [
+    'a port named like a data product',
+    external({ name: 'other' }),
+    'data product "sales" port "other": the name is already a data product or another port\'s',
+  ],
   ['an answer costing more than the budget', external({ epsilon: '3' }), 'epsilonPerAnswer 3 exceeds the budget of 2'],
-  ['epsilon with more than 6 decimals', external({ epsilon: '0.0000001' }), 'epsilonPerAnswer: 1e-7 has more than 6 decimals'],
-  ['bounds out of order', external({ lower: '2000' }), 'measure "public.orders.amount" has lower bound 2000 above its upper bound 1000'],
+  [
+    'epsilon with more than 6 decimals',
+    external({ epsilon: '0.0000001' }),
+    'epsilonPerAnswer: 1e-7 has more than 6 decimals',
+  ],
+  [
+    'bounds out of order',
+    external({ lower: '2000' }),
+    'measure "public.orders.amount" has lower bound 2000 above its upper bound 1000',
+  ],
 ])('%s is refused at load', (_, ports, message) => {
   expect(() => load(base(ports))).toThrow(message);
 });
 
 test('the schema: an external port needs its privacy parameters, an internal one may not have them', () => {
-  expect(() => load(base('      - { name: x, kind: external, subscribers: { users: [p] } }'))).toThrow(/epsilonPerAnswer/);
-  expect(() => load(base('      - { name: x, kind: internal, subscribers: { users: [p] }, epsilonPerAnswer: 1 }'))).toThrow();
+  expect(() => load(base('      - { name: x, kind: external, subscribers: { users: [p] } }'))).toThrow(
+    /epsilonPerAnswer/,
+  );
+  expect(() =>
+    load(base('      - { name: x, kind: internal, subscribers: { users: [p] }, epsilonPerAnswer: 1 }')),
+  ).toThrow();
   expect(() => load(base('      - { name: x, kind: internal, subscribers: {} }'))).toThrow();
 });

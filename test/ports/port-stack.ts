@@ -13,7 +13,11 @@ export interface PortStack {
   readonly stack: Stack;
   readonly redis: Redis;
   readonly prefix: string;
-  connect(user: 'partner' | 'partner_pii' | 'analyst', database?: string, options?: { binary?: boolean }): Promise<Client>;
+  connect(
+    user: 'partner' | 'partner_pii' | 'analyst',
+    database?: string,
+    options?: { binary?: boolean },
+  ): Promise<Client>;
   stop(): Promise<void>;
 }
 
@@ -65,7 +69,10 @@ export async function startPortStack(name: string, options: PortOptions): Promis
   const stack = await startStack(name, {
     redisPrefix: prefix,
     ...(options.extraSql ? { extraSql: options.extraSql } : {}),
-    policyYaml: (demo) => demo.replace('          name: [pii.name]\n', `          name: [pii.name]\n${portYaml(options)}`).replace('users:\n', partners),
+    policyYaml: (demo) =>
+      demo
+        .replace('          name: [pii.name]\n', `          name: [pii.name]\n${portYaml(options)}`)
+        .replace('users:\n', partners),
   });
   const redis = new Redis(REDIS_URL);
   return {
@@ -73,7 +80,14 @@ export async function startPortStack(name: string, options: PortOptions): Promis
     redis,
     prefix,
     async connect(user, database = 'demo_external', connectOptions) {
-      const client = new Client({ host: '127.0.0.1', port: stack.port, user, password: user, database, ...(connectOptions?.binary ? { binary: true } : {}) });
+      const client = new Client({
+        host: '127.0.0.1',
+        port: stack.port,
+        user,
+        password: user,
+        database,
+        ...(connectOptions?.binary ? { binary: true } : {}),
+      });
       await client.connect();
       return client;
     },

@@ -29,7 +29,9 @@ test('a differencing attack gets four answers at epsilon 0.5, then the budget re
       // Customer 3 (EU) in, then out; "AND id > -i" makes each statement new, so none is cached.
       const without = i % 2 === 1 ? ' AND id <> 3' : '';
       try {
-        const { rows } = await partner.query(`SELECT count(*) FROM customers WHERE region = 'EU'${without} AND id > ${-i}`);
+        const { rows } = await partner.query(
+          `SELECT count(*) FROM customers WHERE region = 'EU'${without} AND id > ${-i}`,
+        );
         answers.push(Number(rows[0].count));
       } catch (error) {
         refusal = error as { code?: string; message?: string };
@@ -37,9 +39,17 @@ test('a differencing attack gets four answers at epsilon 0.5, then the budget re
     }
     expect(answers).toHaveLength(4);
     expect(refusal?.code).toBe('53400');
-    expect(refusal?.message).toMatch(/^privacy budget of user "partner" on external port "demo_external" is exhausted: this answer needs epsilon 0\.5, 0 of 2 is left until \d{4}-\d\d-\d\dT00:00:00\.000Z$/);
+    expect(refusal?.message).toMatch(
+      /^privacy budget of user "partner" on external port "demo_external" is exhausted: this answer needs epsilon 0\.5, 0 of 2 is left until \d{4}-\d\d-\d\dT00:00:00\.000Z$/,
+    );
     const budget = await partner.query('SHOW pgveil.budget');
-    expect(budget.rows[0]).toMatchObject({ port: 'demo_external', budget_epsilon: '2', spent_epsilon: '2', remaining_epsilon: '0', epsilon_per_answer: '0.5' });
+    expect(budget.rows[0]).toMatchObject({
+      port: 'demo_external',
+      budget_epsilon: '2',
+      spent_epsilon: '2',
+      remaining_epsilon: '0',
+      epsilon_per_answer: '0.5',
+    });
     const events = await waitForText(s.stack.eventsFile, 'privacy_budget_exhausted');
     expect(events).toContain('"kind":"privacy_budget_exhausted"');
     // An answer released before is still served, for free: it reveals nothing new.
@@ -54,8 +64,16 @@ test('the spend is atomic across replicas: 40 concurrent spends of 0.5 from a bu
   const prefix = testKeyPrefix('ports_atomic');
   const replicas = [new Redis(REDIS_URL), new Redis(REDIS_URL)];
   try {
-    const account: BudgetAccount = { keyPrefix: prefix, port: 'p', user: 'u', window: periodWindow('day', new Date()), limitMicros: 2_000_000n };
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => spendBudget(replicas[i % 2]!, account, 500_000n)));
+    const account: BudgetAccount = {
+      keyPrefix: prefix,
+      port: 'p',
+      user: 'u',
+      window: periodWindow('day', new Date()),
+      limitMicros: 2_000_000n,
+    };
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => spendBudget(replicas[i % 2]!, account, 500_000n)),
+    );
     expect(results.filter((r) => r.spent)).toHaveLength(4);
     expect(results.filter((r) => !r.spent).every((r) => r.remainingMicros === 0n)).toBe(true);
     expect(await budgetSpent(replicas[0]!, account)).toBe(2_000_000n);

@@ -28,7 +28,19 @@ async function startServer(tokens: boolean, decoySecret?: Buffer): Promise<numbe
   const bundle = loadPolicyFiles([join(dir, 'policies.yaml')]);
   const identity = createIdentityProvider({
     bundle: () => bundle,
-    ...(tokens ? { tokens: { verify: await createTokenVerifier({ algorithms: ['HS256'], keyFile: join(dir, 'hs.key'), audience: 'pgveil', claims: {} }), claims: {} } } : {}),
+    ...(tokens
+      ? {
+          tokens: {
+            verify: await createTokenVerifier({
+              algorithms: ['HS256'],
+              keyFile: join(dir, 'hs.key'),
+              audience: 'pgveil',
+              claims: {},
+            }),
+            claims: {},
+          },
+        }
+      : {}),
   });
   const server = createProxyServer({
     host: '127.0.0.1',
@@ -37,7 +49,20 @@ async function startServer(tokens: boolean, decoySecret?: Buffer): Promise<numbe
     limits: { ...DEFAULT_LIMITS, authFailureDelayMs: 10 },
     identity,
     route: () => ({ host: PG_HOST, port: PG_PORT, database: db.name, user: PG_SUPERUSER }),
-    gate: { check: (sql) => ({ kind: 'plan', sql, statementCount: 1, rewritten: false, relations: [], reasons: [], effects: [], policyVersion: 't', stamp: 't' }), stamp: () => 't' },
+    gate: {
+      check: (sql) => ({
+        kind: 'plan',
+        sql,
+        statementCount: 1,
+        rewritten: false,
+        relations: [],
+        reasons: [],
+        effects: [],
+        policyVersion: 't',
+        stamp: 't',
+      }),
+      stamp: () => 't',
+    },
     observer: { statementFinished: () => undefined, sessionEvent: () => undefined, readyForStatements: () => true },
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
     ...(decoySecret ? { decoySecret } : {}),
@@ -50,8 +75,29 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pgveil-auth-'));
   db = await createTestDatabase('auth_exist');
   writeFileSync(join(dir, 'hs.key'), SECRET);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
-  writeFileSync(join(dir, 'policies.yaml'), `unrestricted: true\nusers:\n  - { name: known, password: "${createScramVerifier('known-password')}" }\n  - { name: tokenonly }\n`);
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      join(dir, 'k.pem'),
+      '-out',
+      join(dir, 'c.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+  writeFileSync(
+    join(dir, 'policies.yaml'),
+    `unrestricted: true\nusers:\n  - { name: known, password: "${createScramVerifier('known-password')}" }\n  - { name: tokenonly }\n`,
+  );
   ports.tokens = await startServer(true);
   ports.noTokens = await startServer(false);
 });
@@ -98,11 +144,22 @@ async function open(port: number, tls: boolean): Promise<Socket> {
 }
 
 /** The first authentication request, and for SCRAM the server-first message after a client-first. */
-async function firstRequest(port: number, tls: boolean, user: string): Promise<{ request: Buffer; serverFirst?: string }> {
+async function firstRequest(
+  port: number,
+  tls: boolean,
+  user: string,
+): Promise<{ request: Buffer; serverFirst?: string }> {
   const socket = await open(port, tls);
   try {
     const frames = new Frames(socket);
-    socket.write(write.startupMessage(new Map([['user', user], ['database', 'x']])));
+    socket.write(
+      write.startupMessage(
+        new Map([
+          ['user', user],
+          ['database', 'x'],
+        ]),
+      ),
+    );
     const request = await frames.next();
     if (request.readInt32BE(5) !== 10) return { request };
     socket.write(write.saslInitialResponse('SCRAM-SHA-256', 'n,,n=,r=clientnonce0123456789'));
@@ -114,7 +171,11 @@ async function firstRequest(port: number, tls: boolean, user: string): Promise<{
   }
 }
 
-const SASL_SCRAM = Buffer.concat([Buffer.from('R'), Buffer.from([0, 0, 0, 23, 0, 0, 0, 10]), Buffer.from('SCRAM-SHA-256\0\0')]);
+const SASL_SCRAM = Buffer.concat([
+  Buffer.from('R'),
+  Buffer.from([0, 0, 0, 23, 0, 0, 0, 10]),
+  Buffer.from('SCRAM-SHA-256\0\0'),
+]);
 const CLEARTEXT = Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3]);
 /** server-first: the client's nonce + 18 random bytes, a 16-byte salt, the iteration count. */
 const SERVER_FIRST = /^r=clientnonce0123456789[A-Za-z0-9+/]{24},s=[A-Za-z0-9+/]{22}==,i=4096$/;
@@ -127,7 +188,9 @@ describe.each([
 ])('tokens $tokens, TLS $tls', ({ tokens, tls, expected }) => {
   test('the first authentication request is byte for byte the same for a known user, a user without a password and an unknown name', async () => {
     const port = tokens ? ports.tokens : ports.noTokens;
-    const answers = await Promise.all(['known', 'tokenonly', 'nobody', 'Known'].map((user) => firstRequest(port, tls, user)));
+    const answers = await Promise.all(
+      ['known', 'tokenonly', 'nobody', 'Known'].map((user) => firstRequest(port, tls, user)),
+    );
     for (const a of answers) expect(a.request.toString('hex')).toBe(expected.toString('hex'));
     if (expected === SASL_SCRAM) {
       // The decoy's server-first message has the real one's shape, length and iteration count.
@@ -138,14 +201,16 @@ describe.each([
 });
 
 test('a decoy salt is stable per name, as a real salt is, so repeating an attempt tells nothing', async () => {
-  const salt = async (user: string): Promise<string> => /,s=([^,]+),/.exec((await firstRequest(ports.noTokens, false, user)).serverFirst!)![1]!;
+  const salt = async (user: string): Promise<string> =>
+    /,s=([^,]+),/.exec((await firstRequest(ports.noTokens, false, user)).serverFirst!)![1]!;
   expect(await salt('nobody')).toBe(await salt('nobody'));
   expect(await salt('known')).toBe(await salt('known'));
   expect(await salt('nobody')).not.toBe(await salt('somebody-else'));
 });
 
 test('replicas sharing a decoy secret give an unknown name the same salt; without it the salt changes per process', async () => {
-  const salt = async (port: number, user: string): Promise<string> => /,s=([^,]+),/.exec((await firstRequest(port, false, user)).serverFirst!)![1]!;
+  const salt = async (port: number, user: string): Promise<string> =>
+    /,s=([^,]+),/.exec((await firstRequest(port, false, user)).serverFirst!)![1]!;
   const shared = Buffer.from('a decoy secret every replica of this deployment shares');
   const [a, b] = [await startServer(false, shared), await startServer(false, shared)];
   expect(await salt(a, 'nobody')).toBe(await salt(b, 'nobody'));
@@ -156,9 +221,21 @@ test('replicas sharing a decoy secret give an unknown name the same salt; withou
 });
 
 describe('logging in', () => {
-  const sign = (sub: string, key = SECRET) => new SignJWT({ sub }).setProtectedHeader({ alg: 'HS256' }).setAudience('pgveil').setExpirationTime('5m').sign(new TextEncoder().encode(key));
+  const sign = (sub: string, key = SECRET) =>
+    new SignJWT({ sub })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setAudience('pgveil')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(key));
   const login = async (port: number, user: string, password: string, tls: boolean): Promise<string> => {
-    const c = new Client({ host: '127.0.0.1', port, user, password, database: 'x', ssl: tls ? { rejectUnauthorized: false } : false });
+    const c = new Client({
+      host: '127.0.0.1',
+      port,
+      user,
+      password,
+      database: 'x',
+      ssl: tls ? { rejectUnauthorized: false } : false,
+    });
     try {
       await c.connect();
       const { rows } = await c.query('SELECT 1 AS one');
@@ -180,7 +257,9 @@ describe('logging in', () => {
     expect(await login(port, 'nobody', 'known-password', true)).toBe('28P01');
     expect(await login(port, 'tokenonly', 'any-password', true)).toBe('28P01');
     expect(await login(port, 'known', await sign('tokenonly'), true)).toBe('28P01');
-    expect(await login(port, 'nobody', await sign('nobody', 'another-secret-of-at-least-32-bytes!!'), true)).toBe('28P01');
+    expect(await login(port, 'nobody', await sign('nobody', 'another-secret-of-at-least-32-bytes!!'), true)).toBe(
+      '28P01',
+    );
   });
 
   test('without TLS the request is SCRAM for everyone: passwords work, tokens cannot be sent', async () => {
@@ -195,7 +274,14 @@ describe('logging in', () => {
       const socket = await open(ports.noTokens, false);
       try {
         const frames = new Frames(socket);
-        socket.write(write.startupMessage(new Map([['user', user], ['database', 'x']])));
+        socket.write(
+          write.startupMessage(
+            new Map([
+              ['user', user],
+              ['database', 'x'],
+            ]),
+          ),
+        );
         await frames.next();
         const scram = new ScramClientExchange(password);
         socket.write(write.saslInitialResponse('SCRAM-SHA-256', scram.clientFirst()));

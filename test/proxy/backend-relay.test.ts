@@ -9,8 +9,17 @@ import * as write from '../../proxy/protocol/message-writer';
 import { encodeFields } from '../../proxy/pg-error';
 import { backendFrames } from '../support/pipeline-script';
 
-const INSPECTED = [BackendCode.ErrorResponse, BackendCode.CommandComplete, BackendCode.ReadyForQuery, BackendCode.ParameterStatus, BackendCode.RowDescription];
-const REPLACED_ERROR = encodeFields(BackendCode.ErrorResponse, [['C', '42501'], ['M', 'refused']]);
+const INSPECTED = [
+  BackendCode.ErrorResponse,
+  BackendCode.CommandComplete,
+  BackendCode.ReadyForQuery,
+  BackendCode.ParameterStatus,
+  BackendCode.RowDescription,
+];
+const REPLACED_ERROR = encodeFields(BackendCode.ErrorResponse, [
+  ['C', '42501'],
+  ['M', 'refused'],
+]);
 
 /** Relays the first `keep` DataRows, swaps every ErrorResponse, and logs what it was shown. */
 class RecordingHandler implements BackendFrameHandler {
@@ -65,7 +74,13 @@ test('whole, rows past the limit are dropped and the error is replaced', () => {
   expect(whole.out.includes(Buffer.from('dropped two'))).toBe(false);
   expect(whole.out.includes(Buffer.from('a longer value'))).toBe(true);
   expect(whole.out.includes(REPLACED_ERROR)).toBe(true);
-  expect(whole.out.length).toBe(stream.length - dataRow('dropped one').length - dataRow('dropped two').length - backendFrames(['E 22012'], '').length + REPLACED_ERROR.length);
+  expect(whole.out.length).toBe(
+    stream.length -
+      dataRow('dropped one').length -
+      dataRow('dropped two').length -
+      backendFrames(['E 22012'], '').length +
+      REPLACED_ERROR.length,
+  );
 });
 
 test('split at every byte boundary: the same bytes out, the same calls', () => {
@@ -80,7 +95,8 @@ test('split at every pair of byte boundaries: the same bytes out, the same calls
   for (let i = 1; i < stream.length; i++) {
     for (let j = i + 1; j < stream.length; j++) {
       const got = relayInChunks([stream.subarray(0, i), stream.subarray(i, j), stream.subarray(j)]);
-      if (!got.out.equals(whole.out) || got.log.join() !== whole.log.join()) throw new Error(`split at ${i} and ${j} differs`);
+      if (!got.out.equals(whole.out) || got.log.join() !== whole.log.join())
+        throw new Error(`split at ${i} and ${j} differs`);
     }
   }
 });

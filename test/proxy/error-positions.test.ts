@@ -42,7 +42,7 @@ test.each([
   ['SELECT   /* a comment */   nosuch    FROM customers', 'nosuch', 28],
   ['SELECT c.name,\n       c.ssn + 1\n  FROM customers c -- protected', '+', 29],
   ["SELECT 'été' AS e, /* ünïcode */ c.nosuch FROM customers c", 'c.nosuch', 34],
-  ['SELECT id FROM   orders   WHERE   customer_id = \'abc\'', "'abc'", 49],
+  ["SELECT id FROM   orders   WHERE   customer_id = 'abc'", "'abc'", 49],
   ['SELECT 1;\n\n  -- the second statement fails\n  SELECT count(*) FROM orders GROUP BY nosuch', 'nosuch', 83],
 ])('simple protocol: %j fails at %j', async (sql, token, position) => {
   // The expected position is the token's own, counted in characters as PostgreSQL counts them.
@@ -52,14 +52,22 @@ test.each([
 
 test('extended protocol: the Parse error carries the analyst position', async () => {
   const text = 'SELECT  /* x */  c.email,   c.nosuch FROM customers c WHERE c.id = $1';
-  expect(await failure({ text, values: [3] })).toEqual({ code: '42703', message: 'column c.nosuch does not exist', position: '29' });
+  expect(await failure({ text, values: [3] })).toEqual({
+    code: '42703',
+    message: 'column c.nosuch does not exist',
+    position: '29',
+  });
 });
 
 test('psql puts its caret under the analyst token', async () => {
   const sql = 'SELECT   /* a comment */   c.name, nosuch FROM customers c';
-  const error = await run('psql', ['-X', '-h', '127.0.0.1', '-p', String(stack.port), '-U', 'analyst', '-d', 'demo', '-c', sql], {
-    env: { ...process.env, PGPASSWORD: 'analyst', PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '10' },
-  }).then(
+  const error = await run(
+    'psql',
+    ['-X', '-h', '127.0.0.1', '-p', String(stack.port), '-U', 'analyst', '-d', 'demo', '-c', sql],
+    {
+      env: { ...process.env, PGPASSWORD: 'analyst', PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '10' },
+    },
+  ).then(
     () => undefined,
     (e: { stderr: string }) => e.stderr,
   );
@@ -86,7 +94,11 @@ test.each([
   );
   await direct.end();
   expect(upstream).toEqual({ message, position: String(position) });
-  expect(await failure(sql)).toEqual({ code: '42601', message: `statement could not be parsed: ${message}`, position: String(position) });
+  expect(await failure(sql)).toEqual({
+    code: '42601',
+    message: `statement could not be parsed: ${message}`,
+    position: String(position),
+  });
 });
 
 test('extended protocol: a syntax error in a Parse carries its position', async () => {

@@ -18,7 +18,15 @@ afterAll(async () => {
 });
 
 const runningQueries = (marker: string): Promise<number> =>
-  withAdmin(async (c) => Number((await c.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()`, [`%${marker}%`])).rows[0].n));
+  withAdmin(async (c) =>
+    Number(
+      (
+        await c.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()`, [
+          `%${marker}%`,
+        ])
+      ).rows[0].n,
+    ),
+  );
 
 test('a client that disconnects mid-statement gets its upstream query cancelled', async () => {
   const c = await RawClient.session(proxy.port, db.name);
@@ -36,8 +44,20 @@ test('a client that disconnects mid-statement gets its upstream query cancelled'
 });
 
 test('a slow upstream statement delays only its own session', async () => {
-  const slow = new Client({ host: '127.0.0.1', port: proxy.port, user: 'analyst', password: 'analyst', database: db.name });
-  const fast = new Client({ host: '127.0.0.1', port: proxy.port, user: 'analyst', password: 'analyst', database: db.name });
+  const slow = new Client({
+    host: '127.0.0.1',
+    port: proxy.port,
+    user: 'analyst',
+    password: 'analyst',
+    database: db.name,
+  });
+  const fast = new Client({
+    host: '127.0.0.1',
+    port: proxy.port,
+    user: 'analyst',
+    password: 'analyst',
+    database: db.name,
+  });
   await Promise.all([slow.connect(), fast.connect()]);
   try {
     let slowDone = false;
@@ -79,7 +99,10 @@ test('when the audit disk is full, statements are refused rather than run unaudi
     await c.connect();
     // The first record cannot be written (ENOSPC): from then on nothing runs.
     await c.query('SELECT 1');
-    await expect(c.query("SELECT 'must not run'")).rejects.toMatchObject({ code: '53000', message: 'audit log unavailable: statement refused' });
+    await expect(c.query("SELECT 'must not run'")).rejects.toMatchObject({
+      code: '53000',
+      message: 'audit log unavailable: statement refused',
+    });
     await expect(c.query('SELECT 2')).rejects.toMatchObject({ code: '53000' });
   } finally {
     await c.end();
@@ -91,7 +114,13 @@ test('a statement is audited even when its client leaves before the answer is co
   const c = await RawClient.session(proxy.port, db.name);
   const before = proxy.records.length;
   // The Query and the Terminate arrive together: the session closes before upstream answers.
-  c.send(Buffer.concat([write.query("SELECT 'left-early' -- PGVEIL_REFUSE"), write.query("SELECT 'also-left'"), write.terminate()]));
+  c.send(
+    Buffer.concat([
+      write.query("SELECT 'left-early' -- PGVEIL_REFUSE"),
+      write.query("SELECT 'also-left'"),
+      write.terminate(),
+    ]),
+  );
   await c.drainToClose();
   const deadline = Date.now() + 2000;
   while (proxy.records.length < before + 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -16,7 +16,10 @@ let stack: Stack;
 let analyst: Client;
 
 const withAllowedFunctions = (demo: string): string =>
-  demo.replace('    # Tags can also live here', '    allowedFunctions: [public.safe_double]\n    # Tags can also live here');
+  demo.replace(
+    '    # Tags can also live here',
+    '    allowedFunctions: [public.safe_double]\n    # Tags can also live here',
+  );
 
 beforeAll(async () => {
   stack = await startStack('proxy_functions', { extraSql: FUNCTION_CANARIES_SQL, policyYaml: withAllowedFunctions });
@@ -45,15 +48,20 @@ test('the canary is refused through the proxy wherever it appears, and the sessi
   const upstream = new Client(stack.db.config());
   await upstream.connect();
   try {
-    await expect(upstream.query(`SET ROLE ${stack.serviceRole}; SELECT public.leak_ssn(1)`)).rejects.toMatchObject({ code: '42501' });
+    await expect(upstream.query(`SET ROLE ${stack.serviceRole}; SELECT public.leak_ssn(1)`)).rejects.toMatchObject({
+      code: '42501',
+    });
     await upstream.query('RESET ROLE');
     await upstream.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO ${stack.serviceRole}`);
     await upstream.query(`SET ROLE ${stack.serviceRole}`);
-    expect((await upstream.query('SELECT public.leak_ssn($1) AS ssn', [HIDDEN_CUSTOMER])).rows).toEqual([{ ssn: HIDDEN_SSN }]);
+    expect((await upstream.query('SELECT public.leak_ssn($1) AS ssn', [HIDDEN_CUSTOMER])).rows).toEqual([
+      { ssn: HIDDEN_SSN },
+    ]);
   } finally {
     await upstream.end();
   }
-  const message = 'function "public.leak_ssn" is not allowed through pgveil: it runs with the service account\'s rights and is not listed in allowedFunctions of data product "demo"';
+  const message =
+    'function "public.leak_ssn" is not allowed through pgveil: it runs with the service account\'s rights and is not listed in allowedFunctions of data product "demo"';
   expect(await refused(`SELECT public.leak_ssn(${HIDDEN_CUSTOMER})`)).toEqual({ code: '42501', message });
   for (const sql of [
     'SELECT * FROM public.leak_ssns()',
@@ -64,24 +72,58 @@ test('the canary is refused through the proxy wherever it appears, and the sessi
   ]) {
     expect(await refused(sql)).toMatchObject({ code: '42501', message: expect.stringContaining('"public.leak_ssn') });
   }
-  expect(await refused("SELECT name FROM customers WHERE name === 'x'")).toMatchObject({ code: '42501', message: expect.stringContaining('operator "public.===" runs function "public.leak_match(text, text)"') });
-  expect(await refused(`SELECT ${HIDDEN_CUSTOMER}::ssn_card`)).toMatchObject({ code: '42501', message: expect.stringContaining('cast to "public.ssn_card" runs function "public.to_ssn_card(integer)"') });
-  expect(await refused('SELECT lower(name) FROM customers LIMIT 1')).toMatchObject({ code: '42501', message: expect.stringContaining('function "public.lower" (a candidate for "lower" on the search_path)') });
-  expect(await refused('SELECT other_schema.lower(name) FROM customers LIMIT 1')).toMatchObject({ code: '42501', message: expect.stringContaining('function "other_schema.lower"') });
+  expect(await refused("SELECT name FROM customers WHERE name === 'x'")).toMatchObject({
+    code: '42501',
+    message: expect.stringContaining('operator "public.===" runs function "public.leak_match(text, text)"'),
+  });
+  expect(await refused(`SELECT ${HIDDEN_CUSTOMER}::ssn_card`)).toMatchObject({
+    code: '42501',
+    message: expect.stringContaining('cast to "public.ssn_card" runs function "public.to_ssn_card(integer)"'),
+  });
+  expect(await refused('SELECT lower(name) FROM customers LIMIT 1')).toMatchObject({
+    code: '42501',
+    message: expect.stringContaining('function "public.lower" (a candidate for "lower" on the search_path)'),
+  });
+  expect(await refused('SELECT other_schema.lower(name) FROM customers LIMIT 1')).toMatchObject({
+    code: '42501',
+    message: expect.stringContaining('function "other_schema.lower"'),
+  });
   await analyst.query('SET search_path TO other_schema, public');
-  expect(await refused("SELECT lower('A')")).toMatchObject({ code: '42501', message: expect.stringContaining('function "other_schema.lower"') });
+  expect(await refused("SELECT lower('A')")).toMatchObject({
+    code: '42501',
+    message: expect.stringContaining('function "other_schema.lower"'),
+  });
   await analyst.query('SET search_path TO "$user", public');
   // The listed function runs; pg_catalog's run as before.
-  expect((await analyst.query('SELECT safe_double(21) AS v, pg_catalog.lower(\'AB\') AS l, upper(\'cd\') AS u')).rows).toEqual([{ v: 42, l: 'ab', u: 'CD' }]);
+  expect(
+    (await analyst.query("SELECT safe_double(21) AS v, pg_catalog.lower('AB') AS l, upper('cd') AS u")).rows,
+  ).toEqual([{ v: 42, l: 'ab', u: 'CD' }]);
   // The refusals were audited as security events.
   const events = readFileSync(stack.eventsFile, 'utf8');
   expect(events).toContain('function_not_allowed');
 });
 
 const psql = (...args: string[]) =>
-  run('psql', ['-X', '-h', '127.0.0.1', '-p', String(stack.port), '-U', 'analyst', '-d', 'demo', '-v', 'ON_ERROR_STOP=1', ...args], {
-    env: { ...process.env, PGPASSWORD: 'analyst', PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '10' },
-  });
+  run(
+    'psql',
+    [
+      '-X',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(stack.port),
+      '-U',
+      'analyst',
+      '-d',
+      'demo',
+      '-v',
+      'ON_ERROR_STOP=1',
+      ...args,
+    ],
+    {
+      env: { ...process.env, PGPASSWORD: 'analyst', PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '10' },
+    },
+  );
 
 test.each([
   ['\\d', /public \| customers\s+\| table/],
@@ -120,8 +162,23 @@ test.each([
 });
 
 test('pgJDBC DatabaseMetaData works through pgveil; the canary is refused', async () => {
-  const { stdout } = await run('java', ['-cp', '/usr/share/java/postgresql.jar', join(__dirname, 'clients', 'JdbcMetadata.java'), String(stack.port), 'demo'], { timeout: 120_000 });
-  const lines = Object.fromEntries(stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+  const { stdout } = await run(
+    'java',
+    [
+      '-cp',
+      '/usr/share/java/postgresql.jar',
+      join(__dirname, 'clients', 'JdbcMetadata.java'),
+      String(stack.port),
+      'demo',
+    ],
+    { timeout: 120_000 },
+  );
+  const lines = Object.fromEntries(
+    stdout
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
+  );
   expect(lines.product).toBe('PostgreSQL');
   for (const [call, result] of Object.entries(lines)) {
     if (call === 'product' || call === 'leak_ssn') continue;
@@ -136,7 +193,11 @@ test('pgJDBC DatabaseMetaData works through pgveil; the canary is refused', asyn
 }, 180_000);
 
 test('SQLAlchemy reflection works through pgveil; the canary is refused', async () => {
-  const { stdout } = await run('/usr/bin/python3', [join(__dirname, 'clients', 'sqlalchemy_reflect.py'), String(stack.port), 'demo'], { timeout: 120_000 });
+  const { stdout } = await run(
+    '/usr/bin/python3',
+    [join(__dirname, 'clients', 'sqlalchemy_reflect.py'), String(stack.port), 'demo'],
+    { timeout: 120_000 },
+  );
   const seen = JSON.parse(stdout) as Record<string, unknown>;
   expect(seen).toMatchObject({
     tables: ['customers', 'notes', 'orders'],
@@ -149,5 +210,8 @@ test('SQLAlchemy reflection works through pgveil; the canary is refused', async 
     reflected: ['customers', 'notes', 'orders'],
   });
   expect(seen.schemas).toEqual(expect.arrayContaining(['public', 'other_schema', 'lookalike']));
-  expect(seen.leak_ssn).toEqual(['42501', expect.stringContaining('function "public.leak_ssn" is not allowed through pgveil')]);
+  expect(seen.leak_ssn).toEqual([
+    '42501',
+    expect.stringContaining('function "public.leak_ssn" is not allowed through pgveil'),
+  ]);
 }, 180_000);

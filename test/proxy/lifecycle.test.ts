@@ -16,9 +16,28 @@ let tlsDir: string;
 beforeAll(async () => {
   db = await createTestDatabase('proxy_life');
   tlsDir = mkdtempSync(join(tmpdir(), 'pgveil-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-keyout', join(tlsDir, 'key.pem'), '-out', join(tlsDir, 'cert.pem')], { stdio: 'ignore' });
-  proxy = await startProxyHarness(db.name, { tls: { cert: readFileSync(join(tlsDir, 'cert.pem'), 'utf8'), key: readFileSync(join(tlsDir, 'key.pem'), 'utf8') } });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      join(tlsDir, 'key.pem'),
+      '-out',
+      join(tlsDir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+  proxy = await startProxyHarness(db.name, {
+    tls: { cert: readFileSync(join(tlsDir, 'cert.pem'), 'utf8'), key: readFileSync(join(tlsDir, 'key.pem'), 'utf8') },
+  });
 });
 
 afterAll(async () => {
@@ -28,7 +47,14 @@ afterAll(async () => {
 });
 
 const connect = async (extra: object = {}): Promise<Client> => {
-  const c = new Client({ host: '127.0.0.1', port: proxy.port, user: 'analyst', password: 'analyst', database: db.name, ...extra });
+  const c = new Client({
+    host: '127.0.0.1',
+    port: proxy.port,
+    user: 'analyst',
+    password: 'analyst',
+    database: db.name,
+    ...extra,
+  });
   await c.connect();
   return c;
 };
@@ -46,7 +72,17 @@ test('SSLRequest is answered with TLS when a certificate is configured', async (
 
 test('plaintext bytes sent behind an SSLRequest are a protocol violation, not a TLS session', async () => {
   const c = await RawClient.open(proxy.port);
-  c.send(Buffer.concat([write.sslRequest(), write.startupMessage(new Map([['user', 'analyst'], ['database', db.name]]))]));
+  c.send(
+    Buffer.concat([
+      write.sslRequest(),
+      write.startupMessage(
+        new Map([
+          ['user', 'analyst'],
+          ['database', db.name],
+        ]),
+      ),
+    ]),
+  );
   const frames = await c.drainToClose();
   expect(frames.map((f) => errorFields(f).get('C'))).toEqual(['08P01']);
   expect(errorFields(frames[0]!).get('M')).toBe('received unencrypted data after ssl request');
@@ -149,10 +185,22 @@ describe('limits end only the offending session', () => {
 
   test('maximum client connections', async () => {
     const limited = await startProxyHarness(db.name, { limits: { maxClientConnections: 1 } });
-    const first = new Client({ host: '127.0.0.1', port: limited.port, user: 'analyst', password: 'analyst', database: db.name });
+    const first = new Client({
+      host: '127.0.0.1',
+      port: limited.port,
+      user: 'analyst',
+      password: 'analyst',
+      database: db.name,
+    });
     try {
       await first.connect();
-      const second = new Client({ host: '127.0.0.1', port: limited.port, user: 'analyst', password: 'analyst', database: db.name });
+      const second = new Client({
+        host: '127.0.0.1',
+        port: limited.port,
+        user: 'analyst',
+        password: 'analyst',
+        database: db.name,
+      });
       await expect(second.connect()).rejects.toMatchObject({ code: '53300' });
       expect((await first.query('SELECT 1 AS still')).rows).toEqual([{ still: 1 }]);
     } finally {
@@ -164,7 +212,13 @@ describe('limits end only the offending session', () => {
 
 test('drain lets the running statement finish, then ends the session', async () => {
   const draining = await startProxyHarness(db.name);
-  const c = new Client({ host: '127.0.0.1', port: draining.port, user: 'analyst', password: 'analyst', database: db.name });
+  const c = new Client({
+    host: '127.0.0.1',
+    port: draining.port,
+    user: 'analyst',
+    password: 'analyst',
+    database: db.name,
+  });
   await c.connect();
   c.on('error', () => undefined);
   const running = c.query('SELECT pg_sleep(0.5), 42 AS answer');
@@ -173,13 +227,27 @@ test('drain lets the running statement finish, then ends the session', async () 
   expect((await running).rows[0].answer).toBe(42);
   await drained;
   expect(draining.server.activeSessions).toBe(0);
-  await expect(new Client({ host: '127.0.0.1', port: draining.port, user: 'analyst', password: 'analyst', database: db.name }).connect()).rejects.toThrow();
+  await expect(
+    new Client({
+      host: '127.0.0.1',
+      port: draining.port,
+      user: 'analyst',
+      password: 'analyst',
+      database: db.name,
+    }).connect(),
+  ).rejects.toThrow();
   await draining.stop();
 });
 
 test('drain lets an open transaction finish before ending the session', async () => {
   const draining = await startProxyHarness(db.name);
-  const c = new Client({ host: '127.0.0.1', port: draining.port, user: 'analyst', password: 'analyst', database: db.name });
+  const c = new Client({
+    host: '127.0.0.1',
+    port: draining.port,
+    user: 'analyst',
+    password: 'analyst',
+    database: db.name,
+  });
   await c.connect();
   c.on('error', () => undefined);
   await c.query('BEGIN');

@@ -10,7 +10,9 @@ const client = (user = 'analyst', password = user): Client =>
 
 beforeAll(async () => {
   db = await createTestDatabase('proxy_pg');
-  await db.exec(`CREATE TABLE items (id int PRIMARY KEY, label text); INSERT INTO items SELECT i, 'item ' || i FROM generate_series(1, 50) i`);
+  await db.exec(
+    `CREATE TABLE items (id int PRIMARY KEY, label text); INSERT INTO items SELECT i, 'item ' || i FROM generate_series(1, 50) i`,
+  );
   proxy = await startProxyHarness(db.name);
 });
 
@@ -57,7 +59,10 @@ test('a refused statement yields its ErrorResponse and the session stays usable,
   const c = client();
   await c.connect();
   try {
-    await expect(c.query(`SELECT '${REFUSE_MARKER}'`)).rejects.toMatchObject({ code: '42501', message: `statement refused by test rule: "${REFUSE_MARKER}"` });
+    await expect(c.query(`SELECT '${REFUSE_MARKER}'`)).rejects.toMatchObject({
+      code: '42501',
+      message: `statement refused by test rule: "${REFUSE_MARKER}"`,
+    });
     await expect(c.query(`SELECT $1::text AS x -- ${REFUSE_MARKER}`, ['a'])).rejects.toMatchObject({ code: '42501' });
     const settled = await Promise.allSettled([
       c.query('SELECT 1 AS one'),
@@ -89,14 +94,26 @@ test('a refused statement inside a transaction aborts it, as a failing statement
 test('wrong password and unknown user fail the same way with 28P01', async () => {
   const wrong = client('analyst', 'nope');
   const unknown = client('mallory', 'nope');
-  await expect(wrong.connect()).rejects.toMatchObject({ code: '28P01', message: 'password authentication failed for user "analyst"' });
-  await expect(unknown.connect()).rejects.toMatchObject({ code: '28P01', message: 'password authentication failed for user "mallory"' });
+  await expect(wrong.connect()).rejects.toMatchObject({
+    code: '28P01',
+    message: 'password authentication failed for user "analyst"',
+  });
+  await expect(unknown.connect()).rejects.toMatchObject({
+    code: '28P01',
+    message: 'password authentication failed for user "mallory"',
+  });
   const kinds = proxy.events.filter((e) => e.kind === 'auth_failure').map((e) => e.user);
   expect(kinds).toEqual(expect.arrayContaining(['analyst', 'mallory']));
 });
 
 test('an unknown database is refused with 3D000 after authentication', async () => {
-  const c = new Client({ host: '127.0.0.1', port: proxy.port, user: 'analyst', password: 'analyst', database: 'no_such_product' });
+  const c = new Client({
+    host: '127.0.0.1',
+    port: proxy.port,
+    user: 'analyst',
+    password: 'analyst',
+    database: 'no_such_product',
+  });
   await expect(c.connect()).rejects.toMatchObject({ code: '3D000' });
 });
 

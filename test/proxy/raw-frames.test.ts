@@ -21,12 +21,13 @@ afterAll(async () => {
 
 const bind = (portal: string, statement: string): Buffer =>
   write.frame(0x42, Buffer.concat([Buffer.from(`${portal}\0${statement}\0`), Buffer.from([0, 0, 0, 0, 0, 0])]));
-const execute = (portal: string): Buffer => write.frame(0x45, Buffer.concat([Buffer.from(`${portal}\0`), Buffer.from([0, 0, 0, 0])]));
+const execute = (portal: string): Buffer =>
+  write.frame(0x45, Buffer.concat([Buffer.from(`${portal}\0`), Buffer.from([0, 0, 0, 0])]));
 const sync = (): Buffer => write.frame(0x53, Buffer.alloc(0));
 
 test('every frontend message split at every byte boundary decodes to the same frames', () => {
   const stream = Buffer.concat([
-    write.query('SELECT 1; SELECT \'ü\''),
+    write.query("SELECT 1; SELECT 'ü'"),
     write.parse('s1', 'SELECT $1::int', Buffer.from([0, 1, 0, 0, 0, 23])),
     bind('p1', 's1'),
     write.frame(0x44, Buffer.from('Pp1\0')),
@@ -57,7 +58,12 @@ function decodeAll(chunks: Buffer[]): Buffer[] {
 }
 
 test('a startup message split at every byte reaches authentication', async () => {
-  const startup = write.startupMessage(new Map([['user', 'analyst'], ['database', db.name]]));
+  const startup = write.startupMessage(
+    new Map([
+      ['user', 'analyst'],
+      ['database', db.name],
+    ]),
+  );
   for (const cut of [1, 3, 4, 7, 8, startup.length - 1]) {
     const c = await RawClient.open(proxy.port);
     c.send(startup.subarray(0, cut));
@@ -72,7 +78,13 @@ test('a startup message split at every byte reaches authentication', async () =>
 describe('malformed input ends only the offending session with 08P01', () => {
   let bystander: Client;
   beforeAll(async () => {
-    bystander = new Client({ host: '127.0.0.1', port: proxy.port, user: 'analyst', password: 'analyst', database: db.name });
+    bystander = new Client({
+      host: '127.0.0.1',
+      port: proxy.port,
+      user: 'analyst',
+      password: 'analyst',
+      database: db.name,
+    });
     await bystander.connect();
   });
   afterAll(() => bystander.end());
@@ -116,18 +128,20 @@ describe('malformed input ends only the offending session with 08P01', () => {
 test('extended protocol: a refused Parse and everything up to Sync fail as in PostgreSQL, in order', async () => {
   const c = await RawClient.session(proxy.port, db.name);
   try {
-    c.send(Buffer.concat([
-      write.parse('ok', 'SELECT 1 AS a', Buffer.from([0, 0])),
-      bind('', 'ok'),
-      execute(''),
-      write.parse('bad', 'SELECT 2 -- PGVEIL_REFUSE', Buffer.from([0, 0])),
-      bind('', 'bad'),
-      execute(''),
-      sync(),
-      bind('', 'bad'),
-      execute(''),
-      sync(),
-    ]));
+    c.send(
+      Buffer.concat([
+        write.parse('ok', 'SELECT 1 AS a', Buffer.from([0, 0])),
+        bind('', 'ok'),
+        execute(''),
+        write.parse('bad', 'SELECT 2 -- PGVEIL_REFUSE', Buffer.from([0, 0])),
+        bind('', 'bad'),
+        execute(''),
+        sync(),
+        bind('', 'bad'),
+        execute(''),
+        sync(),
+      ]),
+    );
     const first = await c.until('Z');
     expect(first.map((f) => f.code).join('')).toBe('12DCEZ');
     expect(errorFields(first[4]!).get('C')).toBe('42501');

@@ -9,13 +9,37 @@ const run = promisify(execFile);
 let db: TestDatabase;
 let proxy: ProxyHarness;
 
-const env = (): NodeJS.ProcessEnv => ({ ...process.env, PGPASSWORD: 'analyst', PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '10' });
+const env = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  PGPASSWORD: 'analyst',
+  PGSSLMODE: 'disable',
+  PGCONNECT_TIMEOUT: '10',
+});
 const psql = (...args: string[]) =>
-  run('psql', ['-X', '-h', '127.0.0.1', '-p', String(proxy.port), '-U', 'analyst', '-d', db.name, '-v', 'ON_ERROR_STOP=1', ...args], { env: env() });
+  run(
+    'psql',
+    [
+      '-X',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(proxy.port),
+      '-U',
+      'analyst',
+      '-d',
+      db.name,
+      '-v',
+      'ON_ERROR_STOP=1',
+      ...args,
+    ],
+    { env: env() },
+  );
 
 beforeAll(async () => {
   db = await createTestDatabase('proxy_clients');
-  await db.exec(`CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL); INSERT INTO customers VALUES (1, 'Ada'), (2, 'Grace')`);
+  await db.exec(
+    `CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL); INSERT INTO customers VALUES (1, 'Ada'), (2, 'Grace')`,
+  );
   await run('pgbench', ['-i', '-q', '-s', '1', '-h', PG_HOST, '-p', String(PG_PORT), '-U', PG_SUPERUSER, db.name]);
   proxy = await startProxyHarness(db.name);
 });
@@ -31,13 +55,31 @@ test('psql runs a query, \\d, \\dt and \\copy ... to stdout', async () => {
   expect(describe).toContain('Table "public.customers"');
   expect(describe).toMatch(/name\s+\|\s+text/);
   expect((await psql('-c', '\\dt')).stdout).toMatch(/public \| customers\s+\| table/);
-  expect((await psql('-c', '\\copy (SELECT id, name FROM customers ORDER BY id) to stdout')).stdout).toBe('1\tAda\n2\tGrace\n');
+  expect((await psql('-c', '\\copy (SELECT id, name FROM customers ORDER BY id) to stdout')).stdout).toBe(
+    '1\tAda\n2\tGrace\n',
+  );
 });
 
 test.each(['simple', 'extended', 'prepared'])('pgbench -S in %s mode completes every transaction', async (mode) => {
   const { stdout } = await run(
     'pgbench',
-    ['-S', '-n', '-c', '2', '-t', '50', '-M', mode, '-h', '127.0.0.1', '-p', String(proxy.port), '-U', 'analyst', db.name],
+    [
+      '-S',
+      '-n',
+      '-c',
+      '2',
+      '-t',
+      '50',
+      '-M',
+      mode,
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(proxy.port),
+      '-U',
+      'analyst',
+      db.name,
+    ],
     { env: env() },
   );
   expect(stdout).toMatch(/number of transactions actually processed: 100\/100/);
@@ -45,7 +87,15 @@ test.each(['simple', 'extended', 'prepared'])('pgbench -S in %s mode completes e
 });
 
 test('postgres.js pipelines queries on one connection', async () => {
-  const sql = postgres({ host: '127.0.0.1', port: proxy.port, user: 'analyst', password: 'analyst', database: db.name, max: 1, ssl: false });
+  const sql = postgres({
+    host: '127.0.0.1',
+    port: proxy.port,
+    user: 'analyst',
+    password: 'analyst',
+    database: db.name,
+    max: 1,
+    ssl: false,
+  });
   try {
     const answers = await Promise.all([1, 2, 3, 4, 5].map((n) => sql`SELECT ${n}::int * 10 AS v`));
     expect(answers.map((rows) => rows[0]!.v)).toEqual([10, 20, 30, 40, 50]);

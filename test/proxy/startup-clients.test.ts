@@ -20,7 +20,8 @@ const RAW_SSN = '757-03-0093';
 
 beforeAll(async () => {
   stack = await startStack('proxy_startup', {
-    extraSql: "CREATE SCHEMA reporting; CREATE TABLE reporting.regions (code text); INSERT INTO reporting.regions VALUES ('APAC'), ('EU'), ('US');",
+    extraSql:
+      "CREATE SCHEMA reporting; CREATE TABLE reporting.regions (code text); INSERT INTO reporting.regions VALUES ('APAC'), ('EU'), ('US');",
   });
 });
 
@@ -29,7 +30,11 @@ afterAll(async () => {
 });
 
 test('asyncpg connects with its defaults and runs queries; its server_settings become the session settings', async () => {
-  const { stdout } = await run('/usr/bin/python3', [join(__dirname, 'clients', 'asyncpg_query.py'), String(stack.port), 'demo'], { timeout: 60_000 });
+  const { stdout } = await run(
+    '/usr/bin/python3',
+    [join(__dirname, 'clients', 'asyncpg_query.py'), String(stack.port), 'demo'],
+    { timeout: 60_000 },
+  );
   const seen = JSON.parse(stdout) as { row: { id: number; phone: string; ssn: string } } & Record<string, unknown>;
   expect(seen.row.id).toBe(3);
   expect(seen.row.phone).toBe(MASKED_PHONE);
@@ -53,22 +58,62 @@ const psql = (env: Record<string, string>, ...args: string[]) =>
 test('PGOPTIONS carries settings that SET may change', async () => {
   const { stdout } = await psql(
     { PGOPTIONS: '-c statement_timeout=5s --search-path=reporting,public' },
-    '-h', '127.0.0.1', '-p', String(stack.port), '-U', 'analyst', '-d', 'demo',
-    '-c', 'SHOW statement_timeout', '-c', 'SHOW search_path', '-c', "SELECT string_agg(code, ',' ORDER BY code) FROM regions",
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(stack.port),
+    '-U',
+    'analyst',
+    '-d',
+    'demo',
+    '-c',
+    'SHOW statement_timeout',
+    '-c',
+    'SHOW search_path',
+    '-c',
+    "SELECT string_agg(code, ',' ORDER BY code) FROM regions",
   );
   expect(stdout.trim().split('\n')).toEqual(['5s', 'reporting,public', 'APAC,EU,US']);
 });
 
 test("a connection string's options=-c search_path=... is the search_path RESET returns to", async () => {
   const conninfo = `host=127.0.0.1 port=${stack.port} user=analyst dbname=demo options='-c search_path=reporting,public'`;
-  const { stdout } = await psql({}, '-d', conninfo, '-c', 'SET search_path TO public', '-c', 'RESET search_path', '-c', 'SHOW search_path', '-c', "SELECT string_agg(code, ',' ORDER BY code) FROM regions");
+  const { stdout } = await psql(
+    {},
+    '-d',
+    conninfo,
+    '-c',
+    'SET search_path TO public',
+    '-c',
+    'RESET search_path',
+    '-c',
+    'SHOW search_path',
+    '-c',
+    "SELECT string_agg(code, ',' ORDER BY code) FROM regions",
+  );
   expect(stdout.trim().split('\n')).toEqual(['SET', 'RESET', 'reporting,public', 'APAC,EU,US']);
 });
 
 test('pgJDBC options reach the session', async () => {
   const options = '-c search_path=reporting,public -c statement_timeout=5s';
-  const { stdout } = await run('java', ['-cp', '/usr/share/java/postgresql.jar', join(__dirname, 'clients', 'JdbcOptions.java'), String(stack.port), 'demo', options], { timeout: 120_000 });
-  expect(stdout.trim().split('\n')).toEqual(['search_path: reporting,public', 'statement_timeout: 5s', 'regions: APAC,EU,US', `phone: ${MASKED_PHONE}`]);
+  const { stdout } = await run(
+    'java',
+    [
+      '-cp',
+      '/usr/share/java/postgresql.jar',
+      join(__dirname, 'clients', 'JdbcOptions.java'),
+      String(stack.port),
+      'demo',
+      options,
+    ],
+    { timeout: 120_000 },
+  );
+  expect(stdout.trim().split('\n')).toEqual([
+    'search_path: reporting,public',
+    'statement_timeout: 5s',
+    'regions: APAC,EU,US',
+    `phone: ${MASKED_PHONE}`,
+  ]);
 }, 180_000);
 
 test('the startup search_path decides which relation a name means, and masking follows it', async () => {
@@ -82,7 +127,14 @@ test('the startup search_path decides which relation a name means, and masking f
 });
 
 async function startupError(options: string): Promise<{ code: string; message: string; severity: string }> {
-  const c = new Client({ host: '127.0.0.1', port: stack.port, user: 'analyst', password: 'analyst', database: 'demo', options });
+  const c = new Client({
+    host: '127.0.0.1',
+    port: stack.port,
+    user: 'analyst',
+    password: 'analyst',
+    database: 'demo',
+    options,
+  });
   c.on('error', () => undefined);
   const error = await c.connect().then(
     () => undefined,
@@ -94,8 +146,16 @@ async function startupError(options: string): Promise<{ code: string; message: s
 }
 
 test.each([
-  ['-c session_replication_role=replica', '42501', 'startup option "session_replication_role" is not allowed through pgveil'],
-  ['--default-transaction-deferrable=on', '42501', 'startup option "default_transaction_deferrable" is not allowed through pgveil'],
+  [
+    '-c session_replication_role=replica',
+    '42501',
+    'startup option "session_replication_role" is not allowed through pgveil',
+  ],
+  [
+    '--default-transaction-deferrable=on',
+    '42501',
+    'startup option "default_transaction_deferrable" is not allowed through pgveil',
+  ],
   ['-c client_encoding=SJIS', '22023', 'client_encoding "SJIS" is not supported through pgveil: use UTF8'],
   ['-c search_path=public,pg_catalog', '42501', 'search_path must not place pg_catalog after other schemas'],
   ['-e', '42501', 'startup option "-e" is not allowed through pgveil'],

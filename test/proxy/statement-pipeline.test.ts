@@ -51,12 +51,26 @@ const flush = serialize.flush();
 const cases: Case[] = [
   {
     name: 'a simple Query is rewritten, answered and audited with its rows',
-    steps: [{ client: [q(READ)], upstream: [`Q ${MASKED}`], answers: ['T', 'D', 'D', 'C SELECT 2', 'Z I'], toClient: ['T', 'D', 'D', 'C SELECT 2', 'Z I'] }],
+    steps: [
+      {
+        client: [q(READ)],
+        upstream: [`Q ${MASKED}`],
+        answers: ['T', 'D', 'D', 'C SELECT 2', 'Z I'],
+        toClient: ['T', 'D', 'D', 'C SELECT 2', 'Z I'],
+      },
+    ],
     audit: [`${READ} rows=2 ok`],
   },
   {
     name: "a refused Query: its sentinel fails upstream and the client gets the refusal's SQLSTATE",
-    steps: [{ client: [q(REFUSED)], upstream: [`Q ${SENTINEL}`], answers: ['E 42703 sentinel', 'Z I'], toClient: ['E 42501', 'Z I'] }],
+    steps: [
+      {
+        client: [q(REFUSED)],
+        upstream: [`Q ${SENTINEL}`],
+        answers: ['E 42703 sentinel', 'Z I'],
+        toClient: ['E 42501', 'Z I'],
+      },
+    ],
     audit: [`${REFUSED} rows=0 42501`],
   },
   {
@@ -73,23 +87,55 @@ const cases: Case[] = [
   },
   {
     name: 'a refused Parse and everything up to Sync fail as in PostgreSQL, in order',
-    steps: [{ client: [p('', REFUSED), b('', ''), d('P'), e(), sync], upstream: [`P : ${SENTINEL}`, 'B  <- ', 'D P ', 'E  max 0', 'S'], answers: ['E 42703 sentinel', 'Z I'], toClient: ['E 42501', 'Z I'] }],
+    steps: [
+      {
+        client: [p('', REFUSED), b('', ''), d('P'), e(), sync],
+        upstream: [`P : ${SENTINEL}`, 'B  <- ', 'D P ', 'E  max 0', 'S'],
+        answers: ['E 42703 sentinel', 'Z I'],
+        toClient: ['E 42501', 'Z I'],
+      },
+    ],
     audit: [`${REFUSED} rows=0 42501`],
   },
   {
     name: 'a name parsed twice without Close: the second Parse fails (42P05), the first statement stays and is what runs',
     steps: [
-      { client: [p('s1', READ), p('s1', 'SELECT 1'), sync], upstream: [`P s1: ${MASKED}`, 'P s1: SELECT 1', 'S'], answers: ['1', 'E 42P05', 'Z I'], toClient: ['1', 'E 42P05', 'Z I'] },
-      { client: [b('', 's1'), e(), sync], upstream: ['B  <- s1', 'E  max 0', 'S'], answers: ['2', 'D', 'D', 'C SELECT 2', 'Z I'], toClient: ['2', 'D', 'D', 'C SELECT 2', 'Z I'] },
+      {
+        client: [p('s1', READ), p('s1', 'SELECT 1'), sync],
+        upstream: [`P s1: ${MASKED}`, 'P s1: SELECT 1', 'S'],
+        answers: ['1', 'E 42P05', 'Z I'],
+        toClient: ['1', 'E 42P05', 'Z I'],
+      },
+      {
+        client: [b('', 's1'), e(), sync],
+        upstream: ['B  <- s1', 'E  max 0', 'S'],
+        answers: ['2', 'D', 'D', 'C SELECT 2', 'Z I'],
+        toClient: ['2', 'D', 'D', 'C SELECT 2', 'Z I'],
+      },
     ],
     audit: [`${READ} rows=2 ok`],
   },
   {
     name: 'a refused re-Parse of a named statement leaves the earlier masked statement in place',
     steps: [
-      { client: [p('s1', READ), sync], upstream: [`P s1: ${MASKED}`, 'S'], answers: ['1', 'Z I'], toClient: ['1', 'Z I'] },
-      { client: [p('s1', REFUSED), sync], upstream: [`P s1: ${SENTINEL}`, 'S'], answers: ['E 42703 sentinel', 'Z I'], toClient: ['E 42501', 'Z I'] },
-      { client: [b('', 's1'), e(), sync], upstream: ['B  <- s1', 'E  max 0', 'S'], answers: ['2', 'D', 'D', 'C SELECT 2', 'Z I'], toClient: ['2', 'D', 'D', 'C SELECT 2', 'Z I'] },
+      {
+        client: [p('s1', READ), sync],
+        upstream: [`P s1: ${MASKED}`, 'S'],
+        answers: ['1', 'Z I'],
+        toClient: ['1', 'Z I'],
+      },
+      {
+        client: [p('s1', REFUSED), sync],
+        upstream: [`P s1: ${SENTINEL}`, 'S'],
+        answers: ['E 42703 sentinel', 'Z I'],
+        toClient: ['E 42501', 'Z I'],
+      },
+      {
+        client: [b('', 's1'), e(), sync],
+        upstream: ['B  <- s1', 'E  max 0', 'S'],
+        answers: ['2', 'D', 'D', 'C SELECT 2', 'Z I'],
+        toClient: ['2', 'D', 'D', 'C SELECT 2', 'Z I'],
+      },
     ],
     audit: [`${REFUSED} rows=0 42501`, `${READ} rows=2 ok`],
   },
@@ -114,13 +160,25 @@ const cases: Case[] = [
         answers: ['1', '2', 'E 42703 sentinel', 'Z I'],
         toClient: ['1', '2', 'E 42501', 'Z I'],
       },
-      { client: [b('', ''), e(), sync], upstream: ['B  <- ', 'E  max 0', 'S'], answers: ['E 26000', 'Z I'], toClient: ['E 26000', 'Z I'] },
+      {
+        client: [b('', ''), e(), sync],
+        upstream: ['B  <- ', 'E  max 0', 'S'],
+        answers: ['E 26000', 'Z I'],
+        toClient: ['E 26000', 'Z I'],
+      },
     ],
     audit: [`${REFUSED} rows=0 42501`],
   },
   {
     name: 'Describe of a refused statement: the refusal, never a RowDescription',
-    steps: [{ client: [p('s2', REFUSED), d('S', 's2'), sync], upstream: [`P s2: ${SENTINEL}`, 'D S s2', 'S'], answers: ['E 42703 sentinel', 'Z I'], toClient: ['E 42501', 'Z I'] }],
+    steps: [
+      {
+        client: [p('s2', REFUSED), d('S', 's2'), sync],
+        upstream: [`P s2: ${SENTINEL}`, 'D S s2', 'S'],
+        answers: ['E 42703 sentinel', 'Z I'],
+        toClient: ['E 42501', 'Z I'],
+      },
+    ],
     audit: [`${REFUSED} rows=0 42501`],
   },
   {
@@ -128,7 +186,18 @@ const cases: Case[] = [
     steps: [
       {
         client: [p('', READ), b('', ''), e(), p('', REFUSED), b('', ''), e(), p('', 'SELECT 3'), b('', ''), e(), sync],
-        upstream: [`P : ${MASKED}`, 'B  <- ', 'E  max 0', `P : ${SENTINEL}`, 'B  <- ', 'E  max 0', 'P : SELECT 3', 'B  <- ', 'E  max 0', 'S'],
+        upstream: [
+          `P : ${MASKED}`,
+          'B  <- ',
+          'E  max 0',
+          `P : ${SENTINEL}`,
+          'B  <- ',
+          'E  max 0',
+          'P : SELECT 3',
+          'B  <- ',
+          'E  max 0',
+          'S',
+        ],
         answers: ['1', '2', 'D', 'D', 'C SELECT 2', 'E 42703 sentinel', 'Z I'],
         toClient: ['1', '2', 'D', 'D', 'C SELECT 2', 'E 42501', 'Z I'],
       },
@@ -150,7 +219,12 @@ const cases: Case[] = [
   {
     name: 'Flush after a refused Parse delivers the refusal at once, before any Sync',
     steps: [
-      { client: [p('', REFUSED), flush], upstream: [`P : ${SENTINEL}`, 'H'], answers: ['E 42703 sentinel'], toClient: ['E 42501'] },
+      {
+        client: [p('', REFUSED), flush],
+        upstream: [`P : ${SENTINEL}`, 'H'],
+        answers: ['E 42703 sentinel'],
+        toClient: ['E 42501'],
+      },
       { client: [sync], upstream: ['S'], answers: ['Z I'], toClient: ['Z I'] },
     ],
     audit: [`${REFUSED} rows=0 42501`],
@@ -199,7 +273,12 @@ const cases: Case[] = [
   {
     name: 'a statement prepared before a policy change is prepared again under the same name before its Bind, unseen by the client',
     steps: [
-      { client: [p('s3', READ), sync], upstream: [`P s3: ${MASKED}`, 'S'], answers: ['1', 'Z I'], toClient: ['1', 'Z I'] },
+      {
+        client: [p('s3', READ), sync],
+        upstream: [`P s3: ${MASKED}`, 'S'],
+        answers: ['1', 'Z I'],
+        toClient: ['1', 'Z I'],
+      },
       { policyChange: true },
       {
         client: [b('', 's3'), e(), sync],
@@ -214,9 +293,19 @@ const cases: Case[] = [
     name: 'a portal opened before a policy change is refused at its next Execute',
     steps: [
       { client: [q('BEGIN')], upstream: ['Q BEGIN'], answers: ['C BEGIN', 'Z T'], toClient: ['C BEGIN', 'Z T'] },
-      { client: [p('', READ), b('c', ''), e('c', 1), sync], upstream: [`P : ${MASKED}`, 'B c <- ', 'E c max 1', 'S'], answers: ['1', '2', 'D', 's', 'Z T'], toClient: ['1', '2', 'D', 's', 'Z T'] },
+      {
+        client: [p('', READ), b('c', ''), e('c', 1), sync],
+        upstream: [`P : ${MASKED}`, 'B c <- ', 'E c max 1', 'S'],
+        answers: ['1', '2', 'D', 's', 'Z T'],
+        toClient: ['1', '2', 'D', 's', 'Z T'],
+      },
       { policyChange: true },
-      { client: [e('c', 1), sync], upstream: [`E pgveil refused ${TOKEN} max 0`, 'S'], answers: ['E 34000 sentinel', 'Z E'], toClient: ['E 42501', 'Z E'] },
+      {
+        client: [e('c', 1), sync],
+        upstream: [`E pgveil refused ${TOKEN} max 0`, 'S'],
+        answers: ['E 34000 sentinel', 'Z E'],
+        toClient: ['E 42501', 'Z E'],
+      },
     ],
     audit: ['BEGIN rows=0 ok', `${READ} rows=1 ok`, `${READ} rows=0 42501`],
   },

@@ -15,7 +15,13 @@ afterAll(async () => {
 });
 
 const connect = async (): Promise<Client> => {
-  const c = new Client({ host: '127.0.0.1', port: proxy.port, user: 'analyst', password: 'analyst', database: db.name });
+  const c = new Client({
+    host: '127.0.0.1',
+    port: proxy.port,
+    user: 'analyst',
+    password: 'analyst',
+    database: db.name,
+  });
   await c.connect();
   return c;
 };
@@ -23,7 +29,14 @@ const connect = async (): Promise<Client> => {
 test('an unreachable upstream is reported as 08001 without naming the service account', async () => {
   const unreachable = await startProxyHarness('anything', {
     limits: { authFailureDelayMs: 10 },
-    route: () => ({ host: '127.0.0.1', port: 1, database: 'x', user: 'secret_service_account', password: 'hunter2', connectTimeoutMs: 2000 }),
+    route: () => ({
+      host: '127.0.0.1',
+      port: 1,
+      database: 'x',
+      user: 'secret_service_account',
+      password: 'hunter2',
+      connectTimeoutMs: 2000,
+    }),
   });
   const { port, server } = unreachable;
   try {

@@ -15,7 +15,8 @@ let proxy: ProxyHarness;
 beforeAll(async () => {
   upstream = await startThrowawayPostgres(UPSTREAM_PORT);
   proxy = await startProxyHarness(DATABASE, {
-    route: (db) => (db === DATABASE ? { host: '127.0.0.1', port: UPSTREAM_PORT, database: 'postgres', user: 'postgres' } : undefined),
+    route: (db) =>
+      db === DATABASE ? { host: '127.0.0.1', port: UPSTREAM_PORT, database: 'postgres', user: 'postgres' } : undefined,
   });
 });
 afterAll(async () => {
@@ -26,7 +27,13 @@ afterAll(async () => {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function session(): Promise<Client> {
-  const c = new Client({ host: '127.0.0.1', port: proxy.port, user: 'analyst', password: 'analyst', database: DATABASE });
+  const c = new Client({
+    host: '127.0.0.1',
+    port: proxy.port,
+    user: 'analyst',
+    password: 'analyst',
+    database: DATABASE,
+  });
   c.on('error', () => undefined);
   await c.connect();
   return c;
@@ -64,14 +71,20 @@ test('a backend killed mid-query: the client gets 08006, the statement is audite
   const victim = await session();
   const bystander = await session();
   // Idle when the server crashes: the proxy ends it with a FATAL error of its own.
-  const bystanderEnded = new Promise<string>((resolve) => bystander.once('error', (e: { code?: string }) => resolve(e.code ?? 'no sqlstate')));
+  const bystanderEnded = new Promise<string>((resolve) =>
+    bystander.once('error', (e: { code?: string }) => resolve(e.code ?? 'no sqlstate')),
+  );
   const running = victim.query("SELECT pg_sleep(30), 'kill-me-marker'");
   const admin = upstream.client();
   await admin.connect();
   let pid: number | undefined;
   for (let i = 0; i < 50 && pid === undefined; i++) {
     await sleep(50);
-    pid = (await admin.query("SELECT pid FROM pg_stat_activity WHERE query LIKE '%kill-me-marker%' AND pid <> pg_backend_pid()")).rows[0]?.pid;
+    pid = (
+      await admin.query(
+        "SELECT pid FROM pg_stat_activity WHERE query LIKE '%kill-me-marker%' AND pid <> pg_backend_pid()",
+      )
+    ).rows[0]?.pid;
   }
   await admin.end().catch(() => undefined);
   expect(pid).toBeDefined();

@@ -23,7 +23,10 @@ const policy = staticPolicy({
     },
   },
   'public.orders': { columns: { amount: { kind: 'round', digits: -1 }, card_number: { kind: 'deny' } } },
-  'public.events': { columns: { secret: { kind: 'hash' } }, rows: { kind: 'filter', predicate: { op: 'eq', column: 'region', value: 'EU' } } },
+  'public.events': {
+    columns: { secret: { kind: 'hash' } },
+    rows: { kind: 'filter', predicate: { op: 'eq', column: 'region', value: 'EU' } },
+  },
 });
 
 let demo: DemoProduct;
@@ -34,8 +37,18 @@ afterAll(() => demo.stop());
 
 test('constant, regex, null, partial mask and date truncation keep the column types', async () => {
   const rows = await demo.run('SELECT name, email, ssn, phone, birth_date FROM customers WHERE id = 1', policy);
-  expect(rows).toEqual([{ name: 'REDACTED', email: 'x1@x.x', ssn: null, phone: '+1-######37', birth_date: new Date('1950-01-01T00:00:00.000Z') }]);
-  const types = await demo.client.query(`SELECT pg_typeof(name)::text AS n, pg_typeof(ssn)::text AS s, pg_typeof(birth_date)::text AS b FROM (${(demo.rewrite('SELECT * FROM customers', policy) as { sql: string }).sql}) q LIMIT 1`);
+  expect(rows).toEqual([
+    {
+      name: 'REDACTED',
+      email: 'x1@x.x',
+      ssn: null,
+      phone: '+1-######37',
+      birth_date: new Date('1950-01-01T00:00:00.000Z'),
+    },
+  ]);
+  const types = await demo.client.query(
+    `SELECT pg_typeof(name)::text AS n, pg_typeof(ssn)::text AS s, pg_typeof(birth_date)::text AS b FROM (${(demo.rewrite('SELECT * FROM customers', policy) as { sql: string }).sql}) q LIMIT 1`,
+  );
   expect(types.rows).toEqual([{ n: 'text', s: 'text', b: 'date' }]);
 });
 
@@ -45,7 +58,12 @@ test('rounding keeps numeric type and rounds to tens', async () => {
 });
 
 test('a denied column refuses any statement that references it, including * and whole-row', () => {
-  for (const sql of ['SELECT card_number FROM orders', 'SELECT * FROM orders', 'SELECT o FROM orders o', 'SELECT 1 FROM orders WHERE card_number IS NULL']) {
+  for (const sql of [
+    'SELECT card_number FROM orders',
+    'SELECT * FROM orders',
+    'SELECT o FROM orders o',
+    'SELECT 1 FROM orders WHERE card_number IS NULL',
+  ]) {
     expect(demo.rewrite(sql, policy)).toMatchObject({ kind: 'refusal', sqlstate: '42501', reasons: ['denied_column'] });
   }
   expect(demo.rewrite('SELECT id, amount FROM orders', policy).kind).toBe('plan');
@@ -59,10 +77,18 @@ test('a view over a protected table is expanded and shows masked values; a view 
     { id: 2, email: 'x2@x.x' },
   ]);
   const open = staticPolicy({});
-  expect(demo.rewrite('SELECT * FROM order_status', open)).toMatchObject({ kind: 'plan', sql: 'SELECT * FROM public.order_status' });
+  expect(demo.rewrite('SELECT * FROM order_status', open)).toMatchObject({
+    kind: 'plan',
+    sql: 'SELECT * FROM public.order_status',
+  });
   // Over a relation with a denied column the view is expanded too; `*` anywhere is refused, as over tables.
-  expect(await demo.run('SELECT id, status FROM order_status WHERE id = 2', policy)).toEqual([{ id: 2, status: 'delivered' }]);
-  expect(demo.rewrite('SELECT * FROM order_status', policy)).toMatchObject({ kind: 'refusal', reasons: ['denied_column'] });
+  expect(await demo.run('SELECT id, status FROM order_status WHERE id = 2', policy)).toEqual([
+    { id: 2, status: 'delivered' },
+  ]);
+  expect(demo.rewrite('SELECT * FROM order_status', policy)).toMatchObject({
+    kind: 'refusal',
+    reasons: ['denied_column'],
+  });
 });
 
 test('partitions inherit the parent decision: filtered and hashed through the child too', async () => {
@@ -77,7 +103,10 @@ test('catalog changes are seen after an on-demand refresh; unknown names are ref
   await demo.client.query('CREATE TABLE public.late_table (x int)');
   expect(demo.rewrite('SELECT x FROM late_table', policy)).toMatchObject({ kind: 'refusal', sqlstate: '42P01' });
   await demo.reloadCatalog();
-  expect(demo.rewrite('SELECT x FROM late_table', policy)).toMatchObject({ kind: 'plan', sql: 'SELECT x FROM public.late_table' });
+  expect(demo.rewrite('SELECT x FROM late_table', policy)).toMatchObject({
+    kind: 'plan',
+    sql: 'SELECT x FROM public.late_table',
+  });
 });
 
 test('the rewrite cache returns the same outcome for the same inputs and separates principals and versions', () => {
@@ -90,8 +119,16 @@ test('the rewrite cache returns the same outcome for the same inputs and separat
   expect(second).toBe(first);
   const otherUser = demo.context(policy, { user: 'someone-else' });
   let computed = 0;
-  cache.get('SELECT email FROM customers', otherUser, () => (computed++, rewrite('SELECT email FROM customers', otherUser)));
-  cache.get('SELECT email FROM customers', demo.context(staticPolicy({}, 'v2')), () => (computed++, rewrite('SELECT 1', ctx)));
+  cache.get(
+    'SELECT email FROM customers',
+    otherUser,
+    () => (computed++, rewrite('SELECT email FROM customers', otherUser)),
+  );
+  cache.get(
+    'SELECT email FROM customers',
+    demo.context(staticPolicy({}, 'v2')),
+    () => (computed++, rewrite('SELECT 1', ctx)),
+  );
   expect(computed).toBe(2);
   expect(cache.hits).toBe(1);
   expect(cache.misses).toBe(3);
@@ -99,5 +136,10 @@ test('the rewrite cache returns the same outcome for the same inputs and separat
 
 test('a principal not subscribed to the data product is refused every statement', () => {
   const unsubscribed = staticPolicy({}, 'v-sub', false);
-  expect(demo.rewrite('SELECT 1', unsubscribed)).toMatchObject({ kind: 'refusal', sqlstate: '42501', reasons: ['not_subscribed'], message: 'user "analyst" is not subscribed to data product "demo"' });
+  expect(demo.rewrite('SELECT 1', unsubscribed)).toMatchObject({
+    kind: 'refusal',
+    sqlstate: '42501',
+    reasons: ['not_subscribed'],
+    message: 'user "analyst" is not subscribed to data product "demo"',
+  });
 });

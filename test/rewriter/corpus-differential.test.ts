@@ -10,7 +10,8 @@ import { TPCH_SQL } from '../support/tpch';
 import { rewrite } from '../../rewriter';
 
 const CORPUS = join(__dirname, '../fixtures/corpus');
-const load = (file: string): Array<{ id: string; sql: string }> => JSON.parse(readFileSync(join(CORPUS, file), 'utf8')) as Array<{ id: string; sql: string }>;
+const load = (file: string): Array<{ id: string; sql: string }> =>
+  JSON.parse(readFileSync(join(CORPUS, file), 'utf8')) as Array<{ id: string; sql: string }>;
 const noPolicy = staticPolicy({});
 
 let demo: DemoProduct;

@@ -4,7 +4,10 @@ import { analystPolicy } from '../support/static-policy';
 
 let demo: DemoProduct;
 beforeAll(async () => {
-  demo = await createDemoProduct('rw_fence', 'CREATE INDEX customers_name_idx ON public.customers (name); ANALYZE public.customers;');
+  demo = await createDemoProduct(
+    'rw_fence',
+    'CREATE INDEX customers_name_idx ON public.customers (name); ANALYZE public.customers;',
+  );
 });
 afterAll(() => demo.stop());
 
@@ -13,7 +16,9 @@ async function plan(sql: string): Promise<string> {
   if (outcome.kind !== 'plan') throw new Error(outcome.message);
   await demo.client.query('SET enable_seqscan = off');
   try {
-    const rows = (await demo.client.query(`EXPLAIN (COSTS OFF) ${outcome.sql}`)).rows as Array<{ 'QUERY PLAN': string }>;
+    const rows = (await demo.client.query(`EXPLAIN (COSTS OFF) ${outcome.sql}`)).rows as Array<{
+      'QUERY PLAN': string;
+    }>;
     return rows.map((r) => r['QUERY PLAN']).join('\n');
   } finally {
     await demo.client.query('RESET enable_seqscan');
@@ -38,6 +43,9 @@ test('a non-leakproof predicate runs above the fence, after the row filter', asy
 });
 
 test('the classic error oracle does not raise for the EU analyst: hidden rows never meet the expression', async () => {
-  const rows = await demo.run("SELECT count(*)::int AS n FROM customers WHERE 1 / (CASE WHEN region = 'US' THEN 0 ELSE 1 END) = 1", analystPolicy);
+  const rows = await demo.run(
+    "SELECT count(*)::int AS n FROM customers WHERE 1 / (CASE WHEN region = 'US' THEN 0 ELSE 1 END) = 1",
+    analystPolicy,
+  );
   expect(rows).toEqual([{ n: 333 }]);
 });

@@ -28,7 +28,11 @@ describe.each(GOLDEN.map((g) => [g.name, g] as const))('%s', (_name, golden) => 
     const searchPath = 'searchPath' in golden && golden.searchPath ? golden.searchPath : ['$user', 'public'];
     const outcome = rewrite(golden.sql, demo.context(analystPolicy, {}, searchPath));
     if ('refused' in golden) {
-      expect(outcome).toMatchObject({ kind: 'refusal', sqlstate: golden.refused.sqlstate, reasons: [golden.refused.rule] });
+      expect(outcome).toMatchObject({
+        kind: 'refusal',
+        sqlstate: golden.refused.sqlstate,
+        reasons: [golden.refused.rule],
+      });
       return;
     }
     if (outcome.kind !== 'plan') throw new Error(`refused: ${outcome.message}`);

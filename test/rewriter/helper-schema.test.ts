@@ -20,7 +20,9 @@ async function asService<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 test('the service account computes the HMAC-SHA256 of a value', async () => {
-  const rows = await asService(async () => (await demo.client.query("SELECT pgveil.keyed_hash('757-03-0093') AS h")).rows);
+  const rows = await asService(
+    async () => (await demo.client.query("SELECT pgveil.keyed_hash('757-03-0093') AS h")).rows,
+  );
   expect(rows).toEqual([{ h: createHmac('sha256', KEY).update('757-03-0093').digest('hex') }]);
 });
 
@@ -35,10 +37,13 @@ test('the service account cannot read the key, nor become the role that can', as
 
 test('neither the function source nor the plan of a rewritten statement carries the key', async () => {
   const padHex = (byte: number): string => Buffer.alloc(8, 7 ^ byte).toString('hex');
-  const source = (await demo.client.query("SELECT prosrc FROM pg_proc WHERE proname = 'keyed_hash'")).rows[0].prosrc as string;
+  const source = (await demo.client.query("SELECT prosrc FROM pg_proc WHERE proname = 'keyed_hash'")).rows[0]
+    .prosrc as string;
   const outcome = demo.rewrite('SELECT ssn FROM customers WHERE id = 3', analystPolicy);
   if (outcome.kind !== 'plan') throw new Error(outcome.message);
-  const plan = (await demo.client.query(`EXPLAIN (VERBOSE, COSTS OFF) ${outcome.sql}`)).rows.map((r) => r['QUERY PLAN'] as string).join('\n');
+  const plan = (await demo.client.query(`EXPLAIN (VERBOSE, COSTS OFF) ${outcome.sql}`)).rows
+    .map((r) => r['QUERY PLAN'] as string)
+    .join('\n');
   expect(plan).toContain('pgveil.keyed_hash');
   for (const text of [source, outcome.sql, plan]) {
     expect(text).not.toContain(KEY.toString('hex').slice(0, 16));

@@ -26,11 +26,16 @@ const plan = (sql: string): string => {
 };
 
 // PostgreSQL 15's pg_subscription, in attnum order, less subconninfo.
-const VISIBLE = 'oid, subdbid, subskiplsn, subname, subowner, subenabled, subbinary, substream, subtwophasestate, subdisableonerr, subslotname, subsynccommit, subpublications';
-const derived = (alias: string): string => `( SELECT ${VISIBLE.split(', ').map((c) => `${c} AS ${c}`).join(', ')} FROM pg_catalog.pg_subscription ) AS ${alias}`;
+const VISIBLE =
+  'oid, subdbid, subskiplsn, subname, subowner, subenabled, subbinary, substream, subtwophasestate, subdisableonerr, subslotname, subsynccommit, subpublications';
+const derived = (alias: string): string =>
+  `( SELECT ${VISIBLE.split(', ')
+    .map((c) => `${c} AS ${c}`)
+    .join(', ')} FROM pg_catalog.pg_subscription ) AS ${alias}`;
 
-test('golden: pg_dump\'s count of subscriptions reads the derived table, and runs', async () => {
-  const sql = 'SELECT count(*) FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())';
+test("golden: pg_dump's count of subscriptions reads the derived table, and runs", async () => {
+  const sql =
+    'SELECT count(*) FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())';
   expect(printedAsRead(plan(sql))).toBe(
     `SELECT count(*) FROM ${derived('pg_subscription')} WHERE subdbid = ((SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()))`,
   );
@@ -38,19 +43,29 @@ test('golden: pg_dump\'s count of subscriptions reads the derived table, and run
 });
 
 test('subconninfo does not exist: named, qualified, through *, or inside a view', async () => {
-  await expect(demo.client.query(plan('SELECT subconninfo FROM pg_subscription'))).rejects.toMatchObject({ code: '42703' });
-  await expect(demo.client.query(plan('SELECT pg_catalog.pg_subscription.subconninfo FROM pg_catalog.pg_subscription'))).rejects.toMatchObject({ code: '42703' });
+  await expect(demo.client.query(plan('SELECT subconninfo FROM pg_subscription'))).rejects.toMatchObject({
+    code: '42703',
+  });
+  await expect(
+    demo.client.query(plan('SELECT pg_catalog.pg_subscription.subconninfo FROM pg_catalog.pg_subscription')),
+  ).rejects.toMatchObject({ code: '42703' });
   const star = await demo.client.query(plan('SELECT * FROM pg_subscription'));
   expect(star.fields.map((f) => f.name).join(', ')).toBe(VISIBLE);
   // The view is expanded (read as it is, it would read the column with its owner's rights).
   expect(printedAsRead(plan('SELECT subname FROM subscription_targets'))).toBe(
     `SELECT subname FROM ( SELECT s.subname, s.subconninfo FROM ${derived('s')} ) AS subscription_targets(subname, subconninfo)`,
   );
-  await expect(demo.client.query(plan('SELECT subname FROM subscription_targets'))).rejects.toMatchObject({ code: '42703', message: 'column s.subconninfo does not exist' });
+  await expect(demo.client.query(plan('SELECT subname FROM subscription_targets'))).rejects.toMatchObject({
+    code: '42703',
+    message: 'column s.subconninfo does not exist',
+  });
 });
 
 test('a view over a catalog initdb made is seen, though pg_depend records nothing on it (pinned)', () => {
-  for (const [view, catalog] of [['role_passwords', 'pg_authid'], ['column_stats', 'pg_statistic']]) {
+  for (const [view, catalog] of [
+    ['role_passwords', 'pg_authid'],
+    ['column_stats', 'pg_statistic'],
+  ]) {
     expect(rewrite(`SELECT * FROM ${view}`, demo.context(analystPolicy))).toMatchObject({
       kind: 'refusal',
       reasons: ['refused_catalog'],

@@ -13,7 +13,8 @@ import { rewrite, RewriteCache, type RewriteContext, type RewriteOutcome } from 
 import { literalsOf, normalizedText, sameStatement, splitAtParams } from '../../rewriter/literal-template';
 
 const CORPUS = join(__dirname, '../fixtures/corpus');
-const load = (file: string): Array<{ id: string; sql: string }> => JSON.parse(readFileSync(join(CORPUS, file), 'utf8')) as Array<{ id: string; sql: string }>;
+const load = (file: string): Array<{ id: string; sql: string }> =>
+  JSON.parse(readFileSync(join(CORPUS, file), 'utf8')) as Array<{ id: string; sql: string }>;
 
 let demo: DemoProduct;
 let ctx: RewriteContext;
@@ -35,10 +36,20 @@ test('a point query with another literal is served from the template, with the l
   expect(first.kind === 'plan' && first.sql).toBe(
     (full('SELECT id, email FROM customers WHERE id = 4711') as { sql: string }).sql,
   );
-  expect(second.kind === 'plan' && sameStatement(second.sql, (full("SELECT id, email FROM customers WHERE id = 42 AND name = 'O''Brien; DROP'") as { sql: string }).sql)).toBe(true);
+  expect(
+    second.kind === 'plan' &&
+      sameStatement(
+        second.sql,
+        (full("SELECT id, email FROM customers WHERE id = 42 AND name = 'O''Brien; DROP'") as { sql: string }).sql,
+      ),
+  ).toBe(true);
   // The template's text with the literal in the parameter's place, spaces around it.
   const expected = (full('SELECT id, email FROM customers WHERE id = $1') as { sql: string }).sql.replace('$1', ' 42 ');
-  expect(third).toMatchObject({ kind: 'plan', sql: expected, audit: { statement: 'SELECT id, email FROM customers WHERE id = $1' } });
+  expect(third).toMatchObject({
+    kind: 'plan',
+    sql: expected,
+    audit: { statement: 'SELECT id, email FROM customers WHERE id = $1' },
+  });
   expect(third.kind === 'plan' && third.audit?.rewritten).toBe(normalizedText((first as { sql: string }).sql));
 });
 
@@ -63,7 +74,14 @@ test('an ambiguous statement is rewritten in full, never from the template', () 
 
 test('statements that are not one SELECT, or whose normalized text does not parse, get no template', () => {
   const cache = new RewriteCache();
-  for (const sql of ["SET application_name = 'a'", "SET application_name = 'b'", "SELECT U&'a' UESCAPE '!' FROM customers", "SELECT U&'b' UESCAPE '!' FROM customers", 'SELECT 1; SELECT 2', 'SELECT 3; SELECT 4']) {
+  for (const sql of [
+    "SET application_name = 'a'",
+    "SET application_name = 'b'",
+    "SELECT U&'a' UESCAPE '!' FROM customers",
+    "SELECT U&'b' UESCAPE '!' FROM customers",
+    'SELECT 1; SELECT 2',
+    'SELECT 3; SELECT 4',
+  ]) {
     cache.get(sql, ctx, full);
   }
   expect(cache.literalHits).toBe(0);
@@ -117,7 +135,10 @@ test('over the golden, leak and corpus statements, the template gives what the f
     const same =
       cached.kind === 'plan' && direct.kind === 'plan'
         ? sameStatement(cached.sql, direct.sql) && JSON.stringify(cached.reasons) === JSON.stringify(direct.reasons)
-        : cached.kind === direct.kind && cached.kind === 'refusal' && direct.kind === 'refusal' && cached.sqlstate === direct.sqlstate;
+        : cached.kind === direct.kind &&
+          cached.kind === 'refusal' &&
+          direct.kind === 'refusal' &&
+          cached.sqlstate === direct.sqlstate;
     if (!same) mismatches.push(`${name}: ${variant}`);
   }
   expect(mismatches).toEqual([]);

@@ -51,7 +51,9 @@ subscriptions:
     groups: [analysts, contractors]
 `;
 
-const policies: PolicySnapshot = buildPolicyBundle([{ path: '/partition-tags/policies.yaml', text: policyYaml }]).snapshot;
+const policies: PolicySnapshot = buildPolicyBundle([
+  { path: '/partition-tags/policies.yaml', text: policyYaml },
+]).snapshot;
 
 let demo: DemoProduct;
 beforeAll(async () => {
@@ -59,17 +61,19 @@ beforeAll(async () => {
 });
 afterAll(() => demo.stop());
 
-const outcome = (sql: string, groups = ['analysts']): RewriteOutcome => rewrite(sql, demo.context(policies, { groups }));
+const outcome = (sql: string, groups = ['analysts']): RewriteOutcome =>
+  rewrite(sql, demo.context(policies, { groups }));
 function plan(sql: string, groups?: string[]): string {
   const result = outcome(sql, groups);
   if (result.kind !== 'plan') throw new Error(`refused: ${sql}\n-> ${result.message}`);
   return result.sql;
 }
-const run = async (sql: string, groups?: string[]): Promise<Array<Record<string, unknown>>> => (await demo.client.query(plan(sql, groups))).rows as Array<Record<string, unknown>>;
+const run = async (sql: string, groups?: string[]): Promise<Array<Record<string, unknown>>> =>
+  (await demo.client.query(plan(sql, groups))).rows as Array<Record<string, unknown>>;
 const oid = (name: string): number => demo.catalog.relation('public', name)!.oid;
 const HASH = /^[0-9a-f]{64}$/;
 
-test('golden: the parent masks a column with the tags of every partition, and keeps a partition\'s row rule to its own rows', () => {
+test("golden: the parent masks a column with the tags of every partition, and keeps a partition's row rule to its own rows", () => {
   expect(printedAsRead(plan('SELECT id, note FROM events'))).toBe(
     'SELECT id, note FROM ( SELECT id AS id, CASE WHEN note IS NULL THEN NULL ELSE pgveil.keyed_hash(note::text) END AS note FROM public.events ' +
       `WHERE NOT (tableoid OPERATOR(pg_catalog.=) ANY (ARRAY[${oid('events_us')}])) OR shown OPERATOR(pg_catalog.=) true ) AS events`,
@@ -81,10 +85,12 @@ test('golden: the parent masks a column with the tags of every partition, and ke
   );
   // A partition without tags or rules of its own: its parent's tag (contact, narrowed away here),
   // none of its siblings' (note raw).
-  expect(printedAsRead(plan('SELECT id, note FROM events_eu'))).toBe('SELECT id, note FROM ( SELECT id AS id, note AS note FROM public.events_eu ) AS events_eu');
+  expect(printedAsRead(plan('SELECT id, note FROM events_eu'))).toBe(
+    'SELECT id, note FROM ( SELECT id AS id, note AS note FROM public.events_eu ) AS events_eu',
+  );
 });
 
-test('through the parent: the partition\'s tag masks its column, its rule hides its rows only; no canary', async () => {
+test("through the parent: the partition's tag masks its column, its rule hides its rows only; no canary", async () => {
   const rows = await run('SELECT id, region, contact, note FROM events ORDER BY id');
   expect(rows.map((r) => r.id)).toEqual([1, 2, 4]);
   expect(rows.every((r) => HASH.test(r.note as string))).toBe(true);
@@ -92,10 +98,12 @@ test('through the parent: the partition\'s tag masks its column, its rule hides 
   expect(JSON.stringify(rows)).not.toMatch(/zq7/i);
   expect(await run('SELECT count(*)::int AS n FROM events')).toEqual([{ n: 3 }]);
   // A condition that would fail on the hidden row never sees it.
-  expect(await run("SELECT count(*)::int AS n FROM events WHERE 1 / (CASE WHEN contact LIKE 'zq7%' THEN 0 ELSE 1 END) = 1")).toEqual([{ n: 3 }]);
+  expect(
+    await run("SELECT count(*)::int AS n FROM events WHERE 1 / (CASE WHEN contact LIKE 'zq7%' THEN 0 ELSE 1 END) = 1"),
+  ).toEqual([{ n: 3 }]);
 });
 
-test('each partition read directly: its own tags and rules and its ancestors\', never its siblings\'', async () => {
+test("each partition read directly: its own tags and rules and its ancestors', never its siblings'", async () => {
   expect(await run('SELECT id, note FROM events_eu')).toEqual([{ id: 1, note: 'eu note' }]);
   const us = await run('SELECT id, note FROM events_us');
   expect(us.map((r) => r.id)).toEqual([2]);
@@ -110,12 +118,14 @@ test('each partition read directly: its own tags and rules and its ancestors\', 
 test('a partition whose rows a principal may not read: absent from the parent, empty when named', async () => {
   const contractors = ['contractors'];
   expect((await run('SELECT id FROM events ORDER BY id', contractors)).map((r) => r.id)).toEqual([1, 2]);
-  expect(plan('SELECT id FROM events', contractors)).toContain(`NOT (tableoid OPERATOR(pg_catalog.=) ANY (ARRAY[${oid('events_apac_low')}]))`);
+  expect(plan('SELECT id FROM events', contractors)).toContain(
+    `NOT (tableoid OPERATOR(pg_catalog.=) ANY (ARRAY[${oid('events_apac_low')}]))`,
+  );
   expect(await run('SELECT id FROM events_apac', contractors)).toEqual([]);
   expect(await run('SELECT id FROM events_apac_low', contractors)).toEqual([]);
 });
 
-test('a hash of a partition\'s column read through the parent equals the one read from the partition (joins hold)', async () => {
+test("a hash of a partition's column read through the parent equals the one read from the partition (joins hold)", async () => {
   const [parent] = await run('SELECT note FROM events WHERE id = 2');
   const [partition] = await run('SELECT note FROM events_us WHERE id = 2');
   expect(parent!.note).toBe(partition!.note);

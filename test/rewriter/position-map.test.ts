@@ -7,13 +7,16 @@ beforeAll(() => initRewriter());
 
 const original = "SELECT  /* é */  ssn,\n  name FROM customers  WHERE ssn = 'x'";
 const rewritten = `SELECT ssn, name FROM ${customers(undefined, false, false, ['name', 'ssn'])} WHERE ssn = 'x'`;
-const at = (text: string, token: string, from = 0): number => Array.from(text.slice(0, text.indexOf(token, from))).length + 1;
+const at = (text: string, token: string, from = 0): number =>
+  Array.from(text.slice(0, text.indexOf(token, from))).length + 1;
 
 test('a token the analyst wrote maps to the same token of their text', () => {
   expect(originalPosition(original, rewritten, at(rewritten, 'ssn'))).toBe(at(original, 'ssn'));
   expect(originalPosition(original, rewritten, at(rewritten, 'name'))).toBe(at(original, 'name'));
   const where = rewritten.lastIndexOf('WHERE');
-  expect(originalPosition(original, rewritten, at(rewritten, '=', where))).toBe(at(original, '=', original.indexOf('WHERE')));
+  expect(originalPosition(original, rewritten, at(rewritten, '=', where))).toBe(
+    at(original, '=', original.indexOf('WHERE')),
+  );
   expect(originalPosition(original, rewritten, at(rewritten, "'x'", where))).toBe(at(original, "'x'"));
 });
 

@@ -24,9 +24,12 @@ beforeAll(async () => {
 });
 afterAll(() => demo.stop());
 
-const outcome = (sql: string, policies: PolicySnapshot = analystPolicy): RewriteOutcome => rewrite(sql, demo.context(policies));
+const outcome = (sql: string, policies: PolicySnapshot = analystPolicy): RewriteOutcome =>
+  rewrite(sql, demo.context(policies));
 const numbers = (name: string): string[] =>
-  (demo.catalog.relation('public', name)?.numbers ?? []).map((n) => `${demo.catalog.relationByOid(n.relation)!.name}.${n.column}`).sort();
+  (demo.catalog.relation('public', name)?.numbers ?? [])
+    .map((n) => `${demo.catalog.relationByOid(n.relation)!.name}.${n.column}`)
+    .sort();
 
 test('the catalog knows what each sequence numbers, and lists no sequence among the relations holding rows', () => {
   expect(numbers('customer_number')).toEqual(['customers.id']);
@@ -38,9 +41,18 @@ test('the catalog knows what each sequence numbers, and lists no sequence among 
 });
 
 test('golden: a sequence of unprotected columns, or of none, is read as it is', () => {
-  expect(outcome('SELECT last_value, is_called FROM tickets_id_seq')).toMatchObject({ kind: 'plan', sql: 'SELECT last_value, is_called FROM public.tickets_id_seq' });
-  expect(outcome('SELECT last_value FROM standalone')).toMatchObject({ kind: 'plan', sql: 'SELECT last_value FROM public.standalone' });
-  expect(outcome('SELECT last_value FROM notes_n_seq')).toMatchObject({ kind: 'plan', sql: 'SELECT last_value FROM public.notes_n_seq' });
+  expect(outcome('SELECT last_value, is_called FROM tickets_id_seq')).toMatchObject({
+    kind: 'plan',
+    sql: 'SELECT last_value, is_called FROM public.tickets_id_seq',
+  });
+  expect(outcome('SELECT last_value FROM standalone')).toMatchObject({
+    kind: 'plan',
+    sql: 'SELECT last_value FROM public.standalone',
+  });
+  expect(outcome('SELECT last_value FROM notes_n_seq')).toMatchObject({
+    kind: 'plan',
+    sql: 'SELECT last_value FROM public.notes_n_seq',
+  });
 });
 
 test('a sequence numbering filtered rows or masked values is withheld, also through a view', () => {
@@ -48,29 +60,51 @@ test('a sequence numbering filtered rows or masked values is withheld, also thro
     kind: 'refusal',
     sqlstate: '42501',
     reasons: ['sequence_of_protected'],
-    message: 'sequence "public.customer_number" numbers column "id" of "public.customers", whose rows are filtered for you, so its value is withheld (pg_dump: --exclude-table-data=public.customer_number)',
+    message:
+      'sequence "public.customer_number" numbers column "id" of "public.customers", whose rows are filtered for you, so its value is withheld (pg_dump: --exclude-table-data=public.customer_number)',
   });
-  expect(outcome('SELECT * FROM customer_counter')).toMatchObject({ kind: 'refusal', reasons: ['sequence_of_protected'] });
+  expect(outcome('SELECT * FROM customer_counter')).toMatchObject({
+    kind: 'refusal',
+    reasons: ['sequence_of_protected'],
+  });
   // orders has no row filter for this policy; its ref column is masked: the value bounds what the mask hides.
   const maskedRef = staticPolicy({ 'public.orders': { columns: { ref: { kind: 'hash' } } } });
   expect(outcome('SELECT last_value FROM order_ref', maskedRef)).toMatchObject({
     kind: 'refusal',
-    message: 'sequence "public.order_ref" numbers column "ref" of "public.orders", whose values are transformed (hash) for you, so its value is withheld (pg_dump: --exclude-table-data=public.order_ref)',
+    message:
+      'sequence "public.order_ref" numbers column "ref" of "public.orders", whose values are transformed (hash) for you, so its value is withheld (pg_dump: --exclude-table-data=public.order_ref)',
   });
   // A mask on another column of the table hides nothing the value tells.
   expect(outcome('SELECT last_value FROM order_ref')).toMatchObject({ kind: 'plan' });
   const denied = staticPolicy({ 'public.notes': { access: 'deny' } });
-  expect(outcome('SELECT last_value FROM notes_n_seq', denied)).toMatchObject({ kind: 'refusal', message: expect.stringContaining('of "public.notes", which is denied for you') });
+  expect(outcome('SELECT last_value FROM notes_n_seq', denied)).toMatchObject({
+    kind: 'refusal',
+    message: expect.stringContaining('of "public.notes", which is denied for you'),
+  });
 });
 
 test('for a principal who reads raw, every sequence and the view over one are read as they are', async () => {
   const raw = staticPolicy({});
-  expect(outcome('SELECT last_value FROM customer_number', raw)).toMatchObject({ kind: 'plan', sql: 'SELECT last_value FROM public.customer_number' });
-  expect(outcome('SELECT * FROM customer_counter', raw)).toMatchObject({ kind: 'plan', sql: 'SELECT * FROM public.customer_counter' });
-  expect((await demo.client.query('SELECT last_value FROM public.customer_number')).rows).toEqual([{ last_value: '1' }]);
+  expect(outcome('SELECT last_value FROM customer_number', raw)).toMatchObject({
+    kind: 'plan',
+    sql: 'SELECT last_value FROM public.customer_number',
+  });
+  expect(outcome('SELECT * FROM customer_counter', raw)).toMatchObject({
+    kind: 'plan',
+    sql: 'SELECT * FROM public.customer_counter',
+  });
+  expect((await demo.client.query('SELECT last_value FROM public.customer_number')).rows).toEqual([
+    { last_value: '1' },
+  ]);
 });
 
 test('pg_sequences and pg_sequence_last_value, which show any sequence past this check, are refused', () => {
-  expect(outcome('SELECT sequencename, last_value FROM pg_sequences')).toMatchObject({ kind: 'refusal', reasons: ['refused_catalog'] });
-  expect(outcome("SELECT pg_sequence_last_value('public.tickets_id_seq')", staticPolicy({}))).toMatchObject({ kind: 'refusal', reasons: ['refused_function'] });
+  expect(outcome('SELECT sequencename, last_value FROM pg_sequences')).toMatchObject({
+    kind: 'refusal',
+    reasons: ['refused_catalog'],
+  });
+  expect(outcome("SELECT pg_sequence_last_value('public.tickets_id_seq')", staticPolicy({}))).toMatchObject({
+    kind: 'refusal',
+    reasons: ['refused_function'],
+  });
 });

@@ -35,13 +35,41 @@ const CASES: ReadonlyArray<{ name: string; sql: string; expected: string }> = [
     sql: "SELECT email FROM customers -- customers\nWHERE name <> 'customers'",
     expected: `SELECT email FROM ${derived('customers', ['name', 'email'])} -- customers\nWHERE name <> 'customers'`,
   },
-  { name: 'case folding and an alias with AS', sql: 'select C.email from Customers as C', expected: `select C.email from ${derived('c', ['email'])}` },
-  { name: 'quoted, schema-qualified with spaces around the dot, column aliases', sql: 'SELECT x.a FROM "public" . "customers" x(a)', expected: `SELECT x.a FROM ${derived('x(a)')}` },
-  { name: 'a schema-qualified column reference loses its schema', sql: 'SELECT public.customers.ssn FROM public.customers', expected: `SELECT customers.ssn FROM ${derived('customers', ['ssn'])}` },
-  { name: 'an unprotected relation is schema-qualified in place', sql: 'SELECT relname FROM pg_class /* pg_class */ LIMIT 1', expected: 'SELECT relname FROM pg_catalog.pg_class /* pg_class */ LIMIT 1' },
-  { name: 'ONLY goes into the derived table', sql: 'SELECT id FROM ONLY customers', expected: `SELECT id FROM ${derived('customers', ['id'], true)}` },
-  { name: 'text before the edit that is not ASCII', sql: "SELECT 'é' AS e, id FROM customers", expected: `SELECT 'é' AS e, id FROM ${derived('customers', ['id'])}` },
-  { name: 'parameters stay as written', sql: 'SELECT email FROM customers WHERE id = $1', expected: `SELECT email FROM ${derived('customers', ['id', 'email'])} WHERE id = $1` },
+  {
+    name: 'case folding and an alias with AS',
+    sql: 'select C.email from Customers as C',
+    expected: `select C.email from ${derived('c', ['email'])}`,
+  },
+  {
+    name: 'quoted, schema-qualified with spaces around the dot, column aliases',
+    sql: 'SELECT x.a FROM "public" . "customers" x(a)',
+    expected: `SELECT x.a FROM ${derived('x(a)')}`,
+  },
+  {
+    name: 'a schema-qualified column reference loses its schema',
+    sql: 'SELECT public.customers.ssn FROM public.customers',
+    expected: `SELECT customers.ssn FROM ${derived('customers', ['ssn'])}`,
+  },
+  {
+    name: 'an unprotected relation is schema-qualified in place',
+    sql: 'SELECT relname FROM pg_class /* pg_class */ LIMIT 1',
+    expected: 'SELECT relname FROM pg_catalog.pg_class /* pg_class */ LIMIT 1',
+  },
+  {
+    name: 'ONLY goes into the derived table',
+    sql: 'SELECT id FROM ONLY customers',
+    expected: `SELECT id FROM ${derived('customers', ['id'], true)}`,
+  },
+  {
+    name: 'text before the edit that is not ASCII',
+    sql: "SELECT 'é' AS e, id FROM customers",
+    expected: `SELECT 'é' AS e, id FROM ${derived('customers', ['id'])}`,
+  },
+  {
+    name: 'parameters stay as written',
+    sql: 'SELECT email FROM customers WHERE id = $1',
+    expected: `SELECT email FROM ${derived('customers', ['id', 'email'])} WHERE id = $1`,
+  },
 ];
 
 test.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, { sql, expected }) => {
@@ -105,6 +133,12 @@ describe('the read-back refuses a splice that does not give the substituted tree
   test('an edit whose name is not at its location is not spliced', () => {
     const sql = 'SELECT id FROM customers';
     const { parsed, edits } = editsOf(sql);
-    expect(splicedQuery(sql, parsed, edits.map((e) => ({ ...e, location: e.location - 5 })))).toBeUndefined();
+    expect(
+      splicedQuery(
+        sql,
+        parsed,
+        edits.map((e) => ({ ...e, location: e.location - 5 })),
+      ),
+    ).toBeUndefined();
   });
 });

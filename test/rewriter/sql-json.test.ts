@@ -33,8 +33,20 @@ beforeAll(async () => {
     CREATE CAST (integer AS public.ssn_card) WITH FUNCTION public.to_ssn_card(integer);`);
   const serviceRole = `pgveil_svc_${randomBytes(3).toString('hex')}`;
   await client.query(`CREATE ROLE ${serviceRole} NOLOGIN`);
-  await installHelperSchema(client, { schema: 'pgveil', ownerRole: 'pgveil_owner', serviceRole, key: Buffer.alloc(32, 7) });
-  context = { principal: ANALYST, dataProduct: 'demo', searchPath: ['$user', 'public'], catalog: await loadCatalog(client), policies: analystPolicy, helperSchema: 'pgveil' };
+  await installHelperSchema(client, {
+    schema: 'pgveil',
+    ownerRole: 'pgveil_owner',
+    serviceRole,
+    key: Buffer.alloc(32, 7),
+  });
+  context = {
+    principal: ANALYST,
+    dataProduct: 'demo',
+    searchPath: ['$user', 'public'],
+    catalog: await loadCatalog(client),
+    policies: analystPolicy,
+    helperSchema: 'pgveil',
+  };
 }, 120_000);
 
 afterAll(async () => {
@@ -43,7 +55,10 @@ afterAll(async () => {
 });
 
 const withoutLocations = (sql: string): string =>
-  JSON.stringify(parseStatements(sql).map((s) => s.stmt), (key, value: unknown) => (key.endsWith('location') ? undefined : value));
+  JSON.stringify(
+    parseStatements(sql).map((s) => s.stmt),
+    (key, value: unknown) => (key.endsWith('location') ? undefined : value),
+  );
 
 const SQL_JSON = [
   `SELECT * FROM JSON_TABLE(jsonb '[{"a":1,"b":[1]}]', '$[*]' AS p PASSING 1 AS x, 'y' AS "Y" COLUMNS (a int PATH '$.a' DEFAULT 1 ON EMPTY NULL ON ERROR, b text FORMAT JSON PATH '$.b' WITH CONDITIONAL WRAPPER OMIT QUOTES, e bool EXISTS PATH '$.e' ERROR ON ERROR, n FOR ORDINALITY, "Q" jsonb, NESTED PATH '$.b[*]' AS q COLUMNS (y int PATH '$')) EMPTY ON ERROR) AS jt(a2)`,
@@ -73,26 +88,53 @@ const rewritten = (sql: string): string => {
 };
 
 test('JSON_TABLE over a protected relation reads the derived table: exact rewrite', () => {
-  expect(printedAsRead(rewritten(`SELECT jt.ssn FROM customers c, JSON_TABLE(to_jsonb(c), '$' COLUMNS (ssn text PATH '$.ssn')) AS jt`))).toBe(
+  expect(
+    printedAsRead(
+      rewritten(`SELECT jt.ssn FROM customers c, JSON_TABLE(to_jsonb(c), '$' COLUMNS (ssn text PATH '$.ssn')) AS jt`),
+    ),
+  ).toBe(
     `SELECT jt.ssn FROM ${customers('c')}, JSON_TABLE((to_jsonb(c)), ('$') COLUMNS ("ssn" text PATH '$.ssn')) AS "jt"`,
   );
-  expect(printedAsRead(rewritten(`SELECT JSON_VALUE(to_jsonb(c), '$.phone' RETURNING text DEFAULT 'none' ON EMPTY) FROM customers c WHERE id = 3`))).toBe(
+  expect(
+    printedAsRead(
+      rewritten(
+        `SELECT JSON_VALUE(to_jsonb(c), '$.phone' RETURNING text DEFAULT 'none' ON EMPTY) FROM customers c WHERE id = 3`,
+      ),
+    ),
+  ).toBe(
     `SELECT JSON_VALUE((to_jsonb(c)), ('$.phone') RETURNING text DEFAULT ('none') ON EMPTY) FROM ${customers('c')} WHERE id = 3`,
   );
 });
 
 /** What the analyst sees of customer 3 (EU) through a plain SELECT: the reference for every construct. */
 async function analystView(): Promise<{ ssn: string; email: string; phone: string }> {
-  const { rows } = await client.query<{ ssn: string; email: string; phone: string }>(rewritten('SELECT ssn, email, phone FROM customers WHERE id = 3'));
+  const { rows } = await client.query<{ ssn: string; email: string; phone: string }>(
+    rewritten('SELECT ssn, email, phone FROM customers WHERE id = 3'),
+  );
   return rows[0]!;
 }
 
 test.each([
-  [`SELECT jt.ssn, jt.email, jt.phone FROM customers c, JSON_TABLE(to_jsonb(c), '$' COLUMNS (ssn text PATH '$.ssn', email text PATH '$.email', phone text PATH '$.phone')) AS jt WHERE c.id = 3`, 'row'],
-  [`SELECT j.ssn, j.email, j.phone FROM customers c CROSS JOIN LATERAL JSON_TABLE(jsonb_build_array(to_jsonb(c)), '$[*]' COLUMNS (ord FOR ORDINALITY, ssn text PATH '$.ssn', NESTED PATH '$' COLUMNS (email text PATH '$.email', phone text PATH '$.phone'))) j WHERE c.id = 3`, 'row'],
-  [`SELECT JSON_VALUE(to_jsonb(c), '$.ssn') AS ssn, JSON_VALUE(to_jsonb(c), '$.email') AS email, JSON_VALUE(to_jsonb(c), '$.phone') AS phone FROM customers c WHERE id = 3`, 'row'],
-  [`SELECT JSON_QUERY(to_jsonb(c), '$.ssn' RETURNING text OMIT QUOTES) AS ssn, JSON_QUERY(to_jsonb(c), '$.email' RETURNING text OMIT QUOTES) AS email, JSON_QUERY(to_jsonb(c), '$.phone' RETURNING text OMIT QUOTES) AS phone FROM customers c WHERE id = 3`, 'row'],
-  [`SELECT JSON_OBJECT('ssn': ssn, 'email': email, 'phone': phone RETURNING jsonb) ->> 'ssn' AS ssn, email, phone FROM customers WHERE id = 3`, 'row'],
+  [
+    `SELECT jt.ssn, jt.email, jt.phone FROM customers c, JSON_TABLE(to_jsonb(c), '$' COLUMNS (ssn text PATH '$.ssn', email text PATH '$.email', phone text PATH '$.phone')) AS jt WHERE c.id = 3`,
+    'row',
+  ],
+  [
+    `SELECT j.ssn, j.email, j.phone FROM customers c CROSS JOIN LATERAL JSON_TABLE(jsonb_build_array(to_jsonb(c)), '$[*]' COLUMNS (ord FOR ORDINALITY, ssn text PATH '$.ssn', NESTED PATH '$' COLUMNS (email text PATH '$.email', phone text PATH '$.phone'))) j WHERE c.id = 3`,
+    'row',
+  ],
+  [
+    `SELECT JSON_VALUE(to_jsonb(c), '$.ssn') AS ssn, JSON_VALUE(to_jsonb(c), '$.email') AS email, JSON_VALUE(to_jsonb(c), '$.phone') AS phone FROM customers c WHERE id = 3`,
+    'row',
+  ],
+  [
+    `SELECT JSON_QUERY(to_jsonb(c), '$.ssn' RETURNING text OMIT QUOTES) AS ssn, JSON_QUERY(to_jsonb(c), '$.email' RETURNING text OMIT QUOTES) AS email, JSON_QUERY(to_jsonb(c), '$.phone' RETURNING text OMIT QUOTES) AS phone FROM customers c WHERE id = 3`,
+    'row',
+  ],
+  [
+    `SELECT JSON_OBJECT('ssn': ssn, 'email': email, 'phone': phone RETURNING jsonb) ->> 'ssn' AS ssn, email, phone FROM customers WHERE id = 3`,
+    'row',
+  ],
 ])('masked values come out of SQL/JSON, never the raw ones: %s', async (sql) => {
   const { rows } = await client.query(rewritten(sql));
   expect(leakedCanaries(JSON.stringify(rows))).toEqual([]);
@@ -111,7 +153,9 @@ test.each([
 });
 
 test('the canaries are really there upstream, so these tests can fail', async () => {
-  const { rows } = await client.query<{ count: string }>(`SELECT count(*) FROM customers c WHERE JSON_EXISTS(to_jsonb(c), '$.ssn ? (@ like_regex "^ZQ7")')`);
+  const { rows } = await client.query<{ count: string }>(
+    `SELECT count(*) FROM customers c WHERE JSON_EXISTS(to_jsonb(c), '$.ssn ? (@ like_regex "^ZQ7")')`,
+  );
   expect(rows).toEqual([{ count: '3' }]);
 });
 
@@ -123,8 +167,15 @@ test('what PostgreSQL refuses in SQL/JSON is refused with its message', async ()
     () => undefined,
     (e: { code: string; message: string }) => ({ code: e.code, message: e.message }),
   );
-  expect(upstream).toEqual({ code: '0A000', message: 'only string constants are supported in JSON_TABLE path specification' });
-  expect(rewrite(sql, context)).toMatchObject({ kind: 'refusal', sqlstate: '42601', message: 'statement could not be parsed: only string constants are supported in JSON_TABLE path specification' });
+  expect(upstream).toEqual({
+    code: '0A000',
+    message: 'only string constants are supported in JSON_TABLE path specification',
+  });
+  expect(rewrite(sql, context)).toMatchObject({
+    kind: 'refusal',
+    sqlstate: '42601',
+    message: 'statement could not be parsed: only string constants are supported in JSON_TABLE path specification',
+  });
 });
 
 test.each([

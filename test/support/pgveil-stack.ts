@@ -70,25 +70,37 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     stewardVerifier: createScramVerifier('steward'),
   }).replace('host: 127.0.0.1', `host: ${PG_HOST}`);
   const policyText = options.policyYaml ? options.policyYaml(demo) : demo;
-  const policyFiles = options.policyLayout ? [options.policyLayout(dir, policyText)].flat() : [join(dir, 'policies.yaml')];
+  const policyFiles = options.policyLayout
+    ? [options.policyLayout(dir, policyText)].flat()
+    : [join(dir, 'policies.yaml')];
   const policiesFile = policyFiles[0]!;
   if (!options.policyLayout) writeFileSync(policiesFile, policyText);
-  writeFileSync(join(dir, 'pgveil.yaml'), [
-    'listen: { host: 127.0.0.1, port: 0 }',
-    `policies: ${JSON.stringify(policyFiles)}`,
-    'audit: { file: audit/audit.jsonl }',
-    ...(options.configLines?.some((l) => l.startsWith('events:')) ? [] : ['events: { sinks: [ { type: file, path: audit/events.jsonl } ] }']),
-    ...(options.configLines ?? []),
-    ...(options.configLines?.some((l) => l.startsWith('limits:')) ? [] : ['limits: { startupTimeoutMs: 5000 }']),
-    ...(options.redisPrefix ? [`redis: { url: "${REDIS_URL}", keyPrefix: "${options.redisPrefix}", refreshMs: 100 }`] : []),
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'pgveil.yaml'),
+    [
+      'listen: { host: 127.0.0.1, port: 0 }',
+      `policies: ${JSON.stringify(policyFiles)}`,
+      'audit: { file: audit/audit.jsonl }',
+      ...(options.configLines?.some((l) => l.startsWith('events:'))
+        ? []
+        : ['events: { sinks: [ { type: file, path: audit/events.jsonl } ] }']),
+      ...(options.configLines ?? []),
+      ...(options.configLines?.some((l) => l.startsWith('limits:')) ? [] : ['limits: { startupTimeoutMs: 5000 }']),
+      ...(options.redisPrefix
+        ? [`redis: { url: "${REDIS_URL}", keyPrefix: "${options.redisPrefix}", refreshMs: 100 }`]
+        : []),
+      '',
+    ].join('\n'),
+  );
   // The service account, the helper schema and its key, the way `pgveil provision` sets them up,
   // on the PostgreSQL that really listens (a test may route pgveil through a relay or a dead port).
   const config = loadServerConfig(join(dir, 'pgveil.yaml'));
   for (const product of loadPolicyFiles(config.policies).dataProducts.values()) {
     const upstream = { ...product.upstream, host: PG_HOST, port: PG_PORT };
-    await provisionDataProduct({ ...product, upstream }, { admin: { user: PG_SUPERUSER }, helperSchema: config.helperSchema });
+    await provisionDataProduct(
+      { ...product, upstream },
+      { admin: { user: PG_SUPERUSER }, helperSchema: config.helperSchema },
+    );
   }
   const pgveil = await startPgveil(config, options.logger ?? pino({ level: 'silent' }));
   return {
@@ -101,7 +113,14 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     policiesFile,
     serviceRole,
     async connect(user, startupOptions) {
-      const c = new Client({ host: '127.0.0.1', port: pgveil.port, user, password: user, database: 'demo', ...(startupOptions ? { options: startupOptions } : {}) });
+      const c = new Client({
+        host: '127.0.0.1',
+        port: pgveil.port,
+        user,
+        password: user,
+        database: 'demo',
+        ...(startupOptions ? { options: startupOptions } : {}),
+      });
       await c.connect();
       return c;
     },

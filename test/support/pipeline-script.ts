@@ -10,7 +10,15 @@
  */
 import { BackendCode } from '../../proxy/protocol/message-codes';
 import * as write from '../../proxy/protocol/message-writer';
-import { FrontendDecoder, readBindNames, readExecutePortal, readParse, readQuery, readTarget, type FrontendMessage } from '../../proxy/protocol/frontend-decoder';
+import {
+  FrontendDecoder,
+  readBindNames,
+  readExecutePortal,
+  readParse,
+  readQuery,
+  readTarget,
+  type FrontendMessage,
+} from '../../proxy/protocol/frontend-decoder';
 import { decodeFields, encodeFields } from '../../proxy/pg-error';
 
 /** Client messages, as the pipeline receives them, from frontend bytes. */
@@ -88,7 +96,11 @@ function backendFrame(answer: string, token: string): Buffer {
     case 'E': {
       const [sqlstate = 'XX000', sentinel] = rest;
       const message = sentinel === 'sentinel' ? `column "pgveil refused ${token}" does not exist` : 'upstream error';
-      return encodeFields(BackendCode.ErrorResponse, [['S', 'ERROR'], ['C', sqlstate], ['M', message]]);
+      return encodeFields(BackendCode.ErrorResponse, [
+        ['S', 'ERROR'],
+        ['C', sqlstate],
+        ['M', message],
+      ]);
     }
     default:
       throw new Error(`unknown answer ${answer}`);
@@ -99,7 +111,7 @@ function backendFrame(answer: string, token: string): Buffer {
 export function describeBackend(chunks: readonly Buffer[]): string[] {
   const bytes = Buffer.concat(chunks);
   const out: string[] = [];
-  for (let pos = 0; pos < bytes.length; ) {
+  for (let pos = 0; pos < bytes.length;) {
     const code = String.fromCharCode(bytes[pos]!);
     const end = pos + 1 + bytes.readUInt32BE(pos + 1);
     const frame = bytes.subarray(pos, end);
@@ -107,7 +119,8 @@ export function describeBackend(chunks: readonly Buffer[]): string[] {
     if (code === 'C') out.push(`C ${frame.toString('utf8', 5, frame.length - 1)}`);
     else if (code === 'E') out.push(`E ${decodeFields(frame).get('C')}`);
     else if (code === 'Z') out.push(`Z ${String.fromCharCode(frame[5]!)}`);
-    else if (code === 'S' || code === 'N') continue; // ParameterStatus, NoticeResponse: not part of the answer
+    else if (code === 'S' || code === 'N')
+      continue; // ParameterStatus, NoticeResponse: not part of the answer
     else out.push(code);
   }
   return out;

@@ -5,4 +5,7 @@ import { deparseStatement, parseStatements } from '../../rewriter/sql-parser';
  * spelling with pgveil's changes spliced in (rewriter/splice.ts), so exact expectations are about
  * the statement it reads as, not about white space, quoting or `::` against CAST.
  */
-export const printedAsRead = (sql: string): string => parseStatements(sql).map((s) => deparseStatement(s.stmt)).join(';\n');
+export const printedAsRead = (sql: string): string =>
+  parseStatements(sql)
+    .map((s) => deparseStatement(s.stmt))
+    .join(';\n');

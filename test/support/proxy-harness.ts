@@ -2,7 +2,17 @@
  * A proxy in front of the machine's PostgreSQL with a pass-through gate (no rewrite), for tests of
  * the protocol layer. Statements containing PGVEIL_REFUSE are refused, to test refusal handling.
  */
-import { createProxyServer, createScramVerifier, DEFAULT_LIMITS, type ProxyLimits, type ProxyOptions, type ProxyServer, type StatementObserver, type StatementRecord, type SessionEvent } from '../../proxy';
+import {
+  createProxyServer,
+  createScramVerifier,
+  DEFAULT_LIMITS,
+  type ProxyLimits,
+  type ProxyOptions,
+  type ProxyServer,
+  type StatementObserver,
+  type StatementRecord,
+  type SessionEvent,
+} from '../../proxy';
 import type { IdentityProvider } from '../../policies/identity';
 import type { RewriteOutcome } from '../../rewriter/rewrite-types';
 import { PG_HOST, PG_PORT, PG_SUPERUSER } from './postgres';
@@ -50,14 +60,32 @@ export async function startProxyHarness(database: string, options: ProxyHarnessO
     tls: options.tls,
     limits: { ...DEFAULT_LIMITS, authFailureDelayMs: 50, ...options.limits },
     identity: testIdentity,
-    route: options.route ?? ((db) => (db === database ? { host: PG_HOST, port: PG_PORT, database, user: PG_SUPERUSER } : undefined)),
+    route:
+      options.route ??
+      ((db) => (db === database ? { host: PG_HOST, port: PG_PORT, database, user: PG_SUPERUSER } : undefined)),
     gate: {
       check: (sql): RewriteOutcome => {
         if (sql.includes(REFUSE_MARKER)) {
-          return { kind: 'refusal', sqlstate: '42501', message: `statement refused by test rule: "${REFUSE_MARKER}"`, reasons: ['statement_class'], policyVersion: 'test' };
+          return {
+            kind: 'refusal',
+            sqlstate: '42501',
+            message: `statement refused by test rule: "${REFUSE_MARKER}"`,
+            reasons: ['statement_class'],
+            policyVersion: 'test',
+          };
         }
         forwarded.push(sql);
-        return { kind: 'plan', sql, statementCount: 1, rewritten: false, relations: [], reasons: [], effects: [], policyVersion: 'test', stamp: 'test' };
+        return {
+          kind: 'plan',
+          sql,
+          statementCount: 1,
+          rewritten: false,
+          relations: [],
+          reasons: [],
+          effects: [],
+          policyVersion: 'test',
+          stamp: 'test',
+        };
       },
       // Nothing this gate decides ever changes.
       stamp: () => 'test',

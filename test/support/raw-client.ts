@@ -86,7 +86,8 @@ export class RawClient {
   async expect(code: string): Promise<BackendFrame> {
     const f = await this.next();
     if (!f) throw new Error(`connection closed while expecting '${code}'`);
-    if (f.code !== code) throw new Error(`expected '${code}', got '${f.code}' ${f.code === 'E' ? describeError(f) : ''}`);
+    if (f.code !== code)
+      throw new Error(`expected '${code}', got '${f.code}' ${f.code === 'E' ? describeError(f) : ''}`);
     return f;
   }
 

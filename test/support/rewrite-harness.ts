@@ -3,7 +3,15 @@ import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from './postgres';
 import { demoSchemaSql } from '../../cli/demo/demo-data';
-import { initRewriter, loadCatalog, installHelperSchema, rewrite, type CatalogSnapshot, type RewriteContext, type RewriteOutcome } from '../../rewriter';
+import {
+  initRewriter,
+  loadCatalog,
+  installHelperSchema,
+  rewrite,
+  type CatalogSnapshot,
+  type RewriteContext,
+  type RewriteOutcome,
+} from '../../rewriter';
 import type { PolicySnapshot } from '../../policies/decision';
 import type { Principal } from '../../policies/principal';
 
@@ -31,7 +39,12 @@ export async function createDemoProduct(prefix: string, extraSql = ''): Promise<
   await client.connect();
   const serviceRole = `pgveil_svc_${randomBytes(3).toString('hex')}`;
   await client.query(`CREATE ROLE ${serviceRole} NOLOGIN`);
-  await installHelperSchema(client, { schema: 'pgveil', ownerRole: 'pgveil_owner', serviceRole, key: Buffer.alloc(32, 7) });
+  await installHelperSchema(client, {
+    schema: 'pgveil',
+    ownerRole: 'pgveil_owner',
+    serviceRole,
+    key: Buffer.alloc(32, 7),
+  });
   const product: DemoProduct = {
     db,
     client,

@@ -7,18 +7,32 @@ export interface StaticRelationPolicy {
   readonly access?: 'allow' | 'deny';
 }
 
-export function staticPolicy(table: Readonly<Record<string, StaticRelationPolicy>>, version = 'static-1', subscribed = true): PolicySnapshot {
+export function staticPolicy(
+  table: Readonly<Record<string, StaticRelationPolicy>>,
+  version = 'static-1',
+  subscribed = true,
+): PolicySnapshot {
   return {
     version,
     decide: (_principal, relation) => {
       const entry = table[`${relation.schema}.${relation.name}`];
       const decision: RelationDecision = {
         access: entry?.access ?? 'allow',
-        columns: Object.fromEntries(Object.entries(entry?.columns ?? {}).map(([name, action]) => [name, { action, rules: [`static:${relation.name}.${name}`] }])),
+        columns: Object.fromEntries(
+          Object.entries(entry?.columns ?? {}).map(([name, action]) => [
+            name,
+            { action, rules: [`static:${relation.name}.${name}`] },
+          ]),
+        ),
         rows: entry?.rows ?? { kind: 'all' },
         rowRules: entry?.rows ? [`static:${relation.name}:rows`] : [],
       };
-      const reasons = Object.keys(entry?.columns ?? {}).map((column) => ({ ruleId: `static:${relation.name}.${column}`, scope: 'global' as const, column, effect: 'test' }));
+      const reasons = Object.keys(entry?.columns ?? {}).map((column) => ({
+        ruleId: `static:${relation.name}.${column}`,
+        scope: 'global' as const,
+        column,
+        effect: 'test',
+      }));
       return { decision, reasons, errors: [] };
     },
     subscription: () => ({ allowed: subscribed, reasons: [] }),

@@ -14,9 +14,12 @@ export class TableGate implements StatementGate {
   check(sql: string): RewriteOutcome {
     this.checks++;
     const policyVersion = `v${this.version}`;
-    if (/\bssn\b/.test(sql)) return refusal('42501', 'column "ssn" of "customers" is refused', ['denied_column'], policyVersion);
+    if (/\bssn\b/.test(sql))
+      return refusal('42501', 'column "ssn" of "customers" is refused', ['denied_column'], policyVersion);
     const stars = '*'.repeat(this.version + 2);
-    const masked = sql.replace(/\bFROM customers\b/g, `FROM (VALUES ('a${stars}'), ('b${stars}')) AS customers(email)`).replace(/\bFROM limited\b/g, 'FROM generate_series(1, 3) AS limited(n)');
+    const masked = sql
+      .replace(/\bFROM customers\b/g, `FROM (VALUES ('a${stars}'), ('b${stars}')) AS customers(email)`)
+      .replace(/\bFROM limited\b/g, 'FROM generate_series(1, 3) AS limited(n)');
     const plan: RewritePlan = {
       kind: 'plan',
       sql: masked,

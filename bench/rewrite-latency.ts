@@ -25,7 +25,10 @@ export interface LatencyRow {
   readonly printFloorP50: number;
   /** Parse, print the rewritten tree, parse the printed text back: pgveil's design with no rewriting work. */
   readonly designFloorP50: number;
-  /** Parse the statement, and parse the text sent to JSON text as the read-back does: the least a rewriter that reads its output back costs. */
+  /**
+   * Parse the statement, and parse the text sent to JSON text as the read-back does: the least a
+   * rewriter that reads its output back costs.
+   */
   readonly readBackFloorP50: number;
   readonly coldP50: number;
   readonly coldP99: number;
@@ -252,7 +255,10 @@ export async function measureRewriteLatency(
   return { rows, outliers: outliersOf(coldSamples, coldSpans, gcs), loadAverage: loadavg()[0]! };
 }
 
-/** V8's PerformanceEntry gc kinds (perf_hooks.constants): 1 minor (scavenge), 4 incremental marking, 2 major (mark-compact). */
+/**
+ * V8's PerformanceEntry gc kinds (perf_hooks.constants): 1 minor (scavenge), 4 incremental marking,
+ * 2 major (mark-compact).
+ */
 const SCAVENGE = 1;
 
 function outliersOf(

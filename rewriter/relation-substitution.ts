@@ -75,7 +75,10 @@ export class RelationSubstitution {
   /** Sub-selects standing for expanded views: TABLESAMPLE cannot apply to them. */
   private readonly expandedViews = new WeakSet<Node>();
   private readonly qualified: QualifiedColumns;
-  /** For each sub-select pgveil built (derived table, expanded view): the action already applied to each of its columns. */
+  /**
+   * For each sub-select pgveil built (derived table, expanded view): the action already applied to
+   * each of its columns.
+   */
   private readonly reachingActions = new WeakMap<Node, (column: string) => ColumnAction>();
   /** What changed in the analyst's own text, for splice.ts; undefined once something changed that it cannot splice. */
   private edits: SpliceEdit[] | undefined = [];

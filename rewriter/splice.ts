@@ -281,7 +281,10 @@ function qualifiedName(text: string, at: number): { parts: string[]; starts: num
   }
 }
 
-/** PostgreSQL's white space (space, \t, \n, \v, \f, \r); not \s, which takes the byte 0xa0 of a UTF-8 sequence for a space. */
+/**
+ * PostgreSQL's white space (space, \t, \n, \v, \f, \r); not \s, which takes the byte 0xa0 of a
+ * UTF-8 sequence for a space.
+ */
 const isSpace = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
 
 const skipSpace = (text: string, at: number): number => {

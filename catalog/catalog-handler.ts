@@ -62,8 +62,7 @@ export function createCatalogHandler(options: CatalogHandlerOptions): CatalogHan
           500,
           page({
             title: 'Error',
-            body: html`<h1>The page could not be made</h1>
-              <p class="error">${error.message}</p>`,
+            body: html`<h1>The page could not be made</h1><p class="error">${error.message}</p>`,
           }),
         );
       else res.destroy();
@@ -209,9 +208,7 @@ function notFound(message: string, csrf: string): string {
   return page({
     title: 'Not found',
     csrf,
-    body: html`<h1>Not found</h1>
-      <p>${message}</p>
-      <p><a href="/catalog">Data products</a></p>`,
+    body: html`<h1>Not found</h1><p>${message}</p><p><a href="/catalog">Data products</a></p>`,
   });
 }
 

@@ -36,47 +36,24 @@ export function activityChart(title: string, buckets: readonly Bucket[]): SafeHt
   const id = `chart-${++chartIds}`;
   const desc = `${total} statement(s) and ${refused} refusal(s) in the last 24 hours, per hour (UTC); the busiest hour had ${max === 1 && total === 0 ? 0 : max}.`;
   return html`<figure class="chart">
-    <svg
-      viewBox="0 0 ${width} ${height}"
-      role="img"
-      aria-labelledby="${id}-t ${id}-d"
-      class="chart-svg"
-      preserveAspectRatio="xMinYMin meet"
-    >
-      <title id="${id}-t">${title}</title>
-      <desc id="${id}-d">${desc}</desc>
-      <line x1="${left}" y1="${height - bottom}" x2="${width}" y2="${height - bottom}" class="axis" />
-      <line x1="${left}" y1="${top}" x2="${left}" y2="${height - bottom}" class="axis" />
-      <text x="${left - 6}" y="${top + 10}" text-anchor="end" class="tick">${max}</text>
-      <text x="${left - 6}" y="${height - bottom}" text-anchor="end" class="tick">0</text>
-      ${hours.map((h, i) => {
-        const x = left + 2 + i * slot;
-        const label = `${hhmm(h.start)}-${hhmm(h.start + 3_600_000)} UTC: ${h.statements} statement(s), ${h.refusals} refused`;
-        return html`<g
-          ><title>${label}</title>
-          <rect
-            x="${x.toFixed(1)}"
-            y="${y(h.statements).toFixed(1)}"
-            width="${bar.toFixed(1)}"
-            height="${(height - bottom - y(h.statements)).toFixed(1)}"
-            class="bar-statements"
-          />
-          <rect
-            x="${(x + bar).toFixed(1)}"
-            y="${y(h.refusals).toFixed(1)}"
-            width="${bar.toFixed(1)}"
-            height="${(height - bottom - y(h.refusals)).toFixed(1)}"
-            class="bar-refusals"
-          />
-          ${i % 6 === 0 ? html`<text x="${x.toFixed(1)}" y="${height - 6}" class="tick">${hhmm(h.start)}</text>` : ''}</g
-        >`;
-      })}
-    </svg>
-    <figcaption>
-      ${title}: <span class="key key-statements">statements</span> <span class="key key-refusals">refusals</span> per
-      hour, UTC, last 24 hours (${BUCKET_MS / 60000}-minute resolution).
-    </figcaption>
-  </figure>`;
+<svg viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${id}-t ${id}-d" class="chart-svg" preserveAspectRatio="xMinYMin meet">
+<title id="${id}-t">${title}</title>
+<desc id="${id}-d">${desc}</desc>
+<line x1="${left}" y1="${height - bottom}" x2="${width}" y2="${height - bottom}" class="axis"/>
+<line x1="${left}" y1="${top}" x2="${left}" y2="${height - bottom}" class="axis"/>
+<text x="${left - 6}" y="${top + 10}" text-anchor="end" class="tick">${max}</text>
+<text x="${left - 6}" y="${height - bottom}" text-anchor="end" class="tick">0</text>
+${hours.map((h, i) => {
+  const x = left + 2 + i * slot;
+  const label = `${hhmm(h.start)}-${hhmm(h.start + 3_600_000)} UTC: ${h.statements} statement(s), ${h.refusals} refused`;
+  return html`<g><title>${label}</title>
+<rect x="${x.toFixed(1)}" y="${y(h.statements).toFixed(1)}" width="${bar.toFixed(1)}" height="${(height - bottom - y(h.statements)).toFixed(1)}" class="bar-statements"/>
+<rect x="${(x + bar).toFixed(1)}" y="${y(h.refusals).toFixed(1)}" width="${bar.toFixed(1)}" height="${(height - bottom - y(h.refusals)).toFixed(1)}" class="bar-refusals"/>
+${i % 6 === 0 ? html`<text x="${x.toFixed(1)}" y="${height - 6}" class="tick">${hhmm(h.start)}</text>` : ''}</g>`;
+})}
+</svg>
+<figcaption>${title}: <span class="key key-statements">statements</span> <span class="key key-refusals">refusals</span> per hour, UTC, last 24 hours (${BUCKET_MS / 60000}-minute resolution).</figcaption>
+</figure>`;
 }
 
 /** Masked-column reads per tag: one horizontal bar per tag, largest first. */
@@ -91,34 +68,18 @@ export function tagChart(title: string, counts: ReadonlyMap<string, number>): Sa
   const id = `chart-${++chartIds}`;
   const desc = items.map(([tag, n]) => `${tag}: ${n}`).join('; ');
   return html`<figure class="chart">
-    <svg
-      viewBox="0 0 ${width} ${height}"
-      role="img"
-      aria-labelledby="${id}-t ${id}-d"
-      class="chart-svg"
-      preserveAspectRatio="xMinYMin meet"
-    >
-      <title id="${id}-t">${title}</title>
-      <desc id="${id}-d">${desc}</desc>
-      ${items.map(([tag, n], i) => {
-        const w = ((width - labelWidth - 60) * n) / max;
-        const yTop = 4 + i * row;
-        return html`<g
-          ><title>${tag}: ${n} masked read(s)</title>
-          <text x="${labelWidth - 6}" y="${yTop + 14}" text-anchor="end" class="tick">${tag}</text>
-          <rect
-            x="${labelWidth}"
-            y="${yTop}"
-            width="${Math.max(1, w).toFixed(1)}"
-            height="${row - 6}"
-            class="bar-masked"
-          />
-          <text x="${(labelWidth + w + 6).toFixed(1)}" y="${yTop + 14}" class="tick">${n}</text></g
-        >`;
-      })}
-    </svg>
-    <figcaption>
-      ${title}, last 24 hours: statements that read a column with this tag masked, hashed, nulled or otherwise not raw.
-    </figcaption>
-  </figure>`;
+<svg viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${id}-t ${id}-d" class="chart-svg" preserveAspectRatio="xMinYMin meet">
+<title id="${id}-t">${title}</title>
+<desc id="${id}-d">${desc}</desc>
+${items.map(([tag, n], i) => {
+  const w = ((width - labelWidth - 60) * n) / max;
+  const yTop = 4 + i * row;
+  return html`<g><title>${tag}: ${n} masked read(s)</title>
+<text x="${labelWidth - 6}" y="${yTop + 14}" text-anchor="end" class="tick">${tag}</text>
+<rect x="${labelWidth}" y="${yTop}" width="${Math.max(1, w).toFixed(1)}" height="${row - 6}" class="bar-masked"/>
+<text x="${(labelWidth + w + 6).toFixed(1)}" y="${yTop + 14}" class="tick">${n}</text></g>`;
+})}
+</svg>
+<figcaption>${title}, last 24 hours: statements that read a column with this tag masked, hashed, nulled or otherwise not raw.</figcaption>
+</figure>`;
 }

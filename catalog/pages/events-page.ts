@@ -49,42 +49,21 @@ function filterEvents(events: readonly SecurityEvent[], f: EventFilter): Securit
 
 export function eventRows(events: readonly SecurityEvent[]): SafeHtml {
   return html`${events.map(
-    (e) =>
-      html`<tr class="event" data-kind="${e.kind}">
-        <td><time datetime="${e.time}">${when(Date.parse(e.time))}</time></td>
-        <td>${e.kind}</td>
-        <td class="sev-${e.severity}">${e.severity}</td>
-        <td>${e.dataProduct ? html`<a href="${catalogPath('products', e.dataProduct)}">${e.dataProduct}</a>` : ''}</td>
-        <td>${e.actor.user ? html`<a href="${catalogPath('principals', e.actor.user)}">${e.actor.user}</a>` : ''}</td>
-        <td>
-          <details>
-            <summary>${e.message}</summary>
-            <dl class="detail">
-              <dt>reasons</dt>
-              <dd>${e.reasons.join(', ') || '-'}</dd>
-              <dt>session</dt>
-              <dd><code>${e.actor.session || '-'}</code></dd>
-              <dt>client</dt>
-              <dd><code>${e.actor.client || '-'}</code></dd>
-              ${
-                e.finding
-                  ? html`<dt>finding</dt>
-                      <dd>
-                        ${e.finding.relation}.${e.finding.column}: ${e.finding.proposedTags.join(', ')}
-                        (${e.finding.classifier}, confidence ${e.finding.confidence.toFixed(2)})
-                      </dd>`
-                  : ''
-              }
-              ${
-                e.checkpoint
-                  ? html`<dt>checkpoint</dt>
-                      <dd><code>${JSON.stringify(e.checkpoint)}</code></dd>`
-                  : ''
-              }
-            </dl>
-          </details>
-        </td>
-      </tr>`,
+    (e) => html`<tr class="event" data-kind="${e.kind}">
+<td><time datetime="${e.time}">${when(Date.parse(e.time))}</time></td>
+<td>${e.kind}</td>
+<td class="sev-${e.severity}">${e.severity}</td>
+<td>${e.dataProduct ? html`<a href="${catalogPath('products', e.dataProduct)}">${e.dataProduct}</a>` : ''}</td>
+<td>${e.actor.user ? html`<a href="${catalogPath('principals', e.actor.user)}">${e.actor.user}</a>` : ''}</td>
+<td><details><summary>${e.message}</summary>
+<dl class="detail">
+<dt>reasons</dt><dd>${e.reasons.join(', ') || '-'}</dd>
+<dt>session</dt><dd><code>${e.actor.session || '-'}</code></dd>
+<dt>client</dt><dd><code>${e.actor.client || '-'}</code></dd>
+${e.finding ? html`<dt>finding</dt><dd>${e.finding.relation}.${e.finding.column}: ${e.finding.proposedTags.join(', ')} (${e.finding.classifier}, confidence ${e.finding.confidence.toFixed(2)})</dd>` : ''}
+${e.checkpoint ? html`<dt>checkpoint</dt><dd><code>${JSON.stringify(e.checkpoint)}</code></dd>` : ''}
+</dl></details></td>
+</tr>`,
   )}`;
 }
 
@@ -96,60 +75,29 @@ export function eventsPage(sources: CatalogSources, query: URLSearchParams, csrf
   if (filter.kind && !kinds.includes(filter.kind)) kinds.push(filter.kind);
   const products = [...sources.bundle().dataProducts.keys()].sort();
   const option = (value: string, selected: string | undefined): SafeHtml =>
-    html`<option value="${value}" ${value === selected ? html` selected` : ''}>${value}</option>`;
+    html`<option value="${value}"${value === selected ? html` selected` : ''}>${value}</option>`;
   return page({
     title: 'Security events',
     section: 'events',
     csrf,
     body: html`<h1>Security events</h1>
-      <form class="filters" method="get" action="/catalog/events" data-autosubmit>
-        <label
-          >Data product
-          <select name="product">
-            <option value="">any</option>
-            ${products.map((p) => option(p, filter.product))}
-          </select></label
-        >
-        <label
-          >Kind
-          <select name="kind">
-            <option value="">any</option>
-            ${kinds.map((k) => option(k, filter.kind))}
-          </select></label
-        >
-        <label>User <input type="text" name="user" value="${filter.user ?? ''}" autocomplete="off" /></label>
-        <label>From (UTC) <input type="datetime-local" name="since" value="${filter.since ?? ''}" /></label>
-        <label>To (UTC) <input type="datetime-local" name="until" value="${filter.until ?? ''}" /></label>
-        <button type="submit" class="primary">Filter</button>
-        <a href="/catalog/events">Clear</a>
-      </form>
-      <p class="meta">
-        ${matching.length} matching event(s) of the ${all.length} this process has
-        kept${matching.length > SHOWN ? html`, the newest ${SHOWN} shown` : ''}.
-        <a href="${catalogUrl('/catalog/events', { ...filter })}">Link to this view</a>.
-      </p>
-      <div class="scroll" tabindex="0" role="region" aria-label="Security events">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Severity</th>
-              <th scope="col">Data product</th>
-              <th scope="col">User</th>
-              <th scope="col">Event (open for detail)</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${
-              matching.length === 0
-                ? html`<tr>
-                    <td colspan="6" class="empty">No event matches.</td>
-                  </tr>`
-                : eventRows(matching.slice(0, SHOWN))
-            }
-          </tbody>
-        </table>
-      </div>`,
+<form class="filters" method="get" action="/catalog/events" data-autosubmit>
+<label>Data product <select name="product"><option value="">any</option>${products.map((p) => option(p, filter.product))}</select></label>
+<label>Kind <select name="kind"><option value="">any</option>${kinds.map((k) => option(k, filter.kind))}</select></label>
+<label>User <input type="text" name="user" value="${filter.user ?? ''}" autocomplete="off"></label>
+<label>From (UTC) <input type="datetime-local" name="since" value="${filter.since ?? ''}"></label>
+<label>To (UTC) <input type="datetime-local" name="until" value="${filter.until ?? ''}"></label>
+<button type="submit" class="primary">Filter</button>
+<a href="/catalog/events">Clear</a>
+</form>
+<p class="meta">${matching.length} matching event(s) of the ${all.length} this process has kept${matching.length > SHOWN ? html`, the newest ${SHOWN} shown` : ''}. <a href="${catalogUrl('/catalog/events', { ...filter })}">Link to this view</a>.</p>
+<div class="scroll" tabindex="0" role="region" aria-label="Security events">
+<table>
+<thead><tr><th scope="col">Time</th><th scope="col">Kind</th><th scope="col">Severity</th><th scope="col">Data product</th><th scope="col">User</th><th scope="col">Event (open for detail)</th></tr></thead>
+<tbody>
+${matching.length === 0 ? html`<tr><td colspan="6" class="empty">No event matches.</td></tr>` : eventRows(matching.slice(0, SHOWN))}
+</tbody>
+</table>
+</div>`,
   });
 }

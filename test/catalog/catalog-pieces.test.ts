@@ -12,11 +12,7 @@ test('html escapes every interpolated value, in text and attributes, unless it i
   expect(html`<td title="${name}">${name}</td>`.text).toBe(
     '<td title="&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39; &#96;z&#96;&lt;/script&gt;">&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39; &#96;z&#96;&lt;/script&gt;</td>',
   );
-  expect(
-    html`<ul>
-      ${['<a>', html`<li>${'<b>'}</li>`]}
-    </ul>`.text,
-  ).toBe('<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>');
+  expect(html`<ul>${['<a>', html`<li>${'<b>'}</li>`]}</ul>`.text).toBe('<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>');
   expect(html`${null}${undefined}${false}${0}${raw('<br>')}`.text).toBe('0<br>');
   // A name cannot change the route or the fragment.
   expect(catalogPath('principals', '../x?y#z')).toBe('/catalog/principals/..%2Fx%3Fy%23z');

@@ -24,7 +24,7 @@ import { measureSessionPath } from './session-path';
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
 export const DB = 'pgveil_bench';
 const ROOT = join(__dirname, '..', '..');
-const CORPUS = process.env.PGVEIL_CORPUS ?? join(ROOT, '..', 'shared', 'corpus');
+const CORPUS = process.env.PGVEIL_CORPUS ?? join(ROOT, 'test', 'fixtures', 'corpus');
 const PROXY_PORT = 6632;
 const BOUNCER_PORT = 6633;
 const PGPOOL_PORT = 6634;

@@ -6,7 +6,7 @@
  * (what every catalog refresh costs). Written to its own section of bench/RESULTS.md. Needs the
  * machine's PostgreSQL (127.0.0.1:5432, trust); its database is dropped afterwards.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -15,6 +15,7 @@ import { loadPolicyFiles } from '../policies';
 import { startAdminServer, PgveilMetrics } from '../ops';
 import { createCatalog } from '../catalog';
 import type { StatementRecord } from '../proxy/statement-gate';
+import { writeResultsSection } from './results-section';
 
 const PG = {
   host: process.env.PGVEIL_TEST_PGHOST ?? '127.0.0.1',
@@ -26,7 +27,6 @@ const TABLES = 200;
 const COLUMNS = 12;
 const USERS = 8;
 const ITERATIONS = Number(process.env.PGVEIL_CATALOG_ITERATIONS ?? 40);
-const RESULTS = join(__dirname, '..', '..', 'bench', 'RESULTS.md');
 const HEADING = '## Catalog pages';
 const TAGS = ['pii.email', 'pii.phone', 'pii.ssn', 'pii.name', 'finance.card', 'finance.iban'];
 
@@ -193,15 +193,7 @@ async function main(): Promise<void> {
       '',
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
-    const old = readFileSync(RESULTS, 'utf8');
-    const start = old.indexOf(HEADING);
-    const end = start < 0 ? -1 : old.indexOf('\n## ', start + HEADING.length);
-    const section = lines.join('\n');
-    const next =
-      start < 0
-        ? `${old.trimEnd()}\n\n${section}`
-        : `${old.slice(0, start)}${section}${end < 0 ? '' : `\n${old.slice(end + 1)}`}`;
-    writeFileSync(RESULTS, next.endsWith('\n') ? next : `${next}\n`);
+    writeResultsSection(HEADING, lines);
   } finally {
     await server?.close();
     await client.end().catch(() => undefined);

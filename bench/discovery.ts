@@ -3,16 +3,14 @@
  * classifier and overall, and the time to score 10,000 sampled values, written to its own section
  * of bench/RESULTS.md. No database needed.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { labelledDataset } from './discovery-dataset';
 import { measureQuality } from './discovery-quality';
 import { BUILTIN_CLASSIFIERS } from '../discovery/builtin-classifiers';
+import { writeResultsSection } from './results-section';
 
 const SEED = Number(process.env.PGVEIL_DISCOVERY_SEED ?? 16);
 const VALUES = Number(process.env.PGVEIL_DISCOVERY_VALUES ?? 200);
-const RESULTS = join(__dirname, '..', '..', 'bench', 'RESULTS.md');
 const HEADING = '## Discovery classifiers';
 
 const columns = labelledDataset({ seed: SEED, values: VALUES, localesPerClass: 16, lookalikes: 12 });
@@ -37,12 +35,4 @@ const lines = [
   '',
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
-const old = readFileSync(RESULTS, 'utf8');
-const start = old.indexOf(HEADING);
-const end = start < 0 ? -1 : old.indexOf('\n## ', start + HEADING.length);
-const section = lines.join('\n');
-const next =
-  start < 0
-    ? `${old.trimEnd()}\n\n${section}`
-    : `${old.slice(0, start)}${section}${end < 0 ? '' : `\n${old.slice(end + 1)}`}`;
-writeFileSync(RESULTS, next.endsWith('\n') ? next : `${next}\n`);
+writeResultsSection(HEADING, lines);

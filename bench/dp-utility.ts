@@ -12,7 +12,7 @@
  *
  * Writes its own section of bench/RESULTS.md.
  */
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -30,11 +30,11 @@ import { initRewriter, parseStatements } from '../rewriter/sql-parser';
 import { readAggregateQuery } from '../ports/aggregate-query';
 import { aggregateSql } from '../ports/dp-sql';
 import type { Node } from '../rewriter/ast';
+import { writeResultsSection } from './results-section';
 
 const ROWS = Number(process.env.PGVEIL_DP_ROWS ?? 1_000_000);
 const RUNS = Number(process.env.PGVEIL_DP_RUNS ?? 5);
 const LATENCY_RUNS = Number(process.env.PGVEIL_DP_LATENCY_RUNS ?? 5);
-const RESULTS = join(__dirname, '..', '..', 'bench', 'RESULTS.md');
 const HEADING = '## Differential privacy on external ports';
 const REGIONS = Array.from({ length: 10 }, (_, i) => `r${i}`);
 
@@ -180,15 +180,7 @@ users:
         '',
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
-      const old = readFileSync(RESULTS, 'utf8');
-      const start = old.indexOf(HEADING);
-      const end = start < 0 ? -1 : old.indexOf('\n## ', start + HEADING.length);
-      const section = lines.join('\n');
-      const next =
-        start < 0
-          ? `${old.trimEnd()}\n\n${section}`
-          : `${old.slice(0, start)}${section}${end < 0 ? '' : `\n${old.slice(end + 1)}`}`;
-      writeFileSync(RESULTS, next.endsWith('\n') ? next : `${next}\n`);
+      writeResultsSection(HEADING, lines);
     } finally {
       await internal.end();
       await external.end();

@@ -10,16 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serialize } from 'pg-protocol';
 import { Client as PgClient, type Client } from 'pg';
-import { initRewriter, loadCatalog, RewriteCache } from '../rewriter';
-import { AnomalyDetector, AuditLog, createAuditObserver, fanOut } from '../audit';
-import { PgveilMetrics } from '../ops';
-import { createRewritingGate, cachedRewrite } from '../gate';
-import type { SessionInfo } from '../proxy';
 import { FrontendDecoder } from '../proxy/protocol/frontend-decoder';
 import { StatementPipeline } from '../proxy/session/statement-pipeline';
 import { BackendRelay } from '../proxy/session/backend-relay';
 import { backendFrames } from '../test/support/pipeline-script';
-import { benchPolicies } from './rewrite-latency';
+import { benchWiring } from './bench-wiring';
 import type * as RunAllModule from './run-all';
 
 type RunAll = typeof RunAllModule;
@@ -30,33 +25,9 @@ const pointQuery = (aid: number | string): string => `SELECT abalance FROM pgben
 
 /** Mean microseconds of CPU per statement of pgveil's own work in each mode. */
 export async function measureSessionPath(db: Client, n = 30_000): Promise<Record<Mode, number>> {
-  await initRewriter();
-  const catalog = await loadCatalog(db);
-  const policies = benchPolicies();
-  const metrics = new PgveilMetrics();
-  const gate = createRewritingGate({
-    policies: () => policies,
-    catalog: () => catalog,
-    rewrite: cachedRewrite(new RewriteCache(), metrics),
-    helperSchema: 'pgveil',
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'pgveil-session-path-'));
-  const observer = createAuditObserver({
-    log: new AuditLog(join(dir, 'audit.jsonl'), undefined),
-    events: fanOut([]),
-    rawStatements: false,
-    failClosed: true,
-    metrics,
-    anomalies: new AnomalyDetector(undefined),
-  });
-  const info: SessionInfo = {
-    sessionId: 'bench',
-    principal: { user: 'analyst', groups: [], attributes: {} },
-    dataProduct: 'bench',
-    searchPath: ['$user', 'public'],
-    applicationName: 'pgbench',
-    clientAddress: '127.0.0.1',
-  };
+  const wiring = await benchWiring(db);
+  const { gate, session: info } = wiring;
+  const observer = wiring.observer();
   const session = (): { send(bytes: Buffer): void; answer(bytes: Buffer): void } => {
     const decoder = new FrontendDecoder(1 << 20);
     decoder.endStartupPhase();
@@ -137,7 +108,7 @@ export async function measureSessionPath(db: Client, n = 30_000): Promise<Record
     }
     return result;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    wiring.close();
   }
 }
 

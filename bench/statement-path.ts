@@ -4,16 +4,9 @@
  * audit record (serialization, hash chain, write). Beside the CPU per statement of the proxy and
  * of a bare Node.js relay, measured end to end in the same run, it shows where the difference goes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Client } from 'pg';
-import { initRewriter, loadCatalog, RewriteCache, type RewriteOutcome } from '../rewriter';
-import { AnomalyDetector, AuditLog, createAuditObserver, fanOut } from '../audit';
-import { PgveilMetrics } from '../ops';
-import { createRewritingGate, cachedRewrite } from '../gate';
-import type { SessionInfo } from '../proxy/statement-gate';
-import { benchPolicies } from './rewrite-latency';
+import type { RewriteOutcome } from '../rewriter';
+import { benchWiring } from './bench-wiring';
 
 export interface StatementPathCosts {
   /** Microseconds per statement, mean over many. */
@@ -36,26 +29,8 @@ function mean(n: number, fn: (i: number) => void): number {
 }
 
 export async function measureStatementPath(db: Client, n = 50_000): Promise<StatementPathCosts> {
-  await initRewriter();
-  const catalog = await loadCatalog(db);
-  const policies = benchPolicies();
-  const metrics = new PgveilMetrics();
-  const cache = new RewriteCache();
-  const gate = createRewritingGate({
-    policies: () => policies,
-    catalog: () => catalog,
-    // As the server wires it: the cache, and the rewrite latency and cache metrics.
-    rewrite: cachedRewrite(cache, metrics),
-    helperSchema: 'pgveil',
-  });
-  const session: SessionInfo = {
-    sessionId: 'bench',
-    principal: { user: 'analyst', groups: [], attributes: {} },
-    dataProduct: 'bench',
-    searchPath: ['$user', 'public'],
-    applicationName: 'pgbench',
-    clientAddress: '127.0.0.1',
-  };
+  const wiring = await benchWiring(db);
+  const { gate, session } = wiring;
   const check = (sql: string): RewriteOutcome => {
     const outcome = gate.check(sql, session);
     if (outcome instanceof Promise || outcome.kind !== 'plan') throw new Error(`point query not planned: ${sql}`);
@@ -64,16 +39,8 @@ export async function measureStatementPath(db: Client, n = 50_000): Promise<Stat
   const texts = Array.from({ length: n }, (_, i) => pointQuery(1 + ((i * 7919) % 1_000_000)));
   const exactHit = mean(n, () => check(texts[0]!));
   const literalHit = mean(n, (i) => check(texts[i]!));
-  const dir = mkdtempSync(join(tmpdir(), 'pgveil-path-'));
   try {
-    const observer = createAuditObserver({
-      log: new AuditLog(join(dir, 'audit.jsonl'), undefined),
-      events: fanOut([]),
-      rawStatements: false,
-      failClosed: true,
-      metrics,
-      anomalies: new AnomalyDetector(undefined),
-    });
+    const observer = wiring.observer();
     const outcomes = texts.map(check);
     const auditRecord = mean(n, (i) =>
       observer.statementFinished({
@@ -88,6 +55,6 @@ export async function measureStatementPath(db: Client, n = 50_000): Promise<Stat
     );
     return { exactHit, literalHit, auditRecord };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    wiring.close();
   }
 }

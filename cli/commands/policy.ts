@@ -9,7 +9,7 @@ import { commentTags } from '../../policies';
 import type { RelationRef } from '../../policies';
 import { CatalogCache } from '../runtime/catalog-cache';
 import { upstreamTargetOf } from '../runtime/upstream-target-of';
-import { SYSTEM_SCHEMAS } from '../../rewriter';
+import { userRelations } from '../../catalog';
 import { untaggedColumns } from '../../discovery';
 
 /** The user relations of every declared data product, read from their upstream catalogs. */
@@ -19,18 +19,9 @@ async function upstreamRelations(bundle: PolicyBundle, helperSchema: string): Pr
     return product ? upstreamTargetOf(product) : undefined;
   }, 60);
   const out: RelationRef[] = [];
-  for (const dataProduct of bundle.dataProducts.keys()) {
-    const catalog = await catalogs.get(dataProduct);
-    for (const r of catalog.all()) {
-      if (SYSTEM_SCHEMAS.has(r.schema) || r.schema === helperSchema || r.schema === 'pg_toast') continue;
-      out.push({
-        dataProduct,
-        schema: r.schema,
-        name: r.name,
-        columns: r.columns.map((c) => ({ name: c.name, type: c.type, ...(c.comment ? { comment: c.comment } : {}) })),
-      });
-    }
-  }
+  // The catalog page's access matrix reads the same relations: one list, so the two cannot differ.
+  for (const dataProduct of bundle.dataProducts.keys())
+    out.push(...userRelations(dataProduct, await catalogs.get(dataProduct), helperSchema));
   return out.sort((a, b) =>
     `${a.dataProduct}.${a.schema}.${a.name}`.localeCompare(`${b.dataProduct}.${b.schema}.${b.name}`),
   );

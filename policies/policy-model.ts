@@ -63,6 +63,12 @@ interface UpstreamConfig {
   readonly passwordEnv?: string;
   readonly passwordFile?: string;
   readonly ssl?: { readonly mode: 'disable' | 'require' | 'verify-full'; readonly ca?: string };
+  /** Connection pooling: session (the default) or transaction, with its size and wait limit. */
+  readonly pool?: {
+    readonly mode: 'session' | 'transaction';
+    readonly size?: number;
+    readonly waitTimeoutMs?: number;
+  };
 }
 
 export interface DataProductConfig {

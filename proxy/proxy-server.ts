@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { PgError } from './pg-error';
 import type { ProxyOptions } from './proxy-options';
 import { ClientSession, type SessionHost } from './session/client-session';
+import { PoolRegistry } from './pool';
 
 export interface ProxyServer {
   listen(): Promise<{ port: number }>;
@@ -24,18 +25,20 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
   const sockets = new Set<ClientSession>();
   const byKey = new Map<string, ClientSession>();
   const keyOf = (pid: number, secret: number): string => `${pid}:${secret}`;
+  const pools = new PoolRegistry();
 
   const host: SessionHost = {
     options,
     secureContext,
     decoySecret: options.decoySecret ?? randomBytes(32),
+    pools,
     register: (s) => byKey.set(keyOf(s.processId, s.secretKey), s),
     unregister: (s) => {
       sockets.delete(s);
       byKey.delete(keyOf(s.processId, s.secretKey));
     },
     // A cancel names a session by our key; anything else cancels nothing, as in PostgreSQL.
-    cancel: (pid, secret) => void byKey.get(keyOf(pid, secret))?.cancelUpstream(),
+    cancel: (pid, secret) => byKey.get(keyOf(pid, secret))?.cancelRequested(),
   };
 
   const server: Server = createServer((socket: Socket) => {
@@ -69,9 +72,11 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
       for (const s of sockets) s.drain();
       while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const s of sockets) s.close();
+      pools.close();
     },
     async close() {
       for (const s of sockets) s.close();
+      pools.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -147,6 +147,10 @@ export type RefusalRule =
   | 'audit_unavailable'
   | 'stale_decision'
   | 'bind_sql_prepared'
+  // Transaction pooling: names the client never prepared, and what a pooled session cannot do.
+  | 'unknown_statement'
+  | 'duplicate_statement'
+  | 'pooling_unsupported'
   // External output ports (ports/): what an external port does not answer, and its privacy budget.
   | 'dp_one_statement'
   | 'dp_not_aggregate'

@@ -369,7 +369,9 @@ function setting(body: Node): Effect | undefined {
   if (kind === 'VAR_RESET_ALL') return { kind: 'reset', settings: ['searchPath', 'purpose'], local: false };
   const name = String(body.name ?? '').toLowerCase();
   if (kind === 'VAR_SET_MULTI') {
-    if (name === 'transaction' || name === 'session characteristics') return undefined;
+    if (name === 'transaction') return undefined;
+    // SET SESSION CHARACTERISTICS changes default_transaction_* for the session: a pool must know.
+    if (name === 'session characteristics') return { kind: 'set', values: {}, local: false };
     throw new GuardRefusal('setting', `setting "${name}" cannot be changed through pgveil`);
   }
   if (!SETTABLE.has(name)) throw new GuardRefusal('setting', `setting "${name}" cannot be changed through pgveil`);
@@ -381,7 +383,8 @@ function setting(body: Node): Effect | undefined {
     throw new GuardRefusal('setting', `client_encoding "${values[0] ?? ''}" is not supported through pgveil: use UTF8`);
   }
   const tracked = name === 'search_path' ? 'searchPath' : name === 'pgveil.purpose' ? 'purpose' : undefined;
-  if (!tracked) return undefined;
+  // A setting pgveil's decisions do not read still changes the session (a pool carries it over).
+  if (!tracked) return reset ? { kind: 'reset', settings: [], local } : { kind: 'set', values: {}, local };
   if (reset) return { kind: 'reset', settings: [tracked], local };
   if (tracked === 'searchPath') {
     checkSearchPath(values);

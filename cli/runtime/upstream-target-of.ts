@@ -13,8 +13,15 @@ export function upstreamTargetOf(product: DataProductConfig): UpstreamTarget {
     user: u.user,
     password: upstreamPassword(product),
     ...(u.ssl ? { ssl: u.ssl } : {}),
+    ...(u.pool?.mode === 'transaction'
+      ? { pool: { size: u.pool.size ?? DEFAULT_POOL_SIZE, waitTimeoutMs: u.pool.waitTimeoutMs ?? DEFAULT_POOL_WAIT_MS } }
+      : {}),
   };
 }
+
+/** A fifth of PostgreSQL's default max_connections, leaving room for other users of the server. */
+const DEFAULT_POOL_SIZE = 20;
+const DEFAULT_POOL_WAIT_MS = 30_000;
 
 /**
  * A connection as the service account, for pgveil's own reads (catalog, probe, provisioning check,

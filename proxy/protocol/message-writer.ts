@@ -62,6 +62,15 @@ export const parse = (name: string, sql: string, parameterTypes: Buffer): Buffer
   frame(FrontendCode.Parse, Buffer.concat([cstring(name), cstring(sql), parameterTypes]));
 export const close = (target: 'S' | 'P', name: string): Buffer =>
   frame(FrontendCode.Close, Buffer.concat([Buffer.from(target), cstring(name)]));
+export const describe = (target: 'S' | 'P', name: string): Buffer =>
+  frame(FrontendCode.Describe, Buffer.concat([Buffer.from(target), cstring(name)]));
+/** The client's Bind with another statement name: its parameters and formats unchanged. */
+export function bindRenamed(original: Buffer, portal: string, statement: string): Buffer {
+  // The body after the two names starts where the original's statement name ends.
+  const portalEnd = original.indexOf(0, 5);
+  const statementEnd = original.indexOf(0, portalEnd + 1);
+  return frame(FrontendCode.Bind, Buffer.concat([cstring(portal), cstring(statement), original.subarray(statementEnd + 1)]));
+}
 /** Bind with no parameters and no result formats. */
 export const bind = (portal: string, statement: string): Buffer =>
   frame(FrontendCode.Bind, Buffer.concat([cstring(portal), cstring(statement), Buffer.alloc(6)]));

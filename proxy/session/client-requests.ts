@@ -24,6 +24,7 @@ import { quoteIdent } from '../../rewriter';
 import { freshness } from './decision-freshness';
 import { decidedOf, type Pending, type PipelineLedger, type Statement } from './pipeline-ledger';
 import { then } from './maybe-async';
+import { contentName } from './pooled-names';
 
 /**
  * A portal executed within this long of its Bind runs on the decision checked at the Bind:
@@ -74,11 +75,14 @@ export class ClientRequests {
         return this.onExecute(message);
       case FrontendCode.Close: {
         const { kind, name } = readTarget(message);
+        if (this.ledger.connection && kind === 'statement') return this.closePooled(name);
         return this.send({ kind: 'close', target: kind, name }, message.frame);
       }
-      case FrontendCode.Describe:
-        readTarget(message);
+      case FrontendCode.Describe: {
+        const { kind, name } = readTarget(message);
+        if (this.ledger.connection && kind === 'statement') return this.describePooled(name);
         return this.send({ kind: 'describe' }, message.frame);
+      }
       case FrontendCode.Sync:
         return this.send({ kind: 'sync' }, message.frame);
       case FrontendCode.Terminate:
@@ -96,7 +100,19 @@ export class ClientRequests {
 
   private send(pending: Pending, frame: Buffer): void {
     this.ledger.pending.push(pending);
+    this.ledger.synced = false;
     this.outbox.push(frame);
+  }
+
+  /** Transaction pooling: what a statement does to the session decides when its connection can go back. */
+  private noteEffects(outcome: RewriteOutcome): void {
+    if (outcome.kind !== 'plan') return;
+    for (const effect of outcome.effects) {
+      if (effect.kind === 'set' || effect.kind === 'reset' || effect.kind === 'discard_all')
+        this.ledger.settingsChanged = true;
+      else if (effect.kind === 'prepare') this.ledger.pinned ??= 'SQL PREPARE';
+      else if (effect.kind === 'declare_cursor' && effect.hold) this.ledger.pinned ??= 'a cursor WITH HOLD';
+    }
   }
 
   private check(sql: string): RewriteOutcome | Promise<RewriteOutcome> {
@@ -112,11 +128,15 @@ export class ClientRequests {
   private onQuery(sql: string): void | Promise<void> {
     const started = new Date();
     const t0 = process.hrtime.bigint();
-    const send = (outcome: RewriteOutcome): void =>
+    const send = (outcome: RewriteOutcome): void => {
+      this.noteEffects(outcome);
+      // A Query drops the unnamed statement upstream.
+      if (this.ledger.connection) this.ledger.connection.unnamed = undefined;
       this.send(
         { kind: 'simple', statement: { sql, outcome }, started, t0, rows: 0, completed: 0 },
         write.query(this.upstreamText(outcome)),
       );
+    };
     return then(
       then(this.check(sql), (outcome) => this.checkUses(outcome, 'simple')),
       send,
@@ -132,8 +152,33 @@ export class ClientRequests {
     );
   }
 
-  private sendParse(parse: ReturnType<typeof readParse>, t0: bigint, outcome: RewriteOutcome, hidden?: true): void {
-    const statement: Statement = { sql: parse.sql, outcome, parameterTypes: parse.parameterTypes };
+  private sendParse(parse: ReturnType<typeof readParse>, t0: bigint, decided: RewriteOutcome, hidden?: true): void {
+    const connection = this.ledger.connection;
+    // Pooled, the name upstream is not the client's: PostgreSQL's own duplicate check is pgveil's to make.
+    const outcome =
+      connection && !hidden && parse.name !== '' && this.latestStatement(parse.name)
+        ? refusal(
+            '42P05',
+            `prepared statement "${parse.name}" already exists`,
+            ['duplicate_statement'],
+            decided.policyVersion,
+          )
+        : decided;
+    this.noteEffects(outcome);
+    const text = this.upstreamText(outcome);
+    const upstreamName = !connection
+      ? parse.name
+      : outcome.kind === 'refusal'
+        ? this.sentinelName()
+        : parse.name === ''
+          ? ''
+          : contentName(text, parse.parameterTypes);
+    const statement: Statement = {
+      sql: parse.sql,
+      outcome,
+      parameterTypes: parse.parameterTypes,
+      ...(connection ? { upstreamName } : {}),
+    };
     if (outcome.kind === 'refusal') {
       this.ledger.report(
         'extended',
@@ -141,9 +186,63 @@ export class ClientRequests {
         { sqlstate: outcome.sqlstate, message: outcome.message },
       );
     }
+    // Another client's statement of the same content may be there already.
+    if (connection?.prepared.has(upstreamName))
+      this.send(
+        { kind: 'close', target: 'statement', name: undefined, upstreamName, hidden: true },
+        write.close('S', upstreamName),
+      );
     this.send(
       { kind: 'parse', name: parse.name, statement, ...(hidden ? { hidden } : {}) },
-      write.parse(parse.name, this.upstreamText(outcome), parse.parameterTypes),
+      write.parse(upstreamName, text, parse.parameterTypes),
+    );
+  }
+
+  /** The client's statement `name` as it will be when the messages sent so far are answered. */
+  private latestStatement(name: string): Statement | undefined {
+    const pending = this.ledger.pending;
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const p = pending[i]!;
+      if (p.kind === 'parse' && p.name === name && !p.ensure) return p.statement;
+      if (p.kind === 'close' && p.target === 'statement' && p.name === name) return undefined;
+    }
+    return this.ledger.statements.get(name);
+  }
+
+  /**
+   * Transaction pooling: the upstream name of the client's statement on the connection lent now,
+   * preparing it there first when it is not (it was prepared on another connection, or evicted).
+   * Undefined: the client has no such statement.
+   */
+  private ensurePrepared(name: string): string | undefined {
+    const connection = this.ledger.connection!;
+    const statement = this.latestStatement(name);
+    if (!statement || statement.upstreamName === undefined) return undefined;
+    const upstreamName = statement.upstreamName;
+    const inFlight = this.ledger.pending.some((p) => p.kind === 'parse' && p.statement === statement);
+    const present = upstreamName === '' ? connection.unnamed === statement : connection.prepared.has(upstreamName);
+    if (!inFlight && !present)
+      this.send(
+        { kind: 'parse', name, statement, hidden: true, ensure: true },
+        write.parse(upstreamName, this.upstreamText(statement.outcome), statement.parameterTypes ?? Buffer.from([0, 0])),
+      );
+    return upstreamName;
+  }
+
+  /** Transaction pooling: Describe of a statement names it as upstream knows it. */
+  private describePooled(name: string): void {
+    const upstreamName = this.ensurePrepared(name);
+    if (upstreamName !== undefined) return this.send({ kind: 'describe' }, write.describe('S', upstreamName));
+    this.send({ kind: 'describe', refusal: unknownStatement(name) }, write.describe('S', this.sentinelName()));
+  }
+
+  /** Transaction pooling: Close of a statement closes its upstream name; an unknown one closes nothing, as PostgreSQL. */
+  private closePooled(name: string): void {
+    const upstreamName = this.latestStatement(name)?.upstreamName;
+    const sent = upstreamName ?? this.sentinelName();
+    this.send(
+      { kind: 'close', target: 'statement', name, ...(upstreamName !== undefined ? { upstreamName } : {}) },
+      write.close('S', sent),
     );
   }
 
@@ -154,12 +253,21 @@ export class ClientRequests {
    */
   private onBind(message: FrontendMessage): void | Promise<void> {
     const { portal, statement: name } = readBindNames(message);
-    const forward = (): void =>
-      this.send({ kind: 'bind', portal, statementName: name, boundAt: Date.now() }, message.frame);
+    const forward = (): void => {
+      if (!this.ledger.connection)
+        return this.send({ kind: 'bind', portal, statementName: name, boundAt: Date.now() }, message.frame);
+      const upstreamName = this.ensurePrepared(name);
+      if (upstreamName === undefined) return this.refuseBind(portal, name, unknownStatement(name));
+      this.send(
+        { kind: 'bind', portal, statementName: name, boundAt: Date.now() },
+        write.bindRenamed(message.frame, portal, upstreamName),
+      );
+    };
     const statement = this.ledger.statements.get(name);
     // A Parse still in flight was decided just now.
     const parsing = this.ledger.pending.some((p) => p.kind === 'parse' && p.name === name);
-    if (!parsing && !statement && this.ledger.decided.prepared.has(name)) return this.refuseBind(portal, name);
+    if (!parsing && !statement && this.ledger.decided.prepared.has(name))
+      return this.refuseBind(portal, name, sqlPreparedBind(name));
     if (parsing || !statement || statement.outcome.kind !== 'plan') return forward();
     const checked = freshness(this.context.gate, this.ledger.info, {
       sql: statement.sql,
@@ -170,7 +278,9 @@ export class ClientRequests {
       if (fresh.current) {
         if (fresh.outcome) this.ledger.statements.set(name, { ...statement, outcome: fresh.outcome });
       } else {
-        if (name !== '') this.send({ kind: 'close', target: 'statement', name, hidden: true }, write.close('S', name));
+        // Pooled, the new text has a name of its own; the old one stays valid for what it says.
+        if (name !== '' && !this.ledger.connection)
+          this.send({ kind: 'close', target: 'statement', name, hidden: true }, write.close('S', name));
         const types = statement.parameterTypes ?? Buffer.from([0, 0]);
         this.sendParse(
           { name, sql: statement.sql, parameterTypes: types },
@@ -184,18 +294,10 @@ export class ClientRequests {
   }
 
   /**
-   * A Bind of a statement made by SQL PREPARE: pgveil knows its decision only as SQL text, so the
-   * portal could not be audited, limited or checked again at each Execute. Refused (use EXECUTE):
-   * a Bind of a statement that cannot exist fails upstream where this one stood, and its error,
-   * which carries the refusal token, is swapped for the refusal.
+   * A Bind that must fail: a Bind of a statement that cannot exist fails upstream where this one
+   * stood, and its error, which carries the refusal token, is swapped for the refusal.
    */
-  private refuseBind(portal: string, name: string): void {
-    const refused = refusal(
-      '0A000',
-      `binding statement "${name}", prepared with SQL PREPARE, is not supported through pgveil: run it with EXECUTE`,
-      ['bind_sql_prepared'],
-      '',
-    );
+  private refuseBind(portal: string, name: string, refused: Refusal): void {
     const statement = { sql: `Bind of "${name}"`, outcome: refused };
     this.ledger.report(
       'extended',
@@ -258,6 +360,8 @@ export class ClientRequests {
     if (outcome.kind !== 'plan' || outcome.effects.length === 0) return outcome;
     const { decided, statements, portals } = this.ledger;
     let result: RewriteOutcome | Promise<RewriteOutcome> = outcome;
+    const pooledRefusal = this.ledger.connection ? this.pooledUseRefusal(outcome) : undefined;
+    if (pooledRefusal) return pooledRefusal;
     for (const use of outcome.effects) {
       if (use.kind !== 'execute' && use.kind !== 'fetch') continue;
       // SQL and protocol-level prepared statements share one namespace upstream, as do cursors and portals.
@@ -287,6 +391,33 @@ export class ClientRequests {
     return result;
   }
 
+  /**
+   * Transaction pooling: a connection holds other clients' statements under content names, so SQL
+   * may name only what this client prepared with SQL PREPARE (its connection is pinned to it).
+   */
+  private pooledUseRefusal(plan: RewritePlan): Refusal | undefined {
+    for (const use of plan.effects) {
+      if ((use.kind !== 'execute' && use.kind !== 'deallocate') || use.name === undefined) continue;
+      if (this.ledger.decided.prepared.has(use.name)) continue;
+      if (use.kind === 'execute' && this.ledger.statements.has(use.name))
+        return refusal(
+          '0A000',
+          `EXECUTE of "${use.name}", prepared with the extended protocol, is not supported in transaction pooling: bind it instead`,
+          ['pooling_unsupported'],
+          plan.policyVersion,
+        );
+      if (use.kind === 'deallocate' && this.ledger.statements.has(use.name))
+        return refusal(
+          '0A000',
+          `DEALLOCATE of "${use.name}", prepared with the extended protocol, is not supported in transaction pooling: close it with a Close message`,
+          ['pooling_unsupported'],
+          plan.policyVersion,
+        );
+      return unknownStatement(use.name, plan.policyVersion);
+    }
+    return undefined;
+  }
+
   /** Deallocates and prepares a SQL prepared statement again, ahead of the client's Query. */
   private prepareAgain(name: string, plan: RewritePlan): void {
     const effect = plan.effects.find((e) => e.kind === 'prepare');
@@ -309,6 +440,23 @@ export class ClientRequests {
   private sentinelName(): string {
     return `pgveil refused ${this.context.refusalToken}`;
   }
+}
+
+function unknownStatement(name: string, policyVersion = ''): Refusal {
+  return refusal('26000', `prepared statement "${name}" does not exist`, ['unknown_statement'], policyVersion);
+}
+
+/**
+ * A Bind of a statement made by SQL PREPARE: pgveil knows its decision only as SQL text, so the
+ * portal could not be audited, limited or checked again at each Execute. Refused: use EXECUTE.
+ */
+function sqlPreparedBind(name: string): Refusal {
+  return refusal(
+    '0A000',
+    `binding statement "${name}", prepared with SQL PREPARE, is not supported through pgveil: run it with EXECUTE`,
+    ['bind_sql_prepared'],
+    '',
+  );
 }
 
 /** The refusal of a prepared statement, portal or cursor whose decision no longer holds. */

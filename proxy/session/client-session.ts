@@ -18,12 +18,15 @@ import { greeting, SessionStartup, type Established } from './session-startup';
 import { StatementPipeline } from './statement-pipeline';
 import { BackendRelay } from './backend-relay';
 import { StatementTimeLimit } from './statement-time-limit';
+import { FrontendCode } from '../protocol/message-codes';
+import type { PooledConnection, PooledUpstream, PoolRegistry } from '../pool';
 
 export interface SessionHost {
   readonly options: ProxyOptions;
   readonly secureContext: SecureContext | undefined;
   /** Random per process: derives decoy SCRAM salts for unknown users. */
   readonly decoySecret: Buffer;
+  readonly pools: PoolRegistry;
   register(session: ClientSession): void;
   unregister(session: ClientSession): void;
   cancel(processId: number, secretKey: number): void;
@@ -44,6 +47,9 @@ export class ClientSession {
   private readonly startup: SessionStartup;
   private target: UpstreamTarget | undefined;
   private upstream: UpstreamSession | undefined;
+  /** Transaction pooling: the session's pool, and the connection lent to it now. */
+  private pooled: PooledUpstream | undefined;
+  private connection: PooledConnection | undefined;
   private pipeline: StatementPipeline | undefined;
   private relay: BackendRelay | undefined;
   private readonly timeLimit = new StatementTimeLimit({
@@ -69,6 +75,7 @@ export class ClientSession {
       options: host.options,
       secureContext: host.secureContext,
       decoySecret: host.decoySecret,
+      pools: host.pools,
       sessionId: this.sessionId,
       rejection,
       clientAddress: () => this.clientAddress,
@@ -111,6 +118,15 @@ export class ClientSession {
   cancelUpstream(): Promise<void> {
     if (!this.target || !this.upstream) return Promise.resolve();
     return sendUpstreamCancel(this.target, this.upstream.processId, this.upstream.secretKey);
+  }
+
+  /**
+   * The client's CancelRequest. Pooled, a connection goes back only after the cancel has landed,
+   * so it can never reach the next borrower's statement; without a connection nothing runs.
+   */
+  cancelRequested(): void {
+    if (this.phase !== 'ready' || !this.upstream) return;
+    this.cancelRunning();
   }
 
   // ---------------------------------------------------------------- client side
@@ -158,6 +174,9 @@ export class ClientSession {
           const established = await this.startup.authMessage(message);
           if (established) this.begin(established);
         } else {
+          if (this.pooled && !this.connection && message.code !== FrontendCode.Terminate) {
+            if (!(await this.borrowUpstream())) break;
+          }
           // Most messages are handled synchronously; only a gate that must wait returns a promise.
           const handled = this.pipeline!.request(message);
           if (handled) await handled;
@@ -171,14 +190,16 @@ export class ClientSession {
       this.watchStatementTime();
       if (this.decoder.buffered <= CLIENT_BUFFER_HIGH_WATER && this.socket.isPaused()) this.socket.resume();
       this.armIdleTimer();
+      this.returnUpstream();
     }
   }
 
   /** Authenticated and connected: greet the client as PostgreSQL would, then relay. */
-  private begin({ info, target, upstream, final }: Established): void {
+  private begin({ info, target, upstream, parameters, final }: Established): void {
     const user = this.startup.request!.user;
     this.target = target;
-    this.upstream = upstream;
+    if ('own' in upstream) this.upstream = upstream.own;
+    else this.pooled = upstream.pooled;
     this.pipeline = new StatementPipeline(info, {
       gate: this.host.options.gate,
       readyForStatements: () => this.host.options.observer.readyForStatements(),
@@ -194,8 +215,8 @@ export class ClientSession {
     this.startupTimer = undefined;
     this.host.register(this);
     this.event('session_start', 'session started');
-    this.socket.write(greeting(final, upstream.parameters, user, this.processId, this.secretKey));
-    this.attachUpstream(upstream);
+    this.socket.write(greeting(final, parameters, user, this.processId, this.secretKey));
+    if (this.upstream) this.attachUpstream(this.upstream);
     this.phase = 'ready';
   }
 
@@ -214,7 +235,10 @@ export class ClientSession {
    * client's next statement instead of this one.
    */
   private cancelRunning(): void {
-    this.cancelling = this.cancelUpstream().finally(() => (this.cancelling = undefined));
+    this.cancelling = this.cancelUpstream().finally(() => {
+      this.cancelling = undefined;
+      this.returnUpstream();
+    });
   }
 
   private watchStatementTime(): void {
@@ -223,11 +247,69 @@ export class ClientSession {
 
   // ---------------------------------------------------------------- upstream side
 
+  private readonly onUpstreamChunk = (chunk: Buffer): void => this.onUpstreamData(chunk);
+  private readonly onUpstreamGone = (): void => this.upstreamLost();
+
   private attachUpstream(upstream: UpstreamSession): void {
-    upstream.socket.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
-    upstream.socket.on('error', () => this.upstreamLost());
-    upstream.socket.on('close', () => this.upstreamLost());
+    upstream.socket.on('data', this.onUpstreamChunk);
+    upstream.socket.on('error', this.onUpstreamGone);
+    upstream.socket.on('close', this.onUpstreamGone);
     if (upstream.leftover.length > 0) this.onUpstreamData(upstream.leftover);
+  }
+
+  private detachUpstream(upstream: UpstreamSession): void {
+    upstream.socket.off('data', this.onUpstreamChunk);
+    upstream.socket.off('error', this.onUpstreamGone);
+    upstream.socket.off('close', this.onUpstreamGone);
+  }
+
+  /** Transaction pooling: a connection for the client's next messages; false when the session failed. */
+  private async borrowUpstream(): Promise<boolean> {
+    const pooled = this.pooled!;
+    let lent;
+    try {
+      lent = await pooled.borrow();
+    } catch (error) {
+      const failure = error instanceof PgError ? error : new PgError('08001', 'data product upstream is unavailable', 'FATAL');
+      this.fail(failure, failure.sqlstate === '53300' ? 'limit_exceeded' : 'upstream_failure');
+      return false;
+    }
+    if (this.isClosed()) {
+      pooled.pool.release(lent.connection);
+      return false;
+    }
+    const { connection, preamble } = lent;
+    this.connection = connection;
+    this.upstream = connection.upstream;
+    this.pipeline!.lend(connection);
+    if (preamble) {
+      const wanted = pooled.wanted;
+      this.pipeline!.hiddenQuery(preamble, (ok) => {
+        if (ok) pooled.applied(connection, wanted);
+        // Without its settings the client's statements must not run there.
+        else this.fail(new PgError('08006', 'could not give the pooled upstream connection this session\'s settings', 'FATAL'));
+      });
+    }
+    this.attachUpstream(connection.upstream);
+    return true;
+  }
+
+  /** Transaction pooling: upstream is idle and nothing is in flight, so the connection goes back. */
+  private returnUpstream(): void {
+    const connection = this.connection;
+    const pipeline = this.pipeline;
+    if (!connection || !pipeline || this.pumping || this.cancelling || this.phase !== 'ready') return;
+    if (!pipeline.quiet || !pipeline.synced || !pipeline.outsideTransaction || pipeline.pinned) return;
+    this.detachUpstream(connection.upstream);
+    this.connection = undefined;
+    this.upstream = undefined;
+    const settingsChanged = pipeline.lend(undefined);
+    this.pooled!.release(connection, settingsChanged, {
+      tell: (frame) => {
+        if (this.phase === 'ready') this.socket.write(frame);
+      },
+      lost: () => this.upstreamLost(),
+    });
   }
 
   private upstreamLost(): void {
@@ -255,6 +337,7 @@ export class ClientSession {
     }
     this.watchStatementTime();
     if (this.draining && this.idle) this.drain();
+    this.returnUpstream();
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -309,6 +392,21 @@ export class ClientSession {
     return this.phase === 'closed';
   }
 
+  /** Transaction pooling, the session ends: a clean connection goes back, any other is closed. */
+  private endPooled(connection: PooledConnection, inFlight: boolean): void {
+    this.detachUpstream(connection.upstream);
+    const clean = !inFlight && this.pipeline?.synced && this.pipeline.outsideTransaction && !this.pipeline.pinned;
+    const ignore = (): void => undefined;
+    if (clean && !this.cancelling)
+      this.pooled!.release(connection, this.pipeline!.lend(undefined), { tell: ignore, lost: ignore });
+    else {
+      if (inFlight) void this.cancelUpstream();
+      this.pooled!.discard(connection);
+    }
+    this.connection = undefined;
+    this.upstream = undefined;
+  }
+
   close(): void {
     if (this.phase === 'closed') return;
     const wasReady = this.phase === 'ready';
@@ -320,7 +418,8 @@ export class ClientSession {
     // Statements whose answer had not fully arrived are still audited: a client may leave as soon
     // as it has read an error, before upstream's ReadyForQuery reaches the proxy.
     this.pipeline?.abandon();
-    if (this.upstream) {
+    if (this.connection) this.endPooled(this.connection, inFlight);
+    else if (this.upstream) {
       // A client that leaves mid-statement must not leave its query running upstream.
       if (inFlight) void this.cancelUpstream();
       this.upstream.socket.end(write.terminate());

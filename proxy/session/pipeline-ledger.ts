@@ -16,6 +16,16 @@ export interface Statement {
   readonly outcome: RewriteOutcome;
   /** The Parse's parameter types (count and OIDs), to prepare it again under a new decision. */
   readonly parameterTypes?: Buffer;
+  /** Transaction pooling: the name upstream knows it by (content-addressed; '' for the unnamed one). */
+  readonly upstreamName?: string;
+}
+
+/** Transaction pooling: the prepared statements the connection lent to this session holds. */
+export interface ConnectionStatements {
+  /** Named statements, by pgveil's content names, oldest first. */
+  readonly prepared: Set<string>;
+  /** The Statement its unnamed statement holds, if known. */
+  unnamed: object | undefined;
 }
 
 /** A bound portal as upstream holds it; rows count across every Execute of the portal. */
@@ -45,10 +55,12 @@ export interface Execution {
 /** A message whose answer is still coming. */
 export type Pending =
   | ({ kind: 'simple'; error?: StatementError; completed: number } & Execution & { statement: Statement })
-  | { kind: 'parse'; name: string; statement: Statement; hidden?: true }
+  /** `ensure`: pgveil prepares a statement the session already has on the connection lent to it. */
+  | { kind: 'parse'; name: string; statement: Statement; hidden?: true; ensure?: true }
   | { kind: 'bind'; portal: string; statementName: string; boundAt: number; refusal?: Refusal }
-  | { kind: 'close'; target: 'statement' | 'portal'; name: string; hidden?: true }
-  | { kind: 'describe' }
+  /** `name` undefined: a close of pgveil's own (an upstream name no client statement has). */
+  | { kind: 'close'; target: 'statement' | 'portal'; name: string | undefined; upstreamName?: string; hidden?: true }
+  | { kind: 'describe'; refusal?: Refusal }
   | ({
       kind: 'execute';
       portalName: string;
@@ -58,7 +70,7 @@ export type Pending =
     } & Execution)
   | { kind: 'sync' }
   /** pgveil's own Query (preparing a SQL prepared statement again): its answer is not the client's. */
-  | { kind: 'hidden-query'; failed: boolean; onSuccess: () => void };
+  | { kind: 'hidden-query'; failed: boolean; onSuccess: () => void; onFailure?: () => void };
 
 /** A statement whose answer is arriving: a Query or an Execute. */
 export type Running = Extract<Pending, { kind: 'simple' | 'execute' }>;
@@ -75,6 +87,14 @@ export class PipelineLedger {
   transactionStatus = IDLE;
   /** An extended-protocol message failed: upstream ignores everything until the next Sync. */
   skippingToSync = false;
+  /** Nothing was sent upstream since the last ReadyForQuery: a pooled connection may go back. */
+  synced = true;
+  /** Transaction pooling: the connection lent now (undefined: none, or not pooled). */
+  connection: ConnectionStatements | undefined;
+  /** Transaction pooling: a statement sent since the last return may have changed session settings. */
+  settingsChanged = false;
+  /** Transaction pooling: why the session keeps its connection to the end (SQL PREPARE, WITH HOLD). */
+  pinned: string | undefined;
 
   constructor(
     /** The session as the gate sees it; follows the settings upstream holds. */
@@ -95,6 +115,23 @@ export class PipelineLedger {
       head.statement = head.portal?.statement;
     }
     return head?.kind === 'simple' || head?.kind === 'execute' ? head : undefined;
+  }
+
+  /** Transaction pooling: upstream confirmed a Parse on the connection lent now. */
+  prepared(statement: Statement): void {
+    const connection = this.connection;
+    const name = statement.upstreamName;
+    if (!connection || name === undefined) return;
+    if (name === '') connection.unnamed = statement;
+    else connection.prepared.add(name);
+  }
+
+  /** Transaction pooling: upstream confirmed a Close of a statement on the connection lent now. */
+  closed(upstreamName: string): void {
+    const connection = this.connection;
+    if (!connection) return;
+    if (upstreamName === '') connection.unnamed = undefined;
+    else connection.prepared.delete(upstreamName);
   }
 
   /** Statements (Queries and Executes) queued, the running one included. */
@@ -119,6 +156,7 @@ export class PipelineLedger {
     this.pending.shift();
     // A failed Parse or Bind has already dropped the unnamed statement or portal it was replacing.
     if (head.kind === 'parse' && head.name === '') this.statements.delete('');
+    if (head.kind === 'parse' && head.statement.upstreamName === '' && this.connection) this.connection.unnamed = undefined;
     if (head.kind === 'bind' && head.portal === '') this.portals.delete('');
   }
 
@@ -140,6 +178,7 @@ export class PipelineLedger {
       else if (p.kind === 'execute') this.report('extended', p, notRun);
     }
     this.skippingToSync = false;
+    this.synced = true;
     // Outside a transaction PostgreSQL holds no portals: neither does pgveil's map, which a
     // client binding ever new portal names would otherwise grow without bound.
     if (status === IDLE) this.portals.clear();
@@ -165,6 +204,12 @@ export class PipelineLedger {
       if (effect.statement !== index) continue;
       this.settings.apply(effect);
       this.decided.apply(effect, plan);
+      // DEALLOCATE ALL and DISCARD ALL drop protocol-level statements too (one namespace upstream).
+      if ((effect.kind === 'deallocate' && effect.name === undefined) || effect.kind === 'discard_all') {
+        this.statements.clear();
+        this.connection?.prepared.clear();
+        if (this.connection) this.connection.unnamed = undefined;
+      }
     }
     this.syncSettings();
   }

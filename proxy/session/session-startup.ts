@@ -16,6 +16,7 @@ import { ClientAuthentication } from './client-authentication';
 import { parseSearchPath } from './search-path';
 import { presentParameter } from './upstream-answers';
 import * as write from '../protocol/message-writer';
+import { adoptSession, type PooledUpstream, type PoolRegistry } from '../pool';
 
 type StartupPacket = NonNullable<ReturnType<FrontendDecoder['nextStartupPacket']>>;
 
@@ -24,6 +25,7 @@ export interface StartupHost {
   readonly secureContext: SecureContext | undefined;
   /** Random per process: derives decoy SCRAM salts for unknown users. */
   readonly decoySecret: Buffer;
+  readonly pools: PoolRegistry;
   readonly sessionId: string;
   clientAddress(): string;
   /** Set when the session is over a limit: it is refused right after its startup packet. */
@@ -41,11 +43,13 @@ export interface StartupHost {
   closed(): boolean;
 }
 
-/** A session that may run statements: who it is, and its own upstream connection. */
+/** A session that may run statements: who it is, and its own upstream connection or its pool. */
 export interface Established {
   readonly info: SessionInfo;
   readonly target: UpstreamTarget;
-  readonly upstream: UpstreamSession;
+  readonly upstream: { readonly own: UpstreamSession } | { readonly pooled: PooledUpstream };
+  /** What the greeting reports (upstream's ParameterStatus values). */
+  readonly parameters: ReadonlyArray<readonly [string, string]>;
   /** The last authentication message, sent with the greeting. */
   readonly final: Buffer | undefined;
 }
@@ -141,21 +145,33 @@ export class SessionStartup {
       applicationName: request.applicationName,
       clientAddress: host.clientAddress(),
     };
-    let upstream: UpstreamSession;
+    let upstream: Established['upstream'];
+    let parameters: ReadonlyArray<readonly [string, string]>;
+    const pool = host.pools.poolFor(target);
     try {
-      upstream = await openUpstream(target, request.upstream);
+      if (pool) {
+        const adopted = await adoptSession(pool, request.upstream);
+        upstream = { pooled: adopted.pooled };
+        parameters = adopted.parameters;
+      } else {
+        const own = await openUpstream(target, request.upstream);
+        upstream = { own };
+        parameters = own.parameters;
+      }
     } catch (error) {
-      host.event('upstream_failure', error instanceof Error ? error.message : 'upstream unavailable');
-      host.fail(
-        error instanceof PgError ? error : new PgError('08001', 'data product upstream is unavailable', 'FATAL'),
-      );
+      const failure =
+        error instanceof PgError ? error : new PgError('08001', 'data product upstream is unavailable', 'FATAL');
+      // A pool that stayed busy is a limit; a startup setting upstream rejects is the client's error.
+      if (failure.sqlstate === '53300') host.event('limit_exceeded', failure.message);
+      else if (failure.sqlstate.startsWith('08')) host.event('upstream_failure', failure.message);
+      host.fail(failure);
       return undefined;
     }
     if (host.closed()) {
-      upstream.socket.destroy();
+      if ('own' in upstream) upstream.own.socket.destroy();
       return undefined;
     }
-    return { info, target, upstream, final: step.final };
+    return { info, target, upstream, parameters, final: step.final };
   }
 }
 

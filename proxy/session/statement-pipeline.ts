@@ -9,7 +9,8 @@ import type { SessionInfo, StatementGate, StatementRecord } from '../statement-g
 import { ClientRequests } from './client-requests';
 import { INSPECTED, UpstreamAnswers } from './upstream-answers';
 import type { ResultTransform } from '../../rewriter';
-import { PipelineLedger, type Running } from './pipeline-ledger';
+import { PipelineLedger, type ConnectionStatements, type Running } from './pipeline-ledger';
+import * as write from '../protocol/message-writer';
 import type { BackendFrameHandler } from './backend-relay';
 
 export interface PipelineContext {
@@ -68,6 +69,33 @@ export class StatementPipeline implements BackendFrameHandler {
   /** Outside any transaction, as the last ReadyForQuery said. */
   get outsideTransaction(): boolean {
     return this.ledger.transactionStatus === 0x49;
+  }
+
+  /** Nothing sent upstream since its last ReadyForQuery. */
+  get synced(): boolean {
+    return this.ledger.synced;
+  }
+
+  /** Transaction pooling: why the session keeps its connection (undefined: it may give it back). */
+  get pinned(): string | undefined {
+    return this.ledger.pinned;
+  }
+
+  /**
+   * Transaction pooling: the connection lent now (undefined: given back). Returns whether a
+   * statement since the last lend may have changed session settings, and forgets it.
+   */
+  lend(connection: ConnectionStatements | undefined): boolean {
+    this.ledger.connection = connection;
+    const changed = this.ledger.settingsChanged;
+    this.ledger.settingsChanged = false;
+    return changed;
+  }
+
+  /** pgveil's own Query, ahead of whatever the client sends next; nothing of its answer reaches the client. */
+  hiddenQuery(sql: string, done: (ok: boolean) => void): void {
+    this.ledger.pending.push({ kind: 'hidden-query', failed: false, onSuccess: () => done(true), onFailure: () => done(false) });
+    this.requests.outbox.push(write.query(sql));
   }
 
   /** A client message; returns a promise only when the gate must wait. */

@@ -52,6 +52,8 @@ export class UpstreamAnswers {
 
   /** A DataRow arrived: true to relay it, false when it is past the principal's row limit. */
   dataRow(): boolean {
+    // pgveil's own Query (a pooled session's settings): its rows are not the client's.
+    if (this.ledger.pending[0]?.kind === 'hidden-query') return false;
     const head = this.ledger.running();
     if (!head) return true;
     const limit = head.statement?.outcome.kind === 'plan' ? head.statement.outcome.rowLimit : undefined;
@@ -117,7 +119,8 @@ export class UpstreamAnswers {
       case BackendCode.ParseComplete:
         if (head?.kind !== 'parse') return frame;
         ledger.pending.shift();
-        ledger.statements.set(head.name, head.statement);
+        if (!head.ensure) ledger.statements.set(head.name, head.statement);
+        ledger.prepared(head.statement);
         return head.hidden ? undefined : frame;
       case BackendCode.BindComplete:
         if (head?.kind === 'bind') {
@@ -132,7 +135,8 @@ export class UpstreamAnswers {
       case BackendCode.CloseComplete:
         if (head?.kind !== 'close') return frame;
         ledger.pending.shift();
-        (head.target === 'statement' ? ledger.statements : ledger.portals).delete(head.name);
+        if (head.name !== undefined) (head.target === 'statement' ? ledger.statements : ledger.portals).delete(head.name);
+        if (head.upstreamName !== undefined) ledger.closed(head.upstreamName);
         return head.hidden ? undefined : frame;
       case BackendCode.RowDescription:
       case BackendCode.NoData:
@@ -180,7 +184,7 @@ export class UpstreamAnswers {
       const outcome =
         head?.kind === 'parse' || head?.kind === 'simple'
           ? head.statement.outcome
-          : head?.kind === 'execute' || head?.kind === 'bind'
+          : head?.kind === 'execute' || head?.kind === 'bind' || head?.kind === 'describe'
             ? head.refusal
             : undefined;
       error =
@@ -214,6 +218,7 @@ export class UpstreamAnswers {
       this.ledger.pending.shift();
       this.ledger.transactionEnded(frame[5]!);
       if (!head.failed) head.onSuccess();
+      else head.onFailure?.();
     }
     return undefined;
   }

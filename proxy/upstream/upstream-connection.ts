@@ -12,6 +12,7 @@ import * as write from '../protocol/message-writer';
 import { decodeFields, PgError } from '../pg-error';
 import { ScramClientExchange } from '../auth/scram';
 import type { UpstreamTarget } from './upstream-target';
+import { BackendFrameReader } from './backend-frame-reader';
 
 export interface UpstreamSession {
   readonly socket: Socket;
@@ -24,25 +25,6 @@ export interface UpstreamSession {
 
 const unavailable = (why: string): PgError =>
   new PgError('08001', `data product upstream is unavailable: ${why}`, 'FATAL');
-
-/** Splits a backend byte stream into whole frames. */
-class BackendFrameReader {
-  private buffer: Buffer = Buffer.alloc(0);
-  push(chunk: Buffer): void {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-  }
-  next(): Buffer | undefined {
-    if (this.buffer.length < 5) return undefined;
-    const end = 1 + this.buffer.readUInt32BE(1);
-    if (this.buffer.length < end) return undefined;
-    const f = this.buffer.subarray(0, end);
-    this.buffer = this.buffer.subarray(end);
-    return f;
-  }
-  rest(): Buffer {
-    return this.buffer;
-  }
-}
 
 export async function openUpstream(
   target: UpstreamTarget,

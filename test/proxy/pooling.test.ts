@@ -1,0 +1,163 @@
+/**
+ * Transaction pooling through the real proxy on the machine's PostgreSQL: two principals with
+ * different policies and settings interleaved on a pool of one upstream connection. Every answer,
+ * prepared statement and setting is checked, and the service account never holds more than one
+ * connection.
+ */
+import { Client } from 'pg';
+import { startStack, type Stack } from '../support/pgveil-stack';
+import { PG_HOST, PG_PORT } from '../support/postgres';
+
+const POOL = 'pool: { mode: transaction, size: 1, waitTimeoutMs: 1500 }';
+const pooled = (demo: string): string =>
+  demo.replace('passwordFile: service.password', `passwordFile: service.password\n      ${POOL}`);
+
+let stack: Stack;
+let superuser: Client;
+
+beforeAll(async () => {
+  stack = await startStack('pgveil_pool', {
+    policyYaml: pooled,
+    extraSql: `INSERT INTO public.customers (id, name, email, ssn, phone, birth_date, region, created_at)
+               VALUES (900001, 'Canary Pool', 'canary.pool@example.com', '900-00-0001', '+1 555 0100', '1980-05-17', 'EU', now())`,
+  });
+  superuser = new Client({ host: PG_HOST, port: PG_PORT, user: 'postgres', database: stack.db.name });
+  await superuser.connect();
+}, 60_000);
+
+afterAll(async () => {
+  await superuser?.end();
+  await stack?.stop();
+});
+
+const serviceConnections = async (): Promise<number> =>
+  Number(
+    (
+      await superuser.query('SELECT count(*) AS n FROM pg_stat_activity WHERE usename = $1 AND datname = $2', [
+        stack.serviceRole,
+        stack.db.name,
+      ])
+    ).rows[0].n,
+  );
+
+const canary = 'SELECT email, ssn FROM customers WHERE id = 900001';
+
+test('two principals on one upstream connection each get their own decision, every time', async () => {
+  const analyst = await stack.connect('analyst');
+  const steward = await stack.connect('steward');
+  try {
+    for (let i = 0; i < 5; i++) {
+      const a = await analyst.query(canary);
+      const s = await steward.query(canary);
+      expect(a.rows[0].email).not.toContain('canary.pool');
+      expect(a.rows[0].ssn).not.toBe('900-00-0001');
+      expect(s.rows[0]).toEqual({ email: 'canary.pool@example.com', ssn: '900-00-0001' });
+    }
+    expect(await serviceConnections()).toBe(1);
+  } finally {
+    await analyst.end();
+    await steward.end();
+  }
+});
+
+test('settings follow each client, not the connection: SET, startup options, RESET, ROLLBACK', async () => {
+  const analyst = await stack.connect('analyst', '-c TimeZone=Asia/Tokyo');
+  const steward = await stack.connect('steward');
+  const show = async (c: Client, name: string): Promise<string> => Object.values((await c.query(`SHOW ${name}`)).rows[0] as Record<string, string>)[0]!;
+  try {
+    expect(await show(analyst, 'timezone')).toBe('Asia/Tokyo');
+    const serverZone = await show(steward, 'timezone');
+    expect(serverZone).not.toBe('Asia/Tokyo');
+    await steward.query("SET TimeZone = 'Europe/Paris'");
+    await steward.query("SET application_name = 'steward-tool'");
+    expect(await show(analyst, 'timezone')).toBe('Asia/Tokyo');
+    expect(await show(analyst, 'application_name')).toBe('');
+    expect(await show(steward, 'timezone')).toBe('Europe/Paris');
+    expect(await show(steward, 'application_name')).toBe('steward-tool');
+    // A SET rolled back leaves nothing behind, on the client or on the connection.
+    await analyst.query('BEGIN');
+    await analyst.query('SET statement_timeout = 1234');
+    await analyst.query('ROLLBACK');
+    expect(await show(analyst, 'statement_timeout')).toBe('0');
+    // SET LOCAL ends with its transaction.
+    await steward.query('BEGIN');
+    await steward.query("SET LOCAL TimeZone = 'UTC'");
+    expect(await show(steward, 'timezone')).toBe('UTC');
+    await steward.query('COMMIT');
+    expect(await show(steward, 'timezone')).toBe('Europe/Paris');
+    // RESET returns to what the client started with, not to the server's default.
+    await analyst.query("SET TimeZone = 'America/Lima'");
+    expect(await show(steward, 'timezone')).toBe('Europe/Paris');
+    expect(await show(analyst, 'timezone')).toBe('America/Lima');
+    await analyst.query('RESET TimeZone');
+    expect(await show(steward, 'timezone')).toBe('Europe/Paris');
+    expect(await show(analyst, 'timezone')).toBe('Asia/Tokyo');
+    await steward.query('RESET ALL');
+    expect(await show(steward, 'timezone')).toBe(serverZone);
+    expect(await show(steward, 'application_name')).toBe('');
+    // search_path is tracked by pgveil's decisions and by the pool.
+    await analyst.query('SET search_path = pg_catalog');
+    await expect(analyst.query('SELECT email FROM customers LIMIT 1')).rejects.toMatchObject({ code: '42P01' });
+    expect((await steward.query('SELECT count(*) > 0 AS ok FROM customers')).rows[0].ok).toBe(true);
+  } finally {
+    await analyst.end();
+    await steward.end();
+  }
+});
+
+test('named prepared statements of two clients: same name, other texts; same text, other decisions', async () => {
+  const analyst = await stack.connect('analyst');
+  const steward = await stack.connect('steward');
+  try {
+    const q = { name: 'by_id', text: 'SELECT email FROM customers WHERE id = $1', values: [900001] };
+    const other = { name: 'by_id', text: 'SELECT ssn AS email FROM customers WHERE id = $1', values: [900001] };
+    for (let i = 0; i < 3; i++) {
+      const a = await analyst.query(q);
+      const s = await steward.query(other);
+      expect(a.rows[0].email).not.toContain('canary.pool');
+      expect(s.rows[0].email).toBe('900-00-0001');
+    }
+    const sameText = { name: 'emails', text: 'SELECT email FROM customers WHERE id = $1', values: [900001] };
+    expect((await steward.query(sameText)).rows[0].email).toBe('canary.pool@example.com');
+    expect((await analyst.query(sameText)).rows[0].email).not.toContain('canary.pool');
+    expect((await steward.query(sameText)).rows[0].email).toBe('canary.pool@example.com');
+  } finally {
+    await analyst.end();
+    await steward.end();
+  }
+});
+
+test("SQL cannot reach another client's statement by its upstream name", async () => {
+  const steward = await stack.connect('steward');
+  const analyst = await stack.connect('analyst');
+  try {
+    await steward.query({ name: 'raw', text: canary });
+    await expect(analyst.query('EXECUTE pgveil_anything')).rejects.toMatchObject({
+      code: '26000',
+      message: 'prepared statement "pgveil_anything" does not exist',
+    });
+    await expect(analyst.query('DEALLOCATE pgveil_anything')).rejects.toMatchObject({ code: '26000' });
+  } finally {
+    await analyst.end();
+    await steward.end();
+  }
+});
+
+test('a client that waits longer than waitTimeoutMs gets 53300; the one holding the connection is unaffected', async () => {
+  const holder = await stack.connect('steward');
+  const waiter = await stack.connect('analyst');
+  waiter.on('error', () => undefined);
+  try {
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1');
+    await expect(waiter.query('SELECT 1')).rejects.toMatchObject({ code: '53300' });
+    expect((await holder.query(canary)).rows[0].ssn).toBe('900-00-0001');
+    await holder.query('COMMIT');
+  } finally {
+    await holder.end();
+    await waiter.end().catch(() => undefined);
+  }
+  const after = await stack.connect('analyst');
+  expect((await after.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+  await after.end();
+});

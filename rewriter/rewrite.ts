@@ -355,7 +355,10 @@ function settingByCall(call: SetConfigCall): Effect | undefined {
     is_local: call.local,
   });
   // The form that sets only a setting pg_settings lists may change nothing: pgveil could not tell.
-  if (effect && call.ifExists)
+  const tracked =
+    (effect?.kind === 'set' && Object.keys(effect.values).length > 0) ||
+    (effect?.kind === 'reset' && effect.settings.length > 0);
+  if (tracked && call.ifExists)
     throw new GuardRefusal(
       'setting',
       `set_config of "${call.name}" over pg_settings is not allowed through pgveil: use SET`,

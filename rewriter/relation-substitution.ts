@@ -47,9 +47,14 @@ interface Decided {
   readonly protectedRelation: boolean;
 }
 
+/** Advisory locks held until the session ends (the _xact_ forms end with the transaction). */
+const SESSION_LOCK = /^pg_(try_)?advisory_lock(_shared)?$/;
+
 export class RelationSubstitution {
   readonly reasons: DecisionReason[] = [];
   readonly substituted: string[] = [];
+  /** The statement takes a session-level advisory lock: it outlives the transaction (a pool must pin). */
+  sessionLock = false;
   private readonly decided = new Map<number, Decided>();
   private readonly ownDecided = new Map<number, RelationDecision>();
   private readonly deniedColumns = new Set<string>();
@@ -243,6 +248,7 @@ export class RelationSubstitution {
           // An ordered-set aggregate's WITHIN GROUP (ORDER BY ...) expressions are arguments too.
           const withinGroup = body.agg_within_group ? ((body.agg_order as Node[] | undefined) ?? []).length : 0;
           this.functions.call(parts, ((body.args as Node[] | undefined) ?? []).length + withinGroup);
+          if (SESSION_LOCK.test(parts[parts.length - 1] ?? '')) this.sessionLock = true;
           break;
         }
         case 'ColumnRef': {

@@ -46,6 +46,8 @@ export type SessionEffect = { readonly statement: number } & (
     }
   | { readonly kind: 'close_cursor'; readonly name: string | undefined }
   | { readonly kind: 'discard_all' }
+  /** A session-level advisory lock taken: it outlives the transaction. */
+  | { readonly kind: 'session_lock' }
   // Not changes but uses, checked before the statement is sent: which SQL prepared statement it
   // executes, which cursor it reads.
   | { readonly kind: 'execute'; readonly name: string }

@@ -86,6 +86,7 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
         if ((effect.kind === 'reset' && effect.settings.includes('searchPath')) || effect.kind === 'discard_all')
           searchPath = DEFAULT_SEARCH_PATH;
       }
+      if (substitution.sessionLock) effects.push({ kind: 'session_lock', statement: index });
       out.push(text);
       reasons.push(...substitution.reasons);
       for (const r of substitution.substituted) relations.add(r);

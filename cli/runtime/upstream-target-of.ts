@@ -14,7 +14,9 @@ export function upstreamTargetOf(product: DataProductConfig): UpstreamTarget {
     password: upstreamPassword(product),
     ...(u.ssl ? { ssl: u.ssl } : {}),
     ...(u.pool?.mode === 'transaction'
-      ? { pool: { size: u.pool.size ?? DEFAULT_POOL_SIZE, waitTimeoutMs: u.pool.waitTimeoutMs ?? DEFAULT_POOL_WAIT_MS } }
+      ? {
+          pool: { size: u.pool.size ?? DEFAULT_POOL_SIZE, waitTimeoutMs: u.pool.waitTimeoutMs ?? DEFAULT_POOL_WAIT_MS },
+        }
       : {}),
   };
 }

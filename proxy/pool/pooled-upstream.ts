@@ -59,22 +59,19 @@ export class PooledUpstream {
       this.pool.discard(connection);
       client.lost();
     };
-    this.capturing = runSimpleQuery(connection.upstream.socket, CAPTURE_SQL, CAPTURE_TIMEOUT_MS).then(
-      (answer) => {
-        if (answer.error) return lost();
-        this.capturing = undefined;
-        const restored = this.settings.captured(answer.rows);
-        connection.applied = new Map(answer.rows.map(([name, value]) => [name ?? '', value ?? '']));
-        this.pool.release(connection);
-        // A RESET went to the server's default upstream; for the client it went back to its own.
-        for (const name of restored) {
-          const shown = [...this.reported.keys()].find((n) => n.toLowerCase() === name);
-          const value = this.settings.current.get(name);
-          if (shown && value !== undefined) client.tell(write.parameterStatus(shown, value));
-        }
-      },
-      lost,
-    );
+    this.capturing = runSimpleQuery(connection.upstream.socket, CAPTURE_SQL, CAPTURE_TIMEOUT_MS).then((answer) => {
+      if (answer.error) return lost();
+      this.capturing = undefined;
+      const restored = this.settings.captured(answer.rows);
+      connection.applied = new Map(answer.rows.map(([name, value]) => [name ?? '', value ?? '']));
+      this.pool.release(connection);
+      // A RESET went to the server's default upstream; for the client it went back to its own.
+      for (const name of restored) {
+        const shown = [...this.reported.keys()].find((n) => n.toLowerCase() === name);
+        const value = this.settings.current.get(name);
+        if (shown && value !== undefined) client.tell(write.parameterStatus(shown, value));
+      }
+    }, lost);
   }
 
   discard(connection: PooledConnection): void {
@@ -91,7 +88,9 @@ export async function adoptSession(
   pool: UpstreamPool,
   startupSettings: ReadonlyMap<string, string>,
 ): Promise<{ pooled: PooledUpstream; parameters: Array<readonly [string, string]> }> {
-  const settings = new PooledSettings(new Map([...startupSettings].map(([name, value]) => [name.toLowerCase(), value])));
+  const settings = new PooledSettings(
+    new Map([...startupSettings].map(([name, value]) => [name.toLowerCase(), value])),
+  );
   const connection = await pool.borrow((c) => sameSettings(c.applied, settings.current));
   const parameters = new Map(connection.upstream.parameters);
   const preamble = settingsPreamble(connection.applied, settings.current);

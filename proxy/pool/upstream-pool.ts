@@ -158,8 +158,10 @@ export class UpstreamPool {
     if (waiter && !this.retired && this.open + this.opening < this.settings.size) {
       this.waiters.shift();
       clearTimeout(waiter.timer);
-      this.connect().then(waiter.resolve, (error: unknown) =>
-        waiter.reject(error instanceof PgError ? error : new PgError('08001', 'upstream unavailable', 'FATAL')),
+      this.connect().then(
+        (c) => waiter.resolve(c),
+        (error: unknown) =>
+          waiter.reject(error instanceof PgError ? error : new PgError('08001', 'upstream unavailable', 'FATAL')),
       );
     }
   }

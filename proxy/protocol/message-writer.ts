@@ -69,7 +69,10 @@ export function bindRenamed(original: Buffer, portal: string, statement: string)
   // The body after the two names starts where the original's statement name ends.
   const portalEnd = original.indexOf(0, 5);
   const statementEnd = original.indexOf(0, portalEnd + 1);
-  return frame(FrontendCode.Bind, Buffer.concat([cstring(portal), cstring(statement), original.subarray(statementEnd + 1)]));
+  return frame(
+    FrontendCode.Bind,
+    Buffer.concat([cstring(portal), cstring(statement), original.subarray(statementEnd + 1)]),
+  );
 }
 /** Bind with no parameters and no result formats. */
 export const bind = (portal: string, statement: string): Buffer =>

@@ -112,6 +112,7 @@ export class ClientRequests {
         this.ledger.settingsChanged = true;
       else if (effect.kind === 'prepare') this.ledger.pinned ??= 'SQL PREPARE';
       else if (effect.kind === 'declare_cursor' && effect.hold) this.ledger.pinned ??= 'a cursor WITH HOLD';
+      else if (effect.kind === 'session_lock') this.ledger.pinned ??= 'a session-level advisory lock';
     }
   }
 
@@ -224,7 +225,11 @@ export class ClientRequests {
     if (!inFlight && !present)
       this.send(
         { kind: 'parse', name, statement, hidden: true, ensure: true },
-        write.parse(upstreamName, this.upstreamText(statement.outcome), statement.parameterTypes ?? Buffer.from([0, 0])),
+        write.parse(
+          upstreamName,
+          this.upstreamText(statement.outcome),
+          statement.parameterTypes ?? Buffer.from([0, 0]),
+        ),
       );
     return upstreamName;
   }
@@ -236,7 +241,7 @@ export class ClientRequests {
     this.send({ kind: 'describe', refusal: unknownStatement(name) }, write.describe('S', this.sentinelName()));
   }
 
-  /** Transaction pooling: Close of a statement closes its upstream name; an unknown one closes nothing, as PostgreSQL. */
+  /** Transaction pooling: Close closes the statement's upstream name; an unknown one closes nothing. */
   private closePooled(name: string): void {
     const upstreamName = this.latestStatement(name)?.upstreamName;
     const sent = upstreamName ?? this.sentinelName();

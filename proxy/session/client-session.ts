@@ -270,7 +270,8 @@ export class ClientSession {
     try {
       lent = await pooled.borrow();
     } catch (error) {
-      const failure = error instanceof PgError ? error : new PgError('08001', 'data product upstream is unavailable', 'FATAL');
+      const failure =
+        error instanceof PgError ? error : new PgError('08001', 'data product upstream is unavailable', 'FATAL');
       this.fail(failure, failure.sqlstate === '53300' ? 'limit_exceeded' : 'upstream_failure');
       return false;
     }
@@ -287,7 +288,10 @@ export class ClientSession {
       this.pipeline!.hiddenQuery(preamble, (ok) => {
         if (ok) pooled.applied(connection, wanted);
         // Without its settings the client's statements must not run there.
-        else this.fail(new PgError('08006', 'could not give the pooled upstream connection this session\'s settings', 'FATAL'));
+        else
+          this.fail(
+            new PgError('08006', "could not give the pooled upstream connection this session's settings", 'FATAL'),
+          );
       });
     }
     this.attachUpstream(connection.upstream);

@@ -156,7 +156,8 @@ export class PipelineLedger {
     this.pending.shift();
     // A failed Parse or Bind has already dropped the unnamed statement or portal it was replacing.
     if (head.kind === 'parse' && head.name === '') this.statements.delete('');
-    if (head.kind === 'parse' && head.statement.upstreamName === '' && this.connection) this.connection.unnamed = undefined;
+    if (head.kind === 'parse' && head.statement.upstreamName === '' && this.connection)
+      this.connection.unnamed = undefined;
     if (head.kind === 'bind' && head.portal === '') this.portals.delete('');
   }
 

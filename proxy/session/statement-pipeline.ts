@@ -94,7 +94,12 @@ export class StatementPipeline implements BackendFrameHandler {
 
   /** pgveil's own Query, ahead of whatever the client sends next; nothing of its answer reaches the client. */
   hiddenQuery(sql: string, done: (ok: boolean) => void): void {
-    this.ledger.pending.push({ kind: 'hidden-query', failed: false, onSuccess: () => done(true), onFailure: () => done(false) });
+    this.ledger.pending.push({
+      kind: 'hidden-query',
+      failed: false,
+      onSuccess: () => done(true),
+      onFailure: () => done(false),
+    });
     this.requests.outbox.push(write.query(sql));
   }
 

@@ -135,7 +135,8 @@ export class UpstreamAnswers {
       case BackendCode.CloseComplete:
         if (head?.kind !== 'close') return frame;
         ledger.pending.shift();
-        if (head.name !== undefined) (head.target === 'statement' ? ledger.statements : ledger.portals).delete(head.name);
+        if (head.name !== undefined)
+          (head.target === 'statement' ? ledger.statements : ledger.portals).delete(head.name);
         if (head.upstreamName !== undefined) ledger.closed(head.upstreamName);
         return head.hidden ? undefined : frame;
       case BackendCode.RowDescription:

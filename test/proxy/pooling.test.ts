@@ -63,7 +63,8 @@ test('two principals on one upstream connection each get their own decision, eve
 test('settings follow each client, not the connection: SET, startup options, RESET, ROLLBACK', async () => {
   const analyst = await stack.connect('analyst', '-c TimeZone=Asia/Tokyo');
   const steward = await stack.connect('steward');
-  const show = async (c: Client, name: string): Promise<string> => Object.values((await c.query(`SHOW ${name}`)).rows[0] as Record<string, string>)[0]!;
+  const show = async (c: Client, name: string): Promise<string> =>
+    Object.values((await c.query(`SHOW ${name}`)).rows[0] as Record<string, string>)[0]!;
   try {
     expect(await show(analyst, 'timezone')).toBe('Asia/Tokyo');
     const serverZone = await show(steward, 'timezone');
@@ -160,4 +161,56 @@ test('a client that waits longer than waitTimeoutMs gets 53300; the one holding 
   const after = await stack.connect('analyst');
   expect((await after.query('SELECT 1 AS one')).rows[0].one).toBe(1);
   await after.end();
+});
+
+describe('what outlives a transaction pins the connection to its client until the session ends', () => {
+  test.each([
+    ['SQL PREPARE', 'PREPARE mine AS SELECT 1', 'EXECUTE mine'],
+    [
+      'a cursor WITH HOLD',
+      'DECLARE held CURSOR WITH HOLD FOR SELECT id FROM customers ORDER BY id',
+      'FETCH 1 FROM held',
+    ],
+    ['a session-level advisory lock', 'SELECT pg_advisory_lock(4242)', 'SELECT pg_advisory_unlock(4242)'],
+  ])('%s', async (_what, pin, use) => {
+    const owner = await stack.connect('steward');
+    const other = await stack.connect('analyst');
+    other.on('error', () => undefined);
+    try {
+      await owner.query(pin);
+      // The one connection stays with its owner: the other client waits, then gets 53300.
+      await expect(other.query('SELECT 1')).rejects.toMatchObject({ code: '53300' });
+      expect((await owner.query(use)).rowCount).toBe(1);
+    } finally {
+      await owner.end();
+      await other.end().catch(() => undefined);
+    }
+    // The owner left: its connection was closed (its state cannot be handed on) and a new one serves.
+    const next = await stack.connect('analyst');
+    await expect(next.query('EXECUTE mine')).rejects.toMatchObject({ code: '26000' });
+    expect((await next.query('SELECT pg_try_advisory_xact_lock(4242) AS got')).rows[0].got).toBe(true);
+    await next.end();
+  });
+
+  test('a transaction-level advisory lock does not pin', async () => {
+    const a = await stack.connect('steward');
+    const b = await stack.connect('analyst');
+    try {
+      expect((await a.query('SELECT pg_try_advisory_xact_lock(4343) AS got')).rows[0].got).toBe(true);
+      expect((await b.query('SELECT pg_try_advisory_xact_lock(4343) AS got')).rows[0].got).toBe(true);
+      expect(await serviceConnections()).toBe(1);
+    } finally {
+      await a.end();
+      await b.end();
+    }
+  });
+
+  test('LISTEN is refused whether or not the data product is pooled', async () => {
+    const a = await stack.connect('analyst');
+    try {
+      await expect(a.query('LISTEN news')).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await a.end();
+    }
+  });
 });

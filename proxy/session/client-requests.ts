@@ -24,7 +24,7 @@ import { quoteIdent } from '../../rewriter';
 import { freshness } from './decision-freshness';
 import { decidedOf, type Pending, type PipelineLedger, type Statement } from './pipeline-ledger';
 import { then } from './maybe-async';
-import { contentName } from './pooled-names';
+import { PooledStatements, unknownStatement } from './pooled-statements';
 
 /**
  * A portal executed within this long of its Bind runs on the decision checked at the Bind:
@@ -49,10 +49,19 @@ export class ClientRequests {
   /** Frames for upstream wait here until the messages at hand are handled: one write for all. */
   readonly outbox: Buffer[] = [];
 
+  private readonly pooled: PooledStatements;
+
   constructor(
     private readonly ledger: PipelineLedger,
     private readonly context: RequestContext,
-  ) {}
+  ) {
+    this.pooled = new PooledStatements({
+      ledger,
+      send: (pending, frame) => this.send(pending, frame),
+      upstreamText: (outcome) => this.upstreamText(outcome),
+      sentinelName: () => this.sentinelName(),
+    });
+  }
 
   /** Handles one client message; only a gate that must wait returns a promise. */
   handle(message: FrontendMessage): void | Promise<void> {
@@ -75,12 +84,12 @@ export class ClientRequests {
         return this.onExecute(message);
       case FrontendCode.Close: {
         const { kind, name } = readTarget(message);
-        if (this.ledger.connection && kind === 'statement') return this.closePooled(name);
+        if (this.ledger.connection && kind === 'statement') return this.pooled.close(name);
         return this.send({ kind: 'close', target: kind, name }, message.frame);
       }
       case FrontendCode.Describe: {
         const { kind, name } = readTarget(message);
-        if (this.ledger.connection && kind === 'statement') return this.describePooled(name);
+        if (this.ledger.connection && kind === 'statement') return this.pooled.describe(name);
         return this.send({ kind: 'describe' }, message.frame);
       }
       case FrontendCode.Sync:
@@ -154,31 +163,16 @@ export class ClientRequests {
   }
 
   private sendParse(parse: ReturnType<typeof readParse>, t0: bigint, decided: RewriteOutcome, hidden?: true): void {
-    const connection = this.ledger.connection;
-    // Pooled, the name upstream is not the client's: PostgreSQL's own duplicate check is pgveil's to make.
-    const outcome =
-      connection && !hidden && parse.name !== '' && this.latestStatement(parse.name)
-        ? refusal(
-            '42P05',
-            `prepared statement "${parse.name}" already exists`,
-            ['duplicate_statement'],
-            decided.policyVersion,
-          )
-        : decided;
+    const pooled = this.ledger.connection ? this.pooled : undefined;
+    const outcome = (!hidden && pooled?.duplicate(parse.name, decided.policyVersion)) || decided;
     this.noteEffects(outcome);
     const text = this.upstreamText(outcome);
-    const upstreamName = !connection
-      ? parse.name
-      : outcome.kind === 'refusal'
-        ? this.sentinelName()
-        : parse.name === ''
-          ? ''
-          : contentName(text, parse.parameterTypes);
+    const upstreamName = pooled ? pooled.parseName(parse.name, outcome, text, parse.parameterTypes) : parse.name;
     const statement: Statement = {
       sql: parse.sql,
       outcome,
       parameterTypes: parse.parameterTypes,
-      ...(connection ? { upstreamName } : {}),
+      ...(pooled ? { upstreamName } : {}),
     };
     if (outcome.kind === 'refusal') {
       this.ledger.report(
@@ -187,67 +181,9 @@ export class ClientRequests {
         { sqlstate: outcome.sqlstate, message: outcome.message },
       );
     }
-    // Another client's statement of the same content may be there already.
-    if (connection?.prepared.has(upstreamName))
-      this.send(
-        { kind: 'close', target: 'statement', name: undefined, upstreamName, hidden: true },
-        write.close('S', upstreamName),
-      );
     this.send(
       { kind: 'parse', name: parse.name, statement, ...(hidden ? { hidden } : {}) },
       write.parse(upstreamName, text, parse.parameterTypes),
-    );
-  }
-
-  /** The client's statement `name` as it will be when the messages sent so far are answered. */
-  private latestStatement(name: string): Statement | undefined {
-    const pending = this.ledger.pending;
-    for (let i = pending.length - 1; i >= 0; i--) {
-      const p = pending[i]!;
-      if (p.kind === 'parse' && p.name === name && !p.ensure) return p.statement;
-      if (p.kind === 'close' && p.target === 'statement' && p.name === name) return undefined;
-    }
-    return this.ledger.statements.get(name);
-  }
-
-  /**
-   * Transaction pooling: the upstream name of the client's statement on the connection lent now,
-   * preparing it there first when it is not (it was prepared on another connection, or evicted).
-   * Undefined: the client has no such statement.
-   */
-  private ensurePrepared(name: string): string | undefined {
-    const connection = this.ledger.connection!;
-    const statement = this.latestStatement(name);
-    if (!statement || statement.upstreamName === undefined) return undefined;
-    const upstreamName = statement.upstreamName;
-    const inFlight = this.ledger.pending.some((p) => p.kind === 'parse' && p.statement === statement);
-    const present = upstreamName === '' ? connection.unnamed === statement : connection.prepared.has(upstreamName);
-    if (!inFlight && !present)
-      this.send(
-        { kind: 'parse', name, statement, hidden: true, ensure: true },
-        write.parse(
-          upstreamName,
-          this.upstreamText(statement.outcome),
-          statement.parameterTypes ?? Buffer.from([0, 0]),
-        ),
-      );
-    return upstreamName;
-  }
-
-  /** Transaction pooling: Describe of a statement names it as upstream knows it. */
-  private describePooled(name: string): void {
-    const upstreamName = this.ensurePrepared(name);
-    if (upstreamName !== undefined) return this.send({ kind: 'describe' }, write.describe('S', upstreamName));
-    this.send({ kind: 'describe', refusal: unknownStatement(name) }, write.describe('S', this.sentinelName()));
-  }
-
-  /** Transaction pooling: Close closes the statement's upstream name; an unknown one closes nothing. */
-  private closePooled(name: string): void {
-    const upstreamName = this.latestStatement(name)?.upstreamName;
-    const sent = upstreamName ?? this.sentinelName();
-    this.send(
-      { kind: 'close', target: 'statement', name, ...(upstreamName !== undefined ? { upstreamName } : {}) },
-      write.close('S', sent),
     );
   }
 
@@ -261,7 +197,7 @@ export class ClientRequests {
     const forward = (): void => {
       if (!this.ledger.connection)
         return this.send({ kind: 'bind', portal, statementName: name, boundAt: Date.now() }, message.frame);
-      const upstreamName = this.ensurePrepared(name);
+      const upstreamName = this.pooled.ensurePrepared(name);
       if (upstreamName === undefined) return this.refuseBind(portal, name, unknownStatement(name));
       this.send(
         { kind: 'bind', portal, statementName: name, boundAt: Date.now() },
@@ -365,7 +301,7 @@ export class ClientRequests {
     if (outcome.kind !== 'plan' || outcome.effects.length === 0) return outcome;
     const { decided, statements, portals } = this.ledger;
     let result: RewriteOutcome | Promise<RewriteOutcome> = outcome;
-    const pooledRefusal = this.ledger.connection ? this.pooledUseRefusal(outcome) : undefined;
+    const pooledRefusal = this.ledger.connection ? this.pooled.useRefusal(outcome) : undefined;
     if (pooledRefusal) return pooledRefusal;
     for (const use of outcome.effects) {
       if (use.kind !== 'execute' && use.kind !== 'fetch') continue;
@@ -396,33 +332,6 @@ export class ClientRequests {
     return result;
   }
 
-  /**
-   * Transaction pooling: a connection holds other clients' statements under content names, so SQL
-   * may name only what this client prepared with SQL PREPARE (its connection is pinned to it).
-   */
-  private pooledUseRefusal(plan: RewritePlan): Refusal | undefined {
-    for (const use of plan.effects) {
-      if ((use.kind !== 'execute' && use.kind !== 'deallocate') || use.name === undefined) continue;
-      if (this.ledger.decided.prepared.has(use.name)) continue;
-      if (use.kind === 'execute' && this.ledger.statements.has(use.name))
-        return refusal(
-          '0A000',
-          `EXECUTE of "${use.name}", prepared with the extended protocol, is not supported in transaction pooling: bind it instead`,
-          ['pooling_unsupported'],
-          plan.policyVersion,
-        );
-      if (use.kind === 'deallocate' && this.ledger.statements.has(use.name))
-        return refusal(
-          '0A000',
-          `DEALLOCATE of "${use.name}", prepared with the extended protocol, is not supported in transaction pooling: close it with a Close message`,
-          ['pooling_unsupported'],
-          plan.policyVersion,
-        );
-      return unknownStatement(use.name, plan.policyVersion);
-    }
-    return undefined;
-  }
-
   /** Deallocates and prepares a SQL prepared statement again, ahead of the client's Query. */
   private prepareAgain(name: string, plan: RewritePlan): void {
     const effect = plan.effects.find((e) => e.kind === 'prepare');
@@ -445,10 +354,6 @@ export class ClientRequests {
   private sentinelName(): string {
     return `pgveil refused ${this.context.refusalToken}`;
   }
-}
-
-function unknownStatement(name: string, policyVersion = ''): Refusal {
-  return refusal('26000', `prepared statement "${name}" does not exist`, ['unknown_statement'], policyVersion);
 }
 
 /**

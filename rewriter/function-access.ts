@@ -81,6 +81,12 @@ export class FunctionAccess {
     const schema = parts.length > 1 ? parts[parts.length - 2] : undefined;
     if (parts.length > 2)
       throw new GuardRefusal('cross_database', `cross-database function reference "${parts.join('.')}" is not allowed`);
+    if ((schema === undefined || SYSTEM_SCHEMAS.has(schema)) && runsSqlText(name, argCount)) {
+      throw new GuardRefusal(
+        'refused_function',
+        `function "${name}" is not allowed through pgveil: with two arguments it runs its second as SQL text, a statement pgveil never sees`,
+      );
+    }
     if (schema !== undefined) {
       if (SYSTEM_SCHEMAS.has(schema)) return this.castStyle(name, argCount);
       if (schema === this.context.helperSchema)
@@ -263,4 +269,15 @@ function fits(fn: CatalogFunction, argCount: number): boolean {
   // A VARIADIC parameter takes any number of arguments, also none when it has a default.
   if (fn.variadic) return argCount >= Math.max(0, required - 1);
   return argCount >= required && argCount <= total;
+}
+
+/**
+ * System functions that run SQL text given as an argument by their argument count, where another
+ * form of the same name does not: `ts_rewrite(query, 'SELECT target, substitute ...')` executes
+ * that SELECT with the service account's rights and answers with what it read, while
+ * `ts_rewrite(query, target, substitute)` runs none. (The names that run SQL text in every form,
+ * `query_to_xml`, `ts_stat`..., are refused by name in statement-guard.ts.)
+ */
+function runsSqlText(name: string, argCount: number): boolean {
+  return name === 'ts_rewrite' && argCount === 2;
 }

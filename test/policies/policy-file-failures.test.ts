@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import pino from 'pino';
 import { loadPolicyFiles, PolicyStore } from '../../policies';
 import { startStack, type Stack } from '../support/pgveil-stack';
 
@@ -28,11 +29,14 @@ describe('reloading a broken global policy file', () => {
   let stack: Stack;
   let globalFile: string;
   let original: string;
+  /** pgveil's own log, as JSON lines: the refusal must be there at error level too. */
+  const logLines: string[] = [];
 
   beforeAll(async () => {
     stack = await startStack('policy_failures', {
       policyLayout: splitLayout,
       configLines: ['policyReload: { settleMs: 25, checkSeconds: 0.2 }'],
+      logger: pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }),
     });
     globalFile = join(stack.dir, 'global.yaml');
     original = readFileSync(globalFile, 'utf8');
@@ -50,9 +54,13 @@ describe('reloading a broken global policy file', () => {
     [
       'truncated mid-rule',
       (p) => writeFileSync(p, original.slice(0, original.indexOf('mask_email') + 4)),
-      'global.yaml',
+      'global.yaml: Flow map in block collection must be sufficiently indented and end with a }',
     ],
-    ['syntactically broken', (p) => writeFileSync(p, 'globalPolicies: [ { id: mask-pii, columns: [\n'), 'global.yaml'],
+    [
+      'syntactically broken',
+      (p) => writeFileSync(p, 'globalPolicies: [ { id: mask-pii, columns: [\n'),
+      'global.yaml: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ],
     [
       'a list at the top level',
       (p) => writeFileSync(p, '- id: mask-pii\n- id: mask-cards\n'),
@@ -69,12 +77,23 @@ describe('reloading a broken global policy file', () => {
         const running = stack.pgveil.policies.current().version;
         const eventsBefore = readFileSync(stack.eventsFile, 'utf8').split('\n').length;
         const failuresBefore = reloadFailures(stack.eventsFile);
+        const logBefore = logLines.length;
         breakIt(globalFile);
         // The watcher sees the change; the refusal is an event naming the file and why.
         const events = await waitForEvent(stack.eventsFile, eventsBefore, 'policy_reload_failed');
         expect(events.message).toContain(globalFile.replace(/global\.yaml$/, ''));
         expect(events.message).toContain(reason);
         expect(stack.pgveil.policies.current().version).toBe(running);
+        // The operator's log says it at error level, with the same reason and the version kept.
+        const logged = logLines.slice(logBefore).map((l) => JSON.parse(l) as Record<string, unknown>);
+        expect(logged).toContainEqual(
+          expect.objectContaining({
+            level: 50,
+            msg: 'policy change refused: the running version stays',
+            error: events.message,
+            policyVersion: running,
+          }),
+        );
         expect((await analyst.query('SELECT email, phone FROM customers WHERE id = 3')).rows).toEqual([
           { email: MASKED_EMAIL, phone: '*******0111' },
         ]);
@@ -128,6 +147,12 @@ describe('at start and at load', () => {
     ['only comments', '# nothing\n', 'holds no value'],
     ['a scalar', 'hello\n', 'top level is not a mapping'],
     ['a list', '- a\n', 'top level is not a mapping'],
+    [
+      'truncated mid-rule',
+      'tags: [pii.email]\nglobalPolicies:\n  - id: g\n    columns:\n      - tags: [pii.email]\n        action: { kind: mask_em',
+      'must be sufficiently indented and end with a } at line 6, column 32',
+    ],
+    ['syntactically broken', 'globalPolicies: [ { id: g, columns: [\n', 'end with a ] at line 2, column 1'],
   ])('%s file: refused, naming the file', (_name, text, reason) => {
     const path = file(`${_name.replace(/ /g, '-')}.yaml`, text);
     expect(() => loadPolicyFiles([path])).toThrow(`${path}`);
@@ -149,6 +174,9 @@ describe('at start and at load', () => {
 
   test('a missing file is refused', () => {
     expect(() => loadPolicyFiles([join(dir, 'nowhere.yaml')])).toThrow(
+      `cannot read policy file "${join(dir, 'nowhere.yaml')}"`,
+    );
+    expect(() => new PolicyStore({ paths: [join(dir, 'nowhere.yaml')], watch: false })).toThrow(
       `cannot read policy file "${join(dir, 'nowhere.yaml')}"`,
     );
   });

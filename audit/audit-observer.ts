@@ -62,7 +62,15 @@ export function createAuditObserver(options: AuditObserverOptions): StatementObs
   return {
     statementFinished(record: StatementRecord) {
       const { session, outcome } = record;
-      const decision = outcome.kind === 'refusal' ? 'refused' : outcome.rewritten ? 'rewritten' : 'allowed';
+      // An EXECUTE or FETCH passes upstream as written, but runs a statement whose protected relations
+      // were substituted (the session adds that statement's relations and reasons to the outcome):
+      // its answer is as rewritten as the statement's own.
+      const decision =
+        outcome.kind === 'refusal'
+          ? 'refused'
+          : outcome.rewritten || outcome.relations.length > 0
+            ? 'rewritten'
+            : 'allowed';
       const statement =
         outcome.kind === 'plan' && outcome.audit && !options.rawStatements
           ? outcome.audit.statement

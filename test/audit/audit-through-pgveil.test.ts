@@ -6,7 +6,7 @@
 import Redis from 'ioredis';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import pino from 'pino';
@@ -15,6 +15,7 @@ import { loadServerConfig } from '../../cli/config/load-server-config';
 import { startPgveil } from '../../cli/runtime/start-pgveil';
 import { startStack, type Stack } from '../support/pgveil-stack';
 import { deletePrefix, REDIS_URL, testKeyPrefix } from '../support/redis';
+import { waitForText } from '../support/wait-for-text';
 
 const CLI = join(__dirname, '../../dist/cli/pgveil.js');
 const prefix = testKeyPrefix('audit-e2e');
@@ -190,6 +191,86 @@ test('checkpoints reach the events file and Redis; audit verify --checkpoints pa
     code: 1,
     stdout: expect.stringMatching(
       /^tampered: shutdown checkpoint of \S+: its signature does not match the audit key: forged\n$/,
+    ),
+  });
+});
+
+test('a running pgveil sends interval and rotation checkpoints too, to the events file and Redis alike', async () => {
+  // Rotation at the smallest size allowed, and a checkpoint every second while records are written.
+  const config = readFileSync(join(stack.dir, 'pgveil.yaml'), 'utf8')
+    .replace(
+      'audit: { file: audit/audit.jsonl }',
+      'audit: { file: rotating/audit.jsonl, secretEnv: PGVEIL_TEST_AUDIT_KEY, checkpointSeconds: 1, rotateBytes: 4096, logName: rotating-log }',
+    )
+    .replace('path: audit/events.jsonl', 'path: rotating/events.jsonl');
+  writeFileSync(join(stack.dir, 'rotating.yaml'), config);
+  process.env.PGVEIL_TEST_AUDIT_KEY = 'the-audit-key';
+  const pgveil = await startPgveil(loadServerConfig(join(stack.dir, 'rotating.yaml')), pino({ level: 'silent' }));
+  const auditFile = join(stack.dir, 'rotating/audit.jsonl');
+  const eventsFile = join(stack.dir, 'rotating/events.jsonl');
+  const client = new Client({
+    host: '127.0.0.1',
+    port: pgveil.port,
+    user: 'analyst',
+    password: 'analyst',
+    database: 'demo',
+  });
+  await client.connect();
+  try {
+    await client.query('SELECT email FROM customers WHERE id = 1');
+    // Waits for the condition, not for a time: the next interval checkpoint after a record.
+    expect(await waitForText(eventsFile, '"reasons":["interval"]', 30_000)).toContain('"reasons":["interval"]');
+    for (let i = 2; i <= 40 && !existsSync(`${auditFile}.000001`); i++)
+      await client.query(`SELECT email FROM customers WHERE id = ${i}`);
+  } finally {
+    await client.end();
+    await pgveil.close();
+  }
+  const files = [`${auditFile}.000001`, auditFile];
+  const linesOf = (file: string): string[] => readFileSync(file, 'utf8').trim().split('\n');
+  const rotated = linesOf(files[0]!);
+  const all = [...rotated, ...linesOf(auditFile)];
+  const hashOf = (line: string): string => (JSON.parse(line) as { hash: string }).hash;
+  type Checkpoint = { log: string; records: number; head: string; reason: string; signature: string };
+  const sent = readFileSync(eventsFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { kind: string; checkpoint?: Checkpoint })
+    .filter((e) => e.kind === 'audit_checkpoint')
+    .map((e) => e.checkpoint!);
+  expect([...new Set(sent.map((c) => c.reason))].sort()).toEqual(['interval', 'rotation', 'shutdown', 'start']);
+  for (const c of sent)
+    expect(c).toMatchObject({ log: 'rotating-log', signature: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  // The rotation names the head the finished file ends with; the shutdown the head of the whole chain.
+  expect(sent.find((c) => c.reason === 'rotation')).toMatchObject({
+    records: rotated.length,
+    head: hashOf(rotated[rotated.length - 1]!),
+  });
+  expect(sent.find((c) => c.reason === 'shutdown')).toMatchObject({
+    records: all.length,
+    head: hashOf(all[all.length - 1]!),
+  });
+  // Every checkpoint of this log also reached the Redis stream.
+  const stream = (await redis.xrange(`${prefix}audit-checkpoints`, '-', '+'))
+    .map(([, fields]) => JSON.parse(fields[1]!) as Checkpoint)
+    .filter((c) => c.log === 'rotating-log');
+  expect(stream).toEqual(sent);
+
+  const env = { ...process.env, PGVEIL_TEST_AUDIT_KEY: 'the-audit-key' };
+  const verify = (...args: string[]) =>
+    promisify(execFile)('node', [CLI, 'audit', 'verify', '--secret-env', 'PGVEIL_TEST_AUDIT_KEY', ...args], { env });
+  expect((await verify('--checkpoints', eventsFile, ...files)).stdout).toMatch(
+    new RegExp(
+      `^ok: ${all.length} records, chain intact, last hash ${hashOf(all[all.length - 1]!)}; ${sent.length} checkpoints matched, the latest: shutdown checkpoint of \\S+, at record ${all.length}\\n$`,
+    ),
+  );
+  // The newest file deleted: what is left is a valid chain, which the checkpoints show is cut.
+  await expect(verify('--checkpoints', eventsFile, files[0]!)).rejects.toMatchObject({
+    code: 1,
+    stdout: expect.stringMatching(
+      new RegExp(
+        `^tampered: the shutdown checkpoint of \\S+ counts ${all.length} records but the log has ${rotated.length}: `,
+      ),
     ),
   });
 });

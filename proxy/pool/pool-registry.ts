@@ -22,6 +22,11 @@ export class PoolRegistry {
     return pool;
   }
 
+  /** Each live pool's connections and waiting clients, by upstream (host:port/database). */
+  stats(): Array<{ upstream: string; open: number; idle: number; waiting: number }> {
+    return [...this.pools].map(([upstream, { pool }]) => ({ upstream, ...pool.stats }));
+  }
+
   close(): void {
     for (const { pool } of this.pools.values()) pool.retire();
     this.pools.clear();

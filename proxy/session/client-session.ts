@@ -366,6 +366,7 @@ export class ClientSession {
       clientAddress: this.clientAddress,
       dataProduct: this.startup.request?.database,
       detail,
+      ...(this.pooled ? { pooled: true as const } : {}),
     });
   }
 

@@ -214,3 +214,22 @@ describe('what outlives a transaction pins the connection to its client until th
     }
   });
 });
+
+test('the pool is in the metrics: connections lent and idle, clients waiting; pooled sessions hold no connection of their own', async () => {
+  const a = await stack.connect('analyst');
+  try {
+    await a.query('BEGIN');
+    await a.query('SELECT 1');
+    const during = await stack.pgveil.metrics.registry.metrics();
+    const upstream = `${PG_HOST}:${PG_PORT}/${stack.db.name}`;
+    expect(during).toContain(`pgveil_pool_connections{upstream="${upstream}",state="lent"} 1`);
+    expect(during).toContain(`pgveil_pool_connections{upstream="${upstream}",state="idle"} 0`);
+    expect(during).toContain(`pgveil_pool_waiting_clients{upstream="${upstream}"} 0`);
+    expect(during).toContain('pgveil_upstream_connections 0');
+    await a.query('COMMIT');
+    const after = await stack.pgveil.metrics.registry.metrics();
+    expect(after).toContain(`pgveil_pool_connections{upstream="${upstream}",state="idle"} 1`);
+  } finally {
+    await a.end();
+  }
+});

@@ -131,6 +131,10 @@ const REFUSED_FUNCTIONS: ReadonlyArray<[RegExp, string]> = [
   [/^pg_logical_\w+$/, 'changes server state'],
   [/^pg_replication_\w+$/, 'changes server state'],
   [/^(current_query)$/, 'exposes the rewritten statement'],
+  [
+    /^pg_(prepared_statement|cursor)$/,
+    "exposes the rewritten statements a connection holds, on a pooled one other analysts'",
+  ],
   // The value of any sequence by oid, past the per-sequence check (relation-substitution.ts checkSequence).
   [
     /^pg_sequence_last_value$/,
@@ -158,6 +162,10 @@ const REFUSED_CATALOGS = new Set([
   'pg_stat_activity',
   'pg_stat_statements',
   'pg_stat_statements_info',
+  // The statements a connection holds, as pgveil rewrote them: on a pooled connection, other
+  // analysts' (docs/pooling.md); on any, the rewrite itself, as current_query would show it.
+  'pg_prepared_statements',
+  'pg_cursors',
   // Large objects' contents; their metadata (oid, owner, ACL: what pg_dump lists) is readable like
   // pg_class, while the lo_* functions and function call messages that read contents are refused.
   'pg_largeobject',

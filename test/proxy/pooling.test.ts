@@ -233,3 +233,24 @@ test('the pool is in the metrics: connections lent and idle, clients waiting; po
     await a.end();
   }
 });
+
+test('the statements a shared connection holds are not readable: pg_prepared_statements, pg_cursors and their functions', async () => {
+  const steward = await stack.connect('steward');
+  const analyst = await stack.connect('analyst');
+  try {
+    await steward.query({
+      name: 'secret_lookup',
+      text: "SELECT ssn FROM customers WHERE email = 'canary.pool@example.com'",
+    });
+    for (const sql of [
+      'SELECT statement FROM pg_prepared_statements',
+      'SELECT statement FROM pg_catalog.pg_cursors',
+      'SELECT * FROM pg_prepared_statement()',
+      'SELECT * FROM pg_cursor()',
+    ])
+      await expect(analyst.query(sql)).rejects.toMatchObject({ code: '42501' });
+  } finally {
+    await analyst.end();
+    await steward.end();
+  }
+});

@@ -12,12 +12,16 @@ import type { SessionInfo, StatementRecord } from '../../proxy/statement-gate';
 import { backendFrames, describeBackend, describeFrontend, frontendMessages } from '../support/pipeline-script';
 import { maskedCustomers, TableGate } from '../support/table-gate';
 import { RawClient, errorFields } from '../support/raw-client';
+import { contentName } from '../../proxy/session/pooled-names';
+import type { ConnectionStatements } from '../../proxy/session/pipeline-ledger';
 
 const TOKEN = 'f00dfeedf00dfeedf00dfeed';
 const SENTINEL = `SELECT "pgveil refused ${TOKEN}"`;
 const MASKED = maskedCustomers(1);
 const READ = 'SELECT email FROM customers';
 const REFUSED = 'SELECT ssn FROM customers';
+/** The name a pooled connection knows MASKED by, prepared without parameter types. */
+const POOLED = contentName(MASKED, Buffer.from([0, 0]));
 
 interface Step {
   /** Frontend bytes the client sends. */
@@ -30,6 +34,8 @@ interface Step {
   readonly toClient?: string[];
   /** Change every decision (a policy reload), and let bound portals age past PORTAL_FRESH_MS. */
   readonly policyChange?: true;
+  /** Transaction pooling: the step runs on this pooled connection (each name one upstream connection). */
+  readonly lend?: 'a' | 'b';
 }
 
 interface Case {
@@ -309,6 +315,73 @@ const cases: Case[] = [
     ],
     audit: ['BEGIN rows=0 ok', `${READ} rows=1 ok`, `${READ} rows=0 42501`],
   },
+  {
+    name: 'pooled: a statement prepared on one connection is prepared on the next one lent before its Bind, by its content name',
+    steps: [
+      {
+        lend: 'a',
+        client: [p('s1', READ), sync],
+        upstream: [`P ${POOLED}: ${MASKED}`, 'S'],
+        answers: ['1', 'Z I'],
+        toClient: ['1', 'Z I'],
+      },
+      {
+        lend: 'b',
+        client: [b('', 's1'), e(), sync],
+        upstream: [`P ${POOLED}: ${MASKED}`, `B  <- ${POOLED}`, 'E  max 0', 'S'],
+        answers: ['1', '2', 'D', 'D', 'C SELECT 2', 'Z I'],
+        toClient: ['2', 'D', 'D', 'C SELECT 2', 'Z I'],
+      },
+      {
+        lend: 'a',
+        client: [b('', 's1'), e(), sync],
+        upstream: [`B  <- ${POOLED}`, 'E  max 0', 'S'],
+        answers: ['2', 'D', 'D', 'C SELECT 2', 'Z I'],
+        toClient: ['2', 'D', 'D', 'C SELECT 2', 'Z I'],
+      },
+    ],
+    audit: [`${READ} rows=2 ok`, `${READ} rows=2 ok`],
+  },
+  {
+    name: 'pooled: a re-Parse of a name the client has fails with 42P05 where it stood, the rest is skipped to Sync, the old statement stays',
+    steps: [
+      {
+        lend: 'a',
+        client: [p('s1', READ), sync],
+        upstream: [`P ${POOLED}: ${MASKED}`, 'S'],
+        answers: ['1', 'Z I'],
+        toClient: ['1', 'Z I'],
+      },
+      {
+        lend: 'a',
+        client: [p('s1', READ), b('', 's1'), e(), sync],
+        upstream: [`P pgveil refused ${TOKEN}: ${SENTINEL}`, `B  <- pgveil refused ${TOKEN}`, 'E  max 0', 'S'],
+        answers: ['E 42703 sentinel', 'Z I'],
+        toClient: ['E 42P05', 'Z I'],
+      },
+      {
+        lend: 'a',
+        client: [b('', 's1'), e(), sync],
+        upstream: [`B  <- ${POOLED}`, 'E  max 0', 'S'],
+        answers: ['2', 'D', 'D', 'C SELECT 2', 'Z I'],
+        toClient: ['2', 'D', 'D', 'C SELECT 2', 'Z I'],
+      },
+    ],
+    audit: [`${READ} rows=0 42P05`, `${READ} rows=2 ok`],
+  },
+  {
+    name: 'pooled: a Bind of a statement the client never prepared fails with 26000, whatever the connection holds',
+    steps: [
+      {
+        lend: 'a',
+        client: [b('', POOLED), e(), sync],
+        upstream: [`B  <- pgveil refused ${TOKEN}`, 'E  max 0', 'S'],
+        answers: ['E 26000 sentinel', 'Z I'],
+        toClient: ['E 26000', 'Z I'],
+      },
+    ],
+    audit: [`Bind of "${POOLED}" rows=0 26000`],
+  },
 ];
 
 const info: SessionInfo = {
@@ -337,7 +410,12 @@ async function run(kase: Case, check: boolean): Promise<Buffer[]> {
   });
   const relay = new BackendRelay(pipeline, StatementPipeline.inspectedCodes);
   const sent: Buffer[] = [];
+  const connections = new Map<string, ConnectionStatements>();
   for (const step of kase.steps) {
+    if (step.lend) {
+      if (!connections.has(step.lend)) connections.set(step.lend, { prepared: new Set(), unnamed: undefined });
+      pipeline.lend(connections.get(step.lend));
+    }
     if (step.policyChange) {
       gate.version++;
       const since = Date.now();
@@ -369,13 +447,23 @@ describe('socket-free', () => {
 describe('the scripted answers are what PostgreSQL answers', () => {
   test.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, kase) => {
     const upstreamBytes = await run(kase, false);
-    const pg = await RawClient.open(5432);
+    // Each pooled connection of the case is a PostgreSQL connection of its own.
+    const open = new Map<string, RawClient>();
+    const connection = async (name: string): Promise<RawClient> => {
+      let client = open.get(name);
+      if (!client) {
+        client = await RawClient.open(5432);
+        open.set(name, client);
+        client.send(serialize.startup({ user: 'postgres', database: 'postgres' }));
+        await client.until('Z');
+      }
+      return client;
+    };
     try {
-      pg.send(serialize.startup({ user: 'postgres', database: 'postgres' }));
-      await pg.until('Z');
       let i = 0;
       for (const step of kase.steps) {
         if (!step.client) continue;
+        const pg = await connection(step.lend ?? 'a');
         pg.send(upstreamBytes[i++]!);
         const expected = step.answers ?? [];
         const got: string[] = [];
@@ -395,7 +483,7 @@ describe('the scripted answers are what PostgreSQL answers', () => {
         expect(got).toEqual(expected);
       }
     } finally {
-      pg.close();
+      for (const client of open.values()) client.close();
     }
   });
 });

@@ -96,3 +96,29 @@ test('values are cut to maxValueChars and a wide relation gets fewer rows, so on
   expect(seen).toHaveLength(WIDE_COLUMNS * 50);
   expect(new Set(seen)).toEqual(new Set(['w'.repeat(32)]));
 });
+
+test('the row cap asked for is never exceeded, and a very wide relation gets shorter values instead of fewer than 20 rows', async () => {
+  const few = recorder();
+  const capped = await discoverProduct(product, {
+    classifiers: [few.classifier],
+    rows: 5,
+    excludeSchemas: ['pgveil'],
+    only: new Set(['public.wide']),
+  });
+  expect(capped.relations[0]!.sample).toEqual({ rows: 5, method: 'limit' });
+  expect(few.seen).toHaveLength(WIDE_COLUMNS * 5);
+
+  const narrow = recorder();
+  const wide = await discoverProduct(product, {
+    classifiers: [narrow.classifier],
+    rows: 1000,
+    maxValueChars: 32,
+    // 15 rows of 40 values of 32 characters would fit: 20 rows of 25 characters are read instead.
+    maxCharsPerRelation: WIDE_COLUMNS * 500,
+    excludeSchemas: ['pgveil'],
+    only: new Set(['public.wide']),
+  });
+  expect(wide.relations[0]!.sample).toEqual({ rows: 20, method: 'limit' });
+  expect(new Set(narrow.seen)).toEqual(new Set(['w'.repeat(25)]));
+  expect(narrow.seen.join('').length).toBeLessThanOrEqual(WIDE_COLUMNS * 500);
+});

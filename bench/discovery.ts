@@ -3,7 +3,7 @@
  * classifier and overall, and the time to score 10,000 sampled values, written to its own section
  * of bench/RESULTS.md. No database needed.
  */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { labelledDataset } from './discovery-dataset';
 import { measureQuality } from './discovery-quality';
 import { BUILTIN_CLASSIFIERS } from '../discovery/builtin-classifiers';
@@ -20,7 +20,7 @@ const miss = (x: number): string => (x < 0.85 ? `**${f(x)}**` : f(x));
 const lines = [
   HEADING,
   '',
-  `Measured ${new Date().toISOString()} on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}. Reproduce: \`npm run bench:discovery\` (seed ${SEED}, ${VALUES} values per column).`,
+  `Measured ${new Date().toISOString()} on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} (on a shared machine the time per value is inflated; precision and recall are not). Reproduce: \`npm run bench:discovery\` (seed ${SEED}, ${VALUES} values per column).`,
   '',
   `Data set: ${columns.length} columns (${columns.filter((c) => c.expected).length} labelled, ${columns.filter((c) => !c.expected).length} look-alikes), ${result.values} values, faker in eight locales (en_US, de, fr, es, it, pt_BR, en_GB, nl); bench/discovery-dataset.ts.`,
   '',

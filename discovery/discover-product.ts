@@ -1,9 +1,10 @@
 /**
  * One discovery run over one data product: read its relations and columns, sample each relation in
  * a read-only transaction with a statement timeout, score every column, then carry tags down view
- * lineage. Bounded: a row cap per relation (lowered for wide relations so one relation's sample stays
- * under a fixed number of characters), a time budget for the product (relations not reached are
- * listed), and each relation's values are dropped before the next is read.
+ * lineage. Bounded: a row cap per relation (lowered for wide relations, and values cut shorter for
+ * very wide ones, so one relation's sample stays under a fixed number of characters), a time budget
+ * for the product (relations not reached are listed), and each relation's values are dropped before
+ * the next is read.
  */
 import type { DataProductConfig } from '../policies';
 import { columnTags } from '../policies';
@@ -11,6 +12,7 @@ import { serviceAccountClient, upstreamTargetOf } from '../cli';
 import type { Classifier } from './classifier';
 import { scoreColumn } from './score-column';
 import { sampleFailure, sampleRelation } from './sample-relation';
+import { sampleSize } from './sample-size';
 import { viewLineage } from './view-lineage';
 import { propagateLineage } from './propagate-lineage';
 import type { ColumnFinding, DiscoveryReport, RelationFinding } from './discovery-report';
@@ -116,7 +118,7 @@ export async function discoverProduct(product: DataProductConfig, options: Disco
         notReached.push(qualified);
         continue;
       }
-      const rows = Math.max(20, Math.min(rowsCap, Math.floor(maxChars / Math.max(1, cols.length * maxValueChars))));
+      const size = sampleSize(cols.length, { rows: rowsCap, maxValueChars, maxChars });
       let sample:
         { values: ReadonlyArray<readonly string[]>; rows: number; method: 'tablesample' | 'limit' } | undefined;
       let failure: RelationFinding['failure'];
@@ -132,7 +134,7 @@ export async function discoverProduct(product: DataProductConfig, options: Disco
               estimatedRows: r.reltuples,
               pages: r.relpages,
             },
-            { rows, maxValueChars },
+            size,
           );
       } catch (error) {
         failure = sampleFailure(error);

@@ -11,11 +11,13 @@
  * form, printed for a data owner who keeps tags in the database.
  */
 import { renameSync, writeFileSync } from 'node:fs';
-import { isMap, isSeq, parseDocument, type Document, type YAMLMap } from 'yaml';
+import { isDeepStrictEqual } from 'node:util';
+import { isMap, isSeq, parse, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { buildPolicyBundle, readPolicySources } from '../policies';
 import type { TagTaxonomy } from '../policies';
 import { ValidationError } from '../policies';
 import { newTags, type DiscoveryReport } from './discovery-report';
+import { spliceTagWrites } from './splice-policy-text';
 
 interface TagWrite {
   readonly relation: string;
@@ -77,13 +79,31 @@ export function planTagWrites(
   return { writes, alreadyTagged, undeclared, views };
 }
 
-/** The policy file (of those configured) that declares `product`, and its edited text. */
+/**
+ * The policy file's text with the plan's tags written into `product`'s entry, or undefined when it
+ * does not declare `product`. The writes are spliced into the text where the file is in block style
+ * (every other byte stays); otherwise the document is printed again. Either way the result must read
+ * back as the document with the writes, or the re-printed one is used.
+ */
 export function editPolicyText(text: string, product: string, plan: TagPlan, declareTags: boolean): string | undefined {
   const doc = parseDocument(text);
   const products = doc.get('dataProducts');
   if (!isSeq(products)) return undefined;
   const entry = products.items.find((p): p is YAMLMap => isMap(p) && p.get('name') === product);
   if (!entry) return undefined;
+  const declare = declareTags ? [...plan.undeclared.keys()] : [];
+  const spliced = spliceTagWrites(text, doc, entry, plan.writes, declare);
+  const reprinted = reprintWithWrites(text, product, plan, declare);
+  if (spliced !== undefined && isDeepStrictEqual(parse(spliced), parse(reprinted))) return spliced;
+  return reprinted;
+}
+
+/** The whole document printed again with the writes: the fallback for what is not spliced in place. */
+function reprintWithWrites(text: string, product: string, plan: TagPlan, declare: readonly string[]): string {
+  const doc = parseDocument(text);
+  const entry = (doc.get('dataProducts') as YAMLSeq).items.find(
+    (p): p is YAMLMap => isMap(p) && p.get('name') === product,
+  )!;
   for (const w of plan.writes) {
     if (!entry.has('tables')) entry.set('tables', doc.createNode({}));
     const tables = entry.get('tables') as YAMLMap;
@@ -95,8 +115,9 @@ export function editPolicyText(text: string, product: string, plan: TagPlan, dec
     node.flow = true;
     columns.set(w.column, node);
   }
-  if (declareTags && plan.undeclared.size > 0) addToTaxonomy(doc, [...plan.undeclared.keys()]);
-  return doc.toString();
+  if (declare.length > 0) addToTaxonomy(doc, declare);
+  // No folding: a long line (a SCRAM verifier, the taxonomy) is kept on one line.
+  return doc.toString({ lineWidth: 0 });
 }
 
 function addToTaxonomy(doc: Document, tags: readonly string[]): void {

@@ -3,9 +3,12 @@ import validator from 'validator';
 import { NONE, SHAPE, VALID, nameWords, type Classifier } from '../classifier';
 import { fold } from './name-dictionary';
 
-/** Street words of English, German, French, Spanish, Italian, Portuguese and Dutch addresses. */
+/**
+ * Street words of English, German, French, Spanish, Italian, Portuguese and Dutch addresses (the
+ * Spanish ones include the INE's types of way: arrabal, bloque, muelle, prolongación...).
+ */
 const STREET_WORD =
-  /(^|[\s,])(street|st\.?|road|rd\.?|avenue|ave\.?|lane|ln\.?|drive|dr\.?|boulevard|blvd\.?|way|court|ct\.?|place|pl\.?|square|terrace|crescent|close|parkway|highway|hwy|circle|trail|row|walk|mews|grove|gardens|hill|park|plaza|pike|loop|alley|bypass|ridge|view|stra(ss|ß)e|str\.|weg|allee|platz|gasse|ring|damm|ufer|rue|chemin|impasse|all[ée]e|quai|cours|calle|avenida|paseo|plaza|camino|carretera|ronda|traves[ií]a|via|viale|piazza|corso|vicolo|largo|contrada|strada|rua|travessa|alameda|pra[çc]a|rodovia|estrada|straat|laan|plein|gracht|kade|steeg|singel|dreef|hof|grange|approach|glade|brow|side|green|gate|fields|end|rise|vale|wharf|yard|hollow|meadow|orchard|passage|spur|bank|chase|dale|heights|parade|causeway|esplanade|route|voie|chauss[ée]e|faubourg|glorieta|pasaje|urbanizaci[óo]n|callej[óo]n|cuesta|bajada|subida|senda|rinc[óo]n|v[ií]a|rotonda|borgo|incrocio|piazzale|lungomare|salita|ladeira|viela|marginal)(\s|,|$)/i;
+  /(^|[\s,])(street|st\.?|road|rd\.?|avenue|ave\.?|lane|ln\.?|drive|dr\.?|boulevard|blvd\.?|way|court|ct\.?|place|pl\.?|square|terrace|crescent|close|parkway|highway|hwy|circle|trail|row|walk|mews|grove|gardens|hill|park|plaza|pike|loop|alley|bypass|ridge|view|stra(ss|ß)e|str\.|weg|allee|platz|gasse|ring|damm|ufer|rue|chemin|impasse|all[ée]e|quai|cours|calle|avenida|paseo|plaza|camino|carretera|ronda|traves[ií]a|via|viale|piazza|corso|vicolo|largo|contrada|strada|rua|travessa|alameda|pra[çc]a|rodovia|estrada|straat|laan|plein|gracht|kade|steeg|singel|dreef|hof|grange|approach|glade|brow|side|green|gate|fields|end|rise|vale|wharf|yard|hollow|meadow|orchard|passage|spur|bank|chase|dale|heights|parade|causeway|esplanade|route|voie|chauss[ée]e|faubourg|glorieta|pasaje|urbanizaci[óo]n|callej[óo]n|cuesta|bajada|subida|senda|rinc[óo]n|v[ií]a|rotonda|borgo|incrocio|piazzale|lungomare|salita|ladeira|viela|marginal|acceso|arrabal|autov[ií]a|barrio|bloque|chalet|edificio|entrada|escalinata|grupo|jardines|muelle|paraje|parcela|poblado|pol[ií]gono|prolongaci[óo]n|ramal|secci[óo]n|sector|terrenos|lugar|partida|colonia|conjunto|mas[ií]a|solar|salida|torrente|quinta|rambla|aldea|huerta|puente|extramuros|ferrocarril|apartamento)(\s|,|$)/i;
 
 export const streetAddress: Classifier = {
   id: 'street_address',
@@ -24,7 +27,11 @@ export const streetAddress: Classifier = {
       /\ss\/n\.?$/i.test(v) ||
       /,\s*\d{1,5}[a-z]?$/i.test(v) ||
       /\s(n[º°o]\.?\s*)?\d{1,5}$/i.test(v);
-    const street = STREET_WORD.test(v) || /\p{L}(stra(ss|ß)e|str\.|weg|gasse|allee|platz|straat|laan)(\s|$)/iu.test(v);
+    // German compounds (Hauptstraße, Otto-Dix-Str.) and prepositional names (An der Luisenburg, Am Markt).
+    const street =
+      STREET_WORD.test(v) ||
+      /[\p{L}-](stra(ss|ß)e|str\.|weg|gasse|allee|platz|straat|laan)(\s|$)/iu.test(v) ||
+      /^([Aa]n de[rnm]|[Aa]m|[Ii]m|[Aa]uf de[rm]|[Ii]n der|[Zz]um|[Zz]ur|[Uu]nter den|[Hh]inter der) \p{Lu}/u.test(v);
     if (number && street) return VALID;
     return number || street ? SHAPE : NONE;
   },

@@ -6,9 +6,13 @@
 import { NONE, SHAPE, VALID, nameWords, type Classifier } from '../classifier';
 import { FAMILY_NAMES, GIVEN_NAMES, fold } from './name-dictionary';
 
+// A capitalised word (McDonald, O'Brien, double-barrelled Gibson-Bergnaum), an initial, or a particle.
 const NAME_TOKEN =
-  /^(\p{Lu}[\p{Ll}'’-]+|\p{Lu}\.|(de|da|do|dos|das|del|della|di|du|van|von|der|den|la|le|y|e|bin|al))$/u;
-const TITLES = /^(mr|mrs|ms|miss|dr|prof|sr|sra|srta|herr|frau|m|mme|mlle|sig|sig\.ra|dott)\.?$/i;
+  /^(\p{Lu}[\p{Ll}'’]+(\p{Lu}[\p{Ll}'’]+)?(-\p{L}[\p{Ll}'’]+)*|\p{Lu}\.|(de|da|do|dos|das|del|della|di|du|van|von|der|den|la|le|y|e|bin|al))$/u;
+// Honorifics, academic titles and generational suffixes around a name (Ing. Elvira Severi, Msc Jolijn
+// Veenstra, Menno de Vries Jr.) are not part of it.
+const TITLES =
+  /^(mr|mrs|ms|mx|miss|dr|dra|prof|sr|sra|srta|herr|frau|m|mme|mlle|sig|sig\.ra|dott|ing|ir|drs|msc|bsc|mba|phd|dipl|mag|lic|avv|jr|ii|iii|iv)\.?$/i;
 
 export const personName: Classifier = {
   id: 'person_name',
@@ -31,7 +35,7 @@ export const personName: Classifier = {
       .filter((t) => !TITLES.test(t));
     if (tokens.length < 1 || tokens.length > 5 || v.length > 80) return NONE;
     if (!tokens.every((t) => NAME_TOKEN.test(t))) return NONE;
-    const folded = tokens.map((t) => fold(t.replace(/[.'’]/g, '')));
+    const folded = tokens.flatMap((t) => fold(t.replace(/[.'’]/g, '')).split('-'));
     return folded.some((t) => GIVEN_NAMES.has(t) || FAMILY_NAMES.has(t)) ? VALID : SHAPE;
   },
 };

@@ -28,7 +28,6 @@ test('only the documented classifiers fall under 0.85 precision or recall', () =
     .filter((c) => c.precision < 0.85 || c.recall < 0.85)
     .map((c) => `${c.classifier} P=${c.precision.toFixed(2)} R=${c.recall.toFixed(2)}`);
   // phone: faker's it and en_GB numbers are outside those countries' numbering plans (e.g. +44169770786
-  // is a digit short), so under a neutral name nothing can validate them. (person_name misses too in
-  // the bench's larger run: see bench/RESULTS.md.)
+  // is a digit short), so under a neutral name nothing can validate them (bench/RESULTS.md).
   expect(under).toEqual(['phone P=1.00 R=0.75']);
 });

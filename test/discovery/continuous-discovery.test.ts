@@ -69,3 +69,19 @@ test('a tag added by the data owner ends the finding', async () => {
   expect(await gauge()).toBe('pgveil_untagged_sensitive_columns{data_product="demo"} 0');
   expect(events()).toHaveLength(1);
 });
+
+test('a changed relation is sampled again: a new column raises its own event, the old ones are not raised twice', async () => {
+  await stack.db.exec(`ALTER TABLE public.leads ADD COLUMN backup_contact text;
+    UPDATE public.leads SET backup_contact = '${CANARY}-backup' || id || '@example.net';`);
+  await refresh();
+  await refresh();
+  const raised = events();
+  expect(raised.map((e) => (e.finding as { column: string }).column)).toEqual(['contact', 'backup_contact']);
+  expect(raised[1]).toMatchObject({
+    dataProduct: 'demo',
+    finding: { relation: 'public.leads', column: 'backup_contact', classifier: 'email', proposedTags: ['pii.email'] },
+  });
+  expect(await gauge()).toBe('pgveil_untagged_sensitive_columns{data_product="demo"} 1');
+  expect(readFileSync(stack.eventsFile, 'utf8')).not.toContain(CANARY);
+  expect(readFileSync(stack.auditFile, { encoding: 'utf8', flag: 'a+' })).not.toContain(CANARY);
+});

@@ -21,7 +21,8 @@ const pgveil = (...args: string[]) => run('node', [CLI, ...args]);
 beforeAll(async () => {
   stack = await startStack('discli', {
     extraSql: `CREATE TABLE public.leads (id int, contact text, last_ip text, stage text);
-      INSERT INTO public.leads SELECT i, '${CANARY}' || i || '@example.org', '10.1.' || (i % 250) || '.' || (i * 7 % 250), 'new' FROM generate_series(1, 60) i;`,
+      INSERT INTO public.leads SELECT i, '${CANARY}' || i || '@example.org', '10.1.' || (i % 250) || '.' || (i * 7 % 250), 'new' FROM generate_series(1, 60) i;
+      CREATE VIEW public.leads_view AS SELECT id, contact FROM public.leads;`,
   });
   config = join(stack.dir, 'pgveil.yaml');
 });
@@ -107,4 +108,26 @@ test('--write records declared tags only and names the missing ones; --declare-t
     columns: { contact: ['pii.email'], last_ip: ['pii.ip_address'] },
   });
   expect(second.stdout + second.stderr).not.toContain(CANARY);
+});
+
+test('the written tag is the one the running pgveil applies: the analyst reads the e-mail masked', async () => {
+  expect(stack.pgveil.policies.reload()).toBe(true);
+  const analyst = await stack.connect('analyst');
+  try {
+    const { rows } = await analyst.query<{ contact: string }>('SELECT contact FROM public.leads WHERE id = 1');
+    expect(rows).toEqual([{ contact: 'z************@example.org' }]);
+  } finally {
+    await analyst.end();
+  }
+});
+
+test('once the base columns are tagged, a view over them does not fail --fail-on-untagged', async () => {
+  // The view is protected through public.leads: --write names it, and CI passes.
+  const { stdout } = await pgveil('discover', '--config', config, '--json', '--fail-on-untagged');
+  const view = (
+    JSON.parse(stdout) as {
+      relations: Array<{ name: string; columns: Array<{ name: string; proposals: Array<{ tag: string }> }> }>;
+    }
+  ).relations.find((r) => r.name === 'leads_view')!;
+  expect(view.columns.find((c) => c.name === 'contact')!.proposals.map((p) => p.tag)).toEqual(['pii.email']);
 });

@@ -62,7 +62,7 @@ test('a tag outside the taxonomy is held back and named, or declared on request'
   const declared = planTagWrites([report], 'p', narrow, { minConfidence: 0.6, overwrite: false, declareTags: true });
   const text = '# ours\ntags: [pii.phone]\ndataProducts:\n  - name: p # the product\n    domain: d\n';
   expect(editPolicyText(text, 'p', declared, true)).toBe(
-    '# ours\ntags: [ pii.phone, pii.email ]\ndataProducts:\n  - name: p # the product\n    domain: d\n    tables:\n      public.people:\n        columns:\n          mail: [ pii.email ]\n',
+    '# ours\ntags: [pii.phone, pii.email]\ndataProducts:\n  - name: p # the product\n    domain: d\n    tables:\n      public.people:\n        columns:\n          mail: [pii.email]\n',
   );
   expect(editPolicyText(text, 'other', declared, true)).toBeUndefined();
 });
@@ -91,4 +91,49 @@ test('a plain view is never written (protected through its base relations); a ma
   const plan = planTagWrites([views], 'p', taxonomy, { minConfidence: 0.6, overwrite: false, declareTags: false });
   expect(plan.writes).toEqual([{ relation: 'public.people_m', column: 'mail', tags: ['pii.email'] }]);
   expect(plan.views).toEqual(['public.people_v']);
+});
+
+test('--write changes only the lines it writes: long lines, quoted strings, flow lists and comments keep their bytes', () => {
+  const verifier = `SCRAM-SHA-256$4096:${'c2FsdA=='.repeat(4)}$${'U'.repeat(44)}=:${'V'.repeat(44)}=`;
+  const text = [
+    '# policies',
+    'tags:',
+    '  - pii.phone   # the phone tag',
+    '  - pii.contact',
+    'dataProducts:',
+    '  - name: p',
+    '    domain: d',
+    '    tables:',
+    '      public.people:',
+    '        columns:',
+    '          phone: [pii.contact] # set by hand',
+    '',
+    '      public.other:',
+    '        columns:',
+    '          x: [ pii.phone ]',
+    '',
+    'globalPolicies:',
+    '  - id: r',
+    '    unless: { attribute: clearance, equals: pii }',
+    '    columns: [{ tags: [pii.phone, pii.contact, pii.email, pii.ssn, pii.name, pii.birth_date, finance.card], action: { kind: hash } }]',
+    'users:',
+    `  - { name: a, password: "${verifier}", groups: [g] }`,
+    '',
+  ].join('\n');
+  const plan = planTagWrites([report], 'p', taxonomy, { minConfidence: 0.6, overwrite: true, declareTags: true });
+  const withDeclared = { ...plan, undeclared: new Map([['pii.email', ['public.people.mail']]]) };
+  expect(editPolicyText(text, 'p', withDeclared, true)).toBe(
+    text
+      .replace('  - pii.contact\n', '  - pii.contact\n  - pii.email\n')
+      .replace('phone: [pii.contact] # set by hand', 'phone: [pii.phone] # set by hand\n          mail: [pii.email]'),
+  );
+});
+
+test('a product entry in flow style is printed again, with the same meaning', () => {
+  const text =
+    'tags: [pii.email]\ndataProducts:\n  - { name: p, domain: d, tables: { public.people: { columns: {} } } }\n';
+  const plan = planTagWrites([report], 'p', taxonomy, { minConfidence: 0.6, overwrite: false, declareTags: false });
+  expect(editPolicyText(text, 'p', plan, false)).toBe(
+    'tags: [ pii.email ]\ndataProducts:\n  - { name: p, domain: d, tables: { public.people: { columns: { mail: [ pii.email ] } } } }\n',
+  );
 });

@@ -94,6 +94,8 @@ export class UpstreamPool {
       waiter.resolve(connection);
       return;
     }
+    // An idle connection says nothing unless it is dying (a FATAL from pg_terminate_backend, a shutdown).
+    socket.once('data', () => this.discard(connection));
     this.idle.push(connection);
   }
 
@@ -124,7 +126,9 @@ export class UpstreamPool {
           break;
         }
     }
-    return this.idle.splice(at, 1)[0];
+    const taken = this.idle.splice(at, 1)[0];
+    taken?.upstream.socket.removeAllListeners('data');
+    return taken;
   }
 
   private async connect(): Promise<PooledConnection> {

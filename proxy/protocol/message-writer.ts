@@ -79,5 +79,6 @@ export const bind = (portal: string, statement: string): Buffer =>
   frame(FrontendCode.Bind, Buffer.concat([cstring(portal), cstring(statement), Buffer.alloc(6)]));
 export const execute = (portal: string, maxRows: number): Buffer =>
   frame(FrontendCode.Execute, Buffer.concat([cstring(portal), int32(maxRows)]));
+export const sync = (): Buffer => frame(FrontendCode.Sync, Buffer.alloc(0));
 export const terminate = (): Buffer => frame(FrontendCode.Terminate, Buffer.alloc(0));
 export const copyFail = (message: string): Buffer => frame(FrontendCode.CopyFail, cstring(message));

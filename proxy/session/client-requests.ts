@@ -24,7 +24,7 @@ import { quoteIdent } from '../../rewriter';
 import { freshness } from './decision-freshness';
 import { decidedOf, type Pending, type PipelineLedger, type Statement } from './pipeline-ledger';
 import { then } from './maybe-async';
-import { PooledStatements, unknownStatement } from './pooled-statements';
+import { deallocateUpstream, PooledStatements, unknownStatement } from './pooled-statements';
 
 /**
  * A portal executed within this long of its Bind runs on the decision checked at the Bind:
@@ -84,11 +84,13 @@ export class ClientRequests {
         return this.onExecute(message);
       case FrontendCode.Close: {
         const { kind, name } = readTarget(message);
+        if (kind === 'portal') this.ledger.portalWork = true;
         if (this.ledger.connection && kind === 'statement') return this.pooled.close(name);
         return this.send({ kind: 'close', target: kind, name }, message.frame);
       }
       case FrontendCode.Describe: {
         const { kind, name } = readTarget(message);
+        if (kind === 'portal') this.ledger.portalWork = true;
         if (this.ledger.connection && kind === 'statement') return this.pooled.describe(name);
         return this.send({ kind: 'describe' }, message.frame);
       }
@@ -110,6 +112,8 @@ export class ClientRequests {
   private send(pending: Pending, frame: Buffer): void {
     this.ledger.pending.push(pending);
     this.ledger.synced = false;
+    if (pending.kind === 'simple' || pending.kind === 'bind' || pending.kind === 'execute')
+      this.ledger.portalWork = true;
     this.outbox.push(frame);
   }
 
@@ -119,9 +123,8 @@ export class ClientRequests {
     for (const effect of outcome.effects) {
       if (effect.kind === 'set' || effect.kind === 'reset' || effect.kind === 'discard_all')
         this.ledger.settingsChanged = true;
-      else if (effect.kind === 'prepare') this.ledger.pinned ??= 'SQL PREPARE';
-      else if (effect.kind === 'declare_cursor' && effect.hold) this.ledger.pinned ??= 'a cursor WITH HOLD';
-      else if (effect.kind === 'session_lock') this.ledger.pinned ??= 'a session-level advisory lock';
+      // Held until the session ends: pgveil cannot see the unlock of every lock it took.
+      else if (effect.kind === 'session_lock') this.ledger.sessionLocked = true;
     }
   }
 
@@ -269,7 +272,9 @@ export class ClientRequests {
       rows: 0,
     };
     const forward = (): void => this.send(execution, message.frame);
-    const portal = this.ledger.portals.get(portalName);
+    // A Bind of this portal still in flight replaces it: that Bind was checked just now.
+    const rebound = this.ledger.pending.some((p) => p.kind === 'bind' && p.portal === portalName);
+    const portal = rebound ? undefined : this.ledger.portals.get(portalName);
     const statement = portal?.statement;
     if (!portal || Date.now() - portal.boundAt <= PORTAL_FRESH_MS || statement?.outcome.kind !== 'plan')
       return forward();
@@ -301,8 +306,10 @@ export class ClientRequests {
     if (outcome.kind !== 'plan' || outcome.effects.length === 0) return outcome;
     const { decided, statements, portals } = this.ledger;
     let result: RewriteOutcome | Promise<RewriteOutcome> = outcome;
-    const pooledRefusal = this.ledger.connection ? this.pooled.useRefusal(outcome) : undefined;
-    if (pooledRefusal) return pooledRefusal;
+    if (this.ledger.connection) {
+      const pooled = this.pooled.useRefusal(outcome) ?? deallocateUpstream(this.pooled, outcome);
+      if (pooled) return pooled;
+    }
     for (const use of outcome.effects) {
       if (use.kind !== 'execute' && use.kind !== 'fetch') continue;
       // SQL and protocol-level prepared statements share one namespace upstream, as do cursors and portals.

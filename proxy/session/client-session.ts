@@ -285,7 +285,10 @@ export class ClientSession {
   private returnUpstream(): void {
     const connection = this.connection;
     if (!connection || this.pumping || this.cancelling || this.phase !== 'ready') return;
-    if (!PooledUpstream.mayGoBack(this.pipeline!)) return;
+    if (!PooledUpstream.mayGoBack(this.pipeline!)) {
+      if (this.pipeline!.pinned === undefined && this.pipeline!.syncEarly()) this.flushUpstream();
+      return;
+    }
     this.detachUpstream(connection.upstream);
     this.connection = undefined;
     this.upstream = undefined;

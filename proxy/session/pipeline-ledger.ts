@@ -68,7 +68,8 @@ export type Pending =
       resolved: boolean;
       refusal?: Refusal;
     } & Execution)
-  | { kind: 'sync' }
+  /** `hidden`: pgveil's own Sync, so a pooled connection can go back between a Parse and its Bind. */
+  | { kind: 'sync'; hidden?: true }
   /** pgveil's own Query (preparing a SQL prepared statement again): its answer is not the client's. */
   | { kind: 'hidden-query'; failed: boolean; onSuccess: () => void; onFailure?: () => void };
 
@@ -89,12 +90,14 @@ export class PipelineLedger {
   skippingToSync = false;
   /** Nothing was sent upstream since the last ReadyForQuery: a pooled connection may go back. */
   synced = true;
+  /** Since the last ReadyForQuery, a portal was bound, executed or described, or a Query sent. */
+  portalWork = false;
   /** Transaction pooling: the connection lent now (undefined: none, or not pooled). */
   connection: ConnectionStatements | undefined;
   /** Transaction pooling: a statement sent since the last return may have changed session settings. */
   settingsChanged = false;
-  /** Transaction pooling: why the session keeps its connection to the end (SQL PREPARE, WITH HOLD). */
-  pinned: string | undefined;
+  /** Transaction pooling: a session-level advisory lock was taken; the connection is the session's from then on. */
+  sessionLocked = false;
 
   constructor(
     /** The session as the gate sees it; follows the settings upstream holds. */
@@ -115,6 +118,18 @@ export class PipelineLedger {
       head.statement = head.portal?.statement;
     }
     return head?.kind === 'simple' || head?.kind === 'execute' ? head : undefined;
+  }
+
+  /**
+   * Transaction pooling: why the connection must stay with this session (undefined: it may go back).
+   * SQL prepared statements and cursors WITH HOLD live upstream until DEALLOCATE or CLOSE; what
+   * upstream confirmed is what counts, and once they are gone the connection may go back again.
+   */
+  get pinned(): string | undefined {
+    if (this.sessionLocked) return 'a session-level advisory lock';
+    if (this.decided.prepared.size > 0) return 'SQL PREPARE';
+    for (const cursor of this.decided.cursors.values()) if (cursor.hold) return 'a cursor WITH HOLD';
+    return undefined;
   }
 
   /** Transaction pooling: upstream confirmed a Parse on the connection lent now. */
@@ -180,6 +195,7 @@ export class PipelineLedger {
     }
     this.skippingToSync = false;
     this.synced = true;
+    this.portalWork = false;
     // Outside a transaction PostgreSQL holds no portals: neither does pgveil's map, which a
     // client binding ever new portal names would otherwise grow without bound.
     if (status === IDLE) this.portals.clear();
@@ -205,6 +221,12 @@ export class PipelineLedger {
       if (effect.statement !== index) continue;
       this.settings.apply(effect);
       this.decided.apply(effect, plan);
+      // DEALLOCATE of a protocol-level statement's name drops it (pooled: under its content name).
+      if (effect.kind === 'deallocate' && effect.name !== undefined && this.statements.has(effect.name)) {
+        const upstreamName = this.statements.get(effect.name)?.upstreamName;
+        this.statements.delete(effect.name);
+        if (upstreamName) this.connection?.prepared.delete(upstreamName);
+      }
       // DEALLOCATE ALL and DISCARD ALL drop protocol-level statements too (one namespace upstream).
       if ((effect.kind === 'deallocate' && effect.name === undefined) || effect.kind === 'discard_all') {
         this.statements.clear();

@@ -8,6 +8,7 @@ import * as write from '../protocol/message-writer';
 import { refusal, type Refusal, type RewriteOutcome, type RewritePlan } from '../../rewriter';
 import type { Pending, PipelineLedger, Statement } from './pipeline-ledger';
 import { contentName } from './pooled-names';
+import { quoteIdent } from '../../rewriter';
 
 export interface PooledRequestsHost {
   readonly ledger: PipelineLedger;
@@ -33,12 +34,28 @@ export class PooledStatements {
     if (name === '') return '';
     const upstreamName = contentName(text, parameterTypes);
     // Another client's statement of the same content may be there already.
-    if (this.host.ledger.connection?.prepared.has(upstreamName))
+    if (this.willHold(upstreamName))
       this.host.send(
         { kind: 'close', target: 'statement', name: undefined, upstreamName, hidden: true },
         write.close('S', upstreamName),
       );
     return upstreamName;
+  }
+
+  /** Whether the lent connection will hold `upstreamName` once the messages sent so far are answered. */
+  private willHold(upstreamName: string): boolean {
+    const pending = this.host.ledger.pending;
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const p = pending[i]!;
+      if (p.kind === 'parse' && p.statement.upstreamName === upstreamName) return true;
+      if (p.kind === 'close' && p.upstreamName === upstreamName) return false;
+    }
+    return this.host.ledger.connection?.prepared.has(upstreamName) ?? false;
+  }
+
+  /** True when `name` is the client's SQL PREPARE statement. */
+  sqlPrepared(name: string): boolean {
+    return this.host.ledger.decided.prepared.has(name);
   }
 
   /** The client's statement `name` as it will be when the messages sent so far are answered. */
@@ -63,7 +80,7 @@ export class PooledStatements {
     if (!statement || statement.upstreamName === undefined) return undefined;
     const upstreamName = statement.upstreamName;
     const inFlight = this.host.ledger.pending.some((p) => p.kind === 'parse' && p.statement === statement);
-    const present = upstreamName === '' ? connection.unnamed === statement : connection.prepared.has(upstreamName);
+    const present = upstreamName === '' ? connection.unnamed === statement : this.willHold(upstreamName);
     if (!inFlight && !present)
       this.host.send(
         { kind: 'parse', name, statement, hidden: true, ensure: true },
@@ -101,9 +118,11 @@ export class PooledStatements {
    * may name only what this client prepared with SQL PREPARE (its connection is pinned to it).
    */
   useRefusal(plan: RewritePlan): Refusal | undefined {
+    // PREPARE p; EXECUTE p in one Query: the statement exists by the time EXECUTE runs.
+    const preparedHere = new Set(plan.effects.flatMap((e) => (e.kind === 'prepare' ? [e.name] : [])));
     for (const use of plan.effects) {
       if ((use.kind !== 'execute' && use.kind !== 'deallocate') || use.name === undefined) continue;
-      if (this.host.ledger.decided.prepared.has(use.name)) continue;
+      if (this.host.ledger.decided.prepared.has(use.name) || preparedHere.has(use.name)) continue;
       if (use.kind === 'execute' && this.host.ledger.statements.has(use.name))
         return refusal(
           '0A000',
@@ -111,10 +130,11 @@ export class PooledStatements {
           ['pooling_unsupported'],
           plan.policyVersion,
         );
+      if (use.kind === 'deallocate' && this.host.ledger.statements.has(use.name) && plan.statementCount === 1) continue;
       if (use.kind === 'deallocate' && this.host.ledger.statements.has(use.name))
         return refusal(
           '0A000',
-          `DEALLOCATE of "${use.name}", prepared with the extended protocol, is not supported in transaction pooling: close it with a Close message`,
+          `DEALLOCATE of "${use.name}", prepared with the extended protocol, is supported in transaction pooling only as a statement of its own`,
           ['pooling_unsupported'],
           plan.policyVersion,
         );
@@ -122,6 +142,21 @@ export class PooledStatements {
     }
     return undefined;
   }
+}
+
+/**
+ * DEALLOCATE of a statement the client prepared with Parse (psycopg 3 does it): the same statement
+ * upstream under its content name, prepared on this connection first if it is not there, so that
+ * it succeeds as on PostgreSQL. Undefined when the plan is anything else.
+ */
+export function deallocateUpstream(statements: PooledStatements, plan: RewritePlan): RewritePlan | undefined {
+  const [only] = plan.effects;
+  if (plan.statementCount !== 1 || plan.effects.length !== 1 || only?.kind !== 'deallocate') return undefined;
+  const name = only.name;
+  if (name === undefined || statements.sqlPrepared(name) || !statements.latest(name)) return undefined;
+  const upstreamName = statements.ensurePrepared(name);
+  if (!upstreamName) return undefined;
+  return { ...plan, sql: `DEALLOCATE ${quoteIdent(upstreamName)}` };
 }
 
 export function unknownStatement(name: string, policyVersion = ''): Refusal {

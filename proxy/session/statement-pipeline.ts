@@ -92,6 +92,23 @@ export class StatementPipeline implements BackendFrameHandler {
     return changed;
   }
 
+  /**
+   * Transaction pooling: a client that prepares statements (Parse, Describe, Flush) and binds them
+   * later (asyncpg) would hold its connection in between. When only statements were prepared,
+   * described or closed since the last ReadyForQuery, all answered without error, outside a
+   * transaction, a Sync of pgveil's own ends the implicit transaction (nothing in it) so the
+   * connection can go back; the client's Bind, Execute and Sync later run on any connection.
+   * Returns true when it was queued.
+   */
+  syncEarly(): boolean {
+    const ledger = this.ledger;
+    if (!this.quiet || ledger.synced || ledger.portalWork || ledger.skippingToSync || !this.outsideTransaction)
+      return false;
+    ledger.pending.push({ kind: 'sync', hidden: true });
+    this.requests.outbox.push(write.sync());
+    return true;
+  }
+
   /** pgveil's own Query, ahead of whatever the client sends next; nothing of its answer reaches the client. */
   hiddenQuery(sql: string, done: (ok: boolean) => void): void {
     this.ledger.pending.push({

@@ -154,9 +154,11 @@ export class UpstreamAnswers {
       case BackendCode.PortalSuspended:
         if (head?.kind === 'execute') ledger.finish(undefined);
         return frame;
-      case BackendCode.ReadyForQuery:
+      case BackendCode.ReadyForQuery: {
+        const hidden = head?.kind === 'sync' && head.hidden === true;
         ledger.settle(frame[5]!);
-        return frame;
+        return hidden ? undefined : frame;
+      }
       case BackendCode.ParameterStatus: {
         const [name = '', value = ''] = frame.toString('utf8', 5, frame.length - 1).split('\0');
         return presentParameter(name, value, this.context.user);

@@ -192,6 +192,21 @@ describe('what outlives a transaction pins the connection to its client until th
     await next.end();
   });
 
+  test('once the prepared statement is deallocated and the held cursor closed, the connection may go back', async () => {
+    const owner = await stack.connect('steward');
+    const other = await stack.connect('analyst');
+    try {
+      await owner.query('PREPARE gone AS SELECT 1; EXECUTE gone; DEALLOCATE gone');
+      await owner.query('DECLARE passing CURSOR WITH HOLD FOR SELECT 1; FETCH 1 FROM passing');
+      await owner.query('CLOSE passing');
+      expect((await other.query('SELECT 2 AS two')).rows[0].two).toBe(2);
+      expect(await serviceConnections()).toBe(1);
+    } finally {
+      await owner.end();
+      await other.end();
+    }
+  });
+
   test('a transaction-level advisory lock does not pin', async () => {
     const a = await stack.connect('steward');
     const b = await stack.connect('analyst');

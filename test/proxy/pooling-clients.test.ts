@@ -29,7 +29,8 @@ let rowsIn: Record<string, number>;
 
 beforeAll(async () => {
   stack = await startStack('pgveil_pool_clients', {
-    policyYaml: (demo) => demo.replace('passwordFile: service.password', `passwordFile: service.password\n      ${POOL}`),
+    policyYaml: (demo) =>
+      demo.replace('passwordFile: service.password', `passwordFile: service.password\n      ${POOL}`),
     extraSql: `INSERT INTO public.customers (id, name, email, ssn, phone, birth_date, region, created_at)
                VALUES (${CANARY.id}, 'Canary Clients', '${CANARY.email}', '${CANARY.ssn}', '+1 555 0103', '1980-05-17', 'EU', now())`,
   });
@@ -97,7 +98,12 @@ test('postgres.js: two instances with prepared statements (its default), interle
       expect(a!.ssn).toMatch(HASHED);
       expect({ ...s }).toEqual({ email: CANARY.email, ssn: CANARY.ssn });
     }
-    const answers = await Promise.all([count(analyst, 'EU'), count(steward, 'EU'), count(analyst, 'US'), byId(steward)]);
+    const answers = await Promise.all([
+      count(analyst, 'EU'),
+      count(steward, 'EU'),
+      count(analyst, 'US'),
+      byId(steward),
+    ]);
     expect(answers.map((rows) => ({ ...rows[0] }))).toEqual([
       { n: rowsIn.EU },
       { n: rowsIn.EU },
@@ -213,7 +219,24 @@ test('pgbench -M prepared: four clients of each principal at once, every transac
     writeFileSync(script, PGBENCH_SCRIPTS[user].join('\n') + '\n');
     return run(
       'pgbench',
-      ['-n', '-M', 'prepared', '-c', '4', '-t', '50', '-f', script, '-h', '127.0.0.1', '-p', String(stack.port), '-U', user, 'demo'],
+      [
+        '-n',
+        '-M',
+        'prepared',
+        '-c',
+        '4',
+        '-t',
+        '50',
+        '-f',
+        script,
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(stack.port),
+        '-U',
+        user,
+        'demo',
+      ],
       { env: { ...process.env, PGPASSWORD: user, PGSSLMODE: 'disable' }, timeout: 120_000 },
     );
   };

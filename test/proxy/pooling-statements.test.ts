@@ -21,7 +21,8 @@ let superuser: Client;
 
 beforeAll(async () => {
   stack = await startStack('pgveil_pool_stmts', {
-    policyYaml: (demo) => demo.replace('passwordFile: service.password', `passwordFile: service.password\n      ${POOL}`),
+    policyYaml: (demo) =>
+      demo.replace('passwordFile: service.password', `passwordFile: service.password\n      ${POOL}`),
     extraSql: `INSERT INTO public.customers (id, name, email, ssn, phone, birth_date, region, created_at)
                VALUES (900002, 'Canary Statements', '${CANARY_EMAIL}', '900-00-0002', '+1 555 0102', '1980-05-17', 'EU', now())`,
   });
@@ -40,7 +41,9 @@ type Send = (frames: readonly Buffer[]) => Promise<string[]>;
  * Runs `script` with two sessions on PostgreSQL directly and with two steward sessions through
  * the pool; returns both transcripts (one list of tokens per exchange).
  */
-async function bothWays(script: (a: Send, b: Send) => Promise<void>): Promise<{ direct: string[][]; pooled: string[][] }> {
+async function bothWays(
+  script: (a: Send, b: Send) => Promise<void>,
+): Promise<{ direct: string[][]; pooled: string[][] }> {
   const run = async (open: () => Promise<RawClient>): Promise<string[][]> => {
     const transcript: string[][] = [];
     const a = await open();
@@ -77,13 +80,25 @@ test('re-Parse of an existing name fails with 42P05, the rest of the pipeline is
     await a([f.query('BEGIN'), f.parse('s', BY_ID), f.bind('s', ['900002']), f.execute(), f.sync()]);
     await a([f.query('ROLLBACK')]);
     // The unnamed statement may be replaced at will.
-    await b([f.parse('', BY_ID), f.parse('', 'SELECT name AS email FROM customers WHERE id = $1'), ...select('', 900002)]);
+    await b([
+      f.parse('', BY_ID),
+      f.parse('', 'SELECT name AS email FROM customers WHERE id = $1'),
+      ...select('', 900002),
+    ]);
     await b(select('s', 900002));
   });
   expect(pooled).toEqual(direct);
   expect(direct[2]).toEqual(['a', 'E:42P05', 'Z:I']);
   expect(direct[3]).toEqual(['a', ...canaryRow]);
   expect(direct[4]).toEqual(['a', 'C:BEGIN', 'Z:T', 'E:42P05', 'Z:E']);
+});
+
+test('a Parse that failed leaves its name free: a Parse of it later in the same pipeline succeeds', async () => {
+  const { direct, pooled } = await bothWays(async (a) => {
+    await a([f.parse('t', 'SELECT 1 FROM no_such_table'), f.sync(), f.parse('t', BY_ID), ...select('t', 900002)]);
+  });
+  expect(direct[0]).toEqual(['a', 'E:42P01', 'Z:I', '1', ...canaryRow]);
+  expect(pooled).toEqual(direct);
 });
 
 test('Close of a statement, then Bind of it, fails with 26000; Close of an unknown name succeeds', async () => {

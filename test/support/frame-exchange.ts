@@ -39,7 +39,7 @@ export async function exchange(client: RawClient, frames: readonly Buffer[]): Pr
   const ready = frames.filter((f) => f[0] === 0x53 || f[0] === 0x51).length;
   client.send(Buffer.concat(frames));
   const tokens: string[] = [];
-  for (let seen = 0; seen < ready; ) {
+  for (let seen = 0; seen < ready;) {
     const frame = await client.next();
     if (!frame) throw new Error(`connection closed after ${tokens.join(' ')}`);
     if (UNINTERESTING.has(frame.code)) continue;

@@ -1,4 +1,7 @@
-/** A CancelRequest sent the way libpq's PQcancel sends it: on a connection of its own, waiting until the server closes it. */
+/**
+ * A CancelRequest sent the way libpq's PQcancel sends it: on a connection of its own, waiting until
+ * the server closes it.
+ */
 import { connect } from 'node:net';
 
 const CANCEL_REQUEST_CODE = 80877102;

@@ -77,6 +77,14 @@ async function serviceConnections(): Promise<number> {
   return rows[0].n as number;
 }
 
+/** Waits (bounded) until PostgreSQL no longer lists these backends. */
+async function gone(pids: number[]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  const listed = async (): Promise<number> =>
+    (await superuser.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1)', [pids])).rows[0].n;
+  while ((await listed()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+}
+
 /** Waits (bounded) until both sessions' statements run upstream at once. */
 const bothSleeping = (): Promise<number[]> => serviceBackends('active', 2);
 
@@ -119,6 +127,35 @@ describe('cancel (#17 point 4)', () => {
       expect(await running).toBe(42);
       expect(await outcome(a.query('SELECT 8 AS answer FROM pg_sleep(1)'))).toBe(8);
     } finally {
+      await a.end();
+      await b.end();
+    }
+  });
+
+  // One connection circulates between two sessions (a third holds the other in a transaction):
+  // cancels of the first, sent at every moment around the end of its statement, never reach the
+  // second's statement, which runs on the same connection right after.
+  test("cancels racing the end of a session's statement never reach the next borrower's", async () => {
+    const holder = await stack.connect('steward');
+    const a = await stack.connect('analyst');
+    const b = await stack.connect('steward');
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1');
+      const key = keyOf(a);
+      const seenByA = new Set<unknown>();
+      for (let i = 0; i < 20; i++) {
+        const first = outcome(a.query('SELECT 1 AS answer FROM pg_sleep(0.05)'));
+        const next = outcome(b.query('SELECT 42 AS answer FROM pg_sleep(0.2)'));
+        await new Promise((r) => setTimeout(r, 5 * i));
+        await sendCancelRequest(stack.port, key.processId, key.secretKey);
+        expect(await next).toBe(42);
+        seenByA.add(await first);
+      }
+      expect([...seenByA].filter((answer) => answer !== 1 && answer !== '57014')).toEqual([]);
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
       await a.end();
       await b.end();
     }
@@ -228,14 +265,22 @@ describe('upstream faults (#17 point 5)', () => {
     }
   });
 
+  // pgveil's bug, not a flaky test: the pool ignores what an idle connection says (its FATAL), so
+  // it may lend a connection whose end it has not read yet; this fails whenever it does.
   test('idle pooled connections killed: the next statements get fresh connections, and no session fails', async () => {
     const a = await stack.connect('analyst');
     const b = await stack.connect('steward');
     try {
       await Promise.all([a.query('SELECT pg_sleep(0.2)'), b.query('SELECT pg_sleep(0.2)')]);
-      const idle = await serviceBackends('idle', 2);
-      await superuser.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [idle]);
-      await serviceBackends('idle', 0);
+      // The pool's connections (the catalog reader's, which reads pg_catalog, is left alone).
+      const { rows } = await superuser.query(
+        "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND usename = $2 AND state = 'idle' AND query NOT LIKE '%pg_catalog.pg_%'",
+        [stack.db.name, stack.serviceRole],
+      );
+      expect(rows.length).toBeGreaterThan(0);
+      await superuser.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [rows.map((r) => r.pid)]);
+      // Once PostgreSQL no longer lists them, each has sent its FATAL and is gone.
+      await gone(rows.map((r: { pid: number }) => r.pid));
       expect((await a.query(canary)).rows[0].email).toMatch(MASKED_EMAIL);
       expect((await b.query(canary)).rows[0].email).toBe(CANARY.email);
     } finally {

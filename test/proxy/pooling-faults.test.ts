@@ -14,6 +14,9 @@ import { deletePrefix, REDIS_URL, testKeyPrefix } from '../support/redis';
 import { RawClient } from '../support/raw-client';
 import { exchange, frames as f } from '../support/frame-exchange';
 import { keyOf, sendCancelRequest } from '../support/cancel-request';
+import { LineCommands } from '../support/line-commands';
+import { join } from 'node:path';
+import { PORTAL_FRESH_MS } from '../../proxy/session/client-requests';
 
 const POOL = 'pool: { mode: transaction, size: 2, waitTimeoutMs: 10000 }';
 const CANARY = { id: 900004, email: 'canary.faults@example.com', ssn: '900-00-0004' };
@@ -334,7 +337,7 @@ describe('decision changes (#17 point 5)', () => {
     await after.end();
   });
 
-  test('a revocation applies to pooled sessions: named statements and SQL PREPARE made with clearance are masked after it', async () => {
+  test('a revocation applies to pooled sessions: named statements and SQL PREPARE made with clearance are masked after it, a WITH HOLD cursor refused', async () => {
     const grantKey = `${prefix}grant:analyst:clearance:pii`;
     const watcher = await stack.connect('analyst');
     const analyst = await stack.connect('analyst');
@@ -353,17 +356,101 @@ describe('decision changes (#17 point 5)', () => {
       expect(await named()).toBe(CANARY.email);
       await analyst.query('PREPARE p AS SELECT email FROM customers WHERE id = $1');
       expect((await analyst.query(`EXECUTE p(${CANARY.id})`)).rows[0].email).toBe(CANARY.email);
+      await analyst.query(`DECLARE c CURSOR WITH HOLD FOR SELECT email FROM customers WHERE id = ${CANARY.id}`);
       await redis.del(grantKey);
       await untilWatcherSees((email) => MASKED_EMAIL.test(email));
       expect(await named()).toMatch(MASKED_EMAIL);
       expect((await analyst.query(`EXECUTE p(${CANARY.id})`)).rows[0].email).toMatch(MASKED_EMAIL);
       expect(await named()).toMatch(MASKED_EMAIL);
+      // A cursor opened with clearance is refused, as unpooled (test/e2e/decision-changes.test.ts).
+      await expect(analyst.query('FETCH 1 FROM c')).rejects.toMatchObject({
+        code: '42501',
+        message: expect.stringContaining('cursor "c" was made under a decision that no longer holds'),
+      });
     } finally {
       await redis.del(grantKey);
       await watcher.end();
       await analyst.end();
     }
   });
+});
+
+describe('transaction control after a decision change (#17 point 5; unpooled sessions fail alike)', () => {
+  // pgJDBC's rollback() and commit() send ROLLBACK and COMMIT as Parse, Bind, Execute of the unnamed
+  // portal. A decision change in the transaction must not make them fail: the unnamed portal they
+  // run is the one their own Bind just made, not the query's bound before the change.
+  test.each(['ROLLBACK', 'COMMIT'])('%s by Parse/Bind/Execute after a reload in a transaction ends it', async (end) => {
+    const c = await RawClient.session(stack.port, 'demo', 'analyst');
+    const original = readFileSync(stack.policiesFile, 'utf8');
+    try {
+      await exchange(c, [f.query('BEGIN')]);
+      expect(await exchange(c, [f.parse('', canary), f.bind(''), f.execute(), f.sync()])).toHaveLength(5);
+      // Past the window in which an Execute runs on the decision checked at its Bind.
+      await new Promise((r) => setTimeout(r, 3 * PORTAL_FRESH_MS));
+      writeFileSync(
+        stack.policiesFile,
+        original.replace('action: { kind: mask_email }', 'action: { kind: constant, value: "reloaded" }'),
+      );
+      expect(stack.pgveil.policies.reload()).toBe(true);
+      expect(await exchange(c, [f.parse('', end), f.bind(''), f.execute(), f.sync()])).toEqual([
+        '1',
+        '2',
+        `C:${end}`,
+        'Z:I',
+      ]);
+    } finally {
+      c.close();
+      writeFileSync(stack.policiesFile, original);
+      stack.pgveil.policies.reload();
+    }
+  });
+});
+
+describe('decision changes reach pgJDBC on a pool (#17 point 5)', () => {
+  // Customer 3 is the analyst's (EU); test/e2e/clients/JdbcDecisionChanges.java reads its e-mail.
+  const RAW = 'customer3@example.com';
+  const grantKey = `${prefix}grant:analyst:clearance:pii`;
+  /** Waits (bounded) until a fresh statement of another session sees the attribute change. */
+  const untilAnalystSees = async (email: string): Promise<void> => {
+    const watcher = await stack.connect('analyst');
+    const deadline = Date.now() + 5_000;
+    const seen = async (): Promise<string> =>
+      (await watcher.query('SELECT email FROM customers WHERE id = 3')).rows[0].email as string;
+    while ((await seen()) !== email && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await watcher.end();
+  };
+
+  test('a server-prepared statement follows a grant and a revocation; a cursor opened with clearance is refused', async () => {
+    const jdbc = new LineCommands('java', [
+      '-cp',
+      '/usr/share/java/postgresql.jar',
+      join(__dirname, '../e2e/clients/JdbcDecisionChanges.java'),
+      String(stack.port),
+      'demo',
+    ]);
+    const original = readFileSync(stack.policiesFile, 'utf8');
+    try {
+      expect(await jdbc.line()).toBe('ready');
+      expect(await jdbc.send('run')).toMatch(MASKED_EMAIL);
+      await redis.set(grantKey, '1', 'EX', 3600);
+      await untilAnalystSees(RAW);
+      expect(await jdbc.send('run')).toBe(RAW);
+      // A transaction with a cursor fetched a row at a time: the connection stays lent to it.
+      expect(await jdbc.send('open')).toBe(RAW);
+      await redis.del(grantKey);
+      await untilAnalystSees('c********@example.com');
+      expect(await jdbc.send('run')).toMatch(MASKED_EMAIL);
+      expect(await jdbc.send('next')).toMatch(
+        /^ERROR 42501 .*portal "C_\d+" was made under a decision that no longer holds/,
+      );
+      expect(await jdbc.send('run')).toMatch(MASKED_EMAIL);
+    } finally {
+      jdbc.close();
+      await redis.del(grantKey);
+      writeFileSync(stack.policiesFile, original);
+      stack.pgveil.policies.reload();
+    }
+  }, 120_000);
 });
 
 function errorCode(body: Buffer): string {

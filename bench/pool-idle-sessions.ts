@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { idleSessions, rssKb, waitForPort, writeProxyConfig } from './run-all';
 import { serviceConnections } from './pool-throughput';
 import { spawnPgveil } from './pgveil-process';
@@ -86,6 +86,7 @@ export async function measureIdleSessions(dir: string, sessions: number, poolSiz
     const tail = pgveil.logTail();
     throw new Error(
       `${error instanceof Error ? error.message : String(error)}${tail ? `\npgveil's log ends:\n${tail}` : ''}`,
+      { cause: error },
     );
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));

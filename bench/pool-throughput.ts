@@ -12,8 +12,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { cpuSeconds, DB, pgbench, setUp, startPgbouncer, waitForPort, writeProxyConfig } from './run-all';
+import { DB, setUp, startPgbouncer, waitForPort, writeProxyConfig } from './run-all';
 import { spawnPgveil, type PgveilProcess } from './pgveil-process';
+import { pgbenchSteady } from './pgbench-steady';
 import { startWideUpstream, SUPERUSER_PASSWORD } from './wide-upstream';
 
 export const MODES = ['simple', 'extended', 'prepared'] as const;
@@ -38,6 +39,10 @@ export interface PeerResult {
   /** Microseconds of the proxy process's CPU per statement, per mode (proxies only). */
   readonly cpuPerStatement: ReadonlyMap<Mode, number>;
   readonly failures: ReadonlyMap<Mode, string>;
+  /** pgbench's initial connection time per mode, milliseconds. */
+  readonly connectMs: ReadonlyMap<Mode, number>;
+  /** pgbench's -T per mode: the bench's seconds and the time its clients take to connect. */
+  readonly window: ReadonlyMap<Mode, number>;
 }
 
 export interface ThroughputResult {
@@ -151,43 +156,55 @@ export async function measurePoolThroughput(dir: string, options: ThroughputOpti
         logTail: () => (existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n').slice(-5).join('\n') : ''),
       });
     }
-    return { peers: runPeers(peers, options), pooledUpstreamConnections: await serviceConnections() };
+    return { peers: await runPeers(peers, options), pooledUpstreamConnections: await serviceConnections() };
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   }
 }
 
-function runPeers(peers: readonly Peer[], options: ThroughputOptions): PeerResult[] {
+async function runPeers(peers: readonly Peer[], options: ThroughputOptions): Promise<PeerResult[]> {
   const results = peers.map((p) => ({
     name: p.name,
     server: p.server,
     tps: new Map<Mode, number>(),
     cpuPerStatement: new Map<Mode, number>(),
     failures: new Map<Mode, string>(),
+    connectMs: new Map<Mode, number>(),
+    window: new Map<Mode, number>(),
   }));
-  // Warm-up, untimed: caches, the JIT, every client's connection and the pools' connections.
+  // Warm-up, untimed: caches, the JIT, the pools' connections; and how long the clients take to
+  // connect, since pgbench's -T window includes it: each timed run gets that time on top (twice
+  // over, and a second), so that about `seconds` remain once every client is in.
+  const allowance = new Map<Peer, number>();
   for (const peer of peers) {
+    let connectMs = 0;
     try {
-      pgbench(peer.port, 'simple', peer.user, peer.password, undefined, 2, options.clients);
+      const warm = await pgbenchSteady(peer, 'simple', 2, options.clients);
+      connectMs = Number.isNaN(warm.connectMs) ? warm.wallMs : warm.connectMs;
     } catch {
       // A peer that fails here fails below too, where it is reported.
     }
+    allowance.set(peer, Math.ceil((2 * connectMs) / 1000) + 1);
   }
+  // Modes interleaved, each peer once per mode, so that drift affects all alike.
   for (const mode of MODES) {
-    peers.forEach((peer, i) => {
+    for (const [i, peer] of peers.entries()) {
       const result = results[i]!;
+      const window = options.seconds + allowance.get(peer)!;
       try {
-        const cpuBefore = peer.pid ? cpuSeconds(peer.pid) : 0;
-        const run = pgbench(peer.port, mode, peer.user, peer.password, undefined, options.seconds, options.clients);
+        const run = await pgbenchSteady(peer, mode, window, options.clients);
+        result.connectMs.set(mode, run.connectMs);
+        result.window.set(mode, window);
+        if (Number.isNaN(run.tps)) throw new Error(`no transaction completed in -T ${window}: connecting took it all`);
         result.tps.set(mode, run.tps);
-        if (peer.pid) result.cpuPerStatement.set(mode, ((cpuSeconds(peer.pid) - cpuBefore) * 1e6) / run.transactions);
+        if (run.cpuSeconds !== undefined) result.cpuPerStatement.set(mode, (run.cpuSeconds * 1e6) / run.transactions);
       } catch (error) {
         result.tps.set(mode, Number.NaN);
         result.failures.set(mode, reasonOf(error));
         const tail = peer.logTail?.();
         process.stderr.write(`${peer.name}, ${mode}: ${reasonOf(error)}${tail ? `\n  its log ends:\n${tail}` : ''}\n`);
       }
-    });
+    }
   }
   return results;
 }

@@ -15,7 +15,8 @@
  * The figures mean something only on an otherwise idle machine: the load average is reported.
  *
  * Smaller runs, to try the bench (reported as a smoke run, not as figures):
- *   PGVEIL_BENCH_SECONDS=3 PGVEIL_POOL_CLIENTS=20 PGVEIL_POOL_IDLE_SESSIONS=300 PGVEIL_POOL_SOAK_SECONDS=10 npm run bench:pool
+ *   PGVEIL_BENCH_SECONDS=3 PGVEIL_POOL_CLIENTS=20 PGVEIL_POOL_IDLE_SESSIONS=300 \
+ *   PGVEIL_POOL_SOAK_SECONDS=10 npm run bench:pool
  * The issue's 10-minute soak: PGVEIL_POOL_SOAK_SECONDS=600.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -80,7 +81,7 @@ function throughputLines(t: ThroughputResult): string[] {
   const cell = (tps: number, base: number): string =>
     Number.isNaN(tps) ? 'fails' : `${fmt(tps, 0)} (${fmt(tps / base)})`;
   const lines = [
-    `### pgbench -S, ${CLIENTS} clients (-j 2), ${SECONDS} s per run, scale 10; masking and a row filter on pgbench_accounts through pgveil`,
+    `### pgbench -S, ${CLIENTS} clients (-j 2), ${SECONDS} s per run once connected, scale 10; masking and a row filter on pgbench_accounts through pgveil`,
     '',
     '| peer | PostgreSQL | simple tps (ratio to direct) | extended tps (ratio) | prepared tps (ratio) |',
     '| --- | --- | --- | --- | --- |',
@@ -94,13 +95,22 @@ function throughputLines(t: ThroughputResult): string[] {
     '',
     `Connections pooled pgveil's service account held on the machine's PostgreSQL after its runs: ${t.pooledUpstreamConnections} (pool size ${POOL_SIZE}).`,
     '',
-    'CPU of the proxy process per statement, microseconds (user + system time of all its threads during the run, over the statements pgbench completed):',
+    'CPU of the proxy process per statement, microseconds (user + system time of all its threads from the moment every client was connected to the end of the run, over the statements pgbench completed; connecting and authenticating the clients is left out, as pgbench leaves it out of tps):',
     '',
     '| proxy | simple | extended | prepared |',
     '| --- | --- | --- | --- |',
     ...t.peers
       .filter((p) => p !== direct)
       .map((p) => `| ${p.name} | ${MODES.map((m) => fmt(p.cpuPerStatement.get(m) ?? Number.NaN, 1)).join(' | ')} |`),
+    '',
+    `pgbench's initial connection time of its ${CLIENTS} clients in ms, and the run's -T in s: -T includes connecting (tps leaves it out), so each peer's runs last ${SECONDS} s more than twice its clients took to connect in the warm-up, plus 1 s:`,
+    '',
+    '| peer | simple | extended | prepared |',
+    '| --- | --- | --- | --- |',
+    ...t.peers.map(
+      (p) =>
+        `| ${p.name} | ${MODES.map((m) => `${fmt(p.connectMs.get(m) ?? Number.NaN, 0)} ms, -T ${p.window.get(m) ?? '-'}`).join(' | ')} |`,
+    ),
   ];
   const failures = t.peers.flatMap((p) => [...p.failures].map(([m, why]) => `- ${p.name}, ${m}: \`${why}\``));
   if (failures.length > 0) lines.push('', 'Failed runs (pgbench exited with an error):', '', ...failures);

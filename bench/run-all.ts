@@ -213,6 +213,44 @@ async function writeRewrittenPointQuery(db: Client, dir: string): Promise<string
   return path;
 }
 
+/** pgbench's arguments for a run of `seconds` against pgveil's bench database (`-S` unless a script). */
+export function pgbenchArgs(
+  port: number,
+  mode: string,
+  user: string,
+  script?: string,
+  seconds = DURATION,
+  clients = 8,
+): string[] {
+  return [
+    ...(script ? ['-f', script] : ['-S']),
+    '-n',
+    '-c',
+    String(clients),
+    '-j',
+    '2',
+    '-T',
+    String(seconds),
+    '-M',
+    mode,
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-U',
+    user,
+    DB,
+  ];
+}
+
+/** tps (without the initial connection time) and transactions, from pgbench's report. */
+export function parsePgbench(out: string): { tps: number; transactions: number } {
+  const tps = /tps = ([\d.]+)/.exec(out)?.[1];
+  const transactions = /number of transactions actually processed: (\d+)/.exec(out)?.[1];
+  if (!tps || !transactions) throw new Error(`pgbench printed no tps:\n${out}`);
+  return { tps: Number(tps), transactions: Number(transactions) };
+}
+
 export function pgbench(
   port: number,
   mode: string,
@@ -220,35 +258,10 @@ export function pgbench(
   password?: string,
   script?: string,
   seconds = DURATION,
-  clients = 8,
 ): { tps: number; transactions: number } {
-  const out = sh(
-    'pgbench',
-    [
-      ...(script ? ['-f', script] : ['-S']),
-      '-n',
-      '-c',
-      String(clients),
-      '-j',
-      '2',
-      '-T',
-      String(seconds),
-      '-M',
-      mode,
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-U',
-      user,
-      DB,
-    ],
-    password ? { PGPASSWORD: password } : {},
+  return parsePgbench(
+    sh('pgbench', pgbenchArgs(port, mode, user, script, seconds), password ? { PGPASSWORD: password } : {}),
   );
-  const tps = /tps = ([\d.]+)/.exec(out)?.[1];
-  const transactions = /number of transactions actually processed: (\d+)/.exec(out)?.[1];
-  if (!tps || !transactions) throw new Error(`pgbench printed no tps:\n${out}`);
-  return { tps: Number(tps), transactions: Number(transactions) };
 }
 
 const CLOCK_TICKS = Number(sh('getconf', ['CLK_TCK']).trim());

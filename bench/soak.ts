@@ -1,8 +1,10 @@
 /**
- * Load and soak (not part of CI): N concurrent analysts for M minutes through a pgveil process,
- * mixing masked queries, refusals and prepared statements. Passes only with zero errors other than
- * the expected refusals, every statement answered, one audit record per statement, and pgveil's RSS
- * flat over the run.
+ * Load and soak (not part of CI): N concurrent sessions for M minutes through a pgveil process,
+ * analysts and (one in four) stewards, whose policies differ, mixing masked queries, refusals and
+ * prepared statements. Passes only with zero errors other than the expected refusals, every
+ * statement answered, every answer the same as that principal's first answer to that statement
+ * (the data does not change: a different one came from another client's statement or policy), one
+ * audit record per statement, and pgveil's RSS flat over the run.
  *
  *   npm run soak -- [clients=200] [minutes=10] [pool=N]
  *
@@ -222,17 +224,28 @@ async function drive(
   // Every 30 s in a long soak, at least six samples in a short one.
   const sampler = setInterval(() => void sample(), Math.min(30_000, Math.max(1000, (options.seconds * 1000) / 6)));
   let unanswered = 0;
+  const firstAnswers = new Map<string, string>();
   const sessions = Promise.all(
     Array.from({ length: options.clients }, async (_, n) => {
-      const c = new Client({ host: '127.0.0.1', port: PORT, user: 'analyst', password: 'analyst', database: DB });
+      const user = n % 4 === 3 ? 'steward' : 'analyst';
+      const c = new Client({ host: '127.0.0.1', port: PORT, user, password: user, database: DB });
       c.on('error', (e) => unexpected.push(`client ${n}: ${e.message}`));
       await c.connect();
       for (let i = n; Date.now() < deadline; i++) {
         const w = WORKLOAD[i % WORKLOAD.length]!;
         unanswered++;
         try {
-          await c.query(w.name ? { name: w.name, text: w.sql, values: w.values } : { text: w.sql, values: w.values });
+          const answer = await c.query(
+            w.name ? { name: w.name, text: w.sql, values: w.values } : { text: w.sql, values: w.values },
+          );
           if (w.refused) unexpected.push(`not refused: ${w.sql}`);
+          // Rows in a canonical order: a GROUP BY without ORDER BY may come in any.
+          const seen = JSON.stringify(answer.rows.map((r) => JSON.stringify(r)).sort());
+          const key = `${user}: ${w.sql}`;
+          const first = firstAnswers.get(key);
+          if (first === undefined) firstAnswers.set(key, seen);
+          else if (first !== seen)
+            unexpected.push(`wrong answer to ${key}: ${seen.slice(0, 200)}, first ${first.slice(0, 200)}`);
         } catch (error) {
           if (w.refused && (error as { code?: string }).code === '42501') refusals++;
           else unexpected.push(`${w.sql}: ${(error as Error).message}`);
@@ -273,7 +286,7 @@ export function soakLines(result: SoakResult, options: SoakOptions): { lines: st
     passed: unexpected.length === 0 && audited === statements,
     lines: [
       `- statements: ${statements} (${Math.round(statements / options.seconds)} per second), expected refusals: ${refusals}`,
-      `- unexpected errors or unanswered statements: ${unexpected.length}${unexpected.length > 0 ? ` (first: ${unexpected[0]})` : ''}`,
+      `- unexpected errors, wrong answers or unanswered statements: ${unexpected.length}${unexpected.length > 0 ? ` (first: ${unexpected[0]})` : ''}`,
       `- audit records: ${audited} for ${statements} statements sent`,
       `- service account connections upstream, most at any sample: ${result.maxServiceConnections}${options.poolSize ? ` (pool size ${options.poolSize})` : ''}`,
       `- pgveil RSS (MB) at ${rssSamples.map((s) => `${s.second} s: ${s.rssMb.toFixed(0)}`).join(', ')}; under load from ${first.toFixed(0)} (first sample with all clients connected) to ${last.toFixed(0)} at the end`,
@@ -293,9 +306,9 @@ async function main(): Promise<void> {
   const result = await runSoak(options);
   const { lines, passed } = soakLines(result, options);
   const report = [
-    `## Soak: ${clients} concurrent analysts for ${minutes} minutes (${new Date().toISOString()})`,
+    `## Soak: ${clients} concurrent sessions for ${minutes} minutes (${new Date().toISOString()})`,
     '',
-    `Command: \`npm run soak -- ${process.argv.slice(2).join(' ')}\` (upstream: ${result.upstream}${options.poolSize ? `, transaction pooling on ${options.poolSize} connections` : ''}). Workload: masked point queries (prepared), aggregates, a join, a LIKE over a hashed column, two refusals.`,
+    `Command: \`npm run soak -- ${process.argv.slice(2).join(' ')}\` (upstream: ${result.upstream}${options.poolSize ? `, transaction pooling on ${options.poolSize} connections` : ''}). Sessions: analysts and, one in four, stewards. Workload: masked point queries (prepared), aggregates, a join, a LIKE over a hashed column, two refusals; every answer compared with its principal's first answer to the statement.`,
     '',
     ...lines,
     '',

@@ -130,7 +130,7 @@ function soakSection(result: SoakResult, options: SoakOptions): string[] {
   return [
     `### Soak: ${options.clients} concurrent sessions for ${options.seconds} s through a pool of ${POOL_SIZE}`,
     '',
-    `Upstream: ${result.upstream}. bench/soak.ts: analysts and, one in four, stewards (other policies); masked point queries as named prepared statements, aggregates, a join, a LIKE over a hashed column, two refusals; every answer compared with its principal's first answer to the statement; the same soak alone: \`npm run soak -- ${options.clients} ${options.seconds / 60} pool=${POOL_SIZE}\`. ${passed ? 'Nothing lost: every statement answered, as expected, and audited.' : '**Failed: statements unanswered, unexpected errors, wrong answers or audit records missing.**'}`,
+    `Upstream: ${result.upstream}. bench/soak.ts: analysts and, one in four, stewards (other policies); masked point queries as named prepared statements, aggregates, a join, a LIKE over a hashed column, two refusals; every answer compared with its principal's first answer to the statement; the same soak alone: \`npm run soak -- ${options.clients} ${Number((options.seconds / 60).toFixed(2))} pool=${POOL_SIZE}\`. ${passed ? 'Nothing lost: every statement answered, as expected, and audited.' : '**Failed: statements unanswered, unexpected errors, wrong answers or audit records missing.**'}`,
     '',
     ...lines,
   ];

@@ -43,35 +43,57 @@ const fmt = (n: number, digits = 2): string => n.toFixed(digits);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const STREAM_RUNS = 5;
 
-async function admin(database = 'postgres'): Promise<Client> {
-  const c = new Client({ ...PG, database });
+async function admin(database = 'postgres', server: BenchServer = MACHINE): Promise<Client> {
+  const c = new Client({ ...PG, port: server.port, password: server.superuserPassword, database });
   await c.connect();
   return c;
 }
 
-/** The bench database on the machine's PostgreSQL, provisioned as `pgveil provision` does it. */
-export async function setUp(dir: string): Promise<void> {
-  const c = await admin();
+/** Where the bench database lives: the machine's PostgreSQL, or a throwaway one (wide-upstream.ts). */
+export interface BenchServer {
+  readonly port: number;
+  /** The superuser's password, when the server authenticates with SCRAM. */
+  readonly superuserPassword?: string;
+  /** The service account's password file, for the policy's `passwordFile`. */
+  readonly servicePasswordFile?: string;
+}
+
+const MACHINE: BenchServer = { port: PG.port };
+
+/** The bench database on `server` (the machine's PostgreSQL by default), provisioned as `pgveil provision` does it. */
+export async function setUp(dir: string, server: BenchServer = MACHINE): Promise<void> {
+  const password = server.superuserPassword;
+  const c = await admin('postgres', server);
   await c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
   await c.query(`CREATE DATABASE ${DB}`);
   await c.end();
-  sh('pgbench', ['-i', '-q', '-s', '10', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, DB]);
-  const db = await admin(DB);
+  sh(
+    'pgbench',
+    ['-i', '-q', '-s', '10', '-h', PG.host, '-p', String(server.port), '-U', PG.user, DB],
+    password ? { PGPASSWORD: password } : {},
+  );
+  const db = await admin(DB, server);
   await db.query(demoSchemaSql);
   await db.query(TPCH_SQL);
   await db.end();
-  await provisionConfigured(loadServerConfig(writeProxyConfig(dir)), {
-    admin: { user: PG.user },
-    key: Buffer.alloc(32, 9),
-  });
+  await provisionConfigured(
+    loadServerConfig(writeProxyConfig(dir, { port: server.port, passwordFile: server.servicePasswordFile })),
+    { admin: { user: PG.user, password }, key: Buffer.alloc(32, 9) },
+  );
 }
 
 /** pgveil's configuration for the bench, by default in front of the machine's PostgreSQL. */
 export function writeProxyConfig(
   dir: string,
-  upstream: { port: number; passwordFile?: string } = { port: PG.port },
+  upstream: { port: number; passwordFile?: string; pool?: { size: number; waitTimeoutMs: number } } = {
+    port: PG.port,
+  },
   proxyPort = PROXY_PORT,
+  maxClientConnections = 2000,
 ): string {
+  const pool = upstream.pool
+    ? `, pool: { mode: transaction, size: ${upstream.pool.size}, waitTimeoutMs: ${upstream.pool.waitTimeoutMs} }`
+    : '';
   writeFileSync(
     join(dir, 'policies.yaml'),
     `
@@ -79,7 +101,7 @@ tags: [pii.email, pii.ssn]
 dataProducts:
   - name: ${DB}
     domain: bench
-    upstream: { host: 127.0.0.1, port: ${upstream.port}, database: ${DB}, user: pgveil_bench_svc${upstream.passwordFile ? `, passwordFile: ${upstream.passwordFile}` : ''} }
+    upstream: { host: 127.0.0.1, port: ${upstream.port}, database: ${DB}, user: pgveil_bench_svc${upstream.passwordFile ? `, passwordFile: ${upstream.passwordFile}` : ''}${pool} }
 globalPolicies:
   - id: mask-filler
     columns: [ { columns: [pgbench_accounts.filler], action: { kind: mask, keepFirst: 2, keepLast: 2 } } ]
@@ -96,7 +118,7 @@ users: [ { name: analyst, password: "${createScramVerifier('analyst')}" } ]
   );
   writeFileSync(
     join(dir, 'pgveil.yaml'),
-    `listen: { host: 127.0.0.1, port: ${proxyPort} }\npolicies: [ policies.yaml ]\naudit: { file: audit.jsonl }\nlimits: { maxClientConnections: 2000 }\nlog: { level: warn }\n`,
+    `listen: { host: 127.0.0.1, port: ${proxyPort} }\npolicies: [ policies.yaml ]\naudit: { file: audit.jsonl }\nlimits: { maxClientConnections: ${maxClientConnections} }\nlog: { level: warn }\n`,
   );
   return join(dir, 'pgveil.yaml');
 }
@@ -114,17 +136,18 @@ export async function waitForPort(port: number, timeoutMs = 15_000): Promise<voi
   }
 }
 
-function rssKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+export function rssKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
 }
 
-function startPgbouncer(dir: string): ChildProcess | undefined {
+/** PgBouncer in transaction mode in front of the machine's PostgreSQL, when Debian's package is installed. */
+export function startPgbouncer(dir: string, poolSize = 16, port = BOUNCER_PORT): ChildProcess | undefined {
   if (!existsSync('/usr/sbin/pgbouncer')) return undefined;
   writeFileSync(join(dir, 'userlist.txt'), '"postgres" ""\n');
   writeFileSync(
     join(dir, 'pgbouncer.ini'),
-    `[databases]\n${DB} = host=127.0.0.1 port=5432 dbname=${DB}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${BOUNCER_PORT}\nauth_type = trust\nauth_file = ${join(dir, 'userlist.txt')}\npool_mode = transaction\nmax_client_conn = 2000\ndefault_pool_size = 16\nlogfile = ${join(dir, 'pgbouncer.log')}\npidfile = ${join(dir, 'pgbouncer.pid')}\nunix_socket_dir =\n`,
+    `[databases]\n${DB} = host=127.0.0.1 port=5432 dbname=${DB}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${port}\nauth_type = trust\nauth_file = ${join(dir, 'userlist.txt')}\npool_mode = transaction\nmax_client_conn = 2000\ndefault_pool_size = ${poolSize}\nlogfile = ${join(dir, 'pgbouncer.log')}\npidfile = ${join(dir, 'pgbouncer.pid')}\nunix_socket_dir =\n`,
   );
   const args = [join(dir, 'pgbouncer.ini')];
   if (process.getuid?.() === 0) args.unshift('-u', 'postgres');
@@ -190,6 +213,44 @@ async function writeRewrittenPointQuery(db: Client, dir: string): Promise<string
   return path;
 }
 
+/** pgbench's arguments for a run of `seconds` against pgveil's bench database (`-S` unless a script). */
+export function pgbenchArgs(
+  port: number,
+  mode: string,
+  user: string,
+  script?: string,
+  seconds = DURATION,
+  clients = 8,
+): string[] {
+  return [
+    ...(script ? ['-f', script] : ['-S']),
+    '-n',
+    '-c',
+    String(clients),
+    '-j',
+    '2',
+    '-T',
+    String(seconds),
+    '-M',
+    mode,
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-U',
+    user,
+    DB,
+  ];
+}
+
+/** tps (without the initial connection time) and transactions, from pgbench's report. */
+export function parsePgbench(out: string): { tps: number; transactions: number } {
+  const tps = /tps = ([\d.]+)/.exec(out)?.[1];
+  const transactions = /number of transactions actually processed: (\d+)/.exec(out)?.[1];
+  if (!tps || !transactions) throw new Error(`pgbench printed no tps:\n${out}`);
+  return { tps: Number(tps), transactions: Number(transactions) };
+}
+
 export function pgbench(
   port: number,
   mode: string,
@@ -198,33 +259,9 @@ export function pgbench(
   script?: string,
   seconds = DURATION,
 ): { tps: number; transactions: number } {
-  const out = sh(
-    'pgbench',
-    [
-      ...(script ? ['-f', script] : ['-S']),
-      '-n',
-      '-c',
-      '8',
-      '-j',
-      '2',
-      '-T',
-      String(seconds),
-      '-M',
-      mode,
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-U',
-      user,
-      DB,
-    ],
-    password ? { PGPASSWORD: password } : {},
+  return parsePgbench(
+    sh('pgbench', pgbenchArgs(port, mode, user, script, seconds), password ? { PGPASSWORD: password } : {}),
   );
-  const tps = /tps = ([\d.]+)/.exec(out)?.[1];
-  const transactions = /number of transactions actually processed: (\d+)/.exec(out)?.[1];
-  if (!tps || !transactions) throw new Error(`pgbench printed no tps:\n${out}`);
-  return { tps: Number(tps), transactions: Number(transactions) };
 }
 
 const CLOCK_TICKS = Number(sh('getconf', ['CLK_TCK']).trim());
@@ -261,7 +298,7 @@ async function streamSeconds(port: number, user: string, password?: string): Pro
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-async function idleSessions(port: number, count: number): Promise<Client[]> {
+export async function idleSessions(port: number, count: number): Promise<Client[]> {
   const clients: Client[] = [];
   for (let i = 0; i < count; i += 50) {
     const batch = Array.from(

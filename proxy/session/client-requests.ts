@@ -159,15 +159,18 @@ export class ClientRequests {
   private onParse(message: FrontendMessage): void | Promise<void> {
     const parse = readParse(message);
     const t0 = process.hrtime.bigint();
-    return then(
-      then(this.check(parse.sql), (outcome) => this.checkUses(outcome, 'extended')),
-      (outcome) => this.sendParse(parse, t0, outcome),
-    );
+    const decided = then(this.check(parse.sql), (outcome) => this.checkUses(outcome, 'extended'));
+    // Pooled, the name upstream is not the client's: PostgreSQL's own duplicate check is pgveil's to make.
+    const checked = this.ledger.connection
+      ? then(decided, (outcome) =>
+          then(this.pooled.duplicate(parse.name, outcome.policyVersion), (duplicate) => duplicate ?? outcome),
+        )
+      : decided;
+    return then(checked, (outcome) => this.sendParse(parse, t0, outcome));
   }
 
-  private sendParse(parse: ReturnType<typeof readParse>, t0: bigint, decided: RewriteOutcome, hidden?: true): void {
+  private sendParse(parse: ReturnType<typeof readParse>, t0: bigint, outcome: RewriteOutcome, hidden?: true): void {
     const pooled = this.ledger.connection ? this.pooled : undefined;
-    const outcome = (!hidden && pooled?.duplicate(parse.name, decided.policyVersion)) || decided;
     this.noteEffects(outcome);
     const text = this.upstreamText(outcome);
     const upstreamName = pooled ? pooled.parseName(parse.name, outcome, text, parse.parameterTypes) : parse.name;

@@ -179,7 +179,11 @@ export class ClientSession {
           }
           // Most messages are handled synchronously; only a gate that must wait returns a promise.
           const handled = this.pipeline!.request(message);
-          if (handled) await handled;
+          if (handled) {
+            // What came before goes upstream now: the wait may be for upstream's answer to it.
+            this.flushUpstream();
+            await handled;
+          }
         }
       }
     } catch (error) {

@@ -56,7 +56,15 @@ export interface Execution {
 export type Pending =
   | ({ kind: 'simple'; error?: StatementError; completed: number } & Execution & { statement: Statement })
   /** `ensure`: pgveil prepares a statement the session already has on the connection lent to it. */
-  | { kind: 'parse'; name: string; statement: Statement; hidden?: true; ensure?: true }
+  | {
+      kind: 'parse';
+      name: string;
+      statement: Statement;
+      hidden?: true;
+      ensure?: true;
+      /** Told whether upstream created the statement, once it answered (or skipped) the Parse. */
+      answered?: Array<(created: boolean) => void>;
+    }
   | { kind: 'bind'; portal: string; statementName: string; boundAt: number; refusal?: Refusal }
   /** `name` undefined: a close of pgveil's own (an upstream name no client statement has). */
   | { kind: 'close'; target: 'statement' | 'portal'; name: string | undefined; upstreamName?: string; hidden?: true }
@@ -169,6 +177,7 @@ export class PipelineLedger {
     this.skippingToSync = true;
     if (head.kind === 'execute') return this.finish(error);
     this.pending.shift();
+    if (head.kind === 'parse') answered(head, false);
     // A failed Parse or Bind has already dropped the unnamed statement or portal it was replacing.
     if (head.kind === 'parse' && head.name === '') this.statements.delete('');
     if (head.kind === 'parse' && head.statement.upstreamName === '' && this.connection)
@@ -183,6 +192,8 @@ export class PipelineLedger {
     for (;;) {
       const p = this.pending.shift();
       if (!p || p.kind === 'sync') break;
+      // A Parse still queued here was skipped: it created nothing.
+      if (p.kind === 'parse') answered(p, false);
       if (p.kind === 'simple' && !this.skippingToSync) {
         // PostgreSQL runs no more of a pipeline after a Query: it drops the unnamed statement and portal.
         this.statements.delete('');
@@ -280,6 +291,10 @@ export class PipelineLedger {
     if (current.searchPath === info.searchPath && current.purpose === info.principal.purpose) return;
     this.info = { ...info, searchPath: current.searchPath, principal: { ...info.principal, purpose: current.purpose } };
   }
+}
+
+function answered(parse: Extract<Pending, { kind: 'parse' }>, created: boolean): void {
+  for (const tell of parse.answered ?? []) tell(created);
 }
 
 /** A protocol-level statement's decision, as a SQL EXECUTE or FETCH naming it must check it. */

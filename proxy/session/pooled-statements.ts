@@ -22,10 +22,26 @@ export interface PooledRequestsHost {
 export class PooledStatements {
   constructor(private readonly host: PooledRequestsHost) {}
 
-  /** Pooled, the name upstream is not the client's: PostgreSQL's own duplicate check is pgveil's to make. */
-  duplicate(name: string, policyVersion: string): Refusal | undefined {
-    if (name === '' || !this.latest(name)) return undefined;
-    return refusal('42P05', `prepared statement "${name}" already exists`, ['duplicate_statement'], policyVersion);
+  /**
+   * The refusal PostgreSQL would give a Parse of `name` the client already has. When the claim is a
+   * Parse still unanswered (a pipeline: Parse, Sync, Parse), upstream's answer to it decides.
+   */
+  duplicate(name: string, policyVersion: string): Refusal | undefined | Promise<Refusal | undefined> {
+    if (name === '') return undefined;
+    const exists = refusal(
+      '42P05',
+      `prepared statement "${name}" already exists`,
+      ['duplicate_statement'],
+      policyVersion,
+    );
+    const pending = this.host.ledger.pending;
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const p = pending[i]!;
+      if (p.kind === 'close' && p.target === 'statement' && p.name === name) return undefined;
+      if (p.kind === 'parse' && p.name === name && !p.ensure)
+        return new Promise((resolve) => (p.answered ??= []).push((created) => resolve(created ? exists : undefined)));
+    }
+    return this.host.ledger.statements.has(name) ? exists : undefined;
   }
 
   /** The name a client's Parse prepares upstream, after closing another statement of that name there. */

@@ -121,6 +121,7 @@ export class UpstreamAnswers {
         ledger.pending.shift();
         if (!head.ensure) ledger.statements.set(head.name, head.statement);
         ledger.prepared(head.statement);
+        for (const tell of head.answered ?? []) tell(true);
         return head.hidden ? undefined : frame;
       case BackendCode.BindComplete:
         if (head?.kind === 'bind') {

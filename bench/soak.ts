@@ -288,7 +288,7 @@ export function soakLines(result: SoakResult, options: SoakOptions): { lines: st
       `- statements: ${statements} (${Math.round(statements / options.seconds)} per second), expected refusals: ${refusals}`,
       `- unexpected errors, wrong answers or unanswered statements: ${unexpected.length}${unexpected.length > 0 ? ` (first: ${unexpected[0]})` : ''}`,
       `- audit records: ${audited} for ${statements} statements sent`,
-      `- service account connections upstream, most at any sample: ${result.maxServiceConnections}${options.poolSize ? ` (pool size ${options.poolSize})` : ''}`,
+      `- service account connections upstream, most at any sample: ${result.maxServiceConnections}${options.poolSize ? ` (pool size ${options.poolSize}, plus pgveil's own connection for catalog reads)` : ''}`,
       `- pgveil RSS (MB) at ${rssSamples.map((s) => `${s.second} s: ${s.rssMb.toFixed(0)}`).join(', ')}; under load from ${first.toFixed(0)} (first sample with all clients connected) to ${last.toFixed(0)} at the end`,
     ],
   };

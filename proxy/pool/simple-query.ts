@@ -8,6 +8,7 @@ import { BackendCode } from '../protocol/message-codes';
 import * as write from '../protocol/message-writer';
 import { decodeFields } from '../pg-error';
 import { BackendFrameReader } from '../upstream/backend-frame-reader';
+import { readDataRow } from '../protocol/data-row';
 
 export interface SimpleQueryAnswer {
   readonly rows: ReadonlyArray<ReadonlyArray<string | null>>;
@@ -34,7 +35,8 @@ export function runSimpleQuery(socket: Socket, sql: string, timeoutMs: number): 
       try {
         for (let f = reader.next(); f; f = reader.next()) {
           const code = f[0];
-          if (code === BackendCode.DataRow) rows.push(dataRowValues(f));
+          if (code === BackendCode.DataRow)
+            rows.push(readDataRow(f).map((v) => (v === null ? null : v.toString('utf8'))));
           else if (code === BackendCode.ParameterStatus) {
             const [name = '', value = ''] = f.toString('utf8', 5, f.length - 1).split('\0');
             statuses.push([name, value]);
@@ -56,20 +58,4 @@ export function runSimpleQuery(socket: Socket, sql: string, timeoutMs: number): 
     socket.once('close', onClose);
     socket.write(write.query(sql));
   });
-}
-
-function dataRowValues(frame: Buffer): Array<string | null> {
-  const count = frame.readUInt16BE(5);
-  const values: Array<string | null> = [];
-  let pos = 7;
-  for (let i = 0; i < count; i++) {
-    const length = frame.readInt32BE(pos);
-    pos += 4;
-    if (length < 0) values.push(null);
-    else {
-      values.push(frame.toString('utf8', pos, pos + length));
-      pos += length;
-    }
-  }
-  return values;
 }

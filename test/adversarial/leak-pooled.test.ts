@@ -8,6 +8,7 @@
  */
 import type { Client, QueryConfig } from 'pg';
 import { startStack, type Stack } from '../support/pgveil-stack';
+import { pooledPolicy } from '../support/pooled-stack';
 import { VIEW_SQL } from '../support/view-fixtures';
 import { CANARY_SQL } from './canaries';
 import { expectNoLeak, LEAK_RUNS } from './leak-runs';
@@ -18,11 +19,7 @@ const seen: string[] = [];
 beforeAll(async () => {
   stack = await startStack('leakpool', {
     extraSql: CANARY_SQL + VIEW_SQL,
-    policyYaml: (demo) =>
-      demo.replace(
-        'passwordFile: service.password',
-        'passwordFile: service.password\n      pool: { mode: transaction, size: 1, waitTimeoutMs: 10000 }',
-      ),
+    policyYaml: pooledPolicy(1, 10000),
   });
 });
 afterAll(async () => {

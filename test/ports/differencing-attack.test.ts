@@ -9,7 +9,7 @@
  */
 import { noisyAnswer } from '../../ports/noisy-answer';
 import { CryptoRandom } from '../../ports/random-source';
-import { readDataRow, writeDataRow } from '../../ports/data-row';
+import { readDataRow, writeDataRow } from '../../proxy/protocol/data-row';
 import type { AnswerColumn } from '../../ports/noisy-columns';
 
 const TRIALS = 20_000;

@@ -7,7 +7,7 @@
 import { BackendRelay, type BackendFrameHandler } from '../../proxy/session/backend-relay';
 import { BackendCode } from '../../proxy/protocol/message-codes';
 import * as write from '../../proxy/protocol/message-writer';
-import { readDataRow, writeDataRow } from '../../ports/data-row';
+import { readDataRow, writeDataRow } from '../../proxy/protocol/data-row';
 import type { ResultTransform } from '../../rewriter/rewrite-types';
 
 /** Upper-cases every value: a stand-in for the noise that shows which bytes went through it. */

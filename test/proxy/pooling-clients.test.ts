@@ -10,13 +10,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import postgres from 'postgres';
-import { startStack, type Stack } from '../support/pgveil-stack';
-import { PG_HOST, PG_PORT } from '../support/postgres';
+import type { Stack } from '../support/pgveil-stack';
+import { startPooledStack, type PooledStack } from '../support/pooled-stack';
 
 const run = promisify(execFile);
-const POOL = 'pool: { mode: transaction, size: 1, waitTimeoutMs: 5000 }';
 const CANARY = { id: 900003, email: 'canary.clients@example.com', ssn: '900-00-0003' };
 /** mask_email keeps the first letter and the domain. */
 const MASKED_EMAIL = /^c\*+@example\.com$/;
@@ -24,33 +23,26 @@ const HASHED = /^[0-9a-f]{64}$/;
 
 let stack: Stack;
 let superuser: Client;
+let pooled: PooledStack;
 /** Rows per region as the database holds them (the analyst sees EU rows only). */
 let rowsIn: Record<string, number>;
 
 beforeAll(async () => {
-  stack = await startStack('pgveil_pool_clients', {
-    policyYaml: (demo) =>
-      demo.replace('passwordFile: service.password', `passwordFile: service.password\n      ${POOL}`),
-    extraSql: `INSERT INTO public.customers (id, name, email, ssn, phone, birth_date, region, created_at)
-               VALUES (${CANARY.id}, 'Canary Clients', '${CANARY.email}', '${CANARY.ssn}', '+1 555 0103', '1980-05-17', 'EU', now())`,
-  });
-  superuser = new Client({ host: PG_HOST, port: PG_PORT, user: 'postgres', database: stack.db.name });
-  await superuser.connect();
+  pooled = await startPooledStack(
+    'pgveil_pool_clients',
+    { size: 1, waitTimeoutMs: 5000 },
+    { id: CANARY.id, name: 'Canary Clients', email: CANARY.email, ssn: CANARY.ssn, phone: '+1 555 0103' },
+  );
+  ({ stack, superuser } = pooled);
   const { rows } = await superuser.query('SELECT region, count(*)::int AS n FROM customers GROUP BY region');
   rowsIn = Object.fromEntries(rows.map((r: { region: string; n: number }) => [r.region, r.n]));
 }, 60_000);
 
 afterAll(async () => {
-  await superuser?.end();
-  await stack?.stop();
+  await pooled?.stop();
 });
 
-async function serviceConnections(): Promise<number> {
-  const { rows } = await superuser.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [
-    stack.serviceRole,
-  ]);
-  return rows[0].n as number;
-}
+const serviceConnections = (): Promise<number> => pooled.serviceConnections();
 
 test('node-postgres: named statements of two sessions, one after the other and at once', async () => {
   const analyst = await stack.connect('analyst');

@@ -8,7 +8,8 @@
 import { Client } from 'pg';
 import Redis from 'ioredis';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { startStack, type Stack } from '../support/pgveil-stack';
+import type { Stack } from '../support/pgveil-stack';
+import { startPooledStack, type PooledStack } from '../support/pooled-stack';
 import { PG_HOST, PG_PORT } from '../support/postgres';
 import { deletePrefix, REDIS_URL, testKeyPrefix } from '../support/redis';
 import { RawClient } from '../support/raw-client';
@@ -18,31 +19,28 @@ import { LineCommands } from '../support/line-commands';
 import { join } from 'node:path';
 import { PORTAL_FRESH_MS } from '../../proxy/session/client-requests';
 
-const POOL = 'pool: { mode: transaction, size: 2, waitTimeoutMs: 10000 }';
 const CANARY = { id: 900004, email: 'canary.faults@example.com', ssn: '900-00-0004' };
 const MASKED_EMAIL = /^c\*+@example\.com$/;
 const prefix = testKeyPrefix('pooling-faults');
 
 let stack: Stack;
 let superuser: Client;
+let pooled: PooledStack;
 let redis: Redis;
 
 beforeAll(async () => {
   redis = new Redis(REDIS_URL);
-  stack = await startStack('pgveil_pool_faults', {
-    policyYaml: (demo) =>
-      demo.replace('passwordFile: service.password', `passwordFile: service.password\n      ${POOL}`),
-    extraSql: `INSERT INTO public.customers (id, name, email, ssn, phone, birth_date, region, created_at)
-               VALUES (${CANARY.id}, 'Canary Faults', '${CANARY.email}', '${CANARY.ssn}', '+1 555 0104', '1980-05-17', 'EU', now())`,
-    redisPrefix: prefix,
-  });
-  superuser = new Client({ host: PG_HOST, port: PG_PORT, user: 'postgres', database: stack.db.name });
-  await superuser.connect();
+  pooled = await startPooledStack(
+    'pgveil_pool_faults',
+    { size: 2, waitTimeoutMs: 10000 },
+    { id: CANARY.id, name: 'Canary Faults', email: CANARY.email, ssn: CANARY.ssn, phone: '+1 555 0104' },
+    { redisPrefix: prefix },
+  );
+  ({ stack, superuser } = pooled);
 }, 60_000);
 
 afterAll(async () => {
-  await superuser?.end();
-  await stack?.stop();
+  await pooled?.stop();
   await deletePrefix(redis, prefix);
   redis.disconnect();
 });

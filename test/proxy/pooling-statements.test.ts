@@ -6,33 +6,29 @@
  * Close then Bind (26000), DEALLOCATE, DEALLOCATE ALL and DISCARD ALL, and a statement described
  * and bound on a connection other than the one it was prepared on.
  */
-import { Client } from 'pg';
-import { startStack, type Stack } from '../support/pgveil-stack';
-import { PG_HOST, PG_PORT } from '../support/postgres';
+import type { Stack } from '../support/pgveil-stack';
+import { startPooledStack, type PooledStack } from '../support/pooled-stack';
 import { RawClient } from '../support/raw-client';
 import { directSession, exchange, frames as f } from '../support/frame-exchange';
 
-const POOL = 'pool: { mode: transaction, size: 2, waitTimeoutMs: 5000 }';
 const CANARY_EMAIL = 'canary.statements@example.com';
 const BY_ID = 'SELECT email FROM customers WHERE id = $1';
 
 let stack: Stack;
-let superuser: Client;
+
+let pooled: PooledStack;
 
 beforeAll(async () => {
-  stack = await startStack('pgveil_pool_stmts', {
-    policyYaml: (demo) =>
-      demo.replace('passwordFile: service.password', `passwordFile: service.password\n      ${POOL}`),
-    extraSql: `INSERT INTO public.customers (id, name, email, ssn, phone, birth_date, region, created_at)
-               VALUES (900002, 'Canary Statements', '${CANARY_EMAIL}', '900-00-0002', '+1 555 0102', '1980-05-17', 'EU', now())`,
-  });
-  superuser = new Client({ host: PG_HOST, port: PG_PORT, user: 'postgres', database: stack.db.name });
-  await superuser.connect();
+  pooled = await startPooledStack(
+    'pgveil_pool_stmts',
+    { size: 2, waitTimeoutMs: 5000 },
+    { id: 900002, name: 'Canary Statements', email: CANARY_EMAIL, ssn: '900-00-0002', phone: '+1 555 0102' },
+  );
+  ({ stack } = pooled);
 }, 60_000);
 
 afterAll(async () => {
-  await superuser?.end();
-  await stack?.stop();
+  await pooled?.stop();
 });
 
 type Send = (frames: readonly Buffer[]) => Promise<string[]>;
@@ -210,9 +206,4 @@ test('a statement is described and bound on a connection other than the one it w
   expect(pooledConnectionsWhileHeld).toBe(2);
 });
 
-async function serviceConnections(): Promise<number> {
-  const { rows } = await superuser.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [
-    stack.serviceRole,
-  ]);
-  return rows[0].n as number;
-}
+const serviceConnections = (): Promise<number> => pooled.serviceConnections();

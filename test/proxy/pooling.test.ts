@@ -4,41 +4,28 @@
  * prepared statement and setting is checked, and the service account never holds more than one
  * connection.
  */
-import { Client } from 'pg';
-import { startStack, type Stack } from '../support/pgveil-stack';
+import type { Client } from 'pg';
+import type { Stack } from '../support/pgveil-stack';
+import { startPooledStack, type PooledStack } from '../support/pooled-stack';
 import { PG_HOST, PG_PORT } from '../support/postgres';
 
-const POOL = 'pool: { mode: transaction, size: 1, waitTimeoutMs: 1500 }';
-const pooled = (demo: string): string =>
-  demo.replace('passwordFile: service.password', `passwordFile: service.password\n      ${POOL}`);
-
+let pooled: PooledStack;
 let stack: Stack;
-let superuser: Client;
 
 beforeAll(async () => {
-  stack = await startStack('pgveil_pool', {
-    policyYaml: pooled,
-    extraSql: `INSERT INTO public.customers (id, name, email, ssn, phone, birth_date, region, created_at)
-               VALUES (900001, 'Canary Pool', 'canary.pool@example.com', '900-00-0001', '+1 555 0100', '1980-05-17', 'EU', now())`,
-  });
-  superuser = new Client({ host: PG_HOST, port: PG_PORT, user: 'postgres', database: stack.db.name });
-  await superuser.connect();
+  pooled = await startPooledStack(
+    'pgveil_pool',
+    { size: 1, waitTimeoutMs: 1500 },
+    { id: 900001, name: 'Canary Pool', email: 'canary.pool@example.com', ssn: '900-00-0001', phone: '+1 555 0100' },
+  );
+  ({ stack } = pooled);
 }, 60_000);
 
 afterAll(async () => {
-  await superuser?.end();
-  await stack?.stop();
+  await pooled?.stop();
 });
 
-const serviceConnections = async (): Promise<number> =>
-  Number(
-    (
-      await superuser.query('SELECT count(*) AS n FROM pg_stat_activity WHERE usename = $1 AND datname = $2', [
-        stack.serviceRole,
-        stack.db.name,
-      ])
-    ).rows[0].n,
-  );
+const serviceConnections = (): Promise<number> => pooled.serviceConnections();
 
 const canary = 'SELECT email, ssn FROM customers WHERE id = 900001';
 

@@ -19,7 +19,7 @@ export async function directSession(database: string): Promise<RawClient> {
 /** Frames that say nothing about the protocol's behaviour (settings, notices) are left out. */
 const UNINTERESTING = new Set(['S', 'N']);
 
-export function token(frame: BackendFrame): string {
+function token(frame: BackendFrame): string {
   switch (frame.code) {
     case 'E':
       return `E:${decodeFields(Buffer.concat([Buffer.from('E\0\0\0\0'), frame.body])).get('C') ?? '?'}`;

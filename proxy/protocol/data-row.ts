@@ -1,4 +1,7 @@
-/** DataRow frames ('D', length, column count, then each value's length (-1: NULL) and bytes). */
+/**
+ * DataRow frames ('D', length, column count, then each value's length (-1: NULL) and bytes): the
+ * pool reads its own queries' rows, external ports (ports/) rewrite values.
+ */
 export function readDataRow(frame: Buffer): (Buffer | null)[] {
   const count = frame.readUInt16BE(5);
   const values: (Buffer | null)[] = [];

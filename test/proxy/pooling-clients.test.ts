@@ -4,7 +4,7 @@
  * steward (raw values, every region) interleave their prepared statements, and every answer is
  * checked against a canary row. node-postgres named statements, postgres.js (prepares by default),
  * pgJDBC with prepareThreshold=1, asyncpg (named statements and Describe) and pgbench -M prepared
- * with several clients. psycopg 3 is not installed on this machine, so it is not tested here.
+ * with several clients, and psycopg 3 with prepare=True (Debian's python3-psycopg, from .ci/run).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -142,6 +142,30 @@ test('pgJDBC with prepareThreshold=1: server-prepared statements of two sessions
   expect(lines[9]).toBe(`steward tx: ${CANARY.email} ${CANARY.ssn} ${rowsIn.EU}`);
   expect(lines[10]).toBe('server-prepared: true true');
 }, 180_000);
+
+test('psycopg 3: prepare=True statements of two sessions, in turn and in a transaction', async () => {
+  const { stdout } = await run(
+    '/usr/bin/python3',
+    [join(__dirname, 'clients', 'pool_psycopg_interleave.py'), String(stack.port), 'demo', String(CANARY.id)],
+    { timeout: 60_000 },
+  );
+  const seen = JSON.parse(stdout) as {
+    analyst: Array<[string, string]>;
+    steward: Array<[string, string]>;
+    prepared_names: string[];
+    analyst_tx: [string, string];
+  };
+  expect(seen).not.toHaveProperty('error');
+  expect(seen.analyst).toHaveLength(3);
+  for (const [email, ssn] of [...seen.analyst, seen.analyst_tx]) {
+    expect(email).toMatch(MASKED_EMAIL);
+    expect(ssn).toMatch(HASHED);
+  }
+  expect(seen.steward).toEqual(Array(3).fill([CANARY.email, CANARY.ssn]));
+  // psycopg really prepared it server-side (otherwise the test would not exercise named statements).
+  expect(seen.prepared_names).toEqual(['_pg3_0']);
+  expect(await serviceConnections()).toBe(1);
+}, 90_000);
 
 const asyncpg = async (mode: 'queries' | 'prepare'): Promise<Record<string, unknown>> => {
   const { stdout } = await run(

@@ -1,4 +1,4 @@
 /** proxy/pool/: transaction pooling of upstream connections (docs/pooling.md). */
 export { PoolRegistry } from './pool-registry';
 export { adoptSession, PooledUpstream } from './pooled-upstream';
-export type { PooledConnection } from './upstream-pool';
+export type { PooledConnection, UpstreamPool } from './upstream-pool';

@@ -36,7 +36,8 @@ export class PooledUpstream {
   private capturing: Promise<void> | undefined;
 
   constructor(
-    readonly pool: UpstreamPool,
+    /** The data product's pool now: a reload that changes its upstream or pool settings starts another. */
+    private readonly currentPool: () => UpstreamPool,
     private readonly settings: PooledSettings,
     /** Parameters the client was told in its greeting (names as PostgreSQL reports them). */
     private readonly reported: ReadonlyMap<string, string>,
@@ -49,7 +50,7 @@ export class PooledUpstream {
   async lend(pipeline: LendingPipeline, failed: (error: PgError) => void): Promise<PooledConnection> {
     if (this.capturing) await this.capturing;
     const wanted = this.settings.current;
-    const connection = await this.pool.borrow((c) => sameSettings(c.applied, wanted));
+    const connection = await this.currentPool().borrow((c) => sameSettings(c.applied, wanted));
     pipeline.lend(connection);
     const preamble = settingsPreamble(connection.applied, wanted);
     if (preamble)
@@ -79,7 +80,7 @@ export class PooledUpstream {
     const ignore = (): void => undefined;
     if (!busy && PooledUpstream.mayGoBack(pipeline))
       this.giveBack(connection, pipeline, { tell: ignore, lost: ignore });
-    else this.pool.discard(connection);
+    else connection.pool.discard(connection);
   }
 
   /**
@@ -87,11 +88,12 @@ export class PooledUpstream {
    * borrow may have changed a setting; `tell` sends the client a ParameterStatus it must now see.
    */
   private release(connection: PooledConnection, settingsChanged: boolean, client: ReturningClient): void {
-    if (!settingsChanged) return this.pool.release(connection);
+    // A connection goes back to the pool it came from (retired by a reload, it closes there).
+    if (!settingsChanged) return connection.pool.release(connection);
     // Without them the client's next transaction would run with settings nobody knows: it ends.
     const lost = (): void => {
       this.capturing = undefined;
-      this.pool.discard(connection);
+      connection.pool.discard(connection);
       client.lost();
     };
     this.capturing = runSimpleQuery(connection.upstream.socket, CAPTURE_SQL, CAPTURE_TIMEOUT_MS).then((answer) => {
@@ -99,7 +101,7 @@ export class PooledUpstream {
       this.capturing = undefined;
       const restored = this.settings.captured(answer.rows);
       connection.applied = new Map(answer.rows.map(([name, value]) => [name ?? '', value ?? '']));
-      this.pool.release(connection);
+      connection.pool.release(connection);
       // A RESET went to the server's default upstream; for the client it went back to its own.
       for (const name of restored) {
         const shown = [...this.reported.keys()].find((n) => n.toLowerCase() === name);
@@ -116,12 +118,13 @@ export class PooledUpstream {
  * client's greeting must carry.
  */
 export async function adoptSession(
-  pool: UpstreamPool,
+  currentPool: () => UpstreamPool,
   startupSettings: ReadonlyMap<string, string>,
 ): Promise<{ pooled: PooledUpstream; parameters: Array<readonly [string, string]> }> {
   const settings = new PooledSettings(
     new Map([...startupSettings].map(([name, value]) => [name.toLowerCase(), value])),
   );
+  const pool = currentPool();
   const connection = await pool.borrow((c) => sameSettings(c.applied, settings.current));
   const parameters = new Map(connection.upstream.parameters);
   const preamble = settingsPreamble(connection.applied, settings.current);
@@ -141,5 +144,5 @@ export async function adoptSession(
     for (const [name, value] of answer.statuses) parameters.set(name, value);
   }
   pool.release(connection);
-  return { pooled: new PooledUpstream(pool, settings, parameters), parameters: [...parameters] };
+  return { pooled: new PooledUpstream(currentPool, settings, parameters), parameters: [...parameters] };
 }

@@ -16,7 +16,7 @@ import { ClientAuthentication } from './client-authentication';
 import { parseSearchPath } from './search-path';
 import { presentParameter } from './upstream-answers';
 import * as write from '../protocol/message-writer';
-import { adoptSession, type PooledUpstream, type PoolRegistry } from '../pool';
+import { adoptSession, type PooledUpstream, type PoolRegistry, type UpstreamPool } from '../pool';
 
 type StartupPacket = NonNullable<ReturnType<FrontendDecoder['nextStartupPacket']>>;
 
@@ -150,7 +150,13 @@ export class SessionStartup {
     const pool = host.pools.poolFor(target);
     try {
       if (pool) {
-        const adopted = await adoptSession(pool, request.upstream);
+        // Each borrow asks for the data product's pool anew: a reload may have replaced it (a
+        // session of a product no longer pooled stays on the pool it started with).
+        const currentPool = (): UpstreamPool => {
+          const now = host.options.route(request.database);
+          return (now && host.pools.poolFor(now)) || pool;
+        };
+        const adopted = await adoptSession(currentPool, request.upstream);
         upstream = { pooled: adopted.pooled };
         parameters = adopted.parameters;
       } else {

@@ -5,6 +5,7 @@
  * connection.
  */
 import type { Client } from 'pg';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Stack } from '../support/pgveil-stack';
 import { startPooledStack, type PooledStack } from '../support/pooled-stack';
 import { PG_HOST, PG_PORT } from '../support/postgres';
@@ -254,5 +255,27 @@ test('the statements a shared connection holds are not readable: pg_prepared_sta
   } finally {
     await analyst.end();
     await steward.end();
+  }
+});
+
+test('a reload that changes the pool settings replaces the pool: sessions connected before it go on, on the new one', async () => {
+  const original = readFileSync(stack.policiesFile, 'utf8');
+  const a = await stack.connect('analyst');
+  try {
+    expect((await a.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+    writeFileSync(stack.policiesFile, original.replace('size: 1, waitTimeoutMs: 1500', 'size: 2, waitTimeoutMs: 1500'));
+    expect(stack.pgveil.policies.reload()).toBe(true);
+    expect((await a.query(canary)).rows[0].ssn).not.toBe('900-00-0001');
+    // Two connections now: a second client is served while the first holds one in a transaction.
+    const b = await stack.connect('steward');
+    await a.query('BEGIN');
+    await a.query('SELECT 1');
+    expect((await b.query(canary)).rows[0].ssn).toBe('900-00-0001');
+    await a.query('COMMIT');
+    await b.end();
+  } finally {
+    writeFileSync(stack.policiesFile, original);
+    stack.pgveil.policies.reload();
+    await a.end();
   }
 });

@@ -6,14 +6,13 @@
  * upstream without the client noticing. A cursor or portal opened under a decision that no longer
  * holds is refused at its next FETCH or Execute.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import Redis from 'ioredis';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Client } from 'pg';
 import * as write from '../../proxy/protocol/message-writer';
 import { RawClient } from '../support/raw-client';
+import { LineCommands } from '../support/line-commands';
 import { deletePrefix, REDIS_URL, testKeyPrefix } from '../support/redis';
 import { startStack, type Stack } from '../support/pgveil-stack';
 import { decodeFields } from '../../proxy/pg-error';
@@ -319,47 +318,18 @@ describe('one namespace upstream for SQL and protocol-level prepared statements'
 });
 
 describe('pgJDBC itself', () => {
-  /** Drives JdbcDecisionChanges.java one command at a time. */
-  class Jdbc {
-    private readonly child: ChildProcessWithoutNullStreams;
-    private lines: string[] = [];
-    private waiting: (() => void) | undefined;
-
-    constructor(port: number) {
-      this.child = spawn('java', [
-        '-cp',
-        '/usr/share/java/postgresql.jar',
-        join(__dirname, 'clients', 'JdbcDecisionChanges.java'),
-        String(port),
-        'demo',
-      ]);
-      createInterface({ input: this.child.stdout }).on('line', (line) => {
-        this.lines.push(line);
-        this.waiting?.();
-      });
-    }
-
-    async line(): Promise<string> {
-      for (let i = 0; i < 600 && this.lines.length === 0; i++)
-        await new Promise<void>((r) => ((this.waiting = r), setTimeout(r, 100)));
-      const next = this.lines.shift();
-      if (next === undefined) throw new Error('pgJDBC said nothing within a minute');
-      return next;
-    }
-
-    async send(command: string): Promise<string> {
-      this.child.stdin.write(`${command}\n`);
-      return this.line();
-    }
-
-    close(): void {
-      this.child.stdin.end();
-      this.child.kill();
-    }
-  }
+  /** JdbcDecisionChanges.java through pgveil, one command at a time. */
+  const jdbcOn = (port: number): LineCommands =>
+    new LineCommands('java', [
+      '-cp',
+      '/usr/share/java/postgresql.jar',
+      join(__dirname, 'clients', 'JdbcDecisionChanges.java'),
+      String(port),
+      'demo',
+    ]);
 
   test('a server-prepared statement follows a grant and a revocation; a fetch-size cursor opened with clearance is refused after it', async () => {
-    const jdbc = new Jdbc(stack.port);
+    const jdbc = jdbcOn(stack.port);
     try {
       expect(await jdbc.line()).toBe('ready');
       expect(await jdbc.send('run')).toBe(MASKED);

@@ -19,12 +19,12 @@ import {
 } from '../protocol/frontend-decoder';
 import { protocolViolation } from '../pg-error';
 import type { StatementGate } from '../statement-gate';
-import { refusal, type Refusal, type RewriteOutcome, type RewritePlan } from '../../rewriter';
-import { quoteIdent } from '../../rewriter';
+import { refusal, type Refusal, type RewriteOutcome } from '../../rewriter';
 import { freshness } from './decision-freshness';
-import { decidedOf, type Pending, type PipelineLedger, type Statement } from './pipeline-ledger';
+import type { Pending, PipelineLedger, Statement } from './pipeline-ledger';
 import { then } from './maybe-async';
-import { deallocateUpstream, PooledStatements, unknownStatement } from './pooled-statements';
+import { PooledStatements, unknownStatement } from './pooled-statements';
+import { checkUses, sqlPreparedBind, staleRefusal, type UsesContext } from './earlier-decisions';
 
 /**
  * A portal executed within this long of its Bind runs on the decision checked at the Bind:
@@ -50,6 +50,7 @@ export class ClientRequests {
   readonly outbox: Buffer[] = [];
 
   private readonly pooled: PooledStatements;
+  private readonly uses: UsesContext;
 
   constructor(
     private readonly ledger: PipelineLedger,
@@ -61,6 +62,12 @@ export class ClientRequests {
       upstreamText: (outcome) => this.upstreamText(outcome),
       sentinelName: () => this.sentinelName(),
     });
+    this.uses = {
+      ledger,
+      gate: context.gate,
+      pooled: this.pooled,
+      send: (pending, frame) => this.send(pending, frame),
+    };
   }
 
   /** Handles one client message; only a gate that must wait returns a promise. */
@@ -151,7 +158,7 @@ export class ClientRequests {
       );
     };
     return then(
-      then(this.check(sql), (outcome) => this.checkUses(outcome, 'simple')),
+      then(this.check(sql), (outcome) => checkUses(this.uses, outcome, 'simple')),
       send,
     );
   }
@@ -159,7 +166,7 @@ export class ClientRequests {
   private onParse(message: FrontendMessage): void | Promise<void> {
     const parse = readParse(message);
     const t0 = process.hrtime.bigint();
-    const decided = then(this.check(parse.sql), (outcome) => this.checkUses(outcome, 'extended'));
+    const decided = then(this.check(parse.sql), (outcome) => checkUses(this.uses, outcome, 'extended'));
     // Pooled, the name upstream is not the client's: PostgreSQL's own duplicate check is pgveil's to make.
     const checked = this.ledger.connection
       ? then(decided, (outcome) =>
@@ -297,63 +304,6 @@ export class ClientRequests {
     });
   }
 
-  /**
-   * EXECUTE and FETCH run what an earlier PREPARE or DECLARE decided. A cursor whose decision no
-   * longer holds is refused; a prepared statement is prepared again first (a Query of pgveil's own
-   * that the client does not see), or refused when the new decision refuses it.
-   */
-  private checkUses(
-    outcome: RewriteOutcome,
-    protocol: 'simple' | 'extended',
-  ): RewriteOutcome | Promise<RewriteOutcome> {
-    if (outcome.kind !== 'plan' || outcome.effects.length === 0) return outcome;
-    const { decided, statements, portals } = this.ledger;
-    let result: RewriteOutcome | Promise<RewriteOutcome> = outcome;
-    if (this.ledger.connection) {
-      const pooled = this.pooled.useRefusal(outcome) ?? deallocateUpstream(this.pooled, outcome);
-      if (pooled) return pooled;
-    }
-    for (const use of outcome.effects) {
-      if (use.kind !== 'execute' && use.kind !== 'fetch') continue;
-      // SQL and protocol-level prepared statements share one namespace upstream, as do cursors and portals.
-      const sqlPrepared = use.kind === 'execute' ? decided.prepared.get(use.name) : undefined;
-      const made =
-        use.kind === 'execute'
-          ? (sqlPrepared ?? decidedOf(statements.get(use.name)))
-          : (decided.cursors.get(use.name) ?? decidedOf(portals.get(use.name)?.statement));
-      if (!made) continue;
-      result = then<RewriteOutcome, RewriteOutcome>(result, (sofar) => {
-        if (sofar.kind !== 'plan') return sofar;
-        const audited: RewritePlan = {
-          ...sofar,
-          reasons: [...sofar.reasons, ...made.reasons],
-          relations: [...new Set([...sofar.relations, ...made.relations])],
-        };
-        return then(freshness(this.context.gate, this.ledger.info, made), (fresh): RewriteOutcome => {
-          if (fresh.current) return audited;
-          if (use.kind === 'fetch') return staleRefusal(`cursor "${use.name}"`, fresh.outcome);
-          if (fresh.outcome.kind !== 'plan' || protocol !== 'simple' || !sqlPrepared)
-            return staleRefusal(`prepared statement "${use.name}"`, fresh.outcome);
-          this.prepareAgain(use.name, fresh.outcome);
-          return { ...audited, reasons: [...sofar.reasons, ...fresh.outcome.reasons] };
-        });
-      });
-    }
-    return result;
-  }
-
-  /** Deallocates and prepares a SQL prepared statement again, ahead of the client's Query. */
-  private prepareAgain(name: string, plan: RewritePlan): void {
-    const effect = plan.effects.find((e) => e.kind === 'prepare');
-    const onSuccess = (): void => {
-      if (effect) this.ledger.decided.apply(effect, plan);
-    };
-    this.send(
-      { kind: 'hidden-query', failed: false, onSuccess },
-      write.query(`DEALLOCATE ${quoteIdent(name)};\n${plan.sql}`),
-    );
-  }
-
   /** The rewritten SQL, or for a refusal a statement that fails upstream where the refused one stood. */
   private upstreamText(outcome: RewriteOutcome): string {
     if (outcome.kind === 'plan') return outcome.sql;
@@ -364,29 +314,4 @@ export class ClientRequests {
   private sentinelName(): string {
     return `pgveil refused ${this.context.refusalToken}`;
   }
-}
-
-/**
- * A Bind of a statement made by SQL PREPARE: pgveil knows its decision only as SQL text, so the
- * portal could not be audited, limited or checked again at each Execute. Refused: use EXECUTE.
- */
-function sqlPreparedBind(name: string): Refusal {
-  return refusal(
-    '0A000',
-    `binding statement "${name}", prepared with SQL PREPARE, is not supported through pgveil: run it with EXECUTE`,
-    ['bind_sql_prepared'],
-    '',
-  );
-}
-
-/** The refusal of a prepared statement, portal or cursor whose decision no longer holds. */
-function staleRefusal(what: string, now: RewriteOutcome): Refusal {
-  const again = what.startsWith('cursor') ? 'declare it again' : 'prepare it again';
-  const detail = now.kind === 'refusal' ? ` (now refused: ${now.message})` : '';
-  return refusal(
-    '42501',
-    `${what} was made under a decision that no longer holds: the policy, the user's attributes or grants, the purpose or the search_path changed${detail}; ${again}`,
-    ['stale_decision', ...(now.kind === 'refusal' ? now.reasons : [])],
-    now.policyVersion,
-  );
 }

@@ -7,19 +7,18 @@
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { randomBytes, randomInt } from 'node:crypto';
-import * as write from '../protocol/message-writer';
 import { FrontendDecoder } from '../protocol/frontend-decoder';
 import { PgError, protocolViolation } from '../pg-error';
-import { sendUpstreamCancel, type UpstreamSession } from '../upstream/upstream-connection';
-import type { UpstreamTarget } from '../upstream/upstream-target';
 import type { ProxyOptions } from '../proxy-options';
 import type { SessionEvent } from '../statement-gate';
 import { greeting, SessionStartup, type Established } from './session-startup';
 import { StatementPipeline } from './statement-pipeline';
 import { BackendRelay } from './backend-relay';
 import { StatementTimeLimit } from './statement-time-limit';
+import { SessionClocks } from './session-clocks';
 import { FrontendCode } from '../protocol/message-codes';
-import { PooledUpstream, type PooledConnection, type PoolRegistry } from '../pool';
+import type { PoolRegistry } from '../pool';
+import { SessionUpstream } from './session-upstream';
 
 export interface SessionHost {
   readonly options: ProxyOptions;
@@ -45,11 +44,14 @@ export class ClientSession {
   private phase: Phase = 'startup';
   private readonly decoder: FrontendDecoder;
   private readonly startup: SessionStartup;
-  private target: UpstreamTarget | undefined;
-  private upstream: UpstreamSession | undefined;
-  /** Transaction pooling: the session's pool, and the connection lent to it now. */
-  private pooled: PooledUpstream | undefined;
-  private connection: PooledConnection | undefined;
+  private readonly upstream = new SessionUpstream({
+    data: (chunk) => this.onUpstreamData(chunk),
+    lost: () => this.upstreamLost(),
+    fail: (error, kind) => this.fail(error, kind),
+    tell: (frame) => {
+      if (this.phase === 'ready') this.socket.write(frame);
+    },
+  });
   private pipeline: StatementPipeline | undefined;
   private relay: BackendRelay | undefined;
   private readonly timeLimit = new StatementTimeLimit({
@@ -60,8 +62,7 @@ export class ClientSession {
   private cancelling: Promise<void> | undefined;
   private pumping = false;
   private draining = false;
-  private startupTimer: NodeJS.Timeout | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly clocks = new SessionClocks();
 
   constructor(
     socket: Socket,
@@ -92,9 +93,8 @@ export class ClientSession {
     });
     socket.setNoDelay(true);
     this.attachClient(socket);
-    this.startupTimer = setTimeout(
-      () => this.fail(new PgError('08P01', 'startup timed out', 'FATAL'), 'limit_exceeded'),
-      host.options.limits.startupTimeoutMs,
+    this.clocks.startupDeadline(host.options.limits.startupTimeoutMs, () =>
+      this.fail(new PgError('08P01', 'startup timed out', 'FATAL'), 'limit_exceeded'),
     );
   }
 
@@ -115,17 +115,12 @@ export class ClientSession {
       this.terminate(new PgError('57P01', 'terminating connection due to administrator command', 'FATAL'));
   }
 
-  cancelUpstream(): Promise<void> {
-    if (!this.target || !this.upstream) return Promise.resolve();
-    return sendUpstreamCancel(this.target, this.upstream.processId, this.upstream.secretKey);
-  }
-
   /**
    * The client's CancelRequest. Pooled, a connection goes back only after the cancel has landed,
    * so it can never reach the next borrower's statement; without a connection nothing runs.
    */
   cancelRequested(): void {
-    if (this.phase !== 'ready' || !this.upstream) return;
+    if (this.phase !== 'ready' || !this.upstream.current) return;
     this.cancelRunning();
   }
 
@@ -169,13 +164,13 @@ export class ClientSession {
         if (this.cancelling) await this.cancelling;
         const message = this.decoder.next();
         if (!message) break;
-        this.clearIdleTimer();
+        this.clocks.busy();
         if (this.phase === 'authenticating') {
           const established = await this.startup.authMessage(message);
           if (established) this.begin(established);
         } else {
-          if (this.pooled && !this.connection && message.code !== FrontendCode.Terminate) {
-            if (!(await this.borrowUpstream())) break;
+          if (this.upstream.needsBorrow && message.code !== FrontendCode.Terminate) {
+            if (!(await this.upstream.borrow(this.pipeline!, () => this.isClosed()))) break;
           }
           // Most messages are handled synchronously; only a gate that must wait returns a promise.
           const handled = this.pipeline!.request(message);
@@ -201,9 +196,6 @@ export class ClientSession {
   /** Authenticated and connected: greet the client as PostgreSQL would, then relay. */
   private begin({ info, target, upstream, parameters, final }: Established): void {
     const user = this.startup.request!.user;
-    this.target = target;
-    if ('own' in upstream) this.upstream = upstream.own;
-    else this.pooled = upstream.pooled;
     this.pipeline = new StatementPipeline(info, {
       gate: this.host.options.gate,
       readyForStatements: () => this.host.options.observer.readyForStatements(),
@@ -211,22 +203,22 @@ export class ClientSession {
       refusalToken: randomBytes(12).toString('hex'),
       user,
       cancelUpstream: () => this.cancelRunning(),
-      sendUpstream: (frame) => this.upstream?.socket.write(frame),
+      sendUpstream: (frame) => this.upstream.current?.socket.write(frame),
       terminate: () => this.close(),
     });
     this.relay = new BackendRelay(this.pipeline, StatementPipeline.inspectedCodes);
-    clearTimeout(this.startupTimer);
-    this.startupTimer = undefined;
+    this.upstream.begin(target, upstream);
+    this.clocks.started();
     this.host.register(this);
     this.event('session_start', 'session started');
     this.socket.write(greeting(final, parameters, user, this.processId, this.secretKey));
-    if (this.upstream) this.attachUpstream(this.upstream);
+    this.upstream.relay();
     this.phase = 'ready';
   }
 
   private flushUpstream(): void {
     const data = this.pipeline?.takeUpstream();
-    const upstream = this.upstream;
+    const upstream = this.upstream.current;
     if (!upstream || !data) return;
     if (!upstream.socket.write(data)) {
       this.socket.pause();
@@ -239,7 +231,7 @@ export class ClientSession {
    * client's next statement instead of this one.
    */
   private cancelRunning(): void {
-    this.cancelling = this.cancelUpstream().finally(() => {
+    this.cancelling = this.upstream.cancel().finally(() => {
       this.cancelling = undefined;
       this.returnUpstream();
     });
@@ -251,67 +243,10 @@ export class ClientSession {
 
   // ---------------------------------------------------------------- upstream side
 
-  private readonly onUpstreamChunk = (chunk: Buffer): void => this.onUpstreamData(chunk);
-  private readonly onUpstreamGone = (): void => this.upstreamLost();
-
-  private attachUpstream(upstream: UpstreamSession): void {
-    upstream.socket.on('data', this.onUpstreamChunk);
-    upstream.socket.on('error', this.onUpstreamGone);
-    upstream.socket.on('close', this.onUpstreamGone);
-    if (upstream.leftover.length > 0) this.onUpstreamData(upstream.leftover);
-  }
-
-  private detachUpstream(upstream: UpstreamSession): void {
-    upstream.socket.off('data', this.onUpstreamChunk);
-    upstream.socket.off('error', this.onUpstreamGone);
-    upstream.socket.off('close', this.onUpstreamGone);
-  }
-
-  /** Transaction pooling: a connection for the client's next messages; false when the session failed. */
-  private async borrowUpstream(): Promise<boolean> {
-    let connection: PooledConnection;
-    try {
-      connection = await this.pooled!.lend(this.pipeline!, (error) => this.fail(error));
-    } catch (error) {
-      const failure =
-        error instanceof PgError ? error : new PgError('08001', 'data product upstream is unavailable', 'FATAL');
-      this.fail(failure, failure.sqlstate === '53300' ? 'limit_exceeded' : 'upstream_failure');
-      return false;
-    }
-    this.connection = connection;
-    this.upstream = connection.upstream;
-    this.attachUpstream(connection.upstream);
-    if (this.isClosed()) this.endPooled(connection, false);
-    return !this.isClosed();
-  }
-
-  /** Transaction pooling: upstream is idle and nothing is in flight, so the connection goes back. */
+  /** Transaction pooling: the connection goes back once nothing is in flight. */
   private returnUpstream(): void {
-    const connection = this.connection;
-    if (!connection || this.pumping || this.cancelling || this.phase !== 'ready') return;
-    if (!PooledUpstream.mayGoBack(this.pipeline!)) {
-      if (this.pipeline!.pinned === undefined && this.pipeline!.syncEarly()) this.flushUpstream();
-      return;
-    }
-    this.detachUpstream(connection.upstream);
-    this.connection = undefined;
-    this.upstream = undefined;
-    this.pooled!.giveBack(connection, this.pipeline!, {
-      tell: (frame) => {
-        if (this.phase === 'ready') this.socket.write(frame);
-      },
-      lost: () => this.upstreamLost(),
-    });
-  }
-
-  /** Transaction pooling, the session ends: a clean connection goes back, any other is closed. */
-  private endPooled(connection: PooledConnection, inFlight: boolean): void {
-    this.detachUpstream(connection.upstream);
-    // A client that leaves mid-statement must not leave its query running upstream.
-    if (inFlight) void this.cancelUpstream();
-    this.pooled!.end(connection, this.pipeline!, inFlight || this.cancelling !== undefined);
-    this.connection = undefined;
-    this.upstream = undefined;
+    if (this.pumping || this.cancelling || this.phase !== 'ready') return;
+    if (this.upstream.giveBackWhenDone(this.pipeline!)) this.flushUpstream();
   }
 
   private upstreamLost(): void {
@@ -330,9 +265,9 @@ export class ClientSession {
     }
     if (out.length > 0 && this.phase !== 'closed') {
       const flushed = this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
-      if (!flushed && this.upstream) {
+      const upstream = this.upstream.current?.socket;
+      if (!flushed && upstream) {
         // Backpressure: stop reading upstream until the client has taken what it was sent.
-        const upstream = this.upstream.socket;
         upstream.pause();
         this.socket.once('drain', () => upstream.resume());
       }
@@ -347,21 +282,10 @@ export class ClientSession {
   private armIdleTimer(): void {
     const ms = this.host.options.limits.idleTimeoutMs;
     // Idle inside a transaction counts too: such a session holds an upstream connection and locks.
-    if (this.phase !== 'ready' || ms <= 0 || !this.pipeline!.quiet) return;
-    this.clearIdleTimer();
-    this.idleTimer = setTimeout(
-      () =>
-        this.fail(
-          new PgError('57P05', 'terminating connection due to idle-session timeout', 'FATAL'),
-          'limit_exceeded',
-        ),
-      ms,
+    if (this.phase !== 'ready' || !this.pipeline!.quiet) return;
+    this.clocks.idleFrom(ms, () =>
+      this.fail(new PgError('57P05', 'terminating connection due to idle-session timeout', 'FATAL'), 'limit_exceeded'),
     );
-  }
-
-  private clearIdleTimer(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
   }
 
   private event(kind: SessionEvent['kind'], detail: string): void {
@@ -373,7 +297,7 @@ export class ClientSession {
       clientAddress: this.clientAddress,
       dataProduct: this.startup.request?.database,
       detail,
-      ...(this.pooled ? { pooled: true as const } : {}),
+      ...(this.upstream.pooled ? { pooled: true as const } : {}),
     });
   }
 
@@ -399,20 +323,13 @@ export class ClientSession {
     if (this.phase === 'closed') return;
     const wasReady = this.phase === 'ready';
     this.phase = 'closed';
-    clearTimeout(this.startupTimer);
+    this.clocks.stop();
     this.timeLimit.clear();
-    this.clearIdleTimer();
     const inFlight = this.pipeline !== undefined && !this.pipeline.quiet;
     // Statements whose answer had not fully arrived are still audited: a client may leave as soon
     // as it has read an error, before upstream's ReadyForQuery reaches the proxy.
     this.pipeline?.abandon();
-    if (this.connection) this.endPooled(this.connection, inFlight);
-    else if (this.upstream) {
-      // A client that leaves mid-statement must not leave its query running upstream.
-      if (inFlight) void this.cancelUpstream();
-      this.upstream.socket.end(write.terminate());
-      this.upstream.socket.destroySoon?.();
-    }
+    this.upstream.close(this.pipeline, inFlight, this.cancelling !== undefined);
     if (!this.socket.destroyed) this.socket.destroySoon?.();
     this.host.unregister(this);
     if (wasReady) this.event('session_end', 'session ended');

@@ -118,7 +118,7 @@ users: [ { name: analyst, password: "${createScramVerifier('analyst')}" } ]
   );
   writeFileSync(
     join(dir, 'pgveil.yaml'),
-    `listen: { host: 127.0.0.1, port: ${proxyPort} }\npolicies: [ policies.yaml ]\naudit: { file: audit.jsonl }\nlimits: { maxClientConnections: ${maxClientConnections} }\nlog: { level: warn }\n`,
+    `listen: { host: 127.0.0.1, port: ${proxyPort} }\npolicies: [ policies.yaml ]\naudit: { file: audit/audit.jsonl }\nlimits: { maxClientConnections: ${maxClientConnections} }\nlog: { level: warn }\n`,
   );
   return join(dir, 'pgveil.yaml');
 }

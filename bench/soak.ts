@@ -172,7 +172,7 @@ async function soakThrough(upstream: SoakUpstream, dir: string, options: SoakOpt
   );
   writeFileSync(
     join(dir, 'pgveil.yaml'),
-    `listen: { host: 127.0.0.1, port: ${PORT} }\npolicies: [ policies.yaml ]\naudit: { file: audit.jsonl }\nlimits: { maxClientConnections: ${options.clients + 100} }\nlog: { level: warn }\n`,
+    `listen: { host: 127.0.0.1, port: ${PORT} }\npolicies: [ policies.yaml ]\naudit: { file: audit/audit.jsonl }\nlimits: { maxClientConnections: ${options.clients + 100} }\nlog: { level: warn }\n`,
   );
   // The service account, the helper schema and its key, as `pgveil provision` sets them up.
   await provisionConfigured(loadServerConfig(join(dir, 'pgveil.yaml')), {
@@ -189,7 +189,7 @@ async function soakThrough(upstream: SoakUpstream, dir: string, options: SoakOpt
     const watcher = upstream.admin('postgres');
     await watcher.connect();
     try {
-      return await drive(proxy.pid!, watcher, options, join(dir, 'audit.jsonl'), upstream.description);
+      return await drive(proxy.pid!, watcher, options, join(dir, 'audit', 'audit.jsonl'), upstream.description);
     } finally {
       await watcher.end();
     }

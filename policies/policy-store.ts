@@ -67,6 +67,11 @@ export class PolicyStore {
     return this.bundle;
   }
 
+  /** The directories watched for changes to the policy files now. */
+  watchedDirectories(): ReadonlySet<string> {
+    return this.targets.resolve().directories;
+  }
+
   /** Loads the files now (SIGHUP, an announcement); false, with the running version kept, when they are invalid. */
   reload(): boolean {
     this.settling = undefined;

@@ -39,6 +39,7 @@ import { attributeSourceOf } from './attribute-source-of';
 import { checkProvisioning } from './provisioning-check';
 import { continuousDiscovery } from './continuous-discovery-of';
 import { createOutputPorts } from '../../ports';
+import { fileSinks, warnOfWatchedWrites } from './watched-writes';
 import { productOfDatabase } from '../../ports';
 import type { ContinuousDiscovery } from '../../discovery';
 import { untaggedColumns } from '../../discovery';
@@ -97,7 +98,7 @@ export async function startPgveil(
         },
         history: {
           auditFile: config.audit.file,
-          eventsFile: config.events.sinks.flatMap((s) => (s.type === 'file' ? [s.path] : []))[0],
+          eventsFile: fileSinks(config)[0],
         },
       })
     : undefined;
@@ -201,6 +202,7 @@ export async function startPgveil(
       { file: config.audit.file, error: auditLog.failure },
       'audit log unavailable: every statement will be refused',
     );
+  warnOfWatchedWrites(policies.watchedDirectories(), [config.audit.file, ...fileSinks(config)], log);
   // The chain's head, signed, outside the file: at start, every checkpointSeconds, at rotation and shutdown.
   const checkpoints = startCheckpoints({
     log: auditLog,

@@ -152,6 +152,9 @@ export function createAuditObserver(options: AuditObserverOptions): StatementObs
       );
     },
     readyForStatements: () => !options.failClosed || options.log.writable,
+    recordsPending: () => options.log.pending,
+    whenRecorded: (release) => options.log.whenWritten(release),
+    flushRecords: () => options.log.flush(),
   };
 }
 

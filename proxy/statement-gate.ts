@@ -82,4 +82,12 @@ export interface StatementObserver {
    * configured to fail closed). The proxy then refuses with SQLSTATE 53000-class error.
    */
   readyForStatements(): boolean;
+  /**
+   * An answer is relayed only once its statement's record is written. An observer that writes
+   * records in batches says so here: true while records wait for their write, `whenRecorded` runs
+   * its callback once they are written, `flushRecords` writes them now (a session that is failing).
+   */
+  recordsPending?(): boolean;
+  whenRecorded?(release: () => void): void;
+  flushRecords?(): void;
 }

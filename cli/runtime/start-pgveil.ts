@@ -193,10 +193,15 @@ export async function startPgveil(
   });
   const cache = new RewriteCache();
   const secret = config.audit.secretEnv ? process.env[config.audit.secretEnv] : undefined;
-  const auditLog = new AuditLog(config.audit.file, secret ? Buffer.from(secret) : undefined, {
-    ...(config.audit.rotateBytes ? { maxBytes: config.audit.rotateBytes } : {}),
-    ...(config.audit.rotateMaxAgeSeconds ? { maxAgeMs: config.audit.rotateMaxAgeSeconds * 1000 } : {}),
-  });
+  const auditLog = new AuditLog(
+    config.audit.file,
+    secret ? Buffer.from(secret) : undefined,
+    {
+      ...(config.audit.rotateBytes ? { maxBytes: config.audit.rotateBytes } : {}),
+      ...(config.audit.rotateMaxAgeSeconds ? { maxAgeMs: config.audit.rotateMaxAgeSeconds * 1000 } : {}),
+    },
+    { batched: true, onWriteFailed: (records) => metrics.auditFailures.inc(records) },
+  );
   if (!auditLog.writable && config.audit.failClosed)
     log.error(
       { file: config.audit.file, error: auditLog.failure },

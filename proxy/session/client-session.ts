@@ -19,6 +19,7 @@ import { SessionClocks } from './session-clocks';
 import { FrontendCode } from '../protocol/message-codes';
 import type { PoolRegistry } from '../pool';
 import { SessionUpstream } from './session-upstream';
+import { ClientOutput } from './client-output';
 
 export interface SessionHost {
   readonly options: ProxyOptions;
@@ -49,7 +50,7 @@ export class ClientSession {
     lost: () => this.upstreamLost(),
     fail: (error, kind) => this.fail(error, kind),
     tell: (frame) => {
-      if (this.phase === 'ready') this.socket.write(frame);
+      if (this.phase === 'ready') this.output.send(frame);
     },
   });
   private pipeline: StatementPipeline | undefined;
@@ -60,6 +61,7 @@ export class ClientSession {
     fail: (error) => this.fail(error),
   });
   private cancelling: Promise<void> | undefined;
+  private readonly output: ClientOutput;
   private pumping = false;
   private draining = false;
   private readonly clocks = new SessionClocks();
@@ -71,6 +73,12 @@ export class ClientSession {
     rejection?: PgError,
   ) {
     this.socket = socket;
+    this.output = new ClientOutput(
+      () => this.socket,
+      () => this.upstream.current?.socket,
+      host.options.observer,
+      () => this.phase !== 'closed',
+    );
     this.decoder = new FrontendDecoder(host.options.limits.maxMessageBytes);
     this.startup = new SessionStartup({
       options: host.options,
@@ -263,15 +271,7 @@ export class ClientSession {
       this.event('upstream_failure', error instanceof Error ? error.message : 'invalid upstream message');
       return this.fail(new PgError('08006', 'the data product upstream sent an invalid message', 'FATAL'));
     }
-    if (out.length > 0 && this.phase !== 'closed') {
-      const flushed = this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
-      const upstream = this.upstream.current?.socket;
-      if (!flushed && upstream) {
-        // Backpressure: stop reading upstream until the client has taken what it was sent.
-        upstream.pause();
-        this.socket.once('drain', () => upstream.resume());
-      }
-    }
+    if (out.length > 0 && this.phase !== 'closed') this.output.send(out.length === 1 ? out[0]! : Buffer.concat(out));
     this.watchStatementTime();
     if (this.draining && this.idle) this.drain();
     this.returnUpstream();
@@ -310,6 +310,7 @@ export class ClientSession {
 
   private terminate(error: PgError): void {
     if (this.phase === 'closed') return;
+    this.output.flushHeld();
     this.socket.end(error.toErrorResponse());
     this.close();
   }

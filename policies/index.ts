@@ -16,7 +16,7 @@ export { fileTags, lintPolicies } from './policy-lint';
 export { readPolicySources, buildPolicyBundle, policyVersionOf } from './policy-loader';
 export type { CustomClassifierConfig, PolicyFile, DataProductConfig, PolicyRule } from './policy-model';
 export { announceTo, followAnnouncements } from './policy-reload-channel';
-export { runPolicyTests } from './policy-tests';
+export { runPolicyTests, type PolicyTestFile } from './policy-tests';
 export type { TagTaxonomy } from './tag-taxonomy';
 export { columnTags, tagMatches, commentTags } from './tags';
 export { compileSchema, parseValidatedYaml } from './yaml-validation';

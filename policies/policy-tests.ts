@@ -7,61 +7,33 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadPolicyFiles } from './policy-loader';
 import type { RelationRef } from './decision';
-import type { Principal } from './principal';
 import { compileSchema, parseValidatedYaml } from './yaml-validation';
+import schema from './policy-test-schema.json';
 
-interface PolicyTestFile {
-  policies: string[];
-  relations: Record<string, Record<string, string | null>>;
-  cases: Array<{
-    name: string;
-    principal: Principal;
-    at?: string;
-    relation: string;
-    expect: { columns?: Record<string, string>; rows?: 'all' | 'none' | 'filtered' };
+/** A policy test file as validated by policy-test-schema.json (groups and attributes default to empty). */
+export interface PolicyTestFile {
+  readonly policies: readonly string[];
+  /** `dataProduct:schema.table` -> column -> its comment, or null. */
+  readonly relations: Readonly<Record<string, Readonly<Record<string, string | null>>>>;
+  readonly cases: ReadonlyArray<{
+    readonly name: string;
+    readonly principal: {
+      readonly user: string;
+      readonly groups: readonly string[];
+      readonly attributes: Readonly<Record<string, string | readonly string[]>>;
+      readonly purpose?: string;
+    };
+    /** ISO 8601: the time the case is decided at. */
+    readonly at?: string;
+    readonly relation: string;
+    readonly expect: {
+      readonly columns?: Readonly<Record<string, string>>;
+      readonly rows?: 'all' | 'none' | 'filtered';
+    };
   }>;
 }
 
-const validate = compileSchema<PolicyTestFile>({
-  type: 'object',
-  additionalProperties: false,
-  required: ['policies', 'relations', 'cases'],
-  properties: {
-    policies: { type: 'array', items: { type: 'string' }, minItems: 1 },
-    relations: {
-      type: 'object',
-      additionalProperties: { type: 'object', additionalProperties: { type: ['string', 'null'] } },
-    },
-    cases: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'principal', 'relation', 'expect'],
-        properties: {
-          name: { type: 'string' },
-          at: { type: 'string' },
-          relation: { type: 'string', pattern: '^[^:]+:[^.]+\\.[^.]+$' },
-          principal: {
-            type: 'object',
-            required: ['user'],
-            properties: {
-              user: { type: 'string' },
-              groups: { type: 'array', default: [] },
-              attributes: { type: 'object', default: {} },
-              purpose: { type: 'string' },
-            },
-          },
-          expect: {
-            type: 'object',
-            additionalProperties: false,
-            properties: { columns: { type: 'object' }, rows: { enum: ['all', 'none', 'filtered'] } },
-          },
-        },
-      },
-    },
-  },
-});
+const validate = compileSchema<PolicyTestFile>(schema);
 
 export interface PolicyTestResult {
   readonly name: string;

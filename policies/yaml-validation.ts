@@ -11,7 +11,10 @@ export class ValidationError extends Error {
   override readonly name = 'ValidationError';
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+// verbose: an error carries the schema object it failed in, whose misplacedProperties (an annotation
+// pgveil's schemas use) say why a key that is valid elsewhere is not valid there.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
+ajv.addKeyword({ keyword: 'misplacedProperties', schemaType: 'object' });
 
 export function compileSchema<T>(schema: object): ValidateFunction<T> {
   return ajv.compile<T>(schema);
@@ -70,9 +73,11 @@ function describe(path: string, doc: Document, error: ErrorObject, text: string)
   const line = lineAt(text, isNode(node) && node.range ? node.range[0] : 0);
   const key = keys.length > 0 ? keys.join('.') : '(top level)';
   const params = error.params as Record<string, unknown>;
+  const misplaced = (error.parentSchema as { misplacedProperties?: Record<string, string> } | undefined)
+    ?.misplacedProperties?.[String(params.additionalProperty)];
   const extra =
     error.keyword === 'additionalProperties'
-      ? ` "${String(params.additionalProperty)}"`
+      ? ` "${String(params.additionalProperty)}"${misplaced ? `: ${misplaced}` : ''}`
       : error.keyword === 'enum'
         ? `: ${(params.allowedValues as unknown[]).join(', ')}`
         : '';

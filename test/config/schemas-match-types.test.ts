@@ -1,10 +1,11 @@
 /**
- * Each JSON Schema (cli/config/server-config-schema.json, policies/policy-schema.json) against the
- * TypeScript type the code reads the validated file as (ServerConfig, PolicyFile), so the two cannot
- * drift. json-schema-to-typescript turns the schema into a type; the TypeScript compiler then checks,
- * in a program built here, that both name the same key paths, agree on which are optional, and accept
- * each other's values. A key added to one only, an optional/required mismatch, or a changed enum fails
- * with the path at fault in the compiler's message.
+ * Each JSON Schema (cli/config/server-config-schema.json, policies/policy-schema.json,
+ * policies/policy-test-schema.json) against the TypeScript type the code reads the validated file
+ * as (ServerConfig, PolicyFile, PolicyTestFile), so the two cannot drift. json-schema-to-typescript
+ * turns the schema into a type; the TypeScript compiler then checks, in a program built here, that
+ * both name the same key paths, agree on which are optional, and accept each other's values. A key
+ * added to one only, an optional/required mismatch, or a changed enum fails with the path at fault in
+ * the compiler's message.
  *
  * Why a test and not one generated source: the hand-written types carry the doc comments and the
  * narrower shapes the code relies on (discriminated unions, readonly), and are imported everywhere;
@@ -84,11 +85,14 @@ const PAIRS: readonly Pair[] = [
     module: 'policies/policy-model',
     type: 'PolicyFile',
     onlyInType: {},
-    onlyInSchema: {
-      // draft-07 cannot extend a closed object, so the one rule definition that domainPolicies
-      // extends (allOf + required domain) declares `domain` for global rules too, where nothing reads it.
-      'globalPolicies.[].domain': 'the shared rule definition declares the key domain rules require',
-    },
+    onlyInSchema: {},
+  },
+  {
+    schema: 'policies/policy-test-schema.json',
+    module: 'policies/policy-tests',
+    type: 'PolicyTestFile',
+    onlyInType: {},
+    onlyInSchema: {},
   },
 ];
 

@@ -4,7 +4,7 @@
  * or an invalid edit the store refused, would point at the wrong line): otherwise no line is shown.
  * Computed once per version.
  */
-import { isMap, isSeq, parseDocument, type Node } from 'yaml';
+import { isMap, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
 import { policyVersionOf, readPolicySources } from '../policies';
 
 interface SourceLocation {
@@ -34,19 +34,21 @@ export function policyLocations(paths: readonly string[], version: string): Poli
   if (policyVersionOf(sources) !== version) return { version, rules, dataProducts };
   for (const { path, text } of sources) {
     const doc = parseDocument(text);
-    const lineAt = (node: Node | null | undefined): number => text.slice(0, node?.range?.[0] ?? 0).split('\n').length;
-    const items = (key: string): Node[] => {
+    const lineAt = (node: YamlNode): number => text.slice(0, node.range?.[0] ?? 0).split('\n').length;
+    const items = (key: string): unknown[] => {
       const seq = doc.get(key, true);
-      return isSeq(seq) ? (seq.items as Node[]) : [];
+      return isSeq(seq) ? seq.items : [];
     };
     for (const key of ['globalPolicies', 'domainPolicies']) {
       for (const item of items(key)) {
-        const id = isMap(item) ? item.get('id') : undefined;
+        if (!isMap(item)) continue;
+        const id = item.get('id');
         if (typeof id === 'string' && !rules.has(id)) rules.set(id, { file: path, line: lineAt(item) });
       }
     }
     for (const item of items('dataProducts')) {
-      const name = isMap(item) ? item.get('name') : undefined;
+      if (!isMap(item)) continue;
+      const name = item.get('name');
       if (typeof name === 'string' && !dataProducts.has(name))
         dataProducts.set(name, { file: path, line: lineAt(item) });
     }

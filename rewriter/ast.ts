@@ -1,27 +1,85 @@
 /**
  * libpg-query's AST. Nodes are `{ Kind: { ...fields } }`, typed by `@pgsql/types` (the types
- * libpg-query itself declares): the builders here make the node kinds the rewrite introduces, as
- * `PgNode`s, so a misspelt field or enum value is a compile error.
+ * libpg-query itself declares): `PgNode` is the union of every node kind, `NodeOf<'SelectStmt'>`
+ * one node and `BodyOf<'SelectStmt'>` (the same as `SelectStmt`) its fields. A node whose kind the
+ * code must know is narrowed with `isKind` or `bodyOf`, never cast; the builders here make the node
+ * kinds the rewrite introduces, so a misspelt field or enum value is a compile error.
  *
- * `Node` is the open shape the walkers use (relation-substitution.ts visits every field of every
- * node generically, whatever its kind, so that no field is ever skipped): every typed node is one.
+ * Two shapes stay open, each for its own reason:
+ * - `TreeObject`: a generic walk (matview-sources.ts columnRefs, row-filter.ts bindParameters,
+ *   lock-statement.ts resolvedSchema, position-map.ts pairLocations) must visit every field of
+ *   every node kind, whatever its kind, so that a kind the code does not know, or one a later
+ *   parser adds, still has its fields walked and nothing can hide in it. Such a walk reads values
+ *   as `unknown` and narrows them with `isTreeObject` and `Array.isArray`, never by a kind's
+ *   declared fields.
+ * - `Node`: the untyped shape of the files not typed yet (rewrite.ts, relation-substitution.ts,
+ *   splice.ts). Functions here and in the typed files that those files call accept `PgNode | Node`
+ *   (or a body type, which a `Node` is assignable to); once they are typed, `Node` goes.
  */
 import type { Literal } from '../policies';
-import type { Node as PgNode, A_Const } from '@pgsql/types';
+import type { A_Const, Node as PgNode, TypeName } from '@pgsql/types';
 
 export type { PgNode };
 
-// The walkers read any field of any node kind: this is the one place where the shape is left open.
+type KeyOfEach<T> = T extends unknown ? keyof T : never;
+/** Every node kind: the one key of a node. */
+export type NodeKind = KeyOfEach<PgNode>;
+/** The node of one kind, `{ Kind: body }`. */
+export type NodeOf<K extends NodeKind> = Extract<PgNode, Record<K, unknown>>;
+/** The fields of a node of one kind (`BodyOf<'RangeVar'>` is `RangeVar`). */
+export type BodyOf<K extends NodeKind> = NodeOf<K>[K];
+
+// The untyped shape of the files not typed yet (see above); nothing typed uses it for its own nodes.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Node = Record<string, any>;
 
-export const kindOf = (node: Node): string => Object.keys(node)[0] ?? '';
-const str = (sval: string): PgNode => ({ String: { sval } });
-export const names = (node: Node[] | undefined): string[] => (node ?? []).map((n) => n.String?.sval as string);
+/**
+ * A node of the untyped shape as the typed node it is: every `Node` the untyped files hand over
+ * came from the parser or from the builders here. The one cast between the two shapes, for the
+ * functions that accept both (`PgNode | Node`) and pass the node on to a typed API; it goes with `Node`.
+ */
+export const typedNode = (node: PgNode | Node): PgNode => node as PgNode;
 
-export const columnRef = (...fields: string[]): PgNode => ({ ColumnRef: { fields: fields.map(str) } });
+/** An object met in a generic walk: a node or a node's fields, none of them read by its kind. */
+export type TreeObject = Readonly<Record<string, unknown>>;
 
-export function constant(value: Literal): PgNode {
+/** A node or a node's fields, as opposed to a list or a scalar field. */
+export const isTreeObject = (value: unknown): value is TreeObject =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** The node's kind: its one key. */
+export function kindOf(node: PgNode): NodeKind;
+export function kindOf(node: Node): string;
+export function kindOf(node: PgNode | Node): string {
+  return Object.keys(node)[0] ?? '';
+}
+
+/** Whether `value` is a node of this kind. */
+export function isKind<K extends NodeKind>(value: unknown, kind: K): value is NodeOf<K> {
+  return isTreeObject(value) && Object.hasOwn(value, kind);
+}
+
+/** The fields of `value` when it is a node of this kind, else undefined. */
+export function bodyOf<K extends NodeKind>(value: unknown, kind: K): BodyOf<K> | undefined {
+  return isKind(value, kind) ? value[kind] : undefined;
+}
+
+/** The text of a `String` node (a name part), else undefined. */
+export const stringOf = (value: unknown): string | undefined => bodyOf(value, 'String')?.sval;
+
+/**
+ * The name parts of a name list (function, operator, type and column names are lists of `String`
+ * nodes); the parser puts nothing else in the lists this is used for, and an empty name it cannot
+ * produce, so anything else reads as ''.
+ */
+export const names = (list: readonly (PgNode | Node)[] | undefined): string[] =>
+  (list ?? []).map((n) => stringOf(n) ?? '');
+
+const str = (sval: string): NodeOf<'String'> => ({ String: { sval } });
+
+export const columnRef = (...fields: string[]): NodeOf<'ColumnRef'> => ({ ColumnRef: { fields: fields.map(str) } });
+
+export function constant(value: Literal): NodeOf<'A_Const'> {
   return { A_Const: constantBody(value) };
 }
 
@@ -36,25 +94,25 @@ function constantBody(value: Literal): A_Const {
   return { sval: { sval: value } };
 }
 
-export const funcCall = (schema: string, name: string, args: Node[]): PgNode => ({
-  FuncCall: { funcname: [str(schema), str(name)], args: args as PgNode[], funcformat: 'COERCE_EXPLICIT_CALL' },
+export const funcCall = (schema: string, name: string, args: PgNode[]): NodeOf<'FuncCall'> => ({
+  FuncCall: { funcname: [str(schema), str(name)], args, funcformat: 'COERCE_EXPLICIT_CALL' },
 });
 
-export const op = (name: string, lexpr: Node, rexpr: Node): PgNode => ({
-  A_Expr: { kind: 'AEXPR_OP', name: [str('pg_catalog'), str(name)], lexpr: lexpr as PgNode, rexpr: rexpr as PgNode },
+export const op = (name: string, lexpr: PgNode, rexpr: PgNode): NodeOf<'A_Expr'> => ({
+  A_Expr: { kind: 'AEXPR_OP', name: [str('pg_catalog'), str(name)], lexpr, rexpr },
 });
 
-export const typeCast = (arg: Node, typeName: Node): PgNode => ({ TypeCast: { arg: arg as PgNode, typeName } });
+export const typeCast = (arg: PgNode, typeName: TypeName): NodeOf<'TypeCast'> => ({ TypeCast: { arg, typeName } });
 
-export const caseWhen = (branches: Array<[Node, Node]>, otherwise: Node): PgNode => ({
+export const caseWhen = (branches: Array<[PgNode, PgNode]>, otherwise: PgNode): NodeOf<'CaseExpr'> => ({
   CaseExpr: {
-    args: branches.map(([expr, result]) => ({ CaseWhen: { expr: expr as PgNode, result: result as PgNode } })),
-    defresult: otherwise as PgNode,
+    args: branches.map(([expr, result]) => ({ CaseWhen: { expr, result } })),
+    defresult: otherwise,
   },
 });
 
-export const isNull = (arg: Node): PgNode => ({ NullTest: { arg: arg as PgNode, nulltesttype: 'IS_NULL' } });
-export const boolExpr = (boolop: 'AND_EXPR' | 'OR_EXPR' | 'NOT_EXPR', args: Node[]): PgNode => ({
-  BoolExpr: { boolop, args: args as PgNode[] },
+export const isNull = (arg: PgNode): NodeOf<'NullTest'> => ({ NullTest: { arg, nulltesttype: 'IS_NULL' } });
+export const boolExpr = (boolop: 'AND_EXPR' | 'OR_EXPR' | 'NOT_EXPR', args: PgNode[]): NodeOf<'BoolExpr'> => ({
+  BoolExpr: { boolop, args },
 });
-export const arrayOf = (elements: Node[]): PgNode => ({ A_ArrayExpr: { elements: elements as PgNode[] } });
+export const arrayOf = (elements: PgNode[]): NodeOf<'A_ArrayExpr'> => ({ A_ArrayExpr: { elements } });

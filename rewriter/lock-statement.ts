@@ -10,7 +10,8 @@
  * (resolution, refused catalogs, the helper schema, subscription and policy decision), and is
  * schema-qualified the way the query rewrite qualifies it.
  */
-import { kindOf, type Node } from './ast';
+import type { LockStmt } from '@pgsql/types';
+import { bodyOf, isKind, isTreeObject, type NodeOf } from './ast';
 import type { RelationSubstitution } from './relation-substitution';
 import { GuardRefusal } from './statement-guard';
 
@@ -18,24 +19,24 @@ import { GuardRefusal } from './statement-guard';
 const ACCESS_SHARE_LOCK = 1;
 
 /** The LOCK statement's body with each table schema-qualified as the substitution resolved it (a new node). */
-export function checkLock(body: Node, substitution: RelationSubstitution): Node {
+export function checkLock(body: LockStmt, substitution: RelationSubstitution): LockStmt {
   if (body.mode !== ACCESS_SHARE_LOCK) {
     throw new GuardRefusal(
       'lock_mode',
       'LOCK is allowed through pgveil only IN ACCESS SHARE MODE, the lock a SELECT takes',
     );
   }
-  const relations = ((body.relations as Node[] | undefined) ?? []).map((entry) => {
-    const relation = entry.RangeVar as Node | undefined;
+  const relations = (body.relations ?? []).map((entry) => {
+    const relation = bodyOf(entry, 'RangeVar');
     if (!relation) throw new GuardRefusal('statement_class', 'lock statements name tables only');
-    const probe: Node = {
+    const probe: NodeOf<'SelectStmt'> = {
       SelectStmt: {
         fromClause: [{ RangeVar: structuredClone(relation) }],
         limitOption: 'LIMIT_OPTION_DEFAULT',
         op: 'SETOP_NONE',
       },
     };
-    let substituted: Node;
+    let substituted: unknown;
     try {
       substituted = substitution.query(probe);
     } catch (error) {
@@ -51,17 +52,16 @@ export function checkLock(body: Node, substitution: RelationSubstitution): Node 
     const schema = resolvedSchema(substituted, String(relation.relname));
     // Rebuilt with the schema first, where the parser puts it: the printed LOCK must read back as this tree.
     if (schema === undefined) return entry;
-    return {
-      RangeVar: {
-        schemaname: schema,
-        ...Object.fromEntries(Object.entries(relation).filter(([key]) => key !== 'schemaname')),
-      },
-    };
+    const { schemaname: _written, ...rest } = relation;
+    return { RangeVar: { schemaname: schema, ...rest } };
   });
   return { ...body, relations };
 }
 
-/** The schema the substitution resolved `name` to: the first range variable of that name it left. */
+/**
+ * The schema the substitution resolved `name` to: the first range variable of that name it left.
+ * A generic walk (ast.ts TreeObject): every field of every node is searched, whatever its kind.
+ */
 function resolvedSchema(node: unknown, name: string): string | undefined {
   if (Array.isArray(node)) {
     for (const item of node) {
@@ -70,15 +70,10 @@ function resolvedSchema(node: unknown, name: string): string | undefined {
     }
     return undefined;
   }
-  if (node === null || typeof node !== 'object') return undefined;
-  const object = node as Node;
-  if (
-    kindOf(object) === 'RangeVar' &&
-    object.RangeVar.relname === name &&
-    typeof object.RangeVar.schemaname === 'string'
-  )
-    return object.RangeVar.schemaname as string;
-  for (const value of Object.values(object)) {
+  if (!isTreeObject(node)) return undefined;
+  if (isKind(node, 'RangeVar') && node.RangeVar.relname === name && typeof node.RangeVar.schemaname === 'string')
+    return node.RangeVar.schemaname;
+  for (const value of Object.values(node)) {
     const found = resolvedSchema(value, name);
     if (found !== undefined) return found;
   }

@@ -5,25 +5,27 @@
  */
 import type { ColumnAction } from '../policies';
 import type { CatalogColumn } from './catalog-types';
-import { caseWhen, columnRef, constant, funcCall, isNull, op, typeCast, type Node } from './ast';
+import type { TypeName } from '@pgsql/types';
+import { caseWhen, columnRef, constant, funcCall, isNull, op, typeCast, type PgNode } from './ast';
 import { parseTypeName } from './sql-parser';
 
 const TEXT_TYPES = /^(text|character varying(\(\d+\))?|character(\(\d+\))?|name|citext)$/;
 
-const textType = (): Node => ({
+const textType = (): TypeName => ({
   names: [{ String: { sval: 'pg_catalog' } }, { String: { sval: 'text' } }],
   typemod: -1,
 });
-const asText = (column: string): Node => typeCast(columnRef(column), textType());
-const pg = (name: string, ...args: Node[]): Node => funcCall('pg_catalog', name, args);
-const nullOr = (column: string, masked: Node): Node => caseWhen([[isNull(columnRef(column)), constant(null)]], masked);
+const asText = (column: string): PgNode => typeCast(columnRef(column), textType());
+const pg = (name: string, ...args: PgNode[]): PgNode => funcCall('pg_catalog', name, args);
+const nullOr = (column: string, masked: PgNode): PgNode =>
+  caseWhen([[isNull(columnRef(column)), constant(null)]], masked);
 
 /** Casts a text result back to the column's type when that type is textual, so the column keeps its type. */
-function keepTextType(expr: Node, column: CatalogColumn): Node {
+function keepTextType(expr: PgNode, column: CatalogColumn): PgNode {
   return TEXT_TYPES.test(column.type) && column.type !== 'text' ? typeCast(expr, parseTypeName(column.type)) : expr;
 }
 
-export function maskExpression(column: CatalogColumn, action: ColumnAction, helperSchema: string): Node {
+export function maskExpression(column: CatalogColumn, action: ColumnAction, helperSchema: string): PgNode {
   const c = column.name;
   switch (action.kind) {
     case 'allow':

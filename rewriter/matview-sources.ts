@@ -9,9 +9,10 @@
  * in FROM, anything unresolved), the column is taken to come from every column the query reads.
  * A source that is a view stands for every column it reads, through its own views too.
  */
+import type { ColumnRef, SelectStmt } from '@pgsql/types';
 import type { CatalogColumn, CatalogRelation, CatalogSnapshot } from './catalog-types';
-import { kindOf, type Node } from './ast';
-import { parseStatements } from './sql-parser';
+import { bodyOf, isKind, isTreeObject, stringOf, type PgNode } from './ast';
+import { parseTree } from './sql-parser';
 
 export interface UntaggedMatviewColumn {
   readonly schema: string;
@@ -50,19 +51,19 @@ type Source = { readonly relation: CatalogRelation; readonly column: string } | 
 /** Per output column, its sources; everything the matview reads where that cannot be told. */
 function outputSources(catalog: CatalogSnapshot, matview: CatalogRelation): Source[][] {
   const everything: Source[] = [{ readBy: matview }];
-  let query: Node | undefined;
+  let query: SelectStmt | undefined;
   try {
-    query = parseStatements(matview.view!.definition)[0]?.stmt.SelectStmt as Node | undefined;
+    query = bodyOf(parseTree(matview.view!.definition)[0]?.stmt, 'SelectStmt');
   } catch {
     query = undefined;
   }
   if (!query) return matview.columns.map(() => everything);
   const result: Array<Source[] | 'all'> = matview.columns.map(() => []);
   for (const leaf of leaves(query)) {
-    const from = fromItems(catalog, (leaf.fromClause as Node[] | undefined) ?? []);
-    ((leaf.targetList as Node[] | undefined) ?? []).forEach((target, i) => {
+    const from = fromItems(catalog, leaf.fromClause ?? []);
+    (leaf.targetList ?? []).forEach((target, i) => {
       if (result[i] === 'all' || result[i] === undefined) return;
-      const refs = columnRefs(target.ResTarget?.val);
+      const refs = columnRefs(bodyOf(target, 'ResTarget')?.val);
       const resolved = refs.map((ref) => resolve(from, ref));
       if (resolved.some((r) => r === undefined)) result[i] = 'all';
       else result[i].push(...(resolved.flat() as Source[]));
@@ -72,51 +73,59 @@ function outputSources(catalog: CatalogSnapshot, matview: CatalogRelation): Sour
 }
 
 /** The SELECTs whose output columns make up a set operation's. */
-function leaves(select: Node): Node[] {
-  if (select.op && select.op !== 'SETOP_NONE') return [...leaves(select.larg as Node), ...leaves(select.rarg as Node)];
+function leaves(select: SelectStmt): SelectStmt[] {
+  if (select.op && select.op !== 'SETOP_NONE') return [...leaves(select.larg!), ...leaves(select.rarg!)];
   return [select];
 }
 
 /** FROM items by the name their columns are qualified with; undefined for what cannot be resolved. */
-function fromItems(catalog: CatalogSnapshot, items: readonly Node[]): Map<string, CatalogRelation | undefined> {
+function fromItems(catalog: CatalogSnapshot, items: readonly PgNode[]): Map<string, CatalogRelation | undefined> {
   const map = new Map<string, CatalogRelation | undefined>();
-  const add = (item: Node): void => {
-    const kind = kindOf(item);
-    const body = item[kind] as Node;
-    if (kind === 'RangeVar') {
-      const relation = catalog.relation(
-        (body.schemaname as string | undefined) ?? 'pg_catalog',
-        body.relname as string,
-      );
-      map.set(
-        ((body.alias as Node | undefined)?.aliasname as string | undefined) ?? (body.relname as string),
-        relation,
-      );
-    } else if (kind === 'JoinExpr') {
-      add(body.larg as Node);
-      add(body.rarg as Node);
-      if (body.alias) map.set((body.alias as Node).aliasname as string, undefined);
+  const add = (item: PgNode | undefined): void => {
+    if (isKind(item, 'RangeVar')) {
+      const body = item.RangeVar;
+      const relation = catalog.relation(body.schemaname ?? 'pg_catalog', body.relname!);
+      map.set(body.alias?.aliasname ?? body.relname!, relation);
+    } else if (isKind(item, 'JoinExpr')) {
+      const body = item.JoinExpr;
+      add(body.larg);
+      add(body.rarg);
+      if (body.alias) map.set(body.alias.aliasname!, undefined);
     } else {
-      map.set(((body.alias as Node | undefined)?.aliasname as string | undefined) ?? `\0${map.size}`, undefined);
+      map.set(aliasOf(item) ?? `\0${map.size}`, undefined);
     }
   };
   for (const item of items) add(item);
   return map;
 }
 
-function columnRefs(value: unknown, out: Node[] = []): Node[] {
+/**
+ * The alias of any other FROM item (a sub-select, a function, JSON_TABLE...): read by field name
+ * whatever the item's kind, so that a kind this does not know still has its alias seen.
+ */
+function aliasOf(item: PgNode | undefined): string | undefined {
+  const body = item === undefined ? undefined : Object.values(item)[0];
+  const alias = isTreeObject(body) ? body.alias : undefined;
+  const name = isTreeObject(alias) ? alias.aliasname : undefined;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/**
+ * Every column reference in an expression. A generic walk (ast.ts TreeObject): every field of every
+ * node is searched, whatever its kind, so no reference is missed in a kind this does not know.
+ */
+function columnRefs(value: unknown, out: ColumnRef[] = []): ColumnRef[] {
   if (Array.isArray(value)) for (const v of value) columnRefs(v, out);
-  else if (value !== null && typeof value === 'object') {
-    const node = value as Node;
-    if (node.ColumnRef) out.push(node.ColumnRef as Node);
-    else for (const v of Object.values(node)) columnRefs(v, out);
+  else if (isTreeObject(value)) {
+    if (isKind(value, 'ColumnRef')) out.push(value.ColumnRef);
+    else for (const v of Object.values(value)) columnRefs(v, out);
   }
   return out;
 }
 
 /** The sources a column reference stands for, or undefined when it cannot be told. */
-function resolve(from: Map<string, CatalogRelation | undefined>, ref: Node): Source[] | undefined {
-  const fields = (ref.fields as Node[]).map((f) => (f.A_Star ? '*' : ((f.String?.sval as string | undefined) ?? '')));
+function resolve(from: Map<string, CatalogRelation | undefined>, ref: ColumnRef): Source[] | undefined {
+  const fields = ref.fields!.map((f) => (isKind(f, 'A_Star') ? '*' : (stringOf(f) ?? '')));
   const sourceOf = (relation: CatalogRelation, column: string | undefined): Source[] =>
     relation.kind === 'v'
       ? [{ readBy: relation }]

@@ -8,8 +8,8 @@
  * walk stops, so a position inside text pgveil wrote maps to nothing, and is then left out rather
  * than pointing at the wrong token.
  */
-import { parseStatements } from './sql-parser';
-import { kindOf, type Node } from './ast';
+import { parseTree } from './sql-parser';
+import { isTreeObject, kindOf, type TreeObject } from './ast';
 
 /** Deeper trees than this are not walked (the rewriter refuses far shallower ones anyway). */
 const MAX_DEPTH = 2000;
@@ -23,8 +23,8 @@ export function originalPosition(original: string, rewritten: string, position: 
   if (rewrittenOffset === undefined) return undefined;
   let pairs: Map<number, number | undefined>;
   try {
-    const a = parseStatements(original);
-    const b = parseStatements(rewritten);
+    const a = parseTree(original);
+    const b = parseTree(rewritten);
     if (a.length !== b.length) return undefined;
     pairs = new Map();
     a.forEach((statement, i) => pairLocations(statement.stmt, b[i]!.stmt, pairs, 0));
@@ -38,7 +38,8 @@ export function originalPosition(original: string, rewritten: string, position: 
 
 /**
  * Records rewritten location -> original location for nodes at the same place in both trees. A
- * rewritten location that two different original locations claim is ambiguous: undefined.
+ * rewritten location that two different original locations claim is ambiguous: undefined. A generic
+ * walk (ast.ts TreeObject): every field of every node kind has its locations paired.
  */
 function pairLocations(a: unknown, b: unknown, pairs: Map<number, number | undefined>, depth: number): void {
   if (depth > MAX_DEPTH) return;
@@ -47,25 +48,23 @@ function pairLocations(a: unknown, b: unknown, pairs: Map<number, number | undef
     a.forEach((item, i) => pairLocations(item, b[i], pairs, depth + 1));
     return;
   }
-  if (a === null || typeof a !== 'object' || b === null || typeof b !== 'object' || Array.isArray(b)) return;
-  const x = a as Node;
-  const y = b as Node;
+  if (!isTreeObject(a) || !isTreeObject(b)) return;
   // A node is `{ Kind: {...} }`: a different kind here is a subtree the rewrite replaced.
-  if (isWrapper(x) || isWrapper(y)) {
-    if (kindOf(x) !== kindOf(y) || !isWrapper(x) || !isWrapper(y)) return;
+  if (isWrapper(a) || isWrapper(b)) {
+    if (kindOf(a) !== kindOf(b) || !isWrapper(a) || !isWrapper(b)) return;
   }
-  const from = x.location;
-  const to = y.location;
+  const from = a.location;
+  const to = b.location;
   if (typeof from === 'number' && typeof to === 'number' && from >= 0 && to >= 0) {
     if (pairs.has(to) && pairs.get(to) !== from) pairs.set(to, undefined);
     else pairs.set(to, from);
   }
-  for (const key of Object.keys(x)) {
-    if (key !== 'location' && key in y) pairLocations(x[key], y[key], pairs, depth + 1);
+  for (const key of Object.keys(a)) {
+    if (key !== 'location' && key in b) pairLocations(a[key], b[key], pairs, depth + 1);
   }
 }
 
-function isWrapper(node: Node): boolean {
+function isWrapper(node: TreeObject): boolean {
   const keys = Object.keys(node);
   return keys.length === 1 && /^[A-Z]/.test(keys[0]!);
 }

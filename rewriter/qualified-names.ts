@@ -10,15 +10,16 @@
  *   alias) still finds it, so the reference loses its schema. Where another FROM item anywhere in
  *   the statement has that same name, the shortened reference could bind to it instead: refused.
  */
-import type { Node } from './ast';
+import type { RangeVar } from '@pgsql/types';
+import { isKind, stringOf, type Node, type PgNode } from './ast';
 import { GuardRefusal } from './statement-guard';
 
 const crossDatabase = (name: string): GuardRefusal =>
   new GuardRefusal('cross_database', `cross-database references are not implemented: "${name}"`, '0A000');
 
 /** A RangeVar's catalog part: refused unless it names the current data product (the substitution then drops it). */
-export function currentDatabaseRelation(rv: Node, dataProduct: string): void {
-  const catalog = rv.catalogname as string | undefined;
+export function currentDatabaseRelation(rv: RangeVar, dataProduct: string): void {
+  const catalog = rv.catalogname;
   if (catalog !== undefined && catalog !== dataProduct)
     throw crossDatabase(`${catalog}.${String(rv.schemaname)}.${String(rv.relname)}`);
 }
@@ -41,18 +42,18 @@ export class QualifiedColumns {
 
   /**
    * A ColumnRef's fields as they must be sent, once every FROM item of the statement has been
-   * seen: `fields` itself when they stay, else a new list without the leading parts.
+   * seen: `fields` itself when they stay, else a new list without the leading parts. (`Node`: the
+   * fields as relation-substitution.ts, not typed yet, holds them.)
    */
-  columnRef(fields: readonly Node[]): Node[] {
-    const text = (i: number): string | undefined => fields[i]?.String?.sval as string | undefined;
-    let kept = fields as Node[];
+  columnRef<F extends PgNode | Node>(fields: readonly F[]): readonly F[] {
+    let kept = fields;
     if (kept.length === 4) {
-      const shown = kept.map((f, i) => text(i) ?? (f.A_Star ? '*' : '?')).join('.');
-      if (text(0) !== this.dataProduct) throw crossDatabase(shown);
+      const shown = kept.map((f) => stringOf(f) ?? (isKind(f, 'A_Star') ? '*' : '?')).join('.');
+      if (stringOf(kept[0]) !== this.dataProduct) throw crossDatabase(shown);
       kept = kept.slice(1);
     }
     if (kept.length !== 3) return kept;
-    const at = (i: number): string | undefined => kept[i]?.String?.sval as string | undefined;
+    const at = (i: number): string | undefined => stringOf(kept[i]);
     const schema = at(0);
     const relation = at(1);
     if (schema === undefined || relation === undefined || !this.substituted.has(`${schema}.${relation}`)) return kept;

@@ -4,13 +4,15 @@
  * are replaced by constants, so no value is ever spliced into SQL text.
  */
 import type { Literal, RowPredicate } from '../policies';
-import { arrayOf, boolExpr, columnRef, constant, op, type Node } from './ast';
+import { arrayOf, boolExpr, columnRef, constant, isTreeObject, isKind, op, type PgNode } from './ast';
 import { parseExpression } from './sql-parser';
 
-const literal = (value: Literal | readonly Literal[]): Node =>
-  Array.isArray(value) ? arrayOf(value.map((v) => constant(v))) : constant(value as Literal);
+// Array.isArray narrows a readonly array to any[]: this keeps the element type.
+const isList = (value: Literal | readonly Literal[]): value is readonly Literal[] => Array.isArray(value);
+const literal = (value: Literal | readonly Literal[]): PgNode =>
+  isList(value) ? arrayOf(value.map((v) => constant(v))) : constant(value);
 
-export function rowFilterExpression(predicate: RowPredicate): Node {
+export function rowFilterExpression(predicate: RowPredicate): PgNode {
   switch (predicate.op) {
     case 'eq':
       return op('=', columnRef(predicate.column), constant(predicate.value));
@@ -35,18 +37,25 @@ export function rowFilterExpression(predicate: RowPredicate): Node {
   }
 }
 
-function bindParameters(node: Node, params: readonly (Literal | readonly Literal[])[]): Node {
+/**
+ * The template with each `$n` replaced by its value. A generic walk (ast.ts TreeObject): every field
+ * of every node is copied and searched, whatever its kind, so no parameter is left unbound.
+ */
+function bindParameters(node: PgNode, params: readonly (Literal | readonly Literal[])[]): PgNode {
   const visit = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(visit);
-    if (value === null || typeof value !== 'object') return value;
-    const n = value as Node;
-    if (n.ParamRef) {
-      const index = (n.ParamRef.number as number) - 1;
+    if (!isTreeObject(value)) return value;
+    if (isKind(value, 'ParamRef')) {
+      // `$0` (the parser leaves a zero out) gives NaN, neither refused nor bound to a parameter: as
+      // before typing. The template is the policy author's; the loader does not refuse `$0` yet.
+      const index = (value.ParamRef.number ?? Number.NaN) - 1;
       if (index < 0 || index >= params.length)
         throw new Error(`row filter template parameter $${index + 1} is not bound`);
       return literal(params[index]!);
     }
-    return Object.fromEntries(Object.entries(n).map(([k, v]) => [k, visit(v)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, visit(v)]));
   };
-  return visit(node) as Node;
+  // The walk copies every field and replaces ParamRef nodes by constants: what comes out is a node as
+  // what went in was.
+  return visit(node) as PgNode;
 }

@@ -8,8 +8,9 @@
  * a FROM clause that runs it once per row, inside an expression) stays refused by the function
  * guard: pgveil could not know which setting ends up changed, or how often.
  */
-import { kindOf, type Node } from './ast';
-import { parseStatements } from './sql-parser';
+import type { SelectStmt } from '@pgsql/types';
+import { bodyOf, names, stringOf, type PgNode } from './ast';
+import { parseTree } from './sql-parser';
 
 export interface SetConfigCall {
   /** The setting's name, lower-cased as PostgreSQL compares them. */
@@ -28,32 +29,32 @@ export interface SetConfigCall {
  * The call when `select` is nothing but `SELECT [pg_catalog.]set_config('name', 'value', bool)`, or
  * pg_dump's `SELECT set_config(name, 'value', bool) FROM pg_settings WHERE name = 'name'`.
  */
-export function setConfigCall(select: Node): SetConfigCall | undefined {
+export function setConfigCall(select: SelectStmt): SetConfigCall | undefined {
   const ifExists = select.fromClause !== undefined;
   const shape = ifExists ? SELECT_IF_EXISTS_SHAPE : SELECT_SHAPE;
   const onlyKeys = Object.keys(select).every((key) => shape.has(key));
   if (!onlyKeys || select.op !== 'SETOP_NONE' || select.limitOption !== 'LIMIT_OPTION_DEFAULT') return undefined;
-  const targets = select.targetList as Node[] | undefined;
+  const targets = select.targetList;
   if (targets?.length !== 1) return undefined;
-  const target = targets[0]!.ResTarget as Node | undefined;
+  const target = bodyOf(targets[0], 'ResTarget');
   if (!target || target.name !== undefined || target.indirection !== undefined) return undefined;
-  const call = target.val?.FuncCall as Node | undefined;
+  const call = bodyOf(target.val, 'FuncCall');
   if (!call || !Object.keys(call).every((key) => CALL_SHAPE.has(key)) || call.funcformat !== 'COERCE_EXPLICIT_CALL')
     return undefined;
-  if (!isCatalogName(call.funcname as Node[] | undefined, 'set_config')) return undefined;
-  const args = call.args as Node[] | undefined;
+  if (!isCatalogName(call.funcname, 'set_config')) return undefined;
+  const args = call.args;
   if (args?.length !== 3) return undefined;
-  const name = ifExists ? settingsRowName(select, args[0]!) : stringConstant(args[0]!);
-  const value = stringConstant(args[1]!);
-  const local = booleanConstant(args[2]!);
+  const name = ifExists ? settingsRowName(select, args[0]) : stringConstant(args[0]);
+  const value = stringConstant(args[1]);
+  const local = booleanConstant(args[2]);
   if (name === undefined || value === undefined || local === undefined) return undefined;
   return { name: name.toLowerCase(), value, local, ifExists };
 }
 
 /** For `... FROM pg_settings WHERE name = 'setting'` with `name` as first argument: 'setting'. */
-function settingsRowName(select: Node, firstArgument: Node): string | undefined {
-  const from = select.fromClause as Node[] | undefined;
-  const relation = from?.length === 1 ? (from[0]!.RangeVar as Node | undefined) : undefined;
+function settingsRowName(select: SelectStmt, firstArgument: PgNode | undefined): string | undefined {
+  const from = select.fromClause;
+  const relation = from?.length === 1 ? bodyOf(from[0], 'RangeVar') : undefined;
   if (
     !relation ||
     !Object.keys(relation).every((key) => RANGE_VAR_SHAPE.has(key)) ||
@@ -63,20 +64,20 @@ function settingsRowName(select: Node, firstArgument: Node): string | undefined 
     return undefined;
   if (relation.relname !== 'pg_settings' || (relation.schemaname !== undefined && relation.schemaname !== 'pg_catalog'))
     return undefined;
-  const where = select.whereClause?.A_Expr as Node | undefined;
-  if (!where || where.kind !== 'AEXPR_OP' || !isCatalogName(where.name as Node[] | undefined, '=')) return undefined;
-  if (!isNameColumn(where.lexpr as Node) || !isNameColumn(firstArgument)) return undefined;
-  return stringConstant(where.rexpr as Node);
+  const where = bodyOf(select.whereClause, 'A_Expr');
+  if (!where || where.kind !== 'AEXPR_OP' || !isCatalogName(where.name, '=')) return undefined;
+  if (!isNameColumn(where.lexpr) || !isNameColumn(firstArgument)) return undefined;
+  return stringConstant(where.rexpr);
 }
 
-function isNameColumn(node: Node): boolean {
-  const fields = node.ColumnRef?.fields as Node[] | undefined;
-  return fields?.length === 1 && fields[0]!.String?.sval === 'name';
+function isNameColumn(node: PgNode | undefined): boolean {
+  const fields = bodyOf(node, 'ColumnRef')?.fields;
+  return fields?.length === 1 && stringOf(fields[0]) === 'name';
 }
 
-/** `name` or `pg_catalog.name`, as a function or operator name list. */
-function isCatalogName(parts: Node[] | undefined, name: string): boolean {
-  const words = (parts ?? []).map((n) => n.String?.sval as unknown);
+/** `name` or `pg_catalog.name`, as a function or operator name list (whose parts are all `String`s). */
+function isCatalogName(parts: PgNode[] | undefined, name: string): boolean {
+  const words = names(parts);
   return words.length === 1 ? words[0] === name : words.length === 2 && words[0] === 'pg_catalog' && words[1] === name;
 }
 
@@ -89,11 +90,9 @@ export function setConfigText(call: SetConfigCall): string {
   const text = call.ifExists
     ? `SELECT pg_catalog.set_config(name, ${escapeString(call.value)}, ${local}) FROM pg_catalog.pg_settings WHERE name OPERATOR(pg_catalog.=) ${escapeString(call.name)}`
     : `SELECT pg_catalog.set_config(${escapeString(call.name)}, ${escapeString(call.value)}, ${local})`;
-  const again = parseStatements(text);
-  const read =
-    again.length === 1 && kindOf(again[0]!.stmt) === 'SelectStmt'
-      ? setConfigCall(again[0]!.stmt.SelectStmt as Node)
-      : undefined;
+  const again = parseTree(text);
+  const select = again.length === 1 ? bodyOf(again[0]!.stmt, 'SelectStmt') : undefined;
+  const read = select ? setConfigCall(select) : undefined;
   if (
     !read ||
     read.name !== call.name ||
@@ -135,15 +134,15 @@ const SELECT_IF_EXISTS_SHAPE = new Set(['targetList', 'fromClause', 'whereClause
 const RANGE_VAR_SHAPE = new Set(['schemaname', 'relname', 'inh', 'relpersistence', 'location']);
 const CALL_SHAPE = new Set(['funcname', 'args', 'funcformat', 'location']);
 
-function stringConstant(node: Node): string | undefined {
-  const constant = node.A_Const as Node | undefined;
-  const text = constant?.sval?.sval as unknown;
+function stringConstant(node: PgNode | undefined): string | undefined {
+  const constant = bodyOf(node, 'A_Const');
   if (constant?.sval === undefined) return undefined;
+  const text: unknown = constant.sval.sval;
   return typeof text === 'string' ? text : '';
 }
 
-function booleanConstant(node: Node): boolean | undefined {
-  const constant = node.A_Const as Node | undefined;
+function booleanConstant(node: PgNode | undefined): boolean | undefined {
+  const constant = bodyOf(node, 'A_Const');
   if (constant?.boolval === undefined) return undefined;
   return constant.boolval.boolval === true;
 }

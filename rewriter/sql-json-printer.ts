@@ -7,7 +7,17 @@
  * parenthesized, so nothing depends on the deparser's own quoting or precedence rules here.
  */
 import { Deparser } from 'pgsql-deparser';
-import type { Node } from './ast';
+import type {
+  JsonBehavior,
+  JsonFormat,
+  JsonFuncExpr,
+  JsonOutput,
+  JsonTable,
+  JsonTableColumn,
+  JsonValueExpr,
+  TypeName,
+} from '@pgsql/types';
+import { bodyOf, type PgNode } from './ast';
 import { quoteIdent } from './quote-ident';
 
 /** The deparser's per-call state, passed through untouched. */
@@ -58,12 +68,10 @@ function pick(table: Readonly<Record<string, string>>, key: unknown, what: strin
 }
 
 class SqlJsonDeparser extends Deparser {
-  JsonFuncExpr(node: Node, context: Context): string {
-    const parts = [
-      `${this.jsonValue(node.context_item as Node, context)}, ${this.expr(node.pathspec as Node, context)}`,
-    ];
-    parts.push(...this.passing(node.passing as Node[] | undefined, context));
-    if (node.output) parts.push(this.returning(node.output as Node, context));
+  JsonFuncExpr(node: JsonFuncExpr, context: Context): string {
+    const parts = [`${this.jsonValue(node.context_item, context)}, ${this.expr(node.pathspec, context)}`];
+    parts.push(...this.passing(node.passing, context));
+    if (node.output) parts.push(this.returning(node.output, context));
     parts.push(
       pick(WRAPPERS, node.wrapper ?? 'JSW_UNSPEC', 'wrapper'),
       pick(QUOTES, node.quotes ?? 'JS_QUOTES_UNSPEC', 'quotes'),
@@ -72,44 +80,47 @@ class SqlJsonDeparser extends Deparser {
     return `${pick(FUNCTION_NAMES, node.op, 'function')}(${parts.filter((p) => p !== '').join(' ')})`;
   }
 
-  JsonTable(node: Node, context: Context): string {
-    const path = node.pathspec as Node;
-    const parts = [`${this.jsonValue(node.context_item as Node, context)}, ${this.expr(path.string as Node, context)}`];
-    if (path.name !== undefined) parts.push(`AS ${quoteIdent(String(path.name))}`);
-    parts.push(...this.passing(node.passing as Node[] | undefined, context));
-    parts.push(`COLUMNS (${this.columns(node.columns as Node[], context)})`);
-    if (node.on_error) parts.push(`${this.behaviour(node.on_error as Node, context)} ON ERROR`);
+  JsonTable(node: JsonTable, context: Context): string {
+    const path = node.pathspec;
+    if (!path) throw new Error('cannot print a JSON_TABLE without a path');
+    const parts = [`${this.jsonValue(node.context_item, context)}, ${this.expr(path.string, context)}`];
+    if (path.name !== undefined) parts.push(`AS ${quoteIdent(path.name)}`);
+    parts.push(...this.passing(node.passing, context));
+    parts.push(`COLUMNS (${this.columns(node.columns, context)})`);
+    if (node.on_error) parts.push(`${this.behaviour(node.on_error, context)} ON ERROR`);
     let out = `${node.lateral ? 'LATERAL ' : ''}JSON_TABLE(${parts.join(' ')})`;
-    const alias = node.alias as Node | undefined;
+    const alias = node.alias;
     if (alias) {
-      const columns = ((alias.colnames as Node[] | undefined) ?? []).map((c) => quoteIdent(String(c.String?.sval)));
+      const columns = (alias.colnames ?? []).map((c) => quoteIdent(String(bodyOf(c, 'String')?.sval)));
       out += ` AS ${quoteIdent(String(alias.aliasname))}${columns.length > 0 ? `(${columns.join(', ')})` : ''}`;
     }
     return out;
   }
 
-  private columns(columns: Node[], context: Context): string {
-    return columns.map((wrapped) => this.column(wrapped.JsonTableColumn as Node, context)).join(', ');
+  private columns(columns: PgNode[] | undefined, context: Context): string {
+    if (!columns) throw new Error('cannot print JSON_TABLE columns that are not there');
+    return columns.map((wrapped) => this.column(bodyOf(wrapped, 'JsonTableColumn'), context)).join(', ');
   }
 
-  private column(column: Node, context: Context): string {
-    const name = column.name === undefined ? '' : quoteIdent(String(column.name));
-    const path = column.pathspec as Node | undefined;
-    const pathClause = path ? `PATH ${this.stringConstant(path.string as Node | undefined, context)}` : '';
+  private column(column: JsonTableColumn | undefined, context: Context): string {
+    if (!column) throw new Error('cannot print a JSON_TABLE column that is not one');
+    const name = column.name === undefined ? '' : quoteIdent(column.name);
+    const path = column.pathspec;
+    const pathClause = path ? `PATH ${this.stringConstant(path.string, context)}` : '';
     switch (column.coltype) {
       case 'JTC_FOR_ORDINALITY':
         return `${name} FOR ORDINALITY`;
       case 'JTC_NESTED': {
-        const pathName = path?.name !== undefined ? ` AS ${quoteIdent(String(path.name))}` : '';
-        return `NESTED PATH ${this.stringConstant(path?.string as Node | undefined, context)}${pathName} COLUMNS (${this.columns(column.columns as Node[], context)})`;
+        const pathName = path?.name !== undefined ? ` AS ${quoteIdent(path.name)}` : '';
+        return `NESTED PATH ${this.stringConstant(path?.string, context)}${pathName} COLUMNS (${this.columns(column.columns, context)})`;
       }
       case 'JTC_EXISTS':
         return [
           name,
-          this.TypeName(column.typeName, context),
+          this.typeName(column.typeName, context),
           'EXISTS',
           pathClause,
-          column.on_error ? `${this.behaviour(column.on_error as Node, context)} ON ERROR` : '',
+          column.on_error ? `${this.behaviour(column.on_error, context)} ON ERROR` : '',
         ]
           .filter((p) => p !== '')
           .join(' ');
@@ -117,8 +128,8 @@ class SqlJsonDeparser extends Deparser {
       case 'JTC_FORMATTED':
         return [
           name,
-          this.TypeName(column.typeName, context),
-          column.coltype === 'JTC_FORMATTED' ? this.format(column.format as Node | undefined) : '',
+          this.typeName(column.typeName, context),
+          column.coltype === 'JTC_FORMATTED' ? this.format(column.format) : '',
           pathClause,
           pick(WRAPPERS, column.wrapper ?? 'JSW_UNSPEC', 'wrapper'),
           pick(QUOTES, column.quotes ?? 'JS_QUOTES_UNSPEC', 'quotes'),
@@ -131,39 +142,41 @@ class SqlJsonDeparser extends Deparser {
     }
   }
 
-  private behaviours(node: Node, context: Context): string[] {
+  private behaviours(node: { on_empty?: JsonBehavior; on_error?: JsonBehavior }, context: Context): string[] {
     const out: string[] = [];
-    if (node.on_empty) out.push(`${this.behaviour(node.on_empty as Node, context)} ON EMPTY`);
-    if (node.on_error) out.push(`${this.behaviour(node.on_error as Node, context)} ON ERROR`);
+    if (node.on_empty) out.push(`${this.behaviour(node.on_empty, context)} ON EMPTY`);
+    if (node.on_error) out.push(`${this.behaviour(node.on_error, context)} ON ERROR`);
     return out;
   }
 
-  private behaviour(behaviour: Node, context: Context): string {
-    if (behaviour.btype === 'JSON_BEHAVIOR_DEFAULT') return `DEFAULT ${this.expr(behaviour.expr as Node, context)}`;
+  private behaviour(behaviour: JsonBehavior, context: Context): string {
+    if (behaviour.btype === 'JSON_BEHAVIOR_DEFAULT') return `DEFAULT ${this.expr(behaviour.expr, context)}`;
     return pick(BEHAVIOURS, behaviour.btype, 'behaviour');
   }
 
-  private passing(args: Node[] | undefined, context: Context): string[] {
+  private passing(args: PgNode[] | undefined, context: Context): string[] {
     if (!args || args.length === 0) return [];
     const list = args.map((a) => {
-      const arg = a.JsonArgument as Node;
-      return `${this.jsonValue(arg.val as Node, context)} AS ${quoteIdent(String(arg.name))}`;
+      const arg = bodyOf(a, 'JsonArgument');
+      if (!arg) throw new Error('cannot print a PASSING argument that is not one');
+      return `${this.jsonValue(arg.val, context)} AS ${quoteIdent(String(arg.name))}`;
     });
     return [`PASSING ${list.join(', ')}`];
   }
 
-  private returning(output: Node, context: Context): string {
-    const format = this.format((output.returning as Node | undefined)?.format as Node | undefined);
-    return `RETURNING ${this.TypeName(output.typeName, context)}${format ? ` ${format}` : ''}`;
+  private returning(output: JsonOutput, context: Context): string {
+    const format = this.format(output.returning?.format);
+    return `RETURNING ${this.typeName(output.typeName, context)}${format ? ` ${format}` : ''}`;
   }
 
   /** json_value_expr: an expression and its optional FORMAT clause. */
-  private jsonValue(value: Node, context: Context): string {
-    const format = this.format(value.format as Node | undefined);
-    return `${this.expr(value.raw_expr as Node, context)}${format ? ` ${format}` : ''}`;
+  private jsonValue(value: JsonValueExpr | undefined, context: Context): string {
+    if (!value) throw new Error('cannot print an empty SQL/JSON value');
+    const format = this.format(value.format);
+    return `${this.expr(value.raw_expr, context)}${format ? ` ${format}` : ''}`;
   }
 
-  private format(format: Node | undefined): string {
+  private format(format: JsonFormat | undefined): string {
     if (!format || format.format_type === undefined || format.format_type === 'JS_FORMAT_DEFAULT') return '';
     if (format.format_type !== 'JS_FORMAT_JSON')
       throw new Error(`cannot print SQL/JSON format "${String(format.format_type)}"`);
@@ -171,20 +184,25 @@ class SqlJsonDeparser extends Deparser {
     return encoding ? `FORMAT JSON ${encoding}` : 'FORMAT JSON';
   }
 
-  /** Where the grammar takes a string literal only (a column's PATH, NESTED PATH). */
-  private stringConstant(node: Node | undefined, context: Context): string {
-    if (typeof node?.A_Const?.sval?.sval !== 'string')
-      throw new Error('cannot print a JSON_TABLE path that is not a string constant');
-    return this.visit(node as never, context);
+  private typeName(typeName: TypeName | undefined, context: Context): string {
+    if (!typeName) throw new Error('cannot print an SQL/JSON type that is not there');
+    return this.TypeName(typeName, context);
   }
 
-  private expr(node: Node | undefined, context: Context): string {
+  /** Where the grammar takes a string literal only (a column's PATH, NESTED PATH). */
+  private stringConstant(node: PgNode | undefined, context: Context): string {
+    if (typeof bodyOf(node, 'A_Const')?.sval?.sval !== 'string' || !node)
+      throw new Error('cannot print a JSON_TABLE path that is not a string constant');
+    return this.visit(node, context);
+  }
+
+  private expr(node: PgNode | undefined, context: Context): string {
     if (!node) throw new Error('cannot print an empty SQL/JSON expression');
-    return `(${this.visit(node as never, context)})`;
+    return `(${this.visit(node, context)})`;
   }
 }
 
 /** One statement, printed by the deparser with SQL/JSON's query functions and JSON_TABLE added. */
-export function deparseWithSqlJson(stmt: Node): string {
-  return new SqlJsonDeparser({ version: 170000, stmts: [{ stmt }] } as never, { pretty: false }).deparseQuery();
+export function deparseWithSqlJson(stmt: PgNode): string {
+  return new SqlJsonDeparser({ version: 170000, stmts: [{ stmt }] }, { pretty: false }).deparseQuery();
 }

@@ -1,6 +1,7 @@
 /** PostgreSQL's own grammar (libpg-query, WASM) and its inverse (pgsql-deparser). */
 import { loadModule, parseSync } from 'libpg-query';
-import type { Node } from './ast';
+import type { TypeName } from '@pgsql/types';
+import { bodyOf, typedNode, type Node, type PgNode } from './ast';
 import { deparseWithSqlJson } from './sql-json-printer';
 import { loadReadBackParser } from './read-back-parser';
 
@@ -12,46 +13,68 @@ export function initRewriter(): Promise<void> {
   return loaded;
 }
 
-export interface ParsedStatement {
-  readonly stmt: Node;
+/** Where a statement's own text is in the parsed text, in UTF-8 bytes. */
+interface StatementSpan {
   /** Where the statement's own text starts in the parsed text, and how long it is, in UTF-8 bytes (0 = to the end). */
   readonly location: number;
   readonly length: number;
 }
 
+/** One statement of a parsed text. */
+export interface Statement extends StatementSpan {
+  readonly stmt: PgNode;
+}
+
+/** A statement in the untyped shape of the files not typed yet (ast.ts `Node`). */
+export interface ParsedStatement extends StatementSpan {
+  readonly stmt: Node;
+}
+
+/** Every statement of `sql`, typed. */
+export function parseTree(sql: string): Statement[] {
+  const statements: Statement[] = [];
+  for (const raw of parseSync(sql).stmts ?? []) {
+    if (raw.stmt !== undefined)
+      statements.push({ stmt: raw.stmt, location: raw.stmt_location ?? 0, length: raw.stmt_len ?? 0 });
+  }
+  return statements;
+}
+
+/** Every statement of `sql`, in the untyped shape (parseTree is the same, typed). */
 export function parseStatements(sql: string): ParsedStatement[] {
-  const tree = parseSync(sql) as { stmts?: Array<{ stmt?: Node; stmt_location?: number; stmt_len?: number }> };
-  return (tree.stmts ?? [])
-    .filter((s): s is { stmt: Node; stmt_location?: number; stmt_len?: number } => s.stmt !== undefined)
-    .map((s) => ({ stmt: s.stmt, location: s.stmt_location ?? 0, length: s.stmt_len ?? 0 }));
+  return parseTree(sql);
 }
 
 /** One statement's own text out of a text that may hold several. */
-export function statementText(sql: string, parsed: ParsedStatement): string {
+export function statementText(sql: string, parsed: StatementSpan): string {
   const bytes = Buffer.from(sql, 'utf8');
   const end = parsed.length === 0 ? bytes.length : parsed.location + parsed.length;
   return bytes.subarray(parsed.location, end).toString('utf8').trim();
 }
 
-export function deparseStatement(stmt: Node): string {
-  return deparseWithSqlJson(stmt);
+/** (`Node`: a statement as the files not typed yet hold it.) */
+export function deparseStatement(stmt: PgNode | Node): string {
+  return deparseWithSqlJson(typedNode(stmt));
 }
+
+/** The SELECT of a text that is one, as the parser reads it: the first statement's fields, else undefined. */
+const firstSelect = (sql: string) => bodyOf(parseTree(sql)[0]?.stmt, 'SelectStmt');
 
 /** The expression of `SELECT 1 WHERE <expression>`, used for trusted templates (types, row filters). */
-export function parseExpression(sql: string): Node {
-  const select = parseStatements(`SELECT 1 WHERE ${sql}`)[0]?.stmt.SelectStmt as Node | undefined;
-  if (!select?.whereClause) throw new Error(`invalid expression template "${sql}"`);
-  return select.whereClause as Node;
+export function parseExpression(sql: string): PgNode {
+  const where = firstSelect(`SELECT 1 WHERE ${sql}`)?.whereClause;
+  if (!where) throw new Error(`invalid expression template "${sql}"`);
+  return where;
 }
 
-const typeNames = new Map<string, Node>();
+const typeNames = new Map<string, TypeName>();
 
 /** TypeName node for a type as format_type() prints it, e.g. `character varying(64)`. */
-export function parseTypeName(type: string): Node {
+export function parseTypeName(type: string): TypeName {
   let cached = typeNames.get(type);
   if (!cached) {
-    const select = parseStatements(`SELECT NULL::${type}`)[0]?.stmt.SelectStmt as Node | undefined;
-    cached = select?.targetList?.[0]?.ResTarget?.val?.TypeCast?.typeName as Node | undefined;
+    const target = bodyOf(firstSelect(`SELECT NULL::${type}`)?.targetList?.[0], 'ResTarget');
+    cached = bodyOf(target?.val, 'TypeCast')?.typeName;
     if (!cached) throw new Error(`invalid type "${type}"`);
     typeNames.set(type, cached);
   }

@@ -15,18 +15,19 @@
  * - WITH CHECK OPTION constrains INSERT and UPDATE through the view, which pgveil refuses anyway;
  *   it has no effect on reads.
  */
+import type { Alias, SelectStmt } from '@pgsql/types';
 import type { CatalogRelation, CatalogView } from './catalog-types';
-import { kindOf, type Node } from './ast';
-import { parseStatements } from './sql-parser';
+import { bodyOf, isKind, stringOf, typedNode, type Node, type NodeOf, type PgNode } from './ast';
+import { parseTree } from './sql-parser';
 import { GuardRefusal } from './statement-guard';
 
 /** PostgreSQL cannot create a cycle of views; nesting deeper than this is refused all the same. */
 const MAX_VIEW_DEPTH = 32;
 
-const parsed = new WeakMap<CatalogView, Node>();
+const parsed = new WeakMap<CatalogView, NodeOf<'SelectStmt'>>();
 
 /** A fresh copy of the view's stored query ({SelectStmt: ...}), to be rewritten in place. */
-export function viewQuery(relation: CatalogRelation, depth: number): Node {
+export function viewQuery(relation: CatalogRelation, depth: number): NodeOf<'SelectStmt'> {
   const qualified = `${relation.schema}.${relation.name}`;
   const view = relation.view;
   if (!view) {
@@ -45,9 +46,9 @@ export function viewQuery(relation: CatalogRelation, depth: number): Node {
     );
   let query = parsed.get(view);
   if (!query) {
-    const statements = parseStatements(view.definition);
+    const statements = parseTree(view.definition);
     const first = statements[0]?.stmt;
-    if (statements.length !== 1 || !first || kindOf(first) !== 'SelectStmt') {
+    if (statements.length !== 1 || !isKind(first, 'SelectStmt')) {
       throw new GuardRefusal(
         'view_over_protected',
         `view "${qualified}" has a definition pgveil cannot read as one query`,
@@ -63,9 +64,14 @@ export function viewQuery(relation: CatalogRelation, depth: number): Node {
  * The sub-select that stands for the view: `(definition) AS alias(columns)`. The view's attribute
  * names are the column names (PostgreSQL keeps them apart from the query's own output names after
  * ALTER VIEW ... RENAME COLUMN); a column alias list the reader wrote replaces them from the left.
+ * (`Node`: the query as relation-substitution.ts, not typed yet, holds it.)
  */
-export function viewSubselect(query: Node, relation: CatalogRelation, alias: Node | undefined): Node {
-  const written = ((alias?.colnames as Node[] | undefined) ?? []).map((n) => n.String?.sval as string);
+export function viewSubselect(
+  query: PgNode | Node,
+  relation: CatalogRelation,
+  alias: Alias | undefined,
+): NodeOf<'RangeSubselect'> {
+  const written = (alias?.colnames ?? []).map(stringOf);
   if (written.length > relation.columns.length) {
     throw new GuardRefusal(
       'view_columns',
@@ -76,8 +82,8 @@ export function viewSubselect(query: Node, relation: CatalogRelation, alias: Nod
   const colnames = relation.columns.map((column, i) => ({ String: { sval: written[i] ?? column.name } }));
   return {
     RangeSubselect: {
-      subquery: query,
-      alias: { aliasname: (alias?.aliasname as string | undefined) ?? relation.name, colnames },
+      subquery: typedNode(query),
+      alias: { aliasname: alias?.aliasname ?? relation.name, colnames },
     },
   };
 }
@@ -86,9 +92,10 @@ export function viewSubselect(query: Node, relation: CatalogRelation, alias: Nod
  * The select a security_barrier view's conditions live in, when it still needs a fence: one that
  * already has LIMIT or OFFSET is never pulled up or pushed into by PostgreSQL.
  */
-export function barrierSelect(relation: CatalogRelation, query: Node): Node | undefined {
+export function barrierSelect(relation: CatalogRelation, query: PgNode | Node): SelectStmt | undefined {
   if (!relation.view?.securityBarrier) return undefined;
-  const select = query.SelectStmt as Node;
+  const select = bodyOf(query, 'SelectStmt');
+  if (!select) throw new Error('an expanded view is not a SELECT');
   return select.limitOffset || select.limitCount ? undefined : select;
 }
 
@@ -98,28 +105,31 @@ export function barrierSelect(relation: CatalogRelation, query: Node): Node | un
  * meets a value the base relation's rule already transformed (relation-substitution.ts viewTags).
  */
 export function passThroughSource(
-  query: Node,
+  query: PgNode | Node,
   index: number,
-): { readonly item: Node; readonly column: string } | undefined {
-  const select = query.SelectStmt as Node | undefined;
+): { readonly item: PgNode; readonly column: string } | undefined {
+  const select = bodyOf(query, 'SelectStmt');
   if (!select || (select.op !== undefined && select.op !== 'SETOP_NONE')) return undefined;
-  const target = ((select.targetList as Node[] | undefined) ?? [])[index]?.ResTarget?.val as Node | undefined;
-  const fields = target?.ColumnRef?.fields as Node[] | undefined;
-  const column = fields?.[fields.length - 1]?.String?.sval as string | undefined;
+  const target = bodyOf(select.targetList?.[index], 'ResTarget')?.val;
+  const fields = bodyOf(target, 'ColumnRef')?.fields;
+  const column = stringOf(fields?.[fields.length - 1]);
   if (!fields || !column || fields.length > 2) return undefined;
-  const items = fromItems((select.fromClause as Node[] | undefined) ?? []);
+  const items = fromItems(select.fromClause ?? []);
   if (fields.length === 1) return items.length === 1 ? { item: items[0]!, column } : undefined;
-  const alias = fields[0]?.String?.sval as string | undefined;
-  const matching = items.filter(
-    (item) =>
-      (item.RangeSubselect?.alias?.aliasname ?? item.RangeVar?.alias?.aliasname ?? item.RangeVar?.relname) === alias,
-  );
+  const alias = stringOf(fields[0]);
+  const matching = items.filter((item) => {
+    const relation = bodyOf(item, 'RangeVar');
+    return (
+      (bodyOf(item, 'RangeSubselect')?.alias?.aliasname ?? relation?.alias?.aliasname ?? relation?.relname) === alias
+    );
+  });
   return matching.length === 1 ? { item: matching[0]!, column } : undefined;
 }
 
 /** FROM items with joins flattened into the relations and sub-selects they join. */
-function fromItems(list: readonly Node[]): Node[] {
-  return list.flatMap((item) =>
-    item.JoinExpr ? fromItems([item.JoinExpr.larg as Node, item.JoinExpr.rarg as Node]) : [item],
-  );
+function fromItems(list: readonly PgNode[]): PgNode[] {
+  return list.flatMap((item) => {
+    const join = bodyOf(item, 'JoinExpr');
+    return join ? fromItems([join.larg, join.rarg].filter((side) => side !== undefined)) : [item];
+  });
 }

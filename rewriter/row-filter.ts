@@ -46,11 +46,11 @@ function bindParameters(node: PgNode, params: readonly (Literal | readonly Liter
     if (Array.isArray(value)) return value.map(visit);
     if (!isTreeObject(value)) return value;
     if (isKind(value, 'ParamRef')) {
-      // `$0` (the parser leaves a zero out) gives NaN, neither refused nor bound to a parameter: as
-      // before typing. The template is the policy author's; the loader does not refuse `$0` yet.
-      const index = (value.ParamRef.number ?? Number.NaN) - 1;
-      if (index < 0 || index >= params.length)
-        throw new Error(`row filter template parameter $${index + 1} is not bound`);
+      // `$0` comes out of the parser without its zero: a parameter with no number is no parameter of the template.
+      const number = value.ParamRef.number ?? 0;
+      if (number < 1 || number > params.length)
+        throw new Error(`row filter template parameter $${number} is not bound`);
+      const index = number - 1;
       return literal(params[index]!);
     }
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, visit(v)]));

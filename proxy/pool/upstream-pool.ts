@@ -139,6 +139,11 @@ export class UpstreamPool {
     } finally {
       this.opening--;
     }
+    if (upstream.leftover.length > 0) {
+      // PostgreSQL says nothing after its first ReadyForQuery until asked: such a connection is not one to share.
+      upstream.socket.destroy();
+      throw new PgError('08P01', 'the data product upstream sent data before it was asked', 'FATAL');
+    }
     this.open++;
     const connection: PooledConnection = {
       upstream,

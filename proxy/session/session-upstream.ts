@@ -43,7 +43,10 @@ export class SessionUpstream {
 
   /** Upstream's bytes reach the session from now on: its own connection's at once, a pooled one's at each borrow. */
   relay(): void {
-    if (this.own) this.attach(this.own);
+    if (!this.own) return;
+    this.attach(this.own);
+    // What arrived with the connection's startup answer, once; a pooled connection's was the pool's.
+    if (this.own.leftover.length > 0) this.hooks.data(this.own.leftover);
   }
 
   /** The connection held now, if any. */
@@ -123,7 +126,6 @@ export class SessionUpstream {
     upstream.socket.on('data', this.onChunk);
     upstream.socket.on('error', this.onGone);
     upstream.socket.on('close', this.onGone);
-    if (upstream.leftover.length > 0) this.hooks.data(upstream.leftover);
   }
 
   private detach(upstream: UpstreamSession): void {

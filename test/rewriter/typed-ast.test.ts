@@ -146,6 +146,10 @@ describe('generic walks reach every field of every node kind', () => {
     expect(() => rowFilterExpression({ op: 'template', sql: 'region = $2', params: ['EU'] })).toThrow(
       'parameter $2 is not bound',
     );
+    // `$0` was printed as a string constant before: no parameter of the template, so refused too.
+    expect(() => rowFilterExpression({ op: 'template', sql: 'region = $0', params: ['EU'] })).toThrow(
+      'parameter $0 is not bound',
+    );
   });
 
   test('parseExpression reads one expression, and nothing else', () => {

@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { cpuSeconds, DB, pgbench, setUp, waitForPort, writeProxyConfig } from './run-all';
+import { cpuSeconds, DB, pgbench, setUp, waitForPort, WARMUP_SECONDS, writeProxyConfig } from './run-all';
 
 const SECONDS = Number(process.env.PGVEIL_BENCH_SECONDS ?? 10);
 const PROXY_PORT = 6632;
@@ -109,7 +109,8 @@ async function profileRun(
   const child = spawn('node', ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...command], { stdio: 'ignore' });
   try {
     await waitForPort(port);
-    pgbench(port, mode, user, password, undefined, 2); // warm-up: caches, the JIT, upstream connections
+    // Warm-up: caches, the JIT and V8's compiling, upstream connections.
+    pgbench(port, mode, user, password, undefined, WARMUP_SECONDS);
     const cpu0 = cpuSeconds(child.pid!);
     const from = Number(process.hrtime.bigint() / 1000n);
     const run = pgbench(port, mode, user, password, undefined, SECONDS);

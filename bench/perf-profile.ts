@@ -1,0 +1,153 @@
+/**
+ * `npm run bench:perf`: where the proxy's CPU goes, counted by the kernel rather than sampled by V8.
+ * `perf record -e cpu-clock` samples a process only while it runs on a core, in the kernel as in
+ * user space, so the time a write spends waking the peer is counted and the time the proxy waits
+ * preempted is not (a V8 profile samples wall time and cannot tell the two apart). Each sample is
+ * charged to where its instruction lies: the kernel, the Node.js binary (V8's interpreter, inline
+ * caches and builtins, its compiler and garbage collector, Node's C++ bindings, libuv, OpenSSL),
+ * code V8 compiled from JavaScript, or libc. pgveil and the Node.js byte relay, in turn, under
+ * pgbench -S with 8 clients in each protocol mode.
+ *
+ *   PGVEIL_BENCH_SECONDS=8 npm run bench:perf      (needs Debian's linux-perf: `perf`)
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { cpuSeconds, DB, pgbench, setUp, waitForPort, WARMUP_SECONDS, writeProxyConfig } from './run-all';
+
+const SECONDS = Number(process.env.PGVEIL_BENCH_SECONDS ?? 8);
+const HZ = 2000;
+const PROXY_PORT = 6632;
+const RELAY_PORT = 6638;
+const MODES = ['simple', 'extended', 'prepared'] as const;
+
+/** Where a sample's instruction lies, from perf's dso and symbol columns. */
+function category(dso: string, symbol: string): string {
+  if (dso.includes('kernel')) return 'kernel (system calls, TCP on loopback, scheduling)';
+  if (dso.startsWith('[JIT]') || dso.startsWith('perf-')) return 'JavaScript compiled by V8';
+  if (dso.startsWith('libc')) return 'libc (memcpy, system call wrappers)';
+  if (dso !== 'node') return `other (${dso})`;
+  if (/compiler::|Maglev|Turbofan|Compile|Parser|Scanner|Bytecode|interpreter::/.test(symbol))
+    return 'node: V8 compiling JavaScript';
+  if (/Scaveng|Heap|Mark|Sweep|Evacuat|Barrier|GC|Remembered/.test(symbol)) return 'node: V8 garbage collector';
+  if (symbol.startsWith('Builtins_')) return 'node: V8 builtins (interpreter, inline caches, strings, buffers)';
+  if (/^(node::|non-virtual thunk to node::)/.test(symbol)) return "node: Node's C++ bindings (streams, fs)";
+  if (/^uv_|^uv__/.test(symbol)) return 'node: libuv (event loop)';
+  if (/sha256|EVP_|OPENSSL|CRYPTO_/.test(symbol)) return 'node: OpenSSL (the audit chain hash)';
+  return 'node: V8 runtime (object and string operations, API calls)';
+}
+
+/** Samples per category, from `perf report` of one recording. */
+function breakdown(data: string): Map<string, number> {
+  const out = execFileSync(
+    'perf',
+    ['report', '-i', data, '--stdio', '--no-children', '-g', 'none', '-n', '--sort', 'dso,sym'],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const totals = new Map<string, number>();
+  for (const line of out.split('\n')) {
+    // "    3.33%           481  node               [.] v8::internal::String::WriteToFlat<unsigned char>"
+    const m = /^\s+[\d.]+%\s+(\d+)\s+(\S+(?: tid \d+)?)\s+\[[.k]\]\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const key = category(m[2]!, m[3]!.trim());
+    totals.set(key, (totals.get(key) ?? 0) + Number(m[1]));
+  }
+  return totals;
+}
+
+async function measure(
+  command: string[],
+  port: number,
+  user: string,
+  password: string | undefined,
+  mode: string,
+  dir: string,
+): Promise<{ usPerStatement: Map<string, number>; cpuUs: number; tps: number }> {
+  const child: ChildProcess = spawn('node', ['--perf-basic-prof', ...command], { stdio: 'ignore' });
+  try {
+    await waitForPort(port);
+    // Warm-up: caches, the JIT and V8's compiling, upstream connections.
+    pgbench(port, mode, user, password, undefined, WARMUP_SECONDS);
+    const data = join(dir, `${port}-${mode}.data`);
+    const recorder = spawn(
+      'perf',
+      ['record', '-q', '-e', 'cpu-clock', '-F', String(HZ), '-p', String(child.pid), '-o', data],
+      { stdio: 'ignore' },
+    );
+    const recorded = new Promise((resolve) => recorder.once('exit', resolve));
+    await new Promise((r) => setTimeout(r, 300));
+    const cpu0 = cpuSeconds(child.pid!);
+    const run = pgbench(port, mode, user, password, undefined, SECONDS);
+    const cpuUs = ((cpuSeconds(child.pid!) - cpu0) * 1e6) / run.transactions;
+    recorder.kill('SIGINT');
+    await recorded;
+    const samples = breakdown(data);
+    const all = [...samples.values()].reduce((a, b) => a + b, 0);
+    // Charge the measured CPU (from /proc, over the pgbench run) in the proportions perf saw.
+    const usPerStatement = new Map([...samples].map(([k, n]) => [k, (cpuUs * n) / all]));
+    return { usPerStatement, cpuUs, tps: run.tps };
+  } finally {
+    child.kill('SIGKILL');
+    // --perf-basic-prof's symbol map of the compiled JavaScript.
+    rmSync(`/tmp/perf-${child.pid}.map`, { force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  try {
+    execFileSync('perf', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('perf is not installed (Debian: apt-get install linux-perf)');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'pgveil-perf-'));
+  await setUp(dir);
+  const pgveil = [join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', writeProxyConfig(dir)];
+  const relay = [join(__dirname, 'node-relay.js'), String(RELAY_PORT), '5432'];
+  const out: string[] = [
+    `## Where the proxy's CPU goes, counted by perf (cpu-clock samples at ${HZ} Hz of the running process, kernel included; pgbench -S, 8 clients, ${SECONDS} s per mode; \`PGVEIL_BENCH_SECONDS=${SECONDS} npm run bench:perf\`)`,
+    '',
+    "Microseconds of CPU per statement, the process's CPU time over the run (from /proc) charged in the proportions of perf's samples.",
+    '',
+  ];
+  try {
+    for (const mode of MODES) {
+      const veil = await measure(pgveil, PROXY_PORT, 'analyst', 'analyst', mode, dir);
+      const floor = await measure(relay, RELAY_PORT, 'postgres', undefined, mode, dir);
+      out.push(
+        `### ${mode}: pgveil ${veil.cpuUs.toFixed(1)} µs per statement (${veil.tps.toFixed(0)} tps), the Node.js relay ${floor.cpuUs.toFixed(1)} µs (${floor.tps.toFixed(0)} tps): ${(veil.cpuUs / floor.cpuUs).toFixed(2)}x`,
+        '',
+        '| where | pgveil | relay | pgveil above the relay |',
+        '| --- | --- | --- | --- |',
+      );
+      const keys = [...new Set([...veil.usPerStatement.keys(), ...floor.usPerStatement.keys()])].sort(
+        (a, b) => (veil.usPerStatement.get(b) ?? 0) - (veil.usPerStatement.get(a) ?? 0),
+      );
+      for (const k of keys) {
+        const v = veil.usPerStatement.get(k) ?? 0;
+        const f = floor.usPerStatement.get(k) ?? 0;
+        if (v < 0.1 && f < 0.1) continue;
+        out.push(`| ${k} | ${v.toFixed(1)} | ${f.toFixed(1)} | ${(v - f).toFixed(1)} |`);
+      }
+      out.push('');
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
+    // Kept beside the bench's results, which carry it over (as the V8 profile's).
+    writeFileSync(
+      join(__dirname, '..', '..', 'bench', 'PERF.md'),
+      `${out.join('\n').replace(/^## /, `## (${new Date().toISOString()}) `)}\n`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    const c = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+    await c.end();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`perf profile failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -25,11 +25,18 @@ import { canonicalize } from 'json-canonicalize';
 
 export const GENESIS = '0'.repeat(64);
 
-function chainHash(previous: string, body: string, secret: Buffer | undefined): string {
+/** The hash of a record: over the previous record's hash, a newline and the record's bytes without "hash". */
+function chainHash(previous: string, body: Buffer, secret: Buffer | undefined): string {
   if (secret) return createHmac('sha256', secret).update(previous).update('\n').update(body).digest('hex');
-  // One-shot hashing: no Hash object per record.
-  return hash('sha256', `${previous}\n${body}`, 'hex');
+  // One-shot hashing over one buffer: no Hash object per record, and no string to encode again.
+  const input = Buffer.allocUnsafe(previous.length + 1 + body.length);
+  input.write(previous, 0, 'latin1');
+  input[previous.length] = 0x0a;
+  body.copy(input, previous.length + 1);
+  return hash('sha256', input, 'hex');
 }
+
+const NEWLINE = Buffer.from('\n');
 
 /** The fields the log itself adds to every record. */
 const CHAIN_FIELDS = ['hash', 'number', 'prev'] as const;
@@ -70,7 +77,7 @@ export class AuditLog {
   private openedAt = Date.now();
   private readonly rotationListeners: Array<(head: ChainHead) => void> = [];
   /** Batched: lines hashed into the chain and not yet in the file, and who waits for them. */
-  private pendingText = '';
+  private pendingLines: Buffer[] = [];
   /** The chain's head as far as it is in the file. */
   private written: ChainHead = { records: 0, head: GENESIS };
   private waiting: Array<() => void> = [];
@@ -120,7 +127,7 @@ export class AuditLog {
 
   /** True while records of this turn wait to be written (batched only). */
   get pending(): boolean {
-    return this.pendingText !== '';
+    return this.pendingLines.length > 0;
   }
 
   /**
@@ -128,17 +135,17 @@ export class AuditLog {
    * `writable` then says): at once when none waits.
    */
   whenWritten(then: () => void): void {
-    if (this.pendingText === '') return then();
+    if (this.pendingLines.length === 0) return then();
     this.waiting.push(then);
   }
 
   /** Writes the records waiting now, in one write, then lets whoever waits for them go on. */
   flush(): void {
-    const text = this.pendingText;
+    const lines = this.pendingLines;
     const waiting = this.waiting;
-    this.pendingText = '';
+    this.pendingLines = [];
     this.waiting = [];
-    if (text !== '' && !this.write(text, { records: this.count, head: this.last }))
+    if (lines.length > 0 && !this.write(Buffer.concat(lines), { records: this.count, head: this.last }))
       this.writeOptions.onWriteFailed?.(this.count - this.written.records);
     for (const then of waiting) then();
   }
@@ -156,10 +163,10 @@ export class AuditLog {
   append(record: Readonly<Record<string, unknown>>): boolean {
     for (const field of CHAIN_FIELDS)
       if (field in record) throw new Error(`an audit record may not carry its own "${field}"`);
-    return this.commit(
-      (number, prev) => canonicalize({ ...record, number, prev }),
-      (_body, hash, number, prev) => canonicalize({ ...record, hash, number, prev }),
-    );
+    return this.commit((number, prev) => {
+      const body = Buffer.from(canonicalize({ ...record, number, prev }));
+      return { body, line: (hash) => Buffer.from(canonicalize({ ...record, hash, number, prev })) };
+    });
   }
 
   /**
@@ -172,25 +179,29 @@ export class AuditLog {
    * order shows at once.
    */
   appendCanonical(head: string, rest: (chain: { readonly number: number; readonly prev: string }) => string): boolean {
-    return this.commit(
-      (number, prev) => `${head}${rest({ number, prev })}`,
-      (body, hash) => `${head}"hash":"${hash}",${body.slice(head.length)}`,
-    );
+    return this.commit((number, prev) => {
+      // The record's parts are read once, into bytes; the hash and the line reuse them.
+      const body = Buffer.from(`${head}${rest({ number, prev })}`);
+      const at = Buffer.byteLength(head);
+      return {
+        body,
+        line: (hash) => Buffer.concat([body.subarray(0, at), Buffer.from(`"hash":"${hash}",`), body.subarray(at)]),
+      };
+    });
   }
 
   /** Hashes the body (the record without "hash") and writes the line (the record with it). */
   private commit(
-    body: (number: number, prev: string) => string,
-    line: (body: string, hash: string, number: number, prev: string) => string,
+    record: (number: number, prev: string) => { readonly body: Buffer; readonly line: (hash: string) => Buffer },
   ): boolean {
     if (this.fd === undefined || this.failed) return false;
     const number = this.count + 1;
     const prev = this.last;
-    const hashed = body(number, prev);
-    const hash = chainHash(prev, hashed, this.secret);
-    const text = `${line(hashed, hash, number, prev)}\n`;
+    const { body, line } = record(number, prev);
+    const hash = chainHash(prev, body, this.secret);
+    const text = Buffer.concat([line(hash), NEWLINE]);
     if (this.writeOptions.batched) {
-      this.pendingText += text;
+      this.pendingLines.push(text);
       this.last = hash;
       this.count = number;
       if (!this.flushScheduled) {
@@ -209,13 +220,13 @@ export class AuditLog {
   }
 
   /** Writes lines that bring the file's chain to `after`. */
-  private write(text: string, after: ChainHead): boolean {
+  private write(text: Buffer, after: ChainHead): boolean {
     if (this.fd === undefined || this.failed) return false;
     try {
       // A rotation waits for a whole batch: a file never ends inside one turn's records.
       this.rotateIfDue();
       writeSync(this.fd, text);
-      this.size += Buffer.byteLength(text);
+      this.size += text.length;
       this.written = after;
       return true;
     } catch (error) {
@@ -367,7 +378,7 @@ export function verifyAuditFiles(
       if (typeof claimed !== 'string') return broken(`${where}: record has no hash`);
       if (body.prev !== previous || body.number !== records + 1)
         return broken(`${where}: chain broken: a record before it was removed, inserted or reordered`);
-      if (chainHash(previous, canonicalize(body), secret) !== claimed)
+      if (chainHash(previous, Buffer.from(canonicalize(body)), secret) !== claimed)
         return broken(`${where}: record was edited: a field was changed, added or removed`);
       previous = claimed;
       records++;

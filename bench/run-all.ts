@@ -364,6 +364,26 @@ async function measureIdleSessions(
   }
 }
 
+/** The headings of the sections this run writes; every other section of RESULTS.md is another bench's. */
+const OWN_SECTIONS = [
+  '## Rewrite latency',
+  '## End to end',
+  '## Streaming',
+  '## Connections',
+  '## Last run of',
+  '## Soak',
+  '## Where the proxy',
+];
+
+function sectionsOfOtherBenches(): string[] {
+  const file = join(__dirname, '..', '..', 'bench', 'RESULTS.md');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split(/\n(?=## )/)
+    .filter((section) => section.startsWith('## ') && !OWN_SECTIONS.some((own) => section.startsWith(own)))
+    .map((section) => `${section.trimEnd()}\n`);
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'pgveil-bench-'));
@@ -546,6 +566,12 @@ async function main(): Promise<void> {
         `${readFileSync(profile, 'utf8').trim().replace(/^## /, '## Last run of `npm run bench:profile`, copied from bench/PROFILE.md: ')}`,
         '',
       );
+    const perf = join(__dirname, '..', '..', 'bench', 'PERF.md');
+    if (existsSync(perf))
+      lines.push(
+        `${readFileSync(perf, 'utf8').trim().replace(/^## /, '## Last run of `npm run bench:perf`, copied from bench/PERF.md: ')}`,
+        '',
+      );
     if (existsSync(soak))
       lines.push(
         `${readFileSync(soak, 'utf8')
@@ -553,6 +579,8 @@ async function main(): Promise<void> {
           .replace(/^## Soak/, '## Soak (last run of `npm run soak`, copied from bench/SOAK.md)')}`,
         '',
       );
+    // The sections other benches write on their own (discovery, catalog, ports, pooling) stay.
+    lines.push(...sectionsOfOtherBenches());
     if (!ONLY) writeFileSync(join(__dirname, '..', '..', 'bench', 'RESULTS.md'), `${lines.join('\n')}\n`);
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

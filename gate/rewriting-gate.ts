@@ -37,6 +37,10 @@ export interface RewritingGateOptions {
 }
 
 export function createRewritingGate(options: RewritingGateOptions): StatementGate {
+  const finishedPlans = new WeakMap<
+    RewriteOutcome,
+    { readonly decidedFor: Principal; readonly stamp: string; readonly finished: RewriteOutcome }
+  >();
   const buckets = options.rateLimit
     ? new TokenBuckets(options.rateLimit.perSecond, options.rateLimit.burst)
     : undefined;
@@ -92,15 +96,22 @@ export function createRewritingGate(options: RewritingGateOptions): StatementGat
           // The audit record names the principal as it decided, not as it logged in.
           const decidedFor = current.principal;
           if (outcome.kind !== 'plan') return { ...outcome, decidedFor };
-          const rowLimit = numericAttribute(current.principal, 'maxRows') ?? options.maxRowsPerStatement;
-          const timeLimitMs = numericAttribute(current.principal, 'statementTimeoutMs') ?? options.statementTimeoutMs;
-          return {
+          const stamp = decisionStamp({ ...context, dataProduct: session.dataProduct });
+          // A plan served from the rewrite cache comes back as the same object: so does its finished
+          // form, while the principal and the stamp are the same (the limits come from the principal).
+          const memo = finishedPlans.get(outcome);
+          if (memo?.decidedFor === decidedFor && memo.stamp === stamp) return memo.finished;
+          const rowLimit = numericAttribute(decidedFor, 'maxRows') ?? options.maxRowsPerStatement;
+          const timeLimitMs = numericAttribute(decidedFor, 'statementTimeoutMs') ?? options.statementTimeoutMs;
+          const finished: RewriteOutcome = {
             ...outcome,
             decidedFor,
-            stamp: decisionStamp({ ...context, dataProduct: session.dataProduct }),
+            stamp,
             ...(rowLimit !== undefined ? { rowLimit } : {}),
             ...(timeLimitMs !== undefined ? { timeLimitMs } : {}),
           };
+          finishedPlans.set(outcome, { decidedFor, stamp, finished });
+          return finished;
         };
         try {
           const outcome = route ? options.ports!.plan(sql, route, context) : options.rewrite(sql, context);

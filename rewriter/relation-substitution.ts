@@ -6,7 +6,7 @@
  * siblings), then the schema given, or pg_catalog and the session's search_path.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { ColumnAction, DecisionReason, DecisionResult, RelationDecision } from '../policies';
+import type { ColumnAction, DecisionReason, DecisionResult, RelationDecider, RelationDecision } from '../policies';
 import { isMoreRestrictive } from '../policies';
 import type { CatalogRelation } from './catalog-types';
 import type { RewriteContext } from './rewrite-types';
@@ -25,6 +25,7 @@ import { barrierSelect, passThroughSource, viewQuery, viewSubselect } from './vi
 import { currentDatabaseRelation, QualifiedColumns } from './qualified-names';
 import { ancestorsOf, descendantsOf, treeDecision } from './partition-decisions';
 import type { RelationEdit, SpliceEdit } from './splice';
+import { relationRef } from './relation-refs';
 
 interface Scope {
   readonly ctes: ReadonlySet<string>;
@@ -90,8 +91,15 @@ export class RelationSubstitution {
   /** Column references written by the analyst (not those of an expanded view's stored query). */
   private readonly writtenColumnRefs = new WeakSet<Node>();
 
+  /** The policy's decide() for this principal and purpose, remembering its answers where it can. */
+  private readonly decider: RelationDecider;
+
   constructor(context: RewriteContext) {
     this.context = context;
+    const { policies, principal } = context;
+    this.decider =
+      policies.decisionsFor?.(principal, principal.purpose) ??
+      ((relation) => policies.decide(principal, relation, principal.purpose));
     this.functions = new FunctionAccess(context);
     this.qualified = new QualifiedColumns(context.dataProduct);
   }
@@ -620,20 +628,7 @@ export class RelationSubstitution {
   private ownDecision(relation: CatalogRelation): RelationDecision {
     const memo = this.ownDecided.get(relation.oid);
     if (memo) return memo;
-    const result: DecisionResult = this.context.policies.decide(
-      this.context.principal,
-      {
-        dataProduct: this.context.dataProduct,
-        schema: relation.schema,
-        name: relation.name,
-        columns: relation.columns.map((c) => ({
-          name: c.name,
-          type: c.type,
-          ...(c.comment ? { comment: c.comment } : {}),
-        })),
-      },
-      this.context.principal.purpose,
-    );
+    const result: DecisionResult = this.decider(relationRef(relation, this.context.dataProduct));
     if (result.errors.length > 0) {
       throw new GuardRefusal(
         'policy_error',

@@ -221,10 +221,10 @@ export class RelationSubstitution {
       }
       if (value === null || typeof value !== 'object') return value;
       const node = value as Node;
-      const kind = kindOf(node);
+      const kind = wrapperKind(node);
       // Nodes are `{ Kind: {...} }`, but some fields hold a node's body directly (a set operation's
       // larg/rarg, aliases): walk those as plain objects, never skip them.
-      if (!isWrapper(node, kind))
+      if (kind === undefined)
         return isSelectBody(node) ? this.selectStmt(node, scope) : this.visitFields(node, scope);
       const body = node[kind] as Node;
       switch (kind) {
@@ -338,7 +338,8 @@ export class RelationSubstitution {
   /** `node` with each field that holds nodes visited: itself when none changed, else a copy (same field order). */
   private visitFields(node: Node, scope: Scope | undefined, skip?: string): Node {
     let copy: Node | undefined;
-    for (const key of Object.keys(node)) {
+    // for-in: every enumerable key without allocating a list of them.
+    for (const key in node) {
       const value: unknown = node[key];
       if (key === skip || !isObject(value)) continue;
       const next = this.visit(value, scope);
@@ -778,15 +779,21 @@ function typeNameOf(typeName: Node | undefined): string {
 /** Only objects and arrays hold nodes: leaves (names, flags, positions) are not visited. */
 const isObject = (value: unknown): boolean => value !== null && typeof value === 'object';
 
-function isWrapper(node: Node, kind: string): boolean {
+/**
+ * The kind of a wrapper node `{ Kind: {...} }` (one key, capitalized, holding an object that is
+ * not a list), or undefined for anything else; without allocating the list of its keys.
+ */
+function wrapperKind(node: Node): string | undefined {
+  let kind: string | undefined;
+  for (const key in node) {
+    if (kind !== undefined) return undefined;
+    kind = key;
+  }
+  if (kind === undefined) return undefined;
+  const first = kind.charCodeAt(0);
+  if (first < 65 || first > 90) return undefined;
   const body = node[kind] as unknown;
-  return (
-    Object.keys(node).length === 1 &&
-    /^[A-Z]/.test(kind) &&
-    body !== null &&
-    typeof body === 'object' &&
-    !Array.isArray(body)
-  );
+  return body !== null && typeof body === 'object' && !Array.isArray(body) ? kind : undefined;
 }
 
 /** A SelectStmt body met without its wrapper (UNION/INTERSECT/EXCEPT branches). */

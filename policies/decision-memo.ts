@@ -53,12 +53,12 @@ export function decisionMemo(
 function remembering(decideAt: DecideAt, principal: Principal, at: Date): RelationDecider {
   const answers = new WeakMap<RelationRef, DecisionResult>();
   return (relation) => {
+    // Only frozen descriptions are ever kept, and frozen is for good: a hit needs no second look.
+    const found = answers.get(relation);
+    if (found !== undefined) return found;
     if (!isFrozenRef(relation)) return decideAt(principal, relation, at);
-    let answer = answers.get(relation);
-    if (answer === undefined) {
-      answer = frozenAnswer(decideAt(principal, relation, at));
-      answers.set(relation, answer);
-    }
+    const answer = frozenAnswer(decideAt(principal, relation, at));
+    answers.set(relation, answer);
     return answer;
   };
 }

@@ -248,7 +248,14 @@ export class RelationSubstitution {
           const written = this.viewDepth === 0 ? writtenRelation(body) : undefined;
           const result = this.rangeVar(body, scope);
           if (written && (result.RangeSubselect || !sameNames(written.parts, result.RangeVar as Node)))
-            this.edit({ ...written, result });
+            this.edit({
+              kind: 'relation',
+              location: written.location,
+              parts: written.parts,
+              only: written.only,
+              alias: written.alias,
+              result,
+            });
           return result;
         }
         case 'RangeTableSample':

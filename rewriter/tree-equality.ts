@@ -130,7 +130,7 @@ function matchJson(value: unknown, text: string, at: number, depth: number): num
   for (const key in node) {
     const item = node[key];
     if (item === undefined) continue;
-    if (typeof item === 'number' && POSITIONS.has(key) && Number.isSafeInteger(item)) continue;
+    if (typeof item === 'number' && (key === 'location' || POSITIONS.has(key)) && Number.isSafeInteger(item)) continue;
     p = separator(text, matchJson(item, text, memberValue(key, text, p), depth + 1));
     if (p < 0) return -1;
   }

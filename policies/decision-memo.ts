@@ -18,7 +18,7 @@
 import type { DecisionResult, RelationDecider, RelationRef } from './decision';
 import type { AttributeValue, Principal } from './principal';
 
-/** Principals whose deciders a snapshot keeps at once; the least recently used goes first. */
+/** Principals whose deciders a snapshot keeps at once; the oldest goes first. */
 const DECIDERS_MAX = 1024;
 
 export type DecideAt = (principal: Principal, relation: RelationRef, at: Date) => DecisionResult;
@@ -38,11 +38,7 @@ export function decisionMemo(
       return (relation) => decideAt({ ...principal, purpose: purpose ?? principal.purpose }, relation, at);
     const key = `${epochOf(at)}\0${values}`;
     const found = deciders.get(key);
-    if (found) {
-      deciders.delete(key);
-      deciders.set(key, found);
-      return found;
-    }
+    if (found) return found;
     const decider = remembering(decideAt, frozenCopy(principal, purpose ?? principal.purpose), at);
     deciders.set(key, decider);
     if (deciders.size > DECIDERS_MAX) deciders.delete(deciders.keys().next().value!);

@@ -75,16 +75,20 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
     const reasons: DecisionReason[] = [];
     const relations = new Set<string>();
     let searchPath = context.searchPath;
-    for (const [index, parsed] of statements.entries()) {
+    for (let index = 0; index < statements.length; index++) {
+      const parsed = statements[index]!;
       const { stmt } = parsed;
       // A SET search_path earlier in the same message applies to the statements after it.
-      const substitution = new RelationSubstitution({ ...context, searchPath });
+      const substitution = new RelationSubstitution(
+        searchPath === context.searchPath ? context : { ...context, searchPath },
+      );
       const rewritten = rewriteStatement(stmt, substitution, () => statementText(sql, parsed));
       const effect = rewritten.effect;
       const substituted = substitution.finish(rewritten.stmt);
       const text =
-        (statements.length === 1 ? spliced(sql, { ...parsed, stmt: substituted }, substitution) : undefined) ??
-        printed(substituted);
+        (statements.length === 1
+          ? spliced(sql, { stmt: substituted, location: parsed.location, length: parsed.length }, substitution)
+          : undefined) ?? printed(substituted);
       if (effect) {
         // Prepared statements and cursors keep their rewritten text: a later EXECUTE or FETCH
         // compares it with what the current decision would print.

@@ -24,6 +24,7 @@ import type {
   SubscriptionConfig,
 } from './policy-model';
 import { columnTags, tagMatches } from './tags';
+import { decisionMemo } from './decision-memo';
 import type { TagTaxonomy } from './tag-taxonomy';
 
 export interface PolicySet {
@@ -58,21 +59,24 @@ export function createPolicySnapshot(
 ): PolicySnapshot {
   const products = new Map(set.dataProducts.map((p) => [p.name, p]));
   const timed = JSON.stringify([set.globalPolicies, set.domainPolicies, set.subscriptions]).includes('"hours":');
+  const epochOf = (at: Date): string => (timed ? String(Math.floor(at.getTime() / 3_600_000)) : '');
+  const decideAt = (principal: Principal, relation: RelationRef, at: Date): DecisionResult => {
+    try {
+      return decide(set, products.get(relation.dataProduct), principal, relation, at);
+    } catch (error) {
+      return { decision: DENY_ALL, reasons: [], errors: [`policy evaluation failed: ${(error as Error).message}`] };
+    }
+  };
+  const ownDecide: PolicySnapshot['decide'] = (principal, relation, purpose) =>
+    decideAt({ ...principal, purpose: purpose ?? principal.purpose }, relation, now());
+  const decisionsFor = decisionMemo(decideAt, epochOf, now);
   return {
     version,
-    epoch: () => (timed ? String(Math.floor(now().getTime() / 3_600_000)) : ''),
-    decide(principal, relation, purpose) {
-      try {
-        return decide(
-          set,
-          products.get(relation.dataProduct),
-          { ...principal, purpose: purpose ?? principal.purpose },
-          relation,
-          now(),
-        );
-      } catch (error) {
-        return { decision: DENY_ALL, reasons: [], errors: [`policy evaluation failed: ${(error as Error).message}`] };
-      }
+    epoch: () => epochOf(now()),
+    decide: ownDecide,
+    decisionsFor(principal, purpose) {
+      // A copy of this snapshot with another decide() (a wrapper) gets nothing remembered from this one.
+      return this.decide === ownDecide ? decisionsFor(principal, purpose) : undefined;
     },
     subscription(principal, dataProduct) {
       const matching = set.subscriptions.filter((s) => s.dataProduct === dataProduct);

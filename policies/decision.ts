@@ -86,6 +86,9 @@ export interface RelationRef {
   readonly columns: readonly RelationColumnRef[];
 }
 
+/** decide() with its principal and purpose given: see PolicySnapshot.decisionsFor. */
+export type RelationDecider = (relation: RelationRef) => DecisionResult;
+
 /** One immutable policy version. A statement uses exactly one. */
 export interface PolicySnapshot {
   readonly version: string;
@@ -95,6 +98,13 @@ export interface PolicySnapshot {
    */
   epoch?(): string;
   decide(principal: Principal, relation: RelationRef, purpose: string | undefined): DecisionResult;
+  /**
+   * decide() for one principal and purpose, answering each relation once: what it returns gives
+   * decide()'s answer for every relation, and remembers it for a relation described by a frozen
+   * RelationRef (columns frozen too) until the passage of time could change it (epoch). Undefined
+   * when this snapshot's decide() is not the one it would remember (a wrapper replaced it).
+   */
+  decisionsFor?(principal: Principal, purpose: string | undefined): RelationDecider | undefined;
   /** Subscriptions: may this principal query this data product at all? */
   subscription(
     principal: Principal,

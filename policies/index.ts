@@ -6,7 +6,14 @@ export { RedisAttributeSource } from './redis-attributes';
 export { createTokenVerifier, type TokenConfig } from './token-verifier';
 export { createPolicySnapshot } from './decision-engine';
 export { ValidationError } from './yaml-validation';
-export type { PolicySnapshot, RelationDecision, DecisionResult, ColumnAction, RowAction } from './decision';
+export type {
+  PolicySnapshot,
+  RelationDecision,
+  RelationDecider,
+  DecisionResult,
+  ColumnAction,
+  RowAction,
+} from './decision';
 export type { Principal } from './principal';
 export { accessMatrix, formatAccessMatrix, type AccessMatrix } from './access-matrix';
 export type { DecisionReason, Literal, RowPredicate, ColumnDecision, RelationRef } from './decision';

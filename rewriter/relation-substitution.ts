@@ -6,7 +6,7 @@
  * siblings), then the schema given, or pg_catalog and the session's search_path.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { ColumnAction, DecisionReason, DecisionResult, RelationDecision } from '../policies';
+import type { ColumnAction, DecisionReason, DecisionResult, RelationDecider, RelationDecision } from '../policies';
 import { isMoreRestrictive } from '../policies';
 import type { CatalogRelation } from './catalog-types';
 import type { RewriteContext } from './rewrite-types';
@@ -23,8 +23,10 @@ import {
 import { BETWEEN_OPERATORS, FunctionAccess } from './function-access';
 import { barrierSelect, passThroughSource, viewQuery, viewSubselect } from './view-expansion';
 import { currentDatabaseRelation, QualifiedColumns } from './qualified-names';
-import { ancestorsOf, descendantsOf, treeDecision } from './partition-decisions';
+import { treeDecision } from './partition-decisions';
+import { relationTree } from './relation-trees';
 import type { RelationEdit, SpliceEdit } from './splice';
+import { relationRef } from './relation-refs';
 
 interface Scope {
   readonly ctes: ReadonlySet<string>;
@@ -40,6 +42,12 @@ const MAX_AST_DEPTH = 1500;
 const ALLOW: ColumnAction = { kind: 'allow' };
 
 const COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
+
+/** Operator names as function-access.ts takes them, built once. */
+const EQUALS: readonly string[] = Object.freeze(['=']);
+const BETWEEN_OPERATOR_NAMES: ReadonlyArray<readonly string[]> = BETWEEN_OPERATORS.map((symbol) =>
+  Object.freeze([symbol]),
+);
 
 interface Decided {
   readonly relation: CatalogRelation;
@@ -87,11 +95,18 @@ export class RelationSubstitution {
   private readonly reachingActions = new WeakMap<Node, (column: string) => ColumnAction>();
   /** What changed in the analyst's own text, for splice.ts; undefined once something changed that it cannot splice. */
   private edits: SpliceEdit[] | undefined = [];
-  /** Column references written by the analyst (not those of an expanded view's stored query). */
-  private readonly writtenColumnRefs = new WeakSet<Node>();
+  /** For each of columnRefs: written by the analyst (not in an expanded view's stored query). */
+  private readonly columnRefWritten: boolean[] = [];
+
+  /** The policy's decide() for this principal and purpose, remembering its answers where it can. */
+  private readonly decider: RelationDecider;
 
   constructor(context: RewriteContext) {
     this.context = context;
+    const { policies, principal } = context;
+    this.decider =
+      policies.decisionsFor?.(principal, principal.purpose) ??
+      ((relation) => policies.decide(principal, relation, principal.purpose));
     this.functions = new FunctionAccess(context);
     this.qualified = new QualifiedColumns(context.dataProduct);
   }
@@ -127,7 +142,8 @@ export class RelationSubstitution {
    */
   finish(tree: Node): Node {
     const shortened = new Map<Node, Node>();
-    for (const [i, ref] of this.columnRefs.entries()) {
+    for (let i = 0; i < this.columnRefs.length; i++) {
+      const ref = this.columnRefs[i]!;
       const written = ref.ColumnRef.fields as Node[];
       const fields = this.qualified.columnRef(written);
       if (fields === written) continue;
@@ -135,7 +151,7 @@ export class RelationSubstitution {
       shortened.set(ref, next);
       this.columnRefs[i] = next;
       const parts = written.map((f) => (f.A_Star ? '*' : String(f.String?.sval)));
-      if (this.writtenColumnRefs.has(ref))
+      if (this.columnRefWritten[i])
         this.edit({
           kind: 'column',
           location: ref.ColumnRef.location as number,
@@ -213,11 +229,10 @@ export class RelationSubstitution {
       }
       if (value === null || typeof value !== 'object') return value;
       const node = value as Node;
-      const kind = kindOf(node);
+      const kind = wrapperKind(node);
       // Nodes are `{ Kind: {...} }`, but some fields hold a node's body directly (a set operation's
       // larg/rarg, aliases): walk those as plain objects, never skip them.
-      if (!isWrapper(node, kind))
-        return isSelectBody(node) ? this.selectStmt(node, scope) : this.visitFields(node, scope);
+      if (kind === undefined) return isSelectBody(node) ? this.selectStmt(node, scope) : this.visitFields(node, scope);
       const body = node[kind] as Node;
       switch (kind) {
         case 'SelectStmt': {
@@ -233,7 +248,14 @@ export class RelationSubstitution {
           const written = this.viewDepth === 0 ? writtenRelation(body) : undefined;
           const result = this.rangeVar(body, scope);
           if (written && (result.RangeSubselect || !sameNames(written.parts, result.RangeVar as Node)))
-            this.edit({ ...written, result });
+            this.edit({
+              kind: 'relation',
+              location: written.location,
+              parts: written.parts,
+              only: written.only,
+              alias: written.alias,
+              result,
+            });
           return result;
         }
         case 'RangeTableSample':
@@ -253,7 +275,7 @@ export class RelationSubstitution {
         }
         case 'ColumnRef': {
           this.columnRefs.push(node);
-          if (this.viewDepth === 0) this.writtenColumnRefs.add(node);
+          this.columnRefWritten.push(this.viewDepth === 0);
           const fields = body.fields as Node[];
           const last = fields[fields.length - 1]?.String?.sval as string | undefined;
           if (fields.length > 1 && last !== undefined) this.functions.attribute(last);
@@ -270,10 +292,10 @@ export class RelationSubstitution {
           break;
         case 'SubLink':
           if (body.operName) this.functions.operator(names(body.operName as Node[]), false);
-          else if (body.subLinkType === 'ANY_SUBLINK') this.functions.operator(['='], false);
+          else if (body.subLinkType === 'ANY_SUBLINK') this.functions.operator(EQUALS, false);
           break;
         case 'CaseExpr':
-          if (body.arg) this.functions.operator(['='], false);
+          if (body.arg) this.functions.operator(EQUALS, false);
           break;
         case 'SortBy':
           if (body.useOp) this.functions.operator(names(body.useOp as Node[]), false);
@@ -298,7 +320,7 @@ export class RelationSubstitution {
         }
         case 'JoinExpr':
           if (body.quals && !isLeakproof(body.quals as Node)) this.leakyQualifier = true;
-          if (body.isNatural || body.usingClause) this.functions.operator(['='], false);
+          if (body.isNatural || body.usingClause) this.functions.operator(EQUALS, false);
           if (body.isNatural) this.naturalJoin = true;
           for (const name of names(body.usingClause as Node[] | undefined)) this.usingNames.add(name);
           if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
@@ -330,7 +352,8 @@ export class RelationSubstitution {
   /** `node` with each field that holds nodes visited: itself when none changed, else a copy (same field order). */
   private visitFields(node: Node, scope: Scope | undefined, skip?: string): Node {
     let copy: Node | undefined;
-    for (const key of Object.keys(node)) {
+    // for-in: every enumerable key without allocating a list of them.
+    for (const key in node) {
       const value: unknown = node[key];
       if (key === skip || !isObject(value)) continue;
       const next = this.visit(value, scope);
@@ -413,8 +436,8 @@ export class RelationSubstitution {
     const relation = this.resolve(written.schemaname as string | undefined, name);
     // A new node, its fields in libpg-query's order (catalog, schema, name, ...): the catalog part
     // is gone (currentDatabaseRelation), the schema is the one resolved.
-    const { catalogname: _catalog, schemaname: _schema, ...rest } = written;
-    const rv: Node = { schemaname: relation.schema, ...rest };
+    const rv: Node = { schemaname: relation.schema };
+    for (const key in written) if (key !== 'catalogname' && key !== 'schemaname') rv[key] = written[key];
     if (SYSTEM_SCHEMAS.has(relation.schema)) {
       checkCatalogRelation(relation.schema, relation.name);
       const hidden = relation.schema === 'pg_catalog' ? HIDDEN_CATALOG_COLUMNS.get(relation.name) : undefined;
@@ -579,11 +602,19 @@ export class RelationSubstitution {
 
   private resolve(schema: string | undefined, name: string): CatalogRelation {
     const { catalog, searchPath } = this.context;
-    const path = schema ? [schema] : searchPath.includes('pg_catalog') ? searchPath : ['pg_catalog', ...searchPath];
-    for (const s of path) {
-      if (s === '$user' || s.startsWith('pg_temp')) continue;
-      const relation = catalog.relation(s, name);
+    const found = (s: string): CatalogRelation | undefined =>
+      s === '$user' || s.startsWith('pg_temp') ? undefined : catalog.relation(s, name);
+    if (schema) {
+      const relation = found(schema);
       if (relation) return relation;
+    } else {
+      // pg_catalog first unless the path places it.
+      const relation = searchPath.includes('pg_catalog') ? undefined : found('pg_catalog');
+      if (relation) return relation;
+      for (const s of searchPath) {
+        const onPath = found(s);
+        if (onPath) return onPath;
+      }
     }
     const shown = schema ? `${schema}.${name}` : name;
     throw new GuardRefusal('unknown_relation', `relation "${shown}" does not exist`, '42P01');
@@ -598,19 +629,22 @@ export class RelationSubstitution {
   private decide(relation: CatalogRelation): Decided {
     const memo = this.decided.get(relation.oid);
     if (memo) return memo;
-    const { catalog } = this.context;
-    const decision = treeDecision(
-      this.ownDecision(relation),
-      ancestorsOf(catalog, relation).map((ancestor) => this.ownDecision(ancestor)),
-      descendantsOf(catalog, relation).map((descendant) => ({
-        decision: this.ownDecision(descendant),
-        tableoids: [descendant.oid, ...descendantsOf(catalog, descendant).map((r) => r.oid)],
-      })),
-    );
+    const tree = relationTree(this.context.catalog, relation);
+    const own = this.ownDecision(relation);
+    // treeDecision gives `own` itself for a relation outside any tree.
+    const decision =
+      tree.ancestors.length === 0 && tree.descendants.length === 0
+        ? own
+        : treeDecision(
+            own,
+            tree.ancestors.map((ancestor) => this.ownDecision(ancestor)),
+            tree.descendants.map(({ relation: descendant, tableoids }) => ({
+              decision: this.ownDecision(descendant),
+              tableoids,
+            })),
+          );
     const protectedRelation =
-      decision.access === 'deny' ||
-      decision.rows.kind !== 'all' ||
-      Object.values(decision.columns).some((c) => c.action.kind !== 'allow');
+      decision.access === 'deny' || decision.rows.kind !== 'all' || transformsAnyColumn(decision);
     const decided = { relation, decision, protectedRelation };
     this.decided.set(relation.oid, decided);
     return decided;
@@ -620,20 +654,7 @@ export class RelationSubstitution {
   private ownDecision(relation: CatalogRelation): RelationDecision {
     const memo = this.ownDecided.get(relation.oid);
     if (memo) return memo;
-    const result: DecisionResult = this.context.policies.decide(
-      this.context.principal,
-      {
-        dataProduct: this.context.dataProduct,
-        schema: relation.schema,
-        name: relation.name,
-        columns: relation.columns.map((c) => ({
-          name: c.name,
-          type: c.type,
-          ...(c.comment ? { comment: c.comment } : {}),
-        })),
-      },
-      this.context.principal.purpose,
-    );
+    const result: DecisionResult = this.decider(relationRef(relation, this.context.dataProduct));
     if (result.errors.length > 0) {
       throw new GuardRefusal(
         'policy_error',
@@ -721,7 +742,7 @@ export class RelationSubstitution {
   private operatorsOf(expr: Node): void {
     const kind = expr.kind as string;
     if (kind.includes('BETWEEN')) {
-      for (const symbol of BETWEEN_OPERATORS) this.functions.operator([symbol], false);
+      for (const symbol of BETWEEN_OPERATOR_NAMES) this.functions.operator(symbol, false);
       return;
     }
     this.functions.operator(names(expr.name as Node[]), expr.lexpr === undefined);
@@ -768,10 +789,25 @@ function writtenRelation(rv: Node): Omit<RelationEdit, 'result'> {
   };
 }
 
+/** kindOf() without the list of keys: the node's first key, or '' when it has none. */
+function firstKey(node: Node): string {
+  for (const key in node) return key;
+  return '';
+}
+
+/** Some column's action is not allow (without a list of the columns). */
+function transformsAnyColumn(decision: RelationDecision): boolean {
+  for (const name in decision.columns) if (decision.columns[name]!.action.kind !== 'allow') return true;
+  return false;
+}
+
 /** Whether a RangeVar still has the name parts it was written with. */
 function sameNames(parts: readonly string[], rv: Node): boolean {
-  const now = [rv.catalogname, rv.schemaname, rv.relname].filter((p): p is string => typeof p === 'string');
-  return now.length === parts.length && now.every((p, i) => p === parts[i]);
+  let i = 0;
+  if (typeof rv.catalogname === 'string' && parts[i++] !== rv.catalogname) return false;
+  if (typeof rv.schemaname === 'string' && parts[i++] !== rv.schemaname) return false;
+  if (typeof rv.relname === 'string' && parts[i++] !== rv.relname) return false;
+  return i === parts.length;
 }
 
 /** The last name of a type as written: `pg_catalog.int4`, `text`, `public.money_t[]` give int4, text, money_t. */
@@ -783,15 +819,21 @@ function typeNameOf(typeName: Node | undefined): string {
 /** Only objects and arrays hold nodes: leaves (names, flags, positions) are not visited. */
 const isObject = (value: unknown): boolean => value !== null && typeof value === 'object';
 
-function isWrapper(node: Node, kind: string): boolean {
+/**
+ * The kind of a wrapper node `{ Kind: {...} }` (one key, capitalized, holding an object that is
+ * not a list), or undefined for anything else; without allocating the list of its keys.
+ */
+function wrapperKind(node: Node): string | undefined {
+  let kind: string | undefined;
+  for (const key in node) {
+    if (kind !== undefined) return undefined;
+    kind = key;
+  }
+  if (kind === undefined) return undefined;
+  const first = kind.charCodeAt(0);
+  if (first < 65 || first > 90) return undefined;
   const body = node[kind] as unknown;
-  return (
-    Object.keys(node).length === 1 &&
-    /^[A-Z]/.test(kind) &&
-    body !== null &&
-    typeof body === 'object' &&
-    !Array.isArray(body)
-  );
+  return body !== null && typeof body === 'object' && !Array.isArray(body) ? kind : undefined;
 }
 
 /** A SelectStmt body met without its wrapper (UNION/INTERSECT/EXCEPT branches). */
@@ -805,7 +847,7 @@ function isSelectBody(node: Node): boolean {
  * arithmetic, functions, sub-queries) is treated as able to leak and fences the derived tables.
  */
 function isLeakproof(node: Node): boolean {
-  const kind = kindOf(node);
+  const kind = firstKey(node);
   const body = node[kind] as Node;
   switch (kind) {
     case 'ColumnRef':
@@ -819,9 +861,10 @@ function isLeakproof(node: Node): boolean {
     case 'BooleanTest':
       return isLeakproof(body.arg as Node);
     case 'TypeCast':
-      return kindOf(body.arg as Node) === 'A_Const' || kindOf(body.arg as Node) === 'ParamRef';
+      return firstKey(body.arg as Node) === 'A_Const' || firstKey(body.arg as Node) === 'ParamRef';
     case 'A_Expr': {
-      const op = names(body.name as Node[]).pop() ?? '';
+      const operator = body.name as Node[] | undefined;
+      const op = (operator?.[operator.length - 1]?.String?.sval as string | undefined) ?? '';
       if (body.kind === 'AEXPR_OP' && COMPARISONS.has(op))
         return isLeakproof(body.lexpr as Node) && isLeakproof(body.rexpr as Node);
       if (body.kind === 'AEXPR_IN') {

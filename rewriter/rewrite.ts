@@ -11,7 +11,8 @@ import {
   type TransactionOp,
 } from './rewrite-types';
 import { kindOf, names, type Node } from './ast';
-import { deparseStatement, parseStatements, statementText, type ParsedStatement } from './sql-parser';
+import { deparseStatement, statementText, type ParsedStatement } from './sql-parser';
+import { parseQuery } from './read-back-parser';
 import { RelationSubstitution } from './relation-substitution';
 import { splicedQuery } from './splice';
 import { checkLock } from './lock-statement';
@@ -34,6 +35,16 @@ import {
 } from './statement-guard';
 
 const DEFAULT_SEARCH_PATH = ['$user', 'public'];
+
+/** sql-parser.ts's parseStatements, on the read-back parser's instance (its faster way in and out). */
+function parseStatements(sql: string): ParsedStatement[] {
+  const statements: ParsedStatement[] = [];
+  for (const s of parseQuery(sql).stmts ?? []) {
+    if (s.stmt !== undefined)
+      statements.push({ stmt: s.stmt as Node, location: s.stmt_location ?? 0, length: s.stmt_len ?? 0 });
+  }
+  return statements;
+}
 
 export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
   const policyVersion = context.policies.version;
@@ -64,16 +75,20 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
     const reasons: DecisionReason[] = [];
     const relations = new Set<string>();
     let searchPath = context.searchPath;
-    for (const [index, parsed] of statements.entries()) {
+    for (let index = 0; index < statements.length; index++) {
+      const parsed = statements[index]!;
       const { stmt } = parsed;
       // A SET search_path earlier in the same message applies to the statements after it.
-      const substitution = new RelationSubstitution({ ...context, searchPath });
+      const substitution = new RelationSubstitution(
+        searchPath === context.searchPath ? context : { ...context, searchPath },
+      );
       const rewritten = rewriteStatement(stmt, substitution, () => statementText(sql, parsed));
       const effect = rewritten.effect;
       const substituted = substitution.finish(rewritten.stmt);
       const text =
-        (statements.length === 1 ? spliced(sql, { ...parsed, stmt: substituted }, substitution) : undefined) ??
-        printed(substituted);
+        (statements.length === 1
+          ? spliced(sql, { stmt: substituted, location: parsed.location, length: parsed.length }, substitution)
+          : undefined) ?? printed(substituted);
       if (effect) {
         // Prepared statements and cursors keep their rewritten text: a later EXECUTE or FETCH
         // compares it with what the current decision would print.

@@ -12,7 +12,7 @@
  */
 import type { Node } from './ast';
 import { deparseStatement, parseStatements, type ParsedStatement } from './sql-parser';
-import { jsonAsLibpgQuery, sameTree, withoutPositions } from './tree-equality';
+import { readsBackAsTree, sameTree } from './tree-equality';
 import { parseToJson } from './read-back-parser';
 
 /** A FROM item the substitution rewrote, as the analyst wrote it. */
@@ -47,9 +47,10 @@ export type SpliceEdit = RelationEdit | ColumnEdit;
  * does on its own (the deparser spells a few nodes its own way, `pg_catalog.text` as `text`), and
  * everything around it as the substituted tree.
  *
- * The comparison is of JSON texts without positions (tree-equality.ts), which needs no second
- * JSON.parse; when the texts differ (a node the rewriter built with its fields in another order
- * than libpg-query's) the trees are compared field by field before the splice is given up.
+ * The comparison reads the read-back's JSON text against the substituted tree, positions aside
+ * (readsBackAsTree, tree-equality.ts), which needs no second JSON.parse; when they differ (a node
+ * the rewriter built with its fields in another order than libpg-query's) the trees are compared
+ * field by field before the splice is given up.
  */
 export function splicedQuery(sql: string, parsed: ParsedStatement, edits: readonly SpliceEdit[]): string | undefined {
   const result = splice(sql, parsed.location, parsed.length === 0 ? undefined : parsed.location + parsed.length, edits);
@@ -58,20 +59,11 @@ export function splicedQuery(sql: string, parsed: ParsedStatement, edits: readon
   if (json === undefined) return undefined;
   const intended = { stmt: parsed.stmt };
   return withDerivedAsRead(result.derived, () => {
-    const read = withoutPositions(json);
-    const head = read.indexOf(FIRST_STATEMENT);
-    if (
-      head >= 0 &&
-      read.slice(head + FIRST_STATEMENT.length) === `${withoutPositions(jsonAsLibpgQuery(intended.stmt))}}]}`
-    )
-      return result.text;
+    if (readsBackAsTree(json, intended.stmt)) return result.text;
     const again = (JSON.parse(json) as { stmts?: Array<{ stmt?: unknown }> }).stmts ?? [];
     return again.length === 1 && sameTree(again[0]!.stmt, intended.stmt) ? result.text : undefined;
   });
 }
-
-/** Where the first statement's tree starts in libpg-query's JSON (`{"version":...,"stmts":[{"stmt":`). */
-const FIRST_STATEMENT = '"stmts":[{"stmt":';
 
 /** Runs `compare` with each derived table's query, in the substituted tree, as its printed text reads. */
 function withDerivedAsRead<T>(derived: readonly Derived[], compare: () => T | undefined): T | undefined {

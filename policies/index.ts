@@ -27,3 +27,4 @@ export { runPolicyTests, type PolicyTestFile } from './policy-tests';
 export type { TagTaxonomy } from './tag-taxonomy';
 export { columnTags, tagMatches, commentTags } from './tags';
 export { compileSchema, parseValidatedYaml } from './yaml-validation';
+export { decimalMicros } from './policy-decimals';

@@ -13,7 +13,7 @@ import { createPolicySnapshot, type PolicySet } from './decision-engine';
 import { tagMatches } from './tags';
 import { compileSchema, parseValidatedYamlWithLines, ValidationError } from './yaml-validation';
 import { TagTaxonomy, undeclaredTags } from './tag-taxonomy';
-import { checkPorts } from '../ports';
+import { checkPorts } from './port-checks';
 
 export interface PolicyBundle {
   readonly version: string;

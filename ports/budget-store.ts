@@ -59,3 +59,23 @@ export function memoryBudgetStore(now: () => Date = () => new Date()): BudgetSto
     },
   };
 }
+
+/**
+ * `pgveil explain`'s view of a store: it reads what is spent and what was released, as the server's
+ * store does, but a spend only says whether it would succeed (as the spend script decides) and
+ * nothing is written, so explaining a statement spends no budget and releases no answer.
+ */
+export function dryRunBudgetStore(store: BudgetStore): BudgetStore {
+  return {
+    shared: store.shared,
+    async spend(account, cost) {
+      const spent = await store.spent(account);
+      const fits = spent + cost <= account.limitMicros;
+      const after = fits ? spent + cost : spent;
+      return { spent: fits, spentMicros: after, remainingMicros: account.limitMicros - after };
+    },
+    spent: (account) => store.spent(account),
+    cachedAnswer: (key, rows) => store.cachedAnswer(key, rows),
+    storeRow: () => undefined,
+  };
+}

@@ -13,8 +13,7 @@ import type { ResultTransform } from '../rewriter';
 import type { AnswerColumn, NoiseScale } from './noisy-columns';
 import { sampleDiscreteLaplace } from './discrete-laplace';
 import type { RandomSource } from './random-source';
-// A leaf module of the wire format, imported directly: proxy's index would import ports back through the rewriter.
-import { readDataRow, writeDataRow } from '../proxy/protocol/data-row';
+import { readDataRow, writeDataRow } from '../proxy';
 
 export interface NoisyAnswerOptions {
   readonly columns: readonly AnswerColumn[];

@@ -29,7 +29,7 @@ import { decimalToRational, microsText, toMicros } from './rational';
 import { periodWindow } from './budget-period';
 import type { BudgetAccount } from './privacy-budget';
 import { answerKey } from './answer-cache';
-import { memoryBudgetStore, redisBudgetStore, type BudgetStore } from './budget-store';
+import { dryRunBudgetStore, memoryBudgetStore, redisBudgetStore, type BudgetStore } from './budget-store';
 import { CryptoRandom, type RandomSource } from './random-source';
 
 export interface OutputPortsOptions {
@@ -39,8 +39,15 @@ export interface OutputPortsOptions {
   readonly keyPrefix: string;
   readonly now?: () => Date;
   readonly random?: RandomSource;
-  /** Told when a budget refuses an answer (a security event). */
+  /** Told when a budget refuses an answer (a security event); never on a dry run. */
   readonly onBudgetExhausted?: (detail: { port: string; user: string; message: string }) => void;
+  /**
+   * `pgveil explain`: plan every statement as the server would, reading budgets and released
+   * answers, but spend nothing and release nothing. A plan's `privacy` then says what the answer
+   * would spend and what would be left after it; a budget that would run out refuses as on the
+   * server (`dryRunSummary` words it for people).
+   */
+  readonly dryRun?: boolean;
 }
 
 export interface OutputPorts {
@@ -59,7 +66,8 @@ const MAX_GROUPS = 10_000;
 export function createOutputPorts(options: OutputPortsOptions): OutputPorts {
   const random = options.random ?? new CryptoRandom();
   const now = options.now ?? (() => new Date());
-  const store: BudgetStore = options.redis ? redisBudgetStore(options.redis) : memoryBudgetStore(now);
+  const kept: BudgetStore = options.redis ? redisBudgetStore(options.redis) : memoryBudgetStore(now);
+  const store = options.dryRun ? dryRunBudgetStore(kept) : kept;
   return {
     find: (database) => portDirectory(options.dataProducts()).get(database),
     plan(sql, route, productContext) {
@@ -158,7 +166,7 @@ export function createOutputPorts(options: OutputPortsOptions): OutputPorts {
       const spend = await store.spend(account, cost);
       if (!spend.spent) {
         const message = `privacy budget of user "${account.user}" on external port "${port.name}" is exhausted: this answer needs epsilon ${microsText(cost)}, ${microsText(spend.remainingMicros)} of ${microsText(account.limitMicros)} is left until ${account.window.end.toISOString()}`;
-        options.onBudgetExhausted?.({ port: port.name, user: account.user, message });
+        if (!options.dryRun) options.onBudgetExhausted?.({ port: port.name, user: account.user, message });
         return refusal('53400', message, ['dp_budget_exhausted'], version);
       }
       const privacy = {

@@ -7,3 +7,4 @@ export { createScramVerifier } from './auth/scram';
 export { PgError } from './pg-error';
 export { parseScramVerifier, passwordMatchesVerifier } from './auth/scram';
 export { parseSearchPath } from './session/search-path';
+export { readDataRow, writeDataRow } from './protocol/data-row';

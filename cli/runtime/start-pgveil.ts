@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { createProxyServer, DEFAULT_LIMITS, type UpstreamTarget } from '../../proxy';
+import { createProxyServer, DEFAULT_LIMITS } from '../../proxy';
 import { initRewriter, RewriteCache, type CatalogSnapshot } from '../../rewriter';
 import { createIdentityProvider, PolicyStore, createTokenVerifier } from '../../policies';
 import { connectRedis, subscriberOf } from './connect-redis';
@@ -38,9 +38,8 @@ import { statementGateOf } from './statement-gate-of';
 import { attributeSourceOf } from './attribute-source-of';
 import { checkProvisioning } from './provisioning-check';
 import { continuousDiscovery } from './continuous-discovery-of';
-import { createOutputPorts } from '../../ports';
 import { fileSinks, warnOfWatchedWrites } from './watched-writes';
-import { productOfDatabase } from '../../ports';
+import { outputPortsOf, routeOf } from './data-product-routes';
 import type { ContinuousDiscovery } from '../../discovery';
 import { untaggedColumns } from '../../discovery';
 import { createCatalog } from '../../catalog';
@@ -149,14 +148,8 @@ export async function startPgveil(
     : undefined;
   const identity = createIdentityProvider({ bundle: () => policies.current(), tokens, redis: attributes });
   // A database name names a data product or one of its output ports (same upstream).
-  const route = (database: string): UpstreamTarget | undefined => {
-    const product = productOfDatabase(policies.current().dataProducts, database);
-    return product ? upstreamTargetOf(product) : undefined;
-  };
-  const ports = createOutputPorts({
-    dataProducts: () => policies.current().dataProducts,
-    redis,
-    keyPrefix: config.redis?.keyPrefix ?? 'pgveil:',
+  const route = routeOf(() => policies.current().dataProducts);
+  const ports = outputPortsOf(config, () => policies.current().dataProducts, redis, {
     onBudgetExhausted: ({ message }) => securityEvent('privacy_budget_exhausted', message, 'dp_budget_exhausted'),
   });
   if (

@@ -3,9 +3,9 @@
  * (a port may not shadow a data product or another port), privacy parameters must be exact
  * decimals, bounds ordered, and one answer may not cost more than the whole budget.
  */
-import { ValidationError } from '../policies';
-import type { DataProductConfig } from '../policies';
-import { decimalToRational, toMicros } from './rational';
+import { ValidationError } from './yaml-validation';
+import type { DataProductConfig } from './policy-model';
+import { decimalMicros } from './policy-decimals';
 
 export function checkPorts(products: readonly DataProductConfig[]): void {
   const names = new Set(products.map((p) => p.name));
@@ -46,7 +46,7 @@ export function checkPorts(products: readonly DataProductConfig[]): void {
 
 function exactMicros(value: number, what: string): bigint {
   try {
-    const micros = toMicros(decimalToRational(value));
+    const micros = decimalMicros(value);
     if (micros <= 0n) throw new Error('must be positive');
     return micros;
   } catch (error) {

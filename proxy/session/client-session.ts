@@ -5,9 +5,8 @@
  * bytes reach the client through the BackendRelay, which scans frame headers in place.
  */
 import type { Socket } from 'node:net';
-import { TLSSocket, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { randomBytes, randomInt } from 'node:crypto';
-import { FrontendDecoder } from '../protocol/frontend-decoder';
 import { PgError, protocolViolation } from '../pg-error';
 import type { ProxyOptions } from '../proxy-options';
 import type { SessionEvent } from '../statement-gate';
@@ -20,6 +19,7 @@ import { FrontendCode } from '../protocol/message-codes';
 import type { PoolRegistry } from '../pool';
 import { SessionUpstream } from './session-upstream';
 import { ClientOutput } from './client-output';
+import { ClientConnection } from './client-connection';
 
 export interface SessionHost {
   readonly options: ProxyOptions;
@@ -34,16 +34,13 @@ export interface SessionHost {
 
 type Phase = 'startup' | 'authenticating' | 'ready' | 'closed';
 
-const CLIENT_BUFFER_HIGH_WATER = 4 * 1024 * 1024;
-
 export class ClientSession {
   readonly sessionId = randomBytes(8).toString('hex');
   readonly processId = randomInt(1, 2 ** 31 - 1);
   readonly secretKey = randomInt(-(2 ** 31), 2 ** 31 - 1);
 
-  private socket: Socket;
+  private readonly client: ClientConnection;
   private phase: Phase = 'startup';
-  private readonly decoder: FrontendDecoder;
   private readonly startup: SessionStartup;
   private readonly upstream = new SessionUpstream({
     data: (chunk) => this.onUpstreamData(chunk),
@@ -72,14 +69,16 @@ export class ClientSession {
     /** Set when the session is over a limit: it is refused right after its startup packet. */
     rejection?: PgError,
   ) {
-    this.socket = socket;
+    this.client = new ClientConnection(socket, host.options.limits.maxMessageBytes, {
+      received: () => void this.pump(),
+      gone: () => this.close(),
+    });
     this.output = new ClientOutput(
       () => this.socket,
       () => this.upstream.current?.socket,
       host.options.observer,
       () => this.phase !== 'closed',
     );
-    this.decoder = new FrontendDecoder(host.options.limits.maxMessageBytes);
     this.startup = new SessionStartup({
       options: host.options,
       secureContext: host.secureContext,
@@ -88,26 +87,28 @@ export class ClientSession {
       sessionId: this.sessionId,
       rejection,
       clientAddress: () => this.clientAddress,
-      tls: () => this.socket instanceof TLSSocket,
-      bufferedInput: () => this.decoder.buffered,
+      tls: () => this.client.tls,
+      bufferedInput: () => this.client.decoder.buffered,
       write: (data) => this.socket.write(data),
-      upgradeToTls: (context) => this.upgradeToTls(context),
-      endStartupPhase: () => this.decoder.endStartupPhase(),
+      upgradeToTls: (context) => this.client.upgradeToTls(context),
+      endStartupPhase: () => this.client.decoder.endStartupPhase(),
       cancel: (processId, secretKey) => host.cancel(processId, secretKey),
       close: () => this.close(),
       event: (kind, detail) => this.event(kind, detail),
       fail: (error, kind) => this.fail(error, kind),
       closed: () => this.phase === 'closed',
     });
-    socket.setNoDelay(true);
-    this.attachClient(socket);
     this.clocks.startupDeadline(host.options.limits.startupTimeoutMs, () =>
       this.fail(new PgError('08P01', 'startup timed out', 'FATAL'), 'limit_exceeded'),
     );
   }
 
+  private get socket(): Socket {
+    return this.client.socket;
+  }
+
   get clientAddress(): string {
-    return this.socket.remoteAddress ?? 'unknown';
+    return this.client.address;
   }
 
   /** True between statements: nothing in flight. */
@@ -132,30 +133,6 @@ export class ClientSession {
     this.cancelRunning();
   }
 
-  // ---------------------------------------------------------------- client side
-
-  private attachClient(socket: Socket): void {
-    socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    socket.on('error', () => this.close());
-    socket.on('close', () => this.close());
-  }
-
-  private upgradeToTls(context: SecureContext): void {
-    const plain = this.socket;
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('error');
-    plain.removeAllListeners('close');
-    const secure = new TLSSocket(plain, { isServer: true, secureContext: context });
-    this.socket = secure;
-    this.attachClient(secure);
-  }
-
-  private onClientData(chunk: Buffer): void {
-    this.decoder.push(chunk);
-    if (this.decoder.buffered > CLIENT_BUFFER_HIGH_WATER) this.socket.pause();
-    void this.pump();
-  }
-
   /** Handles buffered messages one at a time; async steps (gate, auth) hold the rest back. */
   private async pump(): Promise<void> {
     if (this.pumping || this.phase === 'closed') return;
@@ -163,14 +140,14 @@ export class ClientSession {
     try {
       while (!this.isClosed()) {
         if (this.phase === 'startup') {
-          const packet = this.decoder.nextStartupPacket();
+          const packet = this.client.decoder.nextStartupPacket();
           if (!packet) break;
           this.startup.packet(packet);
           if (this.startup.authenticating) this.phase = 'authenticating';
           continue;
         }
         if (this.cancelling) await this.cancelling;
-        const message = this.decoder.next();
+        const message = this.client.decoder.next();
         if (!message) break;
         this.clocks.busy();
         if (this.phase === 'authenticating') {
@@ -195,7 +172,7 @@ export class ClientSession {
       this.pumping = false;
       this.flushUpstream();
       this.watchStatementTime();
-      if (this.decoder.buffered <= CLIENT_BUFFER_HIGH_WATER && this.socket.isPaused()) this.socket.resume();
+      this.client.resumeIfDrained();
       this.armIdleTimer();
       this.returnUpstream();
     }

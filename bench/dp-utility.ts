@@ -26,10 +26,10 @@ import { loadPolicyFiles } from '../policies';
 import { provisionDataProduct } from '../cli/provision/provision-data-product';
 import { loadServerConfig } from '../cli/config/load-server-config';
 import { startPgveil } from '../cli/runtime/start-pgveil';
-import { initRewriter, parseStatements } from '../rewriter/sql-parser';
+import { initRewriter, parseTree } from '../rewriter/sql-parser';
 import { readAggregateQuery } from '../ports/aggregate-query';
 import { aggregateSql } from '../ports/dp-sql';
-import type { Node } from '../rewriter/ast';
+import { bodyOf } from '../rewriter/ast';
 import { writeResultsSection } from './results-section';
 
 const ROWS = Number(process.env.PGVEIL_DP_ROWS ?? 1_000_000);
@@ -138,7 +138,7 @@ users:
       // The port's own SQL (bounding, domains) run directly: what PostgreSQL alone spends on it.
       await initRewriter();
       const portConfig = pgveil.policies.current().dataProducts.get('bench')!.ports![0]!;
-      const dpSql = aggregateSql(readAggregateQuery(parseStatements(sql)[0]!.stmt.SelectStmt as Node, portConfig));
+      const dpSql = aggregateSql(readAggregateQuery(bodyOf(parseTree(sql)[0]!.stmt, 'SelectStmt')!, portConfig));
       const directDpMs = await time(admin, dpSql);
       const internalMs = await time(internal, sql);
       // The first run spends and caches; the rest are cached answers, which still run the query.

@@ -11,7 +11,7 @@ import type { Client } from 'pg';
 import { parseSync } from 'libpg-query';
 import { initRewriter, loadCatalog, rewrite, RewriteCache, type RewriteContext } from '../rewriter';
 import { literalsOf, normalizedText, splitAtParams } from '../rewriter/literal-template';
-import { deparseStatement, parseStatements } from '../rewriter/sql-parser';
+import { deparseStatement, parseTree } from '../rewriter/sql-parser';
 import { parseQuery, parseToJson } from '../rewriter/read-back-parser';
 import { createPolicySnapshot } from '../policies';
 import { TagTaxonomy } from '../policies/tag-taxonomy';
@@ -243,14 +243,14 @@ export async function measureRewriteLatency(
     if (outcome.kind === 'refusal') throw new Error(`${id} refused: ${outcome.message}`);
     const cache = new RewriteCache();
     cache.get(sql, ctx, () => outcome);
-    const rewrittenTrees = parseStatements(outcome.sql);
+    const rewrittenTrees = parseTree(outcome.sql);
     const [parse, printFloor, designFloor, readBackFloor, ownFloor, cold] = timeInTurns(
       [
         () => parseSync(sql),
-        () => parseStatements(sql).map((s) => deparseStatement(s.stmt)),
+        () => parseTree(sql).map((s) => deparseStatement(s.stmt)),
         () => {
-          parseStatements(sql);
-          for (const s of rewrittenTrees) parseStatements(deparseStatement(s.stmt));
+          parseTree(sql);
+          for (const s of rewrittenTrees) parseTree(deparseStatement(s.stmt));
         },
         () => {
           parseSync(sql);

@@ -5,8 +5,8 @@
  * tables, subqueries, joins, CTEs. Output columns are matched to the catalog's columns by position.
  * What cannot be resolved is left out rather than guessed.
  */
-import { parseStatements } from '../rewriter';
-import type { Node } from '../rewriter';
+import type { SelectStmt } from '@pgsql/types';
+import { bodyOf, isKind, isTreeObject, parseTree, stringOf, type PgNode } from '../rewriter';
 
 export interface ColumnSource {
   readonly schema: string;
@@ -24,13 +24,11 @@ interface ScopeItem {
 
 type Ctes = ReadonlyMap<string, ReadonlyArray<{ name: string; sources: readonly ColumnSource[] }>>;
 
-const sval = (n: Node | undefined): string | undefined => n?.String?.sval as string | undefined;
-
 /** Per output column (by position), its source columns. */
 export function viewLineage(definition: string, columnsOf: RelationColumns): ColumnSource[][] {
-  const parsed = parseStatements(definition)[0];
-  if (!parsed?.stmt.SelectStmt) return [];
-  return selectOutputs(parsed.stmt.SelectStmt as Node, [], new Map(), columnsOf).map((o) => dedupe(o.sources));
+  const select = bodyOf(parseTree(definition)[0]?.stmt, 'SelectStmt');
+  if (!select) return [];
+  return selectOutputs(select, [], new Map(), columnsOf).map((o) => dedupe(o.sources));
 }
 
 function dedupe(sources: readonly ColumnSource[]): ColumnSource[] {
@@ -40,69 +38,70 @@ function dedupe(sources: readonly ColumnSource[]): ColumnSource[] {
 }
 
 function selectOutputs(
-  select: Node,
+  select: SelectStmt,
   outer: readonly ScopeItem[][],
   parentCtes: Ctes,
   columnsOf: RelationColumns,
 ): Array<{ name: string; sources: ColumnSource[] }> {
   const ctes = new Map(parentCtes);
-  for (const cte of ((select.withClause as Node | undefined)?.ctes as Node[] | undefined) ?? []) {
-    const c = cte.CommonTableExpr as Node;
-    const query = (c.ctequery as Node).SelectStmt as Node | undefined;
+  for (const cte of select.withClause?.ctes ?? []) {
+    const c = bodyOf(cte, 'CommonTableExpr')!;
+    const query = bodyOf(c.ctequery, 'SelectStmt');
     if (!query) continue;
     // A recursive CTE refers to itself: its non-recursive branch says what it is made of.
-    const base = query.op && query.op !== 'SETOP_NONE' ? ((query.larg as Node) ?? query) : query;
+    const base = query.op && query.op !== 'SETOP_NONE' ? (query.larg ?? query) : query;
     const outputs = selectOutputs(base, outer, ctes, columnsOf);
-    const names = ((c.aliascolnames as Node[] | undefined) ?? []).map(sval);
+    const names = (c.aliascolnames ?? []).map(stringOf);
     ctes.set(
-      c.ctename as string,
+      c.ctename!,
       outputs.map((o, i) => ({ name: names[i] ?? o.name, sources: o.sources })),
     );
   }
   if (select.op && select.op !== 'SETOP_NONE') {
-    const left = selectOutputs(select.larg as Node, outer, ctes, columnsOf);
-    const right = selectOutputs(select.rarg as Node, outer, ctes, columnsOf);
+    const left = selectOutputs(select.larg!, outer, ctes, columnsOf);
+    const right = selectOutputs(select.rarg!, outer, ctes, columnsOf);
     return left.map((o, i) => ({ name: o.name, sources: [...o.sources, ...(right[i]?.sources ?? [])] }));
   }
   const scope: ScopeItem[] = [];
-  for (const item of (select.fromClause as Node[] | undefined) ?? [])
-    scope.push(...fromItem(item, outer, ctes, columnsOf));
+  for (const item of select.fromClause ?? []) scope.push(...fromItem(item, outer, ctes, columnsOf));
   const scopes = [scope, ...outer];
-  return ((select.targetList as Node[] | undefined) ?? []).map((t) => {
-    const target = t.ResTarget as Node;
-    const refs = expressionSources(target.val as Node, scopes, ctes, columnsOf);
-    const fields = ((target.val as Node)?.ColumnRef?.fields as Node[] | undefined) ?? [];
+  return (select.targetList ?? []).map((t) => {
+    const target = bodyOf(t, 'ResTarget')!;
+    const refs = expressionSources(target.val, scopes, ctes, columnsOf);
+    const fields = bodyOf(target.val, 'ColumnRef')?.fields ?? [];
     return {
-      name: (target.name as string | undefined) ?? sval(fields[fields.length - 1]) ?? '?column?',
+      name: target.name ?? stringOf(fields[fields.length - 1]) ?? '?column?',
       sources: refs,
     };
   });
 }
 
-function fromItem(item: Node, outer: readonly ScopeItem[][], ctes: Ctes, columnsOf: RelationColumns): ScopeItem[] {
-  if (item.RangeVar) {
-    const rv = item.RangeVar as Node;
-    const name = rv.relname as string;
-    const alias = ((rv.alias as Node | undefined)?.aliasname as string | undefined) ?? name;
+function fromItem(
+  item: PgNode | undefined,
+  outer: readonly ScopeItem[][],
+  ctes: Ctes,
+  columnsOf: RelationColumns,
+): ScopeItem[] {
+  const rv = bodyOf(item, 'RangeVar');
+  if (rv) {
+    const name = rv.relname!;
+    const alias = rv.alias?.aliasname ?? name;
     const cte = !rv.schemaname ? ctes.get(name) : undefined;
     if (cte) return [{ alias, columns: new Map(cte.map((o) => [o.name, o.sources])) }];
-    const schema = (rv.schemaname as string | undefined) ?? 'public';
+    const schema = rv.schemaname ?? 'public';
     const columns = columnsOf(schema, name) ?? [];
     return [{ alias, columns: new Map(columns.map((c) => [c, [{ schema, relation: name, column: c }]])) }];
   }
-  if (item.RangeSubselect) {
-    const sub = item.RangeSubselect as Node;
-    const outputs = selectOutputs((sub.subquery as Node).SelectStmt as Node, outer, ctes, columnsOf);
-    const alias = (sub.alias as Node | undefined)?.aliasname as string | undefined;
-    const names = (((sub.alias as Node | undefined)?.colnames as Node[] | undefined) ?? []).map(sval);
+  const sub = bodyOf(item, 'RangeSubselect');
+  if (sub) {
+    const outputs = selectOutputs(bodyOf(sub.subquery, 'SelectStmt')!, outer, ctes, columnsOf);
+    const alias = sub.alias?.aliasname;
+    const names = (sub.alias?.colnames ?? []).map(stringOf);
     return [{ alias: alias ?? '', columns: new Map(outputs.map((o, i) => [names[i] ?? o.name, o.sources])) }];
   }
-  if (item.JoinExpr) {
-    const join = item.JoinExpr as Node;
-    return [
-      ...fromItem(join.larg as Node, outer, ctes, columnsOf),
-      ...fromItem(join.rarg as Node, outer, ctes, columnsOf),
-    ];
+  const join = bodyOf(item, 'JoinExpr');
+  if (join) {
+    return [...fromItem(join.larg, outer, ctes, columnsOf), ...fromItem(join.rarg, outer, ctes, columnsOf)];
   }
   return [];
 }
@@ -138,21 +137,22 @@ function expressionSources(
       for (const x of n) walk(x);
       return;
     }
-    if (!n || typeof n !== 'object') return;
-    const obj = n as Node;
-    if (obj.ColumnRef) {
-      const fields = ((obj.ColumnRef as Node).fields as Node[]).map((f) => sval(f) ?? (f.A_Star ? '*' : ''));
+    if (!isTreeObject(n)) return;
+    const ref = bodyOf(n, 'ColumnRef');
+    if (ref) {
+      const fields = ref.fields!.map((f) => stringOf(f) ?? (isKind(f, 'A_Star') ? '*' : ''));
       out.push(...resolve(fields, scopes));
       return;
     }
-    if (obj.SubLink) {
-      const sub = (obj.SubLink as Node).subselect as Node | undefined;
-      if (sub?.SelectStmt)
-        for (const o of selectOutputs(sub.SelectStmt as Node, scopes, ctes, columnsOf)) out.push(...o.sources);
-      walk((obj.SubLink as Node).testexpr);
+    const link = bodyOf(n, 'SubLink');
+    if (link) {
+      const sub = bodyOf(link.subselect, 'SelectStmt');
+      if (sub) for (const o of selectOutputs(sub, scopes, ctes, columnsOf)) out.push(...o.sources);
+      walk(link.testexpr);
       return;
     }
-    for (const value of Object.values(obj)) walk(value);
+    // Every field of every other kind: a reference inside a kind not named here is still found.
+    for (const value of Object.values(n)) walk(value);
   };
   walk(node);
   return out;

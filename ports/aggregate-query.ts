@@ -6,7 +6,8 @@
  * construct this file does not know (a window, a sub-query, LIMIT, MIN/MAX, GROUP BY a column
  * that is not a dimension) can never reach a row.
  */
-import type { Node } from '../rewriter';
+import type { SelectStmt } from '@pgsql/types';
+import { bodyOf, isKind, stringOf, type PgNode } from '../rewriter';
 import type { RefusalRule } from '../rewriter';
 import type { OutputPortConfig, PublishedRelation } from './port-model';
 
@@ -24,7 +25,7 @@ export interface AggregateQuery {
   readonly published: PublishedRelation;
   readonly groupBy: readonly string[];
   readonly outputs: readonly AggregateOutput[];
-  readonly where: Node | undefined;
+  readonly where: PgNode | undefined;
   readonly orderBy: ReadonlyArray<{ readonly column: string; readonly descending: boolean }>;
 }
 
@@ -53,7 +54,7 @@ export function acceptedForms(port: OutputPortConfig): string {
 const AGGREGATES = new Set(['count', 'sum', 'avg']);
 const COMPARISONS = new Set(['=', '<>', '!=', '<', '<=', '>', '>=']);
 
-export function readAggregateQuery(select: Node, port: OutputPortConfig): AggregateQuery {
+export function readAggregateQuery(select: SelectStmt, port: OutputPortConfig): AggregateQuery {
   const refuse = (what: string, rule: RefusalRule = 'dp_not_aggregate'): never => {
     throw new PortRefusal('42501', `${what} is refused: ${acceptedForms(port)}`, rule);
   };
@@ -68,8 +69,8 @@ export function readAggregateQuery(select: Node, port: OutputPortConfig): Aggreg
   if (select.intoClause) refuse('SELECT INTO');
   if (select.groupDistinct) refuse('GROUP BY DISTINCT');
 
-  const from = (select.fromClause as Node[] | undefined) ?? [];
-  const range = from.length === 1 ? (from[0]!.RangeVar as Node | undefined) : undefined;
+  const from = select.fromClause ?? [];
+  const range = from.length === 1 ? bodyOf(from[0], 'RangeVar') : undefined;
   if (!range)
     refuse(
       from.length === 0
@@ -78,21 +79,22 @@ export function readAggregateQuery(select: Node, port: OutputPortConfig): Aggreg
     );
   if (range!.catalogname) refuse('a database-qualified relation');
   if (range!.alias?.colnames) refuse('column aliases in FROM');
-  const schema = (range!.schemaname as string | undefined) ?? 'public';
-  const table = range!.relname as string;
+  const schema = range!.schemaname ?? 'public';
+  const table = range!.relname!;
   const published =
     port.relations?.[`${schema}.${table}`] ?? (schema === 'public' ? port.relations?.[table] : undefined);
   if (!published)
     refuse(`relation "${schema}.${table}", which the port does not publish,`, 'dp_relation_not_published');
-  const alias = (range!.alias?.aliasname as string | undefined) ?? table;
+  const alias = range!.alias?.aliasname ?? table;
   const dimensions = new Set(Object.keys(published!.dimensions ?? {}));
   const measures = new Set(Object.keys(published!.measures ?? {}));
   const columns = new Set([published!.privacyUnit, ...dimensions, ...measures]);
 
-  const column = (node: Node | undefined, allowed: ReadonlySet<string>, role: string, why = ''): string => {
-    const fields = node?.ColumnRef?.fields as Node[] | undefined;
-    if (!fields || fields.some((f) => !f.String)) return refuse(`${role} an expression other than a column name`);
-    const names = fields.map((f) => f.String.sval as string);
+  const column = (node: PgNode | undefined, allowed: ReadonlySet<string>, role: string, why = ''): string => {
+    const fields = bodyOf(node, 'ColumnRef')?.fields;
+    if (!fields || fields.some((f) => !isKind(f, 'String')))
+      return refuse(`${role} an expression other than a column name`);
+    const names = fields.map((f) => stringOf(f)!);
     if (names.length === 2 && names[0] !== alias) refuse(`column reference "${names.join('.')}"`);
     if (names.length > 2) refuse(`column reference "${names.join('.')}" (qualify with the table or its alias only)`);
     const name = names[names.length - 1]!;
@@ -104,21 +106,21 @@ export function readAggregateQuery(select: Node, port: OutputPortConfig): Aggreg
     return name;
   };
 
-  const groupBy = ((select.groupClause as Node[] | undefined) ?? []).map((g) =>
+  const groupBy = (select.groupClause ?? []).map((g) =>
     column(g, dimensions, 'GROUP BY', 'not a declared dimension: its groups could single out rows'),
   );
   if (new Set(groupBy).size !== groupBy.length) refuse('a column grouped twice');
 
-  const outputs: AggregateOutput[] = ((select.targetList as Node[] | undefined) ?? []).map((target) => {
-    const res = target.ResTarget as Node;
-    const val = res.val as Node;
-    if (val.ColumnRef) {
+  const outputs: AggregateOutput[] = (select.targetList ?? []).map((target) => {
+    const res = bodyOf(target, 'ResTarget')!;
+    const val = res.val!;
+    if (isKind(val, 'ColumnRef')) {
       const name = column(val, new Set(groupBy), 'selecting', 'not a grouped dimension: a row-level value');
-      return { kind: 'dimension' as const, column: name, name: (res.name as string | undefined) ?? name };
+      return { kind: 'dimension' as const, column: name, name: res.name ?? name };
     }
-    const call = val.FuncCall as Node | undefined;
+    const call = bodyOf(val, 'FuncCall');
     if (!call) return refuse('a selected expression other than a dimension or COUNT, SUM, AVG of a column');
-    const fname = (call.funcname as Node[]).map((n) => n.String?.sval as string);
+    const fname = call.funcname!.map((n) => stringOf(n)!);
     const name = fname.length === 2 && fname[0] === 'pg_catalog' ? fname[1]! : fname.length === 1 ? fname[0]! : '';
     if (!AGGREGATES.has(name))
       refuse(
@@ -130,8 +132,8 @@ export function readAggregateQuery(select: Node, port: OutputPortConfig): Aggreg
     if (call.agg_filter) refuse('an aggregate FILTER');
     if (call.agg_order || call.agg_within_group) refuse('an ordered aggregate');
     if (call.func_variadic) refuse('VARIADIC');
-    const args = (call.args as Node[] | undefined) ?? [];
-    const outName = (res.name as string | undefined) ?? name;
+    const args = call.args ?? [];
+    const outName = res.name ?? name;
     if (name === 'count' && call.agg_star) return { kind: 'count' as const, column: undefined, name: outName };
     if (args.length !== 1) refuse(`${name.toUpperCase()} with ${args.length} arguments`);
     if (name === 'count')
@@ -145,17 +147,17 @@ export function readAggregateQuery(select: Node, port: OutputPortConfig): Aggreg
   if (outputs.length === 0) refuse('a SELECT without columns');
   if (!outputs.some((o) => o.kind !== 'dimension')) refuse('a SELECT without an aggregate (it would list the groups)');
 
-  const orderBy = ((select.sortClause as Node[] | undefined) ?? []).map((s) => {
-    const sort = s.SortBy as Node;
+  const orderBy = (select.sortClause ?? []).map((s) => {
+    const sort = bodyOf(s, 'SortBy')!;
     if (sort.useOp || (sort.sortby_nulls && sort.sortby_nulls !== 'SORTBY_NULLS_DEFAULT'))
       refuse('ORDER BY ... USING or NULLS FIRST/LAST');
     return {
-      column: column(sort.node as Node, new Set(groupBy), 'ORDER BY', 'only grouped dimensions sort an answer'),
+      column: column(sort.node, new Set(groupBy), 'ORDER BY', 'only grouped dimensions sort an answer'),
       descending: sort.sortby_dir === 'SORTBY_DESC',
     };
   });
 
-  const where = select.whereClause as Node | undefined;
+  const where = select.whereClause;
   if (where) checkPredicate(where, (node) => column(node, columns, 'WHERE on', 'not published'), refuse);
   return { schema, table, alias, published: published!, groupBy, outputs, where, orderBy };
 }
@@ -166,45 +168,47 @@ export function readAggregateQuery(select: Node, port: OutputPortConfig): Aggreg
  * an error; anything else (a function, a division, a sub-query) is refused.
  */
 function checkPredicate(
-  node: Node,
-  column: (node: Node) => string,
+  node: PgNode,
+  column: (node: PgNode) => string,
   refuse: (what: string, rule?: RefusalRule) => never,
 ): void {
-  const operand = (n: Node): void => {
-    if (n.ColumnRef) column(n);
+  const operand = (n: PgNode | undefined): void => {
+    if (isKind(n, 'ColumnRef')) column(n);
     else if (!isConstant(n)) refuse('a WHERE operand other than a column or a constant', 'dp_where');
   };
-  if (node.BoolExpr) {
-    for (const arg of node.BoolExpr.args as Node[]) checkPredicate(arg, column, refuse);
+  const bool = bodyOf(node, 'BoolExpr');
+  if (bool) {
+    for (const arg of bool.args!) checkPredicate(arg, column, refuse);
     return;
   }
-  if (node.NullTest) {
-    if (node.NullTest.arg?.ColumnRef === undefined) refuse('IS NULL of anything but a column', 'dp_where');
-    column(node.NullTest.arg as Node);
+  const nullTest = bodyOf(node, 'NullTest');
+  if (nullTest) {
+    if (!isKind(nullTest.arg, 'ColumnRef')) refuse('IS NULL of anything but a column', 'dp_where');
+    column(nullTest.arg);
     return;
   }
-  const expr = node.A_Expr as Node | undefined;
+  const expr = bodyOf(node, 'A_Expr');
   if (!expr) return refuse('a WHERE condition other than comparisons, IN, BETWEEN, IS NULL, AND, OR, NOT', 'dp_where');
-  const names = ((expr.name as Node[] | undefined) ?? []).map((n) => n.String?.sval as string);
+  const names = (expr.name ?? []).map((n) => stringOf(n)!);
   const opName = names.length === 1 ? names[0]! : '';
   switch (expr.kind) {
     case 'AEXPR_OP':
       if (!COMPARISONS.has(opName) || !expr.lexpr) refuse(`the operator "${names.join('.')}" in WHERE`, 'dp_where');
-      operand(expr.lexpr as Node);
-      operand(expr.rexpr as Node);
+      operand(expr.lexpr);
+      operand(expr.rexpr);
       return;
     case 'AEXPR_IN':
       if (opName !== '=' && opName !== '<>') refuse('this IN', 'dp_where');
-      operand(expr.lexpr as Node);
-      for (const item of (expr.rexpr?.List?.items as Node[] | undefined) ??
+      operand(expr.lexpr);
+      for (const item of bodyOf(expr.rexpr, 'List')?.items ??
         refuse('IN over anything but a list of constants', 'dp_where')) {
         if (!isConstant(item)) refuse('IN over anything but a list of constants', 'dp_where');
       }
       return;
     case 'AEXPR_BETWEEN':
     case 'AEXPR_NOT_BETWEEN':
-      operand(expr.lexpr as Node);
-      for (const item of (expr.rexpr?.List?.items as Node[] | undefined) ?? []) operand(item);
+      operand(expr.lexpr);
+      for (const item of bodyOf(expr.rexpr, 'List')?.items ?? []) operand(item);
       return;
     default:
       refuse(`${String(expr.kind).replace('AEXPR_', '')} in WHERE`, 'dp_where');
@@ -212,8 +216,8 @@ function checkPredicate(
 }
 
 /** A literal, or a literal cast to a named type: its value does not depend on any row. */
-function isConstant(node: Node): boolean {
-  if (node.A_Const) return true;
-  const cast = node.TypeCast as Node | undefined;
-  return cast !== undefined && cast.arg?.A_Const !== undefined && !cast.typeName?.arrayBounds;
+function isConstant(node: PgNode | undefined): boolean {
+  if (isKind(node, 'A_Const')) return true;
+  const cast = bodyOf(node, 'TypeCast');
+  return cast !== undefined && isKind(cast.arg, 'A_Const') && !cast.typeName?.arrayBounds;
 }

@@ -14,7 +14,7 @@
  *            noisy ones (noisy-answer.ts) and, since text has the same bytes in text and binary
  *            result format, no client format can make it misread a value.
  */
-import type { Node } from '../rewriter';
+import type { PgNode } from '../rewriter';
 import { deparseStatement } from '../rewriter';
 import { quoteIdent } from '../rewriter';
 import type { AggregateQuery } from './aggregate-query';
@@ -105,7 +105,7 @@ function numberText(value: number): string {
 }
 
 /** The analyst's WHERE (already checked: comparisons of columns with constants) as SQL text. */
-function whereText(where: Node): string {
+function whereText(where: PgNode): string {
   const printed = deparseStatement({
     SelectStmt: {
       targetList: [{ ResTarget: { val: { A_Const: { ival: { ival: 1 } } } } }],

@@ -17,8 +17,7 @@ import type { PolicySnapshot } from '../policies';
 import type { DataProductConfig } from '../policies';
 import { refusal, type RewriteContext, type RewriteOutcome, type RewritePlan } from '../rewriter';
 import { rewrite as rewriteStatement } from '../rewriter';
-import { parseStatements } from '../rewriter';
-import { kindOf } from '../rewriter';
+import { bodyOf, kindOf, parseTree } from '../rewriter';
 import type { OutputPortConfig } from './port-model';
 import { isSubscriber, portDirectory, type PortRoute } from './port-directory';
 import { acceptedForms, PortRefusal, readAggregateQuery } from './aggregate-query';
@@ -88,7 +87,7 @@ export function createOutputPorts(options: OutputPortsOptions): OutputPorts {
       if (port.kind === 'internal') return rewriteStatement(sql, context);
       let statements;
       try {
-        statements = parseStatements(sql);
+        statements = parseTree(sql);
       } catch {
         return rewriteStatement(sql, context); // the rewriter reports the syntax error with its position
       }
@@ -96,7 +95,10 @@ export function createOutputPorts(options: OutputPortsOptions): OutputPorts {
         return refusal('0A000', `one statement at a time on ${acceptedForms(port)}`, ['dp_one_statement'], version);
       const stmt = statements[0]!.stmt;
       const kind = kindOf(stmt);
-      if (kind === 'VariableShowStmt' && String(stmt.VariableShowStmt.name).toLowerCase() === 'pgveil.budget')
+      if (
+        kind === 'VariableShowStmt' &&
+        String(bodyOf(stmt, 'VariableShowStmt')!.name).toLowerCase() === 'pgveil.budget'
+      )
         return budgetPlan(port, context);
       if (PLAIN.has(kind)) return rewriteStatement(sql, context);
       if (kind !== 'SelectStmt')
@@ -107,7 +109,7 @@ export function createOutputPorts(options: OutputPortsOptions): OutputPorts {
           version,
         );
       try {
-        const query = readAggregateQuery(stmt.SelectStmt, port);
+        const query = readAggregateQuery(bodyOf(stmt, 'SelectStmt')!, port);
         const groups = groupCount(query);
         if (groups > MAX_GROUPS)
           return refusal(

@@ -5,16 +5,12 @@
  * code must know is narrowed with `isKind` or `bodyOf`, never cast; the builders here make the node
  * kinds the rewrite introduces, so a misspelt field or enum value is a compile error.
  *
- * Two shapes stay open, each for its own reason:
- * - `TreeObject`: a generic walk (matview-sources.ts columnRefs, row-filter.ts bindParameters,
- *   lock-statement.ts resolvedSchema, position-map.ts pairLocations) must visit every field of
- *   every node kind, whatever its kind, so that a kind the code does not know, or one a later
- *   parser adds, still has its fields walked and nothing can hide in it. Such a walk reads values
- *   as `unknown` and narrows them with `isTreeObject` and `Array.isArray`, never by a kind's
- *   declared fields.
- * - `Node`: the untyped shape of the files not typed yet (rewrite.ts, relation-substitution.ts,
- *   splice.ts). Functions here and in the typed files that those files call accept `PgNode | Node`
- *   (or a body type, which a `Node` is assignable to); once they are typed, `Node` goes.
+ * One shape stays open, on purpose: `TreeObject`. A generic walk (relation-substitution.ts's
+ * substitution walk, matview-sources.ts columnRefs, row-filter.ts bindParameters, lock-statement.ts
+ * resolvedSchema, position-map.ts pairLocations) must visit every field of every node kind, whatever
+ * its kind, so that a kind the code does not know, or one a later parser adds, still has its fields
+ * walked and nothing can hide in it. Such a walk reads values as `unknown` and narrows them with
+ * `isTreeObject` and `Array.isArray`; where it must read a kind's own fields, it names the kind.
  */
 import type { Literal } from '../policies';
 import type { A_Const, Node as PgNode, TypeName } from '@pgsql/types';
@@ -29,17 +25,6 @@ export type NodeOf<K extends NodeKind> = Extract<PgNode, Record<K, unknown>>;
 /** The fields of a node of one kind (`BodyOf<'RangeVar'>` is `RangeVar`). */
 export type BodyOf<K extends NodeKind> = NodeOf<K>[K];
 
-// The untyped shape of the files not typed yet (see above); nothing typed uses it for its own nodes.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Node = Record<string, any>;
-
-/**
- * A node of the untyped shape as the typed node it is: every `Node` the untyped files hand over
- * came from the parser or from the builders here. The one cast between the two shapes, for the
- * functions that accept both (`PgNode | Node`) and pass the node on to a typed API; it goes with `Node`.
- */
-export const typedNode = (node: PgNode | Node): PgNode => node as PgNode;
-
 /** An object met in a generic walk: a node or a node's fields, none of them read by its kind. */
 export type TreeObject = Readonly<Record<string, unknown>>;
 
@@ -48,10 +33,8 @@ export const isTreeObject = (value: unknown): value is TreeObject =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** The node's kind: its one key. */
-export function kindOf(node: PgNode): NodeKind;
-export function kindOf(node: Node): string;
-export function kindOf(node: PgNode | Node): string {
-  return Object.keys(node)[0] ?? '';
+export function kindOf(node: PgNode): NodeKind {
+  return (Object.keys(node)[0] ?? '') as NodeKind;
 }
 
 /** Whether `value` is a node of this kind. */
@@ -72,8 +55,7 @@ export const stringOf = (value: unknown): string | undefined => bodyOf(value, 'S
  * nodes); the parser puts nothing else in the lists this is used for, and an empty name it cannot
  * produce, so anything else reads as ''.
  */
-export const names = (list: readonly (PgNode | Node)[] | undefined): string[] =>
-  (list ?? []).map((n) => stringOf(n) ?? '');
+export const names = (list: readonly PgNode[] | undefined): string[] => (list ?? []).map((n) => stringOf(n) ?? '');
 
 const str = (sval: string): NodeOf<'String'> => ({ String: { sval } });
 

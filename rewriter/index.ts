@@ -15,10 +15,10 @@ export {
 } from './rewrite-types';
 export type { CatalogSnapshot, CatalogRelation, CatalogColumn } from './catalog-types';
 export { untaggedMatviewColumns, type UntaggedMatviewColumn, type ColumnTags } from './matview-sources';
-export { type Node, kindOf } from './ast';
+export { bodyOf, isKind, isTreeObject, kindOf, stringOf, type PgNode } from './ast';
 export { type SqlStep, planHelperSchema, runSteps, HELPER_FUNCTION } from './helper-schema';
 export { originalPosition } from './position-map';
 export { quoteIdent } from './quote-ident';
 export type { ResultTransform, TrackedSettings, TransactionOp, RefusalRule } from './rewrite-types';
-export { parseStatements, deparseStatement } from './sql-parser';
+export { parseTree, deparseStatement } from './sql-parser';
 export { isSafeClientEncoding, SETTABLE, SYSTEM_SCHEMAS } from './statement-guard';

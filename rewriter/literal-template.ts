@@ -13,7 +13,7 @@
  * way; otherwise the statement is rewritten in full.
  */
 import { normalizeSync, scanSync } from 'libpg-query';
-import { deparseStatement, parseStatements } from './sql-parser';
+import { deparseStatement, parseTree } from './sql-parser';
 import { kindOf } from './ast';
 import type { RewriteOutcome, RewritePlan } from './rewrite-types';
 
@@ -78,7 +78,7 @@ export function makeTemplate(
 ): LiteralTemplate | undefined {
   let statements;
   try {
-    statements = parseStatements(normalized);
+    statements = parseTree(normalized);
   } catch {
     return undefined;
   }
@@ -149,8 +149,8 @@ export function instantiate(template: LiteralTemplate, literals: readonly string
 /** Same statement for PostgreSQL: equal once both are parsed and printed the same way. */
 export function sameStatement(a: string, b: string): boolean {
   try {
-    const [x] = parseStatements(a);
-    const [y] = parseStatements(b);
+    const [x] = parseTree(a);
+    const [y] = parseTree(b);
     return x !== undefined && y !== undefined && deparseStatement(x.stmt) === deparseStatement(y.stmt);
   } catch {
     return false;

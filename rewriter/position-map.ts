@@ -9,7 +9,7 @@
  * than pointing at the wrong token.
  */
 import { parseTree } from './sql-parser';
-import { isTreeObject, kindOf, type TreeObject } from './ast';
+import { isTreeObject, type TreeObject } from './ast';
 
 /** Deeper trees than this are not walked (the rewriter refuses far shallower ones anyway). */
 const MAX_DEPTH = 2000;
@@ -51,7 +51,7 @@ function pairLocations(a: unknown, b: unknown, pairs: Map<number, number | undef
   if (!isTreeObject(a) || !isTreeObject(b)) return;
   // A node is `{ Kind: {...} }`: a different kind here is a subtree the rewrite replaced.
   if (isWrapper(a) || isWrapper(b)) {
-    if (kindOf(a) !== kindOf(b) || !isWrapper(a) || !isWrapper(b)) return;
+    if (Object.keys(a)[0] !== Object.keys(b)[0] || !isWrapper(a) || !isWrapper(b)) return;
   }
   const from = a.location;
   const to = b.location;

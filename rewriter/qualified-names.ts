@@ -11,7 +11,7 @@
  *   the statement has that same name, the shortened reference could bind to it instead: refused.
  */
 import type { RangeVar } from '@pgsql/types';
-import { isKind, stringOf, type Node, type PgNode } from './ast';
+import { isKind, stringOf, type PgNode } from './ast';
 import { GuardRefusal } from './statement-guard';
 
 const crossDatabase = (name: string): GuardRefusal =>
@@ -42,10 +42,9 @@ export class QualifiedColumns {
 
   /**
    * A ColumnRef's fields as they must be sent, once every FROM item of the statement has been
-   * seen: `fields` itself when they stay, else a new list without the leading parts. (`Node`: the
-   * fields as relation-substitution.ts, not typed yet, holds them.)
+   * seen: `fields` itself when they stay, else a new list without the leading parts.
    */
-  columnRef<F extends PgNode | Node>(fields: readonly F[]): readonly F[] {
+  columnRef<F extends PgNode>(fields: readonly F[]): readonly F[] {
     let kept = fields;
     if (kept.length === 4) {
       const shown = kept.map((f) => stringOf(f) ?? (isKind(f, 'A_Star') ? '*' : '?')).join('.');

@@ -11,6 +11,7 @@
  * same tree from the same WASM build, the same SqlError when the text does not parse.
  */
 import { SqlError } from 'libpg-query';
+import type { ParseResult } from '@pgsql/types';
 
 interface PgQueryWasm {
   _malloc(size: number): number;
@@ -88,11 +89,10 @@ export function parseToJson(sql: string): string | undefined {
 }
 
 /** libpg-query's parseSync on this instance: the parse result, or the SqlError parseSync throws. */
-export function parseQuery(sql: string): {
-  stmts?: Array<{ stmt?: unknown; stmt_location?: number; stmt_len?: number }>;
-} {
+export function parseQuery(sql: string): ParseResult {
   if (sql === '') throw new Error('Query cannot be empty');
   const parsed = parseRaw(sql);
   if ('error' in parsed) throw parsed.error;
-  return JSON.parse(parsed.json) as ReturnType<typeof parseQuery>;
+  // libpg-query's JSON, typed as libpg-query's own parseSync types it.
+  return JSON.parse(parsed.json) as ParseResult;
 }

@@ -10,7 +10,21 @@ import type { ColumnAction, DecisionReason, DecisionResult, RelationDecider, Rel
 import { isMoreRestrictive } from '../policies';
 import type { CatalogRelation } from './catalog-types';
 import type { RewriteContext } from './rewrite-types';
-import { columnRef, constant, kindOf, names, type Node } from './ast';
+import type { A_Expr, Alias, RangeTableSample, RangeVar, SelectStmt, TypeName } from '@pgsql/types';
+import {
+  bodyOf,
+  columnRef,
+  constant,
+  isKind,
+  names,
+  stringOf,
+  type BodyOf,
+  type NodeKind,
+  type NodeOf,
+  type PgNode,
+  type TreeObject,
+  isTreeObject,
+} from './ast';
 import { maskExpression } from './mask-expressions';
 import { rowFilterExpression } from './row-filter';
 import {
@@ -67,12 +81,13 @@ export class RelationSubstitution {
   private readonly ownDecided = new Map<number, RelationDecision>();
   private readonly deniedColumns = new Set<string>();
   private readonly deniedAliases = new Set<string>();
-  private readonly columnRefs: Node[] = [];
-  private readonly filtered: Node[] = [];
+  private readonly columnRefs: NodeOf<'ColumnRef'>[] = [];
+  /** The selects a row filter applies in (derived tables, views' barrier selects). */
+  private readonly filtered: SelectStmt[] = [];
   /** An analyst expression that is not provably leakproof runs somewhere in a qualifier. */
   private leakyQualifier = false;
   /** Derived tables built, so finish() can drop the columns the statement never names. */
-  private readonly derivedTables: Array<{ readonly select: Node; readonly positional: boolean }> = [];
+  private readonly derivedTables: Array<{ readonly select: SelectStmt; readonly positional: boolean }> = [];
   /** Names a bare ColumnRef could use as a whole-row reference: relations, aliases, CTEs. */
   private readonly rowNames = new Set<string>();
   /** Column names a statement uses without a ColumnRef (JOIN ... USING). */
@@ -86,13 +101,13 @@ export class RelationSubstitution {
   /** Views being expanded around the current node. */
   private viewDepth = 0;
   /** Sub-selects standing for expanded views: TABLESAMPLE cannot apply to them. */
-  private readonly expandedViews = new WeakSet<Node>();
+  private readonly expandedViews = new WeakSet<PgNode>();
   private readonly qualified: QualifiedColumns;
   /**
    * For each sub-select pgveil built (derived table, expanded view): the action already applied to
    * each of its columns.
    */
-  private readonly reachingActions = new WeakMap<Node, (column: string) => ColumnAction>();
+  private readonly reachingActions = new WeakMap<PgNode, (column: string) => ColumnAction>();
   /** What changed in the analyst's own text, for splice.ts; undefined once something changed that it cannot splice. */
   private edits: SpliceEdit[] | undefined = [];
   /** For each of columnRefs: written by the analyst (not in an expanded view's stored query). */
@@ -115,15 +130,15 @@ export class RelationSubstitution {
    * The query node ({SelectStmt: ...}) with every protected relation substituted: a new tree where
    * anything changed (the analyst's nodes are never edited), completed by finish().
    */
-  query(node: Node, scope?: Scope): Node {
+  query(node: PgNode, scope?: Scope): PgNode {
     this.functions.checkImplicitCasts();
-    return this.visit(node, scope) as Node;
+    return this.visitNode(node, scope);
   }
 
   /** Expressions outside a query (EXECUTE parameters) get the same treatment. */
-  expression(node: Node): Node {
+  expression(node: PgNode): PgNode {
     this.functions.checkImplicitCasts();
-    return this.visit(node, undefined) as Node;
+    return this.visitNode(node, undefined);
   }
 
   /**
@@ -140,32 +155,32 @@ export class RelationSubstitution {
    * fence) to the substituted statement `tree`, and returns it: column references that change are
    * new nodes, and so is every node on the way to them.
    */
-  finish(tree: Node): Node {
-    const shortened = new Map<Node, Node>();
+  finish(tree: PgNode): PgNode {
+    const shortened = new Map<object, PgNode>();
     for (let i = 0; i < this.columnRefs.length; i++) {
       const ref = this.columnRefs[i]!;
-      const written = ref.ColumnRef.fields as Node[];
+      const written = ref.ColumnRef.fields!;
       const fields = this.qualified.columnRef(written);
       if (fields === written) continue;
-      const next = { ColumnRef: { ...ref.ColumnRef, fields } };
+      const next = { ColumnRef: { ...ref.ColumnRef, fields: [...fields] } };
       shortened.set(ref, next);
       this.columnRefs[i] = next;
-      const parts = written.map((f) => (f.A_Star ? '*' : String(f.String?.sval)));
+      const parts = written.map((f) => (isKind(f, 'A_Star') ? '*' : String(stringOf(f))));
       if (this.columnRefWritten[i])
         this.edit({
           kind: 'column',
-          location: ref.ColumnRef.location as number,
+          location: ref.ColumnRef.location ?? -1,
           fields: parts,
           dropped: written.length - fields.length,
         });
     }
     if (this.deniedColumns.size > 0) {
       for (const ref of this.columnRefs) {
-        const fields = ref.ColumnRef.fields as Node[];
+        const fields = ref.ColumnRef.fields!;
         const last = fields[fields.length - 1];
-        if (last && 'A_Star' in last)
+        if (isKind(last, 'A_Star'))
           throw new GuardRefusal('denied_column', 'statement expands "*" over a relation with a denied column');
-        const name = last?.String?.sval as string | undefined;
+        const name = stringOf(last);
         if (name && this.deniedColumns.has(name))
           throw new GuardRefusal('denied_column', `column "${name}" may not be referenced`);
         if (name && fields.length === 1 && this.deniedAliases.has(name)) {
@@ -192,16 +207,15 @@ export class RelationSubstitution {
     if (this.naturalJoin) return;
     const named = new Set(this.usingNames);
     for (const ref of this.columnRefs) {
-      const fields = ref.ColumnRef.fields as Node[];
-      const last = fields[fields.length - 1];
-      const name = last?.String?.sval as string | undefined;
+      const fields = ref.ColumnRef.fields!;
+      const name = stringOf(fields[fields.length - 1]);
       if (!name || (fields.length === 1 && this.rowNames.has(name))) return;
       named.add(name);
     }
     for (const { select, positional } of this.derivedTables) {
       if (positional) continue;
-      const targets = select.targetList as Node[];
-      const kept = targets.filter((t) => named.has(t.ResTarget.name as string));
+      const targets = select.targetList!;
+      const kept = targets.filter((t) => named.has(bodyOf(t, 'ResTarget')!.name!));
       select.targetList = kept.length > 0 ? kept : targets.slice(0, 1);
     }
   }
@@ -219,35 +233,38 @@ export class RelationSubstitution {
     // MAX_AST_DEPTH levels fit the stack a Node.js process gives a socket handler.
     try {
       if (Array.isArray(value)) {
+        // Array.isArray says any[]: the items are read as unknown.
+        const list: readonly unknown[] = value;
         let copy: unknown[] | undefined;
-        for (let i = 0; i < value.length; i++) {
-          if (!isObject(value[i])) continue;
-          const next = this.visit(value[i], scope);
-          if (next !== value[i]) (copy ??= [...value])[i] = next;
+        for (let i = 0; i < list.length; i++) {
+          if (!isObject(list[i])) continue;
+          const next = this.visit(list[i], scope);
+          if (next !== list[i]) (copy ??= [...list])[i] = next;
         }
-        return copy ?? value;
+        return copy ?? list;
       }
-      if (value === null || typeof value !== 'object') return value;
-      const node = value as Node;
+      if (!isTreeObject(value)) return value;
+      const node = value;
       const kind = wrapperKind(node);
       // Nodes are `{ Kind: {...} }`, but some fields hold a node's body directly (a set operation's
       // larg/rarg, aliases): walk those as plain objects, never skip them.
       if (kind === undefined) return isSelectBody(node) ? this.selectStmt(node, scope) : this.visitFields(node, scope);
-      const body = node[kind] as Node;
+      // wrapperKind found the node's one key, holding an object: the node's fields.
+      const body = node[kind] as TreeObject;
       switch (kind) {
         case 'SelectStmt': {
-          const next = this.selectStmt(body, scope);
+          const next = this.selectStmt(fieldsOf(body, 'SelectStmt'), scope);
           return next === body ? node : { SelectStmt: next };
         }
         case 'RangeVar': {
-          this.rowNames.add(body.relname as string);
-          if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
-          this.qualified.fromItem(
-            ((body.alias as Node | undefined)?.aliasname as string | undefined) ?? (body.relname as string),
-          );
-          const written = this.viewDepth === 0 ? writtenRelation(body) : undefined;
-          const result = this.rangeVar(body, scope);
-          if (written && (result.RangeSubselect || !sameNames(written.parts, result.RangeVar as Node)))
+          const rv = fieldsOf(body, 'RangeVar');
+          this.rowNames.add(rv.relname!);
+          if (rv.alias) this.rowNames.add(rv.alias.aliasname!);
+          this.qualified.fromItem(rv.alias?.aliasname ?? rv.relname);
+          const written = this.viewDepth === 0 ? writtenRelation(rv) : undefined;
+          const result = this.rangeVar(rv, scope);
+          const kept = bodyOf(result, 'RangeVar');
+          if (written && (!kept || !sameNames(written.parts, kept)))
             this.edit({
               kind: 'relation',
               location: written.location,
@@ -259,49 +276,54 @@ export class RelationSubstitution {
           return result;
         }
         case 'RangeTableSample':
-          return this.tableSample(node, scope);
+          return this.tableSample(node, fieldsOf(body, 'RangeTableSample'), scope);
         case 'FuncCall': {
-          const parts = names(body.funcname as Node[]);
+          const call = fieldsOf(body, 'FuncCall');
+          const parts = names(call.funcname);
           checkFunction(
             parts.length > 1 ? parts[parts.length - 2] : undefined,
             parts[parts.length - 1] ?? '',
             this.context.helperSchema,
           );
           // An ordered-set aggregate's WITHIN GROUP (ORDER BY ...) expressions are arguments too.
-          const withinGroup = body.agg_within_group ? ((body.agg_order as Node[] | undefined) ?? []).length : 0;
-          this.functions.call(parts, ((body.args as Node[] | undefined) ?? []).length + withinGroup);
+          const withinGroup = call.agg_within_group ? (call.agg_order ?? []).length : 0;
+          this.functions.call(parts, (call.args ?? []).length + withinGroup);
           if (SESSION_LOCK.test(parts[parts.length - 1] ?? '')) this.sessionLock = true;
           break;
         }
         case 'ColumnRef': {
-          this.columnRefs.push(node);
+          if (isKind(node, 'ColumnRef')) this.columnRefs.push(node);
           this.columnRefWritten.push(this.viewDepth === 0);
-          const fields = body.fields as Node[];
-          const last = fields[fields.length - 1]?.String?.sval as string | undefined;
+          const fields = fieldsOf(body, 'ColumnRef').fields!;
+          const last = stringOf(fields[fields.length - 1]);
           if (fields.length > 1 && last !== undefined) this.functions.attribute(last);
           return node;
         }
         case 'A_Indirection':
-          for (const step of (body.indirection as Node[] | undefined) ?? []) {
-            const name = step.String?.sval as string | undefined;
+          for (const step of fieldsOf(body, 'A_Indirection').indirection ?? []) {
+            const name = stringOf(step);
             if (name !== undefined) this.functions.attribute(name);
           }
           break;
         case 'A_Expr':
-          this.operatorsOf(body);
+          this.operatorsOf(fieldsOf(body, 'A_Expr'));
           break;
-        case 'SubLink':
-          if (body.operName) this.functions.operator(names(body.operName as Node[]), false);
-          else if (body.subLinkType === 'ANY_SUBLINK') this.functions.operator(EQUALS, false);
+        case 'SubLink': {
+          const link = fieldsOf(body, 'SubLink');
+          if (link.operName) this.functions.operator(names(link.operName), false);
+          else if (link.subLinkType === 'ANY_SUBLINK') this.functions.operator(EQUALS, false);
           break;
+        }
         case 'CaseExpr':
-          if (body.arg) this.functions.operator(EQUALS, false);
+          if (fieldsOf(body, 'CaseExpr').arg) this.functions.operator(EQUALS, false);
           break;
-        case 'SortBy':
-          if (body.useOp) this.functions.operator(names(body.useOp as Node[]), false);
+        case 'SortBy': {
+          const useOp = fieldsOf(body, 'SortBy').useOp;
+          if (useOp) this.functions.operator(names(useOp), false);
           break;
+        }
         case 'TypeCast':
-          this.functions.cast(typeNameOf(body.typeName as Node));
+          this.functions.cast(typeNameOf(fieldsOf(body, 'TypeCast').typeName));
           break;
         // SQL/JSON coerces its result to the RETURNING type (a JSON_TABLE column to its type) with casts.
         case 'JsonFuncExpr':
@@ -313,28 +335,30 @@ export class RelationSubstitution {
         case 'JsonObjectAgg':
         case 'JsonArrayAgg': {
           // An aggregate's output sits in its `constructor` field (an own property, not Object's).
-          const aggregate = Object.hasOwn(body, 'constructor') ? (body['constructor'] as Node) : undefined;
-          const target = (body.typeName ?? body.output?.typeName ?? aggregate?.output?.typeName) as Node | undefined;
-          if (target) this.functions.cast(typeNameOf(target));
+          const aggregate = Object.hasOwn(body, 'constructor') ? body['constructor'] : undefined;
+          const target = field(body, 'typeName') ?? field(field(body, 'output'), 'typeName');
+          const returning = target ?? field(field(aggregate, 'output'), 'typeName');
+          if (returning) this.functions.cast(typeNameOf(returning));
           break;
         }
-        case 'JoinExpr':
-          if (body.quals && !isLeakproof(body.quals as Node)) this.leakyQualifier = true;
-          if (body.isNatural || body.usingClause) this.functions.operator(EQUALS, false);
-          if (body.isNatural) this.naturalJoin = true;
-          for (const name of names(body.usingClause as Node[] | undefined)) this.usingNames.add(name);
-          if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
-          this.qualified.fromItem((body.alias as Node | undefined)?.aliasname as string | undefined);
+        case 'JoinExpr': {
+          const join = fieldsOf(body, 'JoinExpr');
+          if (join.quals && !isLeakproof(join.quals)) this.leakyQualifier = true;
+          if (join.isNatural || join.usingClause) this.functions.operator(EQUALS, false);
+          if (join.isNatural) this.naturalJoin = true;
+          for (const name of names(join.usingClause)) this.usingNames.add(name);
+          this.fromItemAlias(join.alias);
           break;
+        }
         case 'RangeSubselect':
         case 'RangeFunction':
         case 'RangeTableFunc':
         case 'JsonTable':
-          if (body.alias) this.rowNames.add((body.alias as Node).aliasname as string);
-          this.qualified.fromItem((body.alias as Node | undefined)?.aliasname as string | undefined);
+          // Each of these kinds has its alias in the same field.
+          this.fromItemAlias((body as { readonly alias?: Alias }).alias);
           break;
         case 'CommonTableExpr':
-          this.rowNames.add(body.ctename as string);
+          this.rowNames.add(fieldsOf(body, 'CommonTableExpr').ctename!);
           break;
         case 'InsertStmt':
         case 'UpdateStmt':
@@ -349,17 +373,33 @@ export class RelationSubstitution {
     }
   }
 
-  /** `node` with each field that holds nodes visited: itself when none changed, else a copy (same field order). */
-  private visitFields(node: Node, scope: Scope | undefined, skip?: string): Node {
-    let copy: Node | undefined;
+  /** A node, walked: the walk gives back a node of the kind it was given (itself, or a new one). */
+  private visitNode<T extends PgNode>(node: T, scope: Scope | undefined): PgNode {
+    return this.visit(node, scope) as PgNode;
+  }
+
+  /** A FROM item's alias names the rows and qualifies the columns below it. */
+  private fromItemAlias(alias: Alias | undefined): void {
+    if (alias) this.rowNames.add(alias.aliasname!);
+    this.qualified.fromItem(alias?.aliasname);
+  }
+
+  /**
+   * `node` with each field that holds nodes visited: itself when none changed, else a copy (same
+   * field order). Generic on purpose: every field of every node kind is read as `unknown`, so a
+   * kind this code does not know still has its fields walked.
+   */
+  private visitFields<T extends object>(node: T, scope: Scope | undefined, skip?: string): T {
+    let copy: Record<string, unknown> | undefined;
+    const fields = node as TreeObject;
     // for-in: every enumerable key without allocating a list of them.
-    for (const key in node) {
-      const value: unknown = node[key];
+    for (const key in fields) {
+      const value = fields[key];
       if (key === skip || !isObject(value)) continue;
       const next = this.visit(value, scope);
-      if (next !== value) (copy ??= { ...node })[key] = next;
+      if (next !== value) (copy ??= { ...fields })[key] = next;
     }
-    return copy ?? node;
+    return (copy as T | undefined) ?? node;
   }
 
   /** Records a change to the analyst's text; one without a location makes the statement printed whole. */
@@ -368,37 +408,37 @@ export class RelationSubstitution {
     else this.edits?.push(edit);
   }
 
-  private selectStmt(select: Node, outer: Scope | undefined): Node {
+  private selectStmt(select: SelectStmt, outer: Scope | undefined): SelectStmt {
     if (select.intoClause)
       throw new GuardRefusal('select_into', 'SELECT INTO creates a table and is not allowed through pgveil');
     if (select.lockingClause)
       throw new GuardRefusal('row_locking', 'row-locking clauses (FOR UPDATE/SHARE) are not allowed through pgveil');
     let scope = outer;
-    const withClause = select.withClause as Node | undefined;
+    const withClause = select.withClause;
     let nextWith = withClause;
     if (withClause) {
-      const items = withClause.ctes as Node[];
-      const allNames = new Set(items.map((c) => (c.CommonTableExpr as Node).ctename as string));
+      const items = withClause.ctes!;
+      const allNames = new Set(items.map((c) => bodyOf(c, 'CommonTableExpr')!.ctename!));
       const seen = new Set<string>();
       const nextItems = items.map((item) => {
-        const cte = item.CommonTableExpr as Node;
+        const cte = bodyOf(item, 'CommonTableExpr')!;
         // A recursive WITH makes every CTE visible in every body; otherwise only the earlier ones.
         const visible: Scope = { ctes: withClause.recursive ? allNames : new Set(seen), parent: outer };
-        const inner = cte.ctequery as Node;
-        if (kindOf(inner) !== 'SelectStmt')
+        const inner = cte.ctequery;
+        if (!isKind(inner, 'SelectStmt'))
           throw new GuardRefusal(
             'data_modification',
             'data-modifying statements in WITH are not allowed through pgveil',
           );
-        const query = this.visit(inner, visible);
-        seen.add(cte.ctename as string);
+        const query = this.visitNode(inner, visible);
+        seen.add(cte.ctename!);
         return query === inner ? item : { CommonTableExpr: { ...cte, ctequery: query } };
       });
       if (nextItems.some((item, i) => item !== items[i])) nextWith = { ...withClause, ctes: nextItems };
       scope = { ctes: allNames, parent: outer };
     }
     for (const clause of ['whereClause', 'havingClause'] as const) {
-      if (select[clause] && !isLeakproof(select[clause] as Node)) this.leakyQualifier = true;
+      if (select[clause] && !isLeakproof(select[clause])) this.leakyQualifier = true;
     }
     const next = this.visitFields(select, scope, 'withClause');
     if (nextWith === withClause) return next;
@@ -406,38 +446,37 @@ export class RelationSubstitution {
   }
 
   /** A sample of a protected relation samples the table inside its derived table (a sub-query cannot be sampled). */
-  private tableSample(node: Node, scope: Scope | undefined): Node {
-    const body = node.RangeTableSample as Node;
+  private tableSample(node: TreeObject, body: RangeTableSample, scope: Scope | undefined): unknown {
     // The sample moves into the derived table: not a change at one place of the analyst's text.
     this.edits = undefined;
     // The method is a handler function looked up by name, taking one argument.
-    this.functions.call(names(body.method as Node[]), 1);
+    this.functions.call(names(body.method), 1);
     const rest = this.visitFields(body, scope, 'relation');
-    const relation = this.visit(body.relation, scope) as Node;
+    const relation = this.visitNode(body.relation!, scope);
     if (this.expandedViews.has(relation))
       throw new GuardRefusal(
         'statement_class',
         'TABLESAMPLE clause can only be applied to tables and materialized views',
         '42809',
       );
-    const derived = (relation.RangeSubselect as Node | undefined)?.subquery as Node | undefined;
+    const derived = bodyOf(relation, 'RangeSubselect')?.subquery;
     if (!derived)
       return rest === body && relation === body.relation ? node : { RangeTableSample: { ...rest, relation } };
     // The derived table is pgveil's own, just built: the sample goes inside it.
-    const select = derived.SelectStmt as Node;
-    select.fromClause = [{ RangeTableSample: { ...rest, relation: (select.fromClause as Node[])[0] } }];
+    const select = bodyOf(derived, 'SelectStmt')!;
+    select.fromClause = [{ RangeTableSample: { ...rest, relation: select.fromClause![0] } }];
     return relation;
   }
 
-  private rangeVar(written: Node, scope: Scope | undefined): Node {
-    const name = written.relname as string;
+  private rangeVar(written: RangeVar, scope: Scope | undefined): PgNode {
+    const name = written.relname!;
     if (!written.schemaname && !written.catalogname && hasCte(scope, name)) return { RangeVar: written };
     currentDatabaseRelation(written, this.context.dataProduct);
-    const relation = this.resolve(written.schemaname as string | undefined, name);
+    const relation = this.resolve(written.schemaname, name);
     // A new node, its fields in libpg-query's order (catalog, schema, name, ...): the catalog part
     // is gone (currentDatabaseRelation), the schema is the one resolved.
-    const rv: Node = { schemaname: relation.schema };
-    for (const key in written) if (key !== 'catalogname' && key !== 'schemaname') rv[key] = written[key];
+    const { catalogname: _catalog, schemaname: _schema, ...rest } = written;
+    const rv: RangeVar = { schemaname: relation.schema, ...rest };
     if (SYSTEM_SCHEMAS.has(relation.schema)) {
       checkCatalogRelation(relation.schema, relation.name);
       const hidden = relation.schema === 'pg_catalog' ? HIDDEN_CATALOG_COLUMNS.get(relation.name) : undefined;
@@ -488,15 +527,15 @@ export class RelationSubstitution {
    * them: an empty search_path, none of the analyst's CTEs), as a sub-select under the reference's
    * alias; the view's own tags, if any, apply on top.
    */
-  private expandView(rv: Node, relation: CatalogRelation): Node {
+  private expandView(rv: RangeVar, relation: CatalogRelation): PgNode {
     const query = viewQuery(relation, this.viewDepth);
     const outer = { context: this.context, functions: this.functions };
     this.context = { ...outer.context, searchPath: [] };
     this.functions = new FunctionAccess(this.context);
     this.viewDepth++;
-    let expandedQuery: Node;
+    let expandedQuery: PgNode;
     try {
-      expandedQuery = this.visit(query, undefined) as Node;
+      expandedQuery = this.visitNode(query, undefined);
     } finally {
       this.viewDepth--;
       this.context = outer.context;
@@ -505,8 +544,8 @@ export class RelationSubstitution {
     const barrier = barrierSelect(relation, expandedQuery);
     if (barrier) this.filtered.push(barrier);
     const decided = this.viewTags(relation, expandedQuery);
-    const alias = rv.alias as Node | undefined;
-    let expanded: Node;
+    const alias = rv.alias;
+    let expanded: PgNode;
     if (decided.protectedRelation) {
       // The view's own decision masks the view's columns as the view names them.
       const inner = viewSubselect(expandedQuery, relation, undefined);
@@ -518,8 +557,9 @@ export class RelationSubstitution {
       );
       expanded = this.derivedTable(rv, decided, inner);
     } else {
-      expanded = viewSubselect(expandedQuery, relation, alias);
-      const names = ((expanded.RangeSubselect as Node).alias.colnames as Node[]).map((n) => n.String.sval as string);
+      const subselect = viewSubselect(expandedQuery, relation, alias);
+      expanded = subselect;
+      const names = subselect.RangeSubselect.alias!.colnames!.map((n) => stringOf(n)!);
       this.reachingActions.set(expanded, (column) => this.passedThrough(expandedQuery, names.indexOf(column)));
     }
     this.expandedViews.add(expanded);
@@ -535,7 +575,7 @@ export class RelationSubstitution {
    * the base's hash, a mask of a mask says nothing new). Any other tagged view column gets the
    * view's action on the value the view computes from masked inputs (docs/policies.md).
    */
-  private viewTags(relation: CatalogRelation, query: Node): Decided {
+  private viewTags(relation: CatalogRelation, query: PgNode): Decided {
     const decided = this.decide(relation);
     if (!decided.protectedRelation) return decided;
     const columns = { ...decided.decision.columns };
@@ -555,7 +595,7 @@ export class RelationSubstitution {
   }
 
   /** The action already applied to what the view's column at `index` shows (allow when it computes it). */
-  private passedThrough(query: Node, index: number): ColumnAction {
+  private passedThrough(query: PgNode, index: number): ColumnAction {
     const source = index < 0 ? undefined : passThroughSource(query, index);
     const reaching = source ? this.reachingActions.get(source.item) : undefined;
     return (source && reaching?.(source.column)) ?? ALLOW;
@@ -667,21 +707,21 @@ export class RelationSubstitution {
   }
 
   /** A catalog with columns no one may read, as a derived table of its other columns. */
-  private catalogWithout(rv: Node, relation: CatalogRelation, hidden: ReadonlySet<string>): Node {
+  private catalogWithout(rv: RangeVar, relation: CatalogRelation, hidden: ReadonlySet<string>): PgNode {
     const qualified = `${relation.schema}.${relation.name}`;
     // Positional names would bind to other columns than PostgreSQL's once one is left out.
-    if (((rv.alias as Node | undefined)?.colnames as Node[] | undefined)?.length) {
+    if (rv.alias?.colnames?.length) {
       throw new GuardRefusal(
         'hidden_catalog_column',
         `a column alias list over "${qualified}" is not supported through pgveil: name its columns`,
       );
     }
-    const alias = (rv.alias as Node | undefined) ?? { aliasname: relation.name };
+    const alias = rv.alias ?? { aliasname: relation.name };
     const targetList = relation.columns
       .filter((c) => !hidden.has(c.name))
       .map((c) => ({ ResTarget: { name: c.name, val: columnRef(c.name) } }));
     this.qualified.derivedTable(relation.schema, relation.name, rv.alias !== undefined);
-    const select = {
+    const select: SelectStmt = {
       targetList,
       fromClause: [
         { RangeVar: { schemaname: relation.schema, relname: relation.name, inh: rv.inh, relpersistence: 'p' } },
@@ -693,20 +733,20 @@ export class RelationSubstitution {
   }
 
   /** `from` replaces the relation itself (an expanded view's sub-select). */
-  private derivedTable(rv: Node, { relation, decision }: Decided, from?: Node): Node {
+  private derivedTable(rv: RangeVar, { relation, decision }: Decided, from?: PgNode): PgNode {
     const qualified = `${relation.schema}.${relation.name}`;
     if (decision.access === 'deny')
       throw new GuardRefusal('relation_denied', `access to relation "${qualified}" is denied by policy`);
-    const alias = (rv.alias as Node | undefined) ?? { aliasname: relation.name };
+    const alias: Alias = rv.alias ?? { aliasname: relation.name };
     const targetList = relation.columns.map((column) => {
       const action = decision.columns[column.name]?.action ?? { kind: 'allow' as const };
       if (action.kind === 'deny') {
         this.deniedColumns.add(column.name);
-        this.deniedAliases.add(alias.aliasname as string);
+        this.deniedAliases.add(alias.aliasname!);
       }
       return { ResTarget: { name: column.name, val: maskExpression(column, action, this.context.helperSchema) } };
     });
-    const select: Node = {
+    const select: SelectStmt = {
       targetList,
       fromClause: [
         from ?? { RangeVar: { schemaname: relation.schema, relname: relation.name, inh: rv.inh, relpersistence: 'p' } },
@@ -722,11 +762,9 @@ export class RelationSubstitution {
     if (!this.substituted.includes(qualified)) this.substituted.push(qualified);
     this.qualified.derivedTable(relation.schema, relation.name, rv.alias !== undefined);
     this.derivedTables.push({ select, positional: Array.isArray(alias.colnames) && alias.colnames.length > 0 });
-    const derived = { RangeSubselect: { subquery: { SelectStmt: select }, alias } };
+    const derived: PgNode = { RangeSubselect: { subquery: { SelectStmt: select }, alias } };
     // Under the alias's column names when the reader gave some, else the relation's.
-    const names = relation.columns.map(
-      (c, i) => ((alias.colnames as Node[] | undefined)?.[i]?.String?.sval as string | undefined) ?? c.name,
-    );
+    const names = relation.columns.map((c, i) => stringOf(alias.colnames?.[i]) ?? c.name);
     const below = from ? this.reachingActions.get(from) : undefined;
     this.reachingActions.set(derived, (name) => {
       const column = relation.columns[names.indexOf(name)];
@@ -739,58 +777,58 @@ export class RelationSubstitution {
   }
 
   /** The operators an expression runs, as PostgreSQL looks them up by name. */
-  private operatorsOf(expr: Node): void {
-    const kind = expr.kind as string;
-    if (kind.includes('BETWEEN')) {
+  private operatorsOf(expr: A_Expr): void {
+    if (expr.kind!.includes('BETWEEN')) {
       for (const symbol of BETWEEN_OPERATOR_NAMES) this.functions.operator(symbol, false);
       return;
     }
-    this.functions.operator(names(expr.name as Node[]), expr.lexpr === undefined);
+    this.functions.operator(names(expr.name), expr.lexpr === undefined);
   }
 }
 
 /** `tree` with the nodes `by` maps replaced, and new copies of every node on the way to them. */
-function replaced(tree: Node, by: ReadonlyMap<Node, Node>): Node {
+function replaced(tree: PgNode, by: ReadonlyMap<object, PgNode>): PgNode {
   const visit = (value: unknown): unknown => {
     if (value === null || typeof value !== 'object') return value;
     const swapped = by.get(value);
     if (swapped) return swapped;
     if (Array.isArray(value)) {
+      const list: readonly unknown[] = value;
       let copy: unknown[] | undefined;
-      value.forEach((item, i) => {
+      list.forEach((item, i) => {
         const next = visit(item);
-        if (next !== item) (copy ??= [...value])[i] = next;
+        if (next !== item) (copy ??= [...list])[i] = next;
       });
-      return copy ?? value;
+      return copy ?? list;
     }
-    let copy: Node | undefined;
-    for (const key of Object.keys(value)) {
-      const item = (value as Node)[key];
+    const fields = value as TreeObject;
+    let copy: Record<string, unknown> | undefined;
+    for (const key of Object.keys(fields)) {
+      const item = fields[key];
       const next = visit(item);
-      if (next !== item) (copy ??= { ...(value as Node) })[key] = next;
+      if (next !== item) (copy ??= { ...fields })[key] = next;
     }
     return copy ?? value;
   };
-  return visit(tree) as Node;
+  // The walk gives back a tree of the kind it was given.
+  return visit(tree) as PgNode;
 }
 
 /** A RangeVar as the analyst wrote it, before the substitution qualifies or replaces it. */
-function writtenRelation(rv: Node): Omit<RelationEdit, 'result'> {
-  const alias = rv.alias as Node | undefined;
+function writtenRelation(rv: RangeVar): Omit<RelationEdit, 'result'> {
+  const alias = rv.alias;
   return {
     kind: 'relation',
-    location: rv.location as number,
+    location: rv.location ?? -1,
     parts: [rv.catalogname, rv.schemaname, rv.relname].filter((p): p is string => typeof p === 'string'),
     // libpg-query leaves out inh when it is false: ONLY.
     only: rv.inh !== true,
-    alias: alias
-      ? { aliasname: alias.aliasname as string, colnames: names(alias.colnames as Node[] | undefined) }
-      : undefined,
+    alias: alias ? { aliasname: alias.aliasname!, colnames: names(alias.colnames) } : undefined,
   };
 }
 
 /** kindOf() without the list of keys: the node's first key, or '' when it has none. */
-function firstKey(node: Node): string {
+function firstKey(node: object | undefined): string {
   for (const key in node) return key;
   return '';
 }
@@ -802,7 +840,7 @@ function transformsAnyColumn(decision: RelationDecision): boolean {
 }
 
 /** Whether a RangeVar still has the name parts it was written with. */
-function sameNames(parts: readonly string[], rv: Node): boolean {
+function sameNames(parts: readonly string[], rv: RangeVar): boolean {
   let i = 0;
   if (typeof rv.catalogname === 'string' && parts[i++] !== rv.catalogname) return false;
   if (typeof rv.schemaname === 'string' && parts[i++] !== rv.schemaname) return false;
@@ -811,9 +849,24 @@ function sameNames(parts: readonly string[], rv: Node): boolean {
 }
 
 /** The last name of a type as written: `pg_catalog.int4`, `text`, `public.money_t[]` give int4, text, money_t. */
-function typeNameOf(typeName: Node | undefined): string {
-  const parts = names(typeName?.names as Node[] | undefined);
+function typeNameOf(typeName: TypeName | TreeObject | undefined): string {
+  const list = typeName?.names;
+  const parts = Array.isArray(list) ? list.map((n) => stringOf(n) ?? '') : [];
   return parts[parts.length - 1] ?? '';
+}
+
+/**
+ * The fields of a node whose one key `wrapperKind` found to be `kind`: the one place the walk reads
+ * a body by its kind's declared fields.
+ */
+function fieldsOf<K extends NodeKind>(body: TreeObject, _kind: K): BodyOf<K> {
+  return body as BodyOf<K>;
+}
+
+/** A field of an object met in the walk, when it is an object itself (a node or a node's fields). */
+function field(holder: unknown, name: string): TreeObject | undefined {
+  const value = isTreeObject(holder) ? holder[name] : undefined;
+  return isTreeObject(value) ? value : undefined;
 }
 
 /** Only objects and arrays hold nodes: leaves (names, flags, positions) are not visited. */
@@ -823,7 +876,7 @@ const isObject = (value: unknown): boolean => value !== null && typeof value ===
  * The kind of a wrapper node `{ Kind: {...} }` (one key, capitalized, holding an object that is
  * not a list), or undefined for anything else; without allocating the list of its keys.
  */
-function wrapperKind(node: Node): string | undefined {
+function wrapperKind(node: TreeObject): string | undefined {
   let kind: string | undefined;
   for (const key in node) {
     if (kind !== undefined) return undefined;
@@ -832,12 +885,12 @@ function wrapperKind(node: Node): string | undefined {
   if (kind === undefined) return undefined;
   const first = kind.charCodeAt(0);
   if (first < 65 || first > 90) return undefined;
-  const body = node[kind] as unknown;
+  const body = node[kind];
   return body !== null && typeof body === 'object' && !Array.isArray(body) ? kind : undefined;
 }
 
 /** A SelectStmt body met without its wrapper (UNION/INTERSECT/EXCEPT branches). */
-function isSelectBody(node: Node): boolean {
+function isSelectBody(node: TreeObject): node is TreeObject & SelectStmt {
   return 'op' in node && 'limitOption' in node;
 }
 
@@ -846,30 +899,31 @@ function isSelectBody(node: Node): boolean {
  * constants, which neither raise nor call user code. Anything else (casts of columns, LIKE,
  * arithmetic, functions, sub-queries) is treated as able to leak and fences the derived tables.
  */
-function isLeakproof(node: Node): boolean {
-  const kind = firstKey(node);
-  const body = node[kind] as Node;
-  switch (kind) {
+function isLeakproof(node: PgNode | undefined): boolean {
+  switch (firstKey(node)) {
     case 'ColumnRef':
-      return !(body.fields as Node[]).some((f) => 'A_Star' in f);
+      return !bodyOf(node, 'ColumnRef')!.fields!.some((f) => isKind(f, 'A_Star'));
     case 'A_Const':
     case 'ParamRef':
       return true;
     case 'BoolExpr':
-      return (body.args as Node[]).every(isLeakproof);
+      return bodyOf(node, 'BoolExpr')!.args!.every(isLeakproof);
     case 'NullTest':
+      return isLeakproof(bodyOf(node, 'NullTest')!.arg);
     case 'BooleanTest':
-      return isLeakproof(body.arg as Node);
-    case 'TypeCast':
-      return firstKey(body.arg as Node) === 'A_Const' || firstKey(body.arg as Node) === 'ParamRef';
+      return isLeakproof(bodyOf(node, 'BooleanTest')!.arg);
+    case 'TypeCast': {
+      const arg = firstKey(bodyOf(node, 'TypeCast')!.arg);
+      return arg === 'A_Const' || arg === 'ParamRef';
+    }
     case 'A_Expr': {
-      const operator = body.name as Node[] | undefined;
-      const op = (operator?.[operator.length - 1]?.String?.sval as string | undefined) ?? '';
-      if (body.kind === 'AEXPR_OP' && COMPARISONS.has(op))
-        return isLeakproof(body.lexpr as Node) && isLeakproof(body.rexpr as Node);
-      if (body.kind === 'AEXPR_IN') {
-        const list = (body.rexpr as Node).List?.items ?? body.rexpr;
-        return isLeakproof(body.lexpr as Node) && Array.isArray(list) && (list as Node[]).every(isLeakproof);
+      const expr = bodyOf(node, 'A_Expr')!;
+      const operator = expr.name;
+      const op = stringOf(operator?.[operator.length - 1]) ?? '';
+      if (expr.kind === 'AEXPR_OP' && COMPARISONS.has(op)) return isLeakproof(expr.lexpr) && isLeakproof(expr.rexpr);
+      if (expr.kind === 'AEXPR_IN') {
+        const list = bodyOf(expr.rexpr, 'List')?.items ?? expr.rexpr;
+        return isLeakproof(expr.lexpr) && Array.isArray(list) && list.every(isLeakproof);
       }
       return false;
     }

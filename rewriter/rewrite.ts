@@ -10,8 +10,9 @@ import {
   type SessionEffect,
   type TransactionOp,
 } from './rewrite-types';
-import { kindOf, names, type Node } from './ast';
-import { deparseStatement, statementText, type ParsedStatement } from './sql-parser';
+import type { CopyStmt, ExplainStmt, TransactionStmt, VariableSetStmt } from '@pgsql/types';
+import { bodyOf, isKind, kindOf, names, type NodeOf, type PgNode } from './ast';
+import { deparseStatement, statementText, type Statement } from './sql-parser';
 import { parseQuery } from './read-back-parser';
 import { RelationSubstitution } from './relation-substitution';
 import { splicedQuery } from './splice';
@@ -37,18 +38,18 @@ import {
 const DEFAULT_SEARCH_PATH = ['$user', 'public'];
 
 /** sql-parser.ts's parseStatements, on the read-back parser's instance (its faster way in and out). */
-function parseStatements(sql: string): ParsedStatement[] {
-  const statements: ParsedStatement[] = [];
+function parseStatements(sql: string): Statement[] {
+  const statements: Statement[] = [];
   for (const s of parseQuery(sql).stmts ?? []) {
     if (s.stmt !== undefined)
-      statements.push({ stmt: s.stmt as Node, location: s.stmt_location ?? 0, length: s.stmt_len ?? 0 });
+      statements.push({ stmt: s.stmt, location: s.stmt_location ?? 0, length: s.stmt_len ?? 0 });
   }
   return statements;
 }
 
 export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
   const policyVersion = context.policies.version;
-  let statements: ParsedStatement[];
+  let statements: Statement[];
   try {
     statements = parseStatements(sql);
   } catch (error) {
@@ -133,8 +134,9 @@ export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
  * queries (small, and forwarded as they are) the very same tree. A printing mistake then refuses
  * the statement instead of sending upstream something no rule looked at.
  */
-function printed(stmt: Node): string {
-  const call = stmt.SelectStmt ? setConfigCall(stmt.SelectStmt as Node) : undefined;
+function printed(stmt: PgNode): string {
+  const select = bodyOf(stmt, 'SelectStmt');
+  const call = select ? setConfigCall(select) : undefined;
   const own = call ? setConfigText(call) : printedSetting(stmt);
   if (own !== undefined && readsBackAs(own, stmt) === undefined) return own;
   const sql = deparseStatement(stmt);
@@ -144,14 +146,15 @@ function printed(stmt: Node): string {
 }
 
 /** A single query's text with the substitution spliced in, or undefined: then it is printed. */
-function spliced(sql: string, parsed: ParsedStatement, substitution: RelationSubstitution): string | undefined {
+function spliced(sql: string, parsed: Statement, substitution: RelationSubstitution): string | undefined {
   const edits = substitution.spliceEdits;
-  if (!edits || !parsed.stmt.SelectStmt || setConfigCall(parsed.stmt.SelectStmt as Node)) return undefined;
+  const select = bodyOf(parsed.stmt, 'SelectStmt');
+  if (!edits || !select || setConfigCall(select)) return undefined;
   return splicedQuery(sql, parsed, edits);
 }
 
 /** Why `sql` is not what PostgreSQL will read as `stmt`, or undefined when it is. */
-function readsBackAs(sql: string, stmt: Node): string | undefined {
+function readsBackAs(sql: string, stmt: PgNode): string | undefined {
   let again;
   try {
     again = parseStatements(sql);
@@ -171,13 +174,12 @@ function readsBackAs(sql: string, stmt: Node): string | undefined {
  * come from the SETTABLE allow-list; values are escape strings, which mean the same whatever
  * standard_conforming_strings is.
  */
-function printedSetting(stmt: Node): string | undefined {
-  const body = stmt.VariableSetStmt as Node | undefined;
+function printedSetting(stmt: PgNode): string | undefined {
+  const body = bodyOf(stmt, 'VariableSetStmt');
   if (!body || body.kind !== 'VAR_SET_VALUE' || !SETTABLE.has(String(body.name))) return undefined;
   const values: string[] = [];
-  for (const arg of (body.args as Node[] | undefined) ?? []) {
-    const constant = arg.A_Const as Node | undefined;
-    const text = constant?.sval?.sval;
+  for (const arg of body.args ?? []) {
+    const text = bodyOf(arg, 'A_Const')?.sval?.sval;
     if (typeof text !== 'string') return undefined;
     values.push(`E'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`);
   }
@@ -186,7 +188,7 @@ function printedSetting(stmt: Node): string | undefined {
 }
 
 /** A parse tree without source positions. */
-function treeText(node: Node): string {
+function treeText(node: PgNode): string {
   return JSON.stringify(node, (key, value: unknown) => (key === 'location' ? undefined : value));
 }
 
@@ -202,76 +204,79 @@ type Effect = SessionEffect extends infer E
  * and the session effect it has once it succeeds.
  */
 function rewriteStatement(
-  stmt: Node,
+  stmt: PgNode,
   substitution: RelationSubstitution,
   ownText: () => string,
-): { stmt: Node; effect?: Effect } {
+): { stmt: PgNode; effect?: Effect } {
   const kind = kindOf(stmt);
-  const body = stmt[kind] as Node;
-  const effect = (e: Effect | undefined): { stmt: Node; effect?: Effect } => (e ? { stmt, effect: e } : { stmt });
-  const withBody = (next: Node, e?: Effect): { stmt: Node; effect?: Effect } => ({
-    stmt: { [kind]: next },
-    ...(e ? { effect: e } : {}),
-  });
+  const effect = (e: Effect | undefined): { stmt: PgNode; effect?: Effect } => (e ? { stmt, effect: e } : { stmt });
   if (!QUERY_STATEMENTS.has(kind) && !PLAIN_STATEMENTS.has(kind)) {
     throw new GuardRefusal('statement_class', `${describeStatement(kind)} statements are not allowed through pgveil`);
   }
   switch (kind) {
     case 'SelectStmt': {
-      const call = setConfigCall(body);
+      const call = setConfigCall(bodyOf(stmt, 'SelectStmt')!);
       if (call) return effect(settingByCall(call));
       return { stmt: substitution.query(stmt) };
     }
     case 'DeclareCursorStmt': {
+      const cursor = bodyOf(stmt, 'DeclareCursorStmt')!;
       // The analyst's own text is kept so a later FETCH can tell whether the decision still holds.
       const sql = ownText();
-      const query = substitution.query(body.query as Node);
-      return withBody(
-        { ...body, query },
-        {
+      const query = substitution.query(cursor.query!);
+      return {
+        stmt: { DeclareCursorStmt: { ...cursor, query } },
+        effect: {
           kind: 'declare_cursor',
-          name: String(body.portalname ?? ''),
-          hold: (Number(body.options ?? 0) & CURSOR_OPT_HOLD) !== 0,
+          name: String(cursor.portalname ?? ''),
+          hold: (Number(cursor.options ?? 0) & CURSOR_OPT_HOLD) !== 0,
           sql,
         },
-      );
+      };
     }
     case 'PrepareStmt': {
+      const prepare = bodyOf(stmt, 'PrepareStmt')!;
       const sql = ownText();
-      const query = substitution.query(body.query as Node);
-      if (kindOf(query) !== 'SelectStmt')
+      const query = substitution.query(prepare.query!);
+      if (!isKind(query, 'SelectStmt'))
         throw new GuardRefusal('statement_class', 'only queries may be prepared through pgveil');
-      return withBody({ ...body, query }, { kind: 'prepare', name: String(body.name ?? ''), sql });
+      return {
+        stmt: { PrepareStmt: { ...prepare, query } },
+        effect: { kind: 'prepare', name: String(prepare.name ?? ''), sql },
+      };
     }
     case 'ExecuteStmt': {
-      const executed: Effect = { kind: 'execute', name: String(body.name ?? '') };
-      if (!body.params) return effect(executed);
-      return withBody({ ...body, params: (body.params as Node[]).map((p) => substitution.expression(p)) }, executed);
+      const execute = bodyOf(stmt, 'ExecuteStmt')!;
+      const executed: Effect = { kind: 'execute', name: String(execute.name ?? '') };
+      if (!execute.params) return effect(executed);
+      const params = execute.params.map((p) => substitution.expression(p));
+      return { stmt: { ExecuteStmt: { ...execute, params } }, effect: executed };
     }
     case 'FetchStmt':
-      return effect({ kind: 'fetch', name: String(body.portalname ?? '') });
+      return effect({ kind: 'fetch', name: String(bodyOf(stmt, 'FetchStmt')!.portalname ?? '') });
     case 'ExplainStmt':
-      return withBody(explain(body, substitution));
+      return { stmt: { ExplainStmt: explain(bodyOf(stmt, 'ExplainStmt')!, substitution) } };
     case 'CopyStmt':
-      return withBody(copy(body, substitution));
+      return { stmt: { CopyStmt: copy(bodyOf(stmt, 'CopyStmt')!, substitution) } };
     case 'VariableSetStmt':
-      return effect(setting(body));
+      return effect(setting(bodyOf(stmt, 'VariableSetStmt')!));
     case 'TransactionStmt':
-      return effect(transaction(body));
+      return effect(transaction(bodyOf(stmt, 'TransactionStmt')!));
     case 'LockStmt':
-      return withBody(checkLock(body, substitution));
-    case 'DeallocateStmt':
+      return { stmt: { LockStmt: checkLock(bodyOf(stmt, 'LockStmt')!, substitution) } };
+    case 'DeallocateStmt': {
+      const deallocate = bodyOf(stmt, 'DeallocateStmt')!;
       return effect({
         kind: 'deallocate',
-        name: body.isall || body.name === undefined ? undefined : String(body.name),
+        name: deallocate.isall || deallocate.name === undefined ? undefined : String(deallocate.name),
       });
-    case 'ClosePortalStmt':
-      return effect({
-        kind: 'close_cursor',
-        name: body.portalname === undefined ? undefined : String(body.portalname),
-      });
+    }
+    case 'ClosePortalStmt': {
+      const portalname = bodyOf(stmt, 'ClosePortalStmt')!.portalname;
+      return effect({ kind: 'close_cursor', name: portalname === undefined ? undefined : String(portalname) });
+    }
     case 'DiscardStmt':
-      return effect(body.target === 'DISCARD_ALL' ? { kind: 'discard_all' } : undefined);
+      return effect(bodyOf(stmt, 'DiscardStmt')!.target === 'DISCARD_ALL' ? { kind: 'discard_all' } : undefined);
     default:
       return { stmt }; // SHOW
   }
@@ -290,7 +295,7 @@ const TRANSACTION_OPS: Readonly<Record<string, TransactionOp>> = {
   TRANS_STMT_ROLLBACK_TO: 'rollback_to',
 };
 
-function transaction(body: Node): Effect | undefined {
+function transaction(body: TransactionStmt): Effect | undefined {
   const kind = String(body.kind);
   checkTransaction(kind);
   const op = TRANSACTION_OPS[kind];
@@ -307,15 +312,15 @@ function transaction(body: Node): Effect | undefined {
   };
 }
 
-function explain(body: Node, substitution: RelationSubstitution): Node {
-  const options = ((body.options as Node[] | undefined) ?? []).map((o) => o.DefElem?.defname as string);
+function explain(body: ExplainStmt, substitution: RelationSubstitution): ExplainStmt {
+  const options = (body.options ?? []).map((o) => bodyOf(o, 'DefElem')?.defname);
   if (options.includes('analyze'))
     throw new GuardRefusal(
       'explain_analyze',
       'EXPLAIN ANALYZE executes the statement and reports rows a policy hides: not allowed through pgveil',
     );
-  const query = body.query as Node;
-  if (kindOf(query) !== 'SelectStmt')
+  const query = body.query;
+  if (!isKind(query, 'SelectStmt'))
     throw new GuardRefusal('statement_class', 'only queries may be explained through pgveil');
   const substituted = substitution.query(query);
   // Plans carry estimates computed from statistics over the raw values of every row.
@@ -328,7 +333,7 @@ function explain(body: Node, substitution: RelationSubstitution): Node {
   return { ...body, query: substituted };
 }
 
-function copy(body: Node, substitution: RelationSubstitution): Node {
+function copy(body: CopyStmt, substitution: RelationSubstitution): CopyStmt {
   if (body.is_from) throw new GuardRefusal('copy_from', 'COPY FROM is not allowed through pgveil');
   if (body.filename !== undefined || body.is_program)
     throw new GuardRefusal(
@@ -338,21 +343,21 @@ function copy(body: Node, substitution: RelationSubstitution): Node {
   if (body.relation) {
     // COPY t (cols) TO STDOUT reads the table directly: turn it into a query over the same columns.
     const { relation, attlist, ...rest } = body;
-    const columns = ((attlist as Node[] | undefined) ?? []).map((c) => ({
+    const columns = (attlist ?? []).map((c) => ({
       ResTarget: { val: { ColumnRef: { fields: [c] } } },
     }));
-    const query = {
+    const query: NodeOf<'SelectStmt'> = {
       SelectStmt: {
         targetList:
           columns.length > 0 ? columns : [{ ResTarget: { val: { ColumnRef: { fields: [{ A_Star: {} }] } } } }],
-        fromClause: [{ RangeVar: relation as Node }],
+        fromClause: [{ RangeVar: relation }],
         limitOption: 'LIMIT_OPTION_DEFAULT',
         op: 'SETOP_NONE',
       },
     };
     return { ...rest, query: substitution.query(query) };
   }
-  return { ...body, query: substitution.query(body.query as Node) };
+  return { ...body, query: substitution.query(body.query!) };
 }
 
 /** `SELECT set_config('name', 'value', is_local)`: checked and tracked as the SET it amounts to. */
@@ -382,8 +387,8 @@ function settingByCall(call: SetConfigCall): Effect | undefined {
   return effect;
 }
 
-function setting(body: Node): Effect | undefined {
-  const kind = body.kind as string;
+function setting(body: VariableSetStmt): Effect | undefined {
+  const kind = body.kind!;
   const local = body.is_local === true;
   if (kind === 'VAR_RESET_ALL') return { kind: 'reset', settings: ['searchPath', 'purpose'], local: false };
   const name = String(body.name ?? '').toLowerCase();
@@ -394,8 +399,8 @@ function setting(body: Node): Effect | undefined {
     throw new GuardRefusal('setting', `setting "${name}" cannot be changed through pgveil`);
   }
   if (!SETTABLE.has(name)) throw new GuardRefusal('setting', `setting "${name}" cannot be changed through pgveil`);
-  const values = ((body.args as Node[] | undefined) ?? []).map((a) =>
-    String(a.A_Const?.sval?.sval ?? names(a.ColumnRef?.fields as Node[]).join('.')),
+  const values = (body.args ?? []).map((a) =>
+    String(bodyOf(a, 'A_Const')?.sval?.sval ?? names(bodyOf(a, 'ColumnRef')?.fields).join('.')),
   );
   const reset = kind === 'VAR_RESET' || kind === 'VAR_SET_DEFAULT';
   if (name === 'client_encoding' && !reset && !isSafeClientEncoding(values[0] ?? '')) {

@@ -10,8 +10,9 @@
  * the very tree the rules were applied to. Whatever this cannot handle gives undefined, and the
  * statement is printed from its tree as before.
  */
-import type { Node } from './ast';
-import { deparseStatement, parseStatements, type ParsedStatement } from './sql-parser';
+import type { RangeSubselect } from '@pgsql/types';
+import { bodyOf, stringOf, type PgNode } from './ast';
+import { deparseStatement, parseTree, type Statement } from './sql-parser';
 import { readsBackAsTree, sameTree } from './tree-equality';
 import { parseToJson } from './read-back-parser';
 
@@ -26,7 +27,7 @@ export interface RelationEdit {
   readonly only: boolean;
   readonly alias: { readonly aliasname: string; readonly colnames: readonly string[] } | undefined;
   /** What stands there now: the qualified {RangeVar} or a {RangeSubselect}. Printed when spliced, after finish(). */
-  readonly result: Node;
+  readonly result: PgNode;
 }
 
 /** A column reference that lost its leading parts (`db.schema.table.column`, `schema.table.column`). */
@@ -52,7 +53,7 @@ export type SpliceEdit = RelationEdit | ColumnEdit;
  * the rewriter built with its fields in another order than libpg-query's) the trees are compared
  * field by field before the splice is given up.
  */
-export function splicedQuery(sql: string, parsed: ParsedStatement, edits: readonly SpliceEdit[]): string | undefined {
+export function splicedQuery(sql: string, parsed: Statement, edits: readonly SpliceEdit[]): string | undefined {
   const result = splice(sql, parsed.location, parsed.length === 0 ? undefined : parsed.location + parsed.length, edits);
   if (result === undefined) return undefined;
   const json = parseToJson(result.text);
@@ -67,7 +68,7 @@ export function splicedQuery(sql: string, parsed: ParsedStatement, edits: readon
 
 /** Runs `compare` with each derived table's query, in the substituted tree, as its printed text reads. */
 function withDerivedAsRead<T>(derived: readonly Derived[], compare: () => T | undefined): T | undefined {
-  const queries: Node[] = [];
+  const queries: PgNode[] = [];
   for (const d of derived) {
     const read = printedAsRead(d.printed);
     if (read === undefined) return undefined;
@@ -86,13 +87,13 @@ function withDerivedAsRead<T>(derived: readonly Derived[], compare: () => T | un
  * same text in statement after statement, and a parse depends on nothing but the text. The trees
  * are only read (compared, serialized), never changed. Bounded: the oldest entry goes first.
  */
-const parsedDerived = new Map<string, Node | null>();
+const parsedDerived = new Map<string, PgNode | null>();
 const PARSED_DERIVED_MAX = 512;
 
-function printedAsRead(printed: string): Node | undefined {
+function printedAsRead(printed: string): PgNode | undefined {
   let read = parsedDerived.get(printed);
   if (read === undefined) {
-    const statements = parseStatements(printed);
+    const statements = parseTree(printed);
     read = statements.length === 1 ? statements[0]!.stmt : null;
     if (parsedDerived.size >= PARSED_DERIVED_MAX) parsedDerived.delete(parsedDerived.keys().next().value!);
     parsedDerived.set(printed, read);
@@ -102,8 +103,8 @@ function printedAsRead(printed: string): Node | undefined {
 
 interface Derived {
   /** The RangeSubselect that holds it. */
-  readonly holder: Node;
-  readonly query: Node;
+  readonly holder: RangeSubselect;
+  readonly query: PgNode | undefined;
   readonly printed: string;
 }
 
@@ -169,19 +170,19 @@ function relationSpan(
   const name = qualifiedName(text, edit.location);
   if (!name || !sameParts(name.parts, edit.parts.map(asText))) return undefined;
   let from = edit.location;
-  if (edit.only && result.RangeSubselect) {
+  const rv = bodyOf(result, 'RangeVar');
+  const subselect = bodyOf(result, 'RangeSubselect');
+  if (edit.only && subselect) {
     const keyword = /only[ \t\n\r\f\v]*$/i.exec(text.slice(Math.max(0, from - 64), from));
     if (!keyword) return undefined;
     from -= keyword[0].length;
     if (from > 0 && /[\w$\x80-\xff]/.test(text[from - 1]!)) return undefined;
   }
-  if (result.RangeVar) {
+  if (rv) {
     // Qualified in place: ONLY, an alias, TABLESAMPLE stay as written.
-    const rv = result.RangeVar as Node;
     if (rv.catalogname !== undefined) return undefined;
     return { from: edit.location, to: name.end, text: `${quote(String(rv.schemaname))}.${quote(String(rv.relname))}` };
   }
-  const subselect = result.RangeSubselect as Node | undefined;
   if (!subselect) return undefined;
   let to = name.end;
   if (edit.alias) {
@@ -194,11 +195,11 @@ function relationSpan(
       return undefined;
     to = alias.end;
   }
-  const written = subselect.alias as Node;
-  const colnames = ((written.colnames as Node[] | undefined) ?? []).map((c) => quote(String(c.String?.sval)));
+  const written = subselect.alias!;
+  const colnames = (written.colnames ?? []).map((c) => quote(String(stringOf(c))));
   const printedAlias = `${quote(String(written.aliasname))}${colnames.length > 0 ? `(${colnames.join(', ')})` : ''}`;
-  const printed = deparseStatement(subselect.subquery as Node);
-  derived.push({ holder: subselect, query: subselect.subquery as Node, printed });
+  const printed = deparseStatement(subselect.subquery!);
+  derived.push({ holder: subselect, query: subselect.subquery, printed });
   return { from, to, text: `(${printed}) AS ${printedAlias}` };
 }
 

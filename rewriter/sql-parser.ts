@@ -1,7 +1,7 @@
 /** PostgreSQL's own grammar (libpg-query, WASM) and its inverse (pgsql-deparser). */
 import { loadModule, parseSync } from 'libpg-query';
 import type { TypeName } from '@pgsql/types';
-import { bodyOf, typedNode, type Node, type PgNode } from './ast';
+import { bodyOf, type PgNode } from './ast';
 import { deparseWithSqlJson } from './sql-json-printer';
 import { loadReadBackParser } from './read-back-parser';
 
@@ -25,11 +25,6 @@ export interface Statement extends StatementSpan {
   readonly stmt: PgNode;
 }
 
-/** A statement in the untyped shape of the files not typed yet (ast.ts `Node`). */
-export interface ParsedStatement extends StatementSpan {
-  readonly stmt: Node;
-}
-
 /** Every statement of `sql`, typed. */
 export function parseTree(sql: string): Statement[] {
   const statements: Statement[] = [];
@@ -40,11 +35,6 @@ export function parseTree(sql: string): Statement[] {
   return statements;
 }
 
-/** Every statement of `sql`, in the untyped shape (parseTree is the same, typed). */
-export function parseStatements(sql: string): ParsedStatement[] {
-  return parseTree(sql);
-}
-
 /** One statement's own text out of a text that may hold several. */
 export function statementText(sql: string, parsed: StatementSpan): string {
   const bytes = Buffer.from(sql, 'utf8');
@@ -52,9 +42,8 @@ export function statementText(sql: string, parsed: StatementSpan): string {
   return bytes.subarray(parsed.location, end).toString('utf8').trim();
 }
 
-/** (`Node`: a statement as the files not typed yet hold it.) */
-export function deparseStatement(stmt: PgNode | Node): string {
-  return deparseWithSqlJson(typedNode(stmt));
+export function deparseStatement(stmt: PgNode): string {
+  return deparseWithSqlJson(stmt);
 }
 
 /** The SELECT of a text that is one, as the parser reads it: the first statement's fields, else undefined. */

@@ -17,7 +17,7 @@
  */
 import type { Alias, SelectStmt } from '@pgsql/types';
 import type { CatalogRelation, CatalogView } from './catalog-types';
-import { bodyOf, isKind, stringOf, typedNode, type Node, type NodeOf, type PgNode } from './ast';
+import { bodyOf, isKind, stringOf, type NodeOf, type PgNode } from './ast';
 import { parseTree } from './sql-parser';
 import { GuardRefusal } from './statement-guard';
 
@@ -64,10 +64,9 @@ export function viewQuery(relation: CatalogRelation, depth: number): NodeOf<'Sel
  * The sub-select that stands for the view: `(definition) AS alias(columns)`. The view's attribute
  * names are the column names (PostgreSQL keeps them apart from the query's own output names after
  * ALTER VIEW ... RENAME COLUMN); a column alias list the reader wrote replaces them from the left.
- * (`Node`: the query as relation-substitution.ts, not typed yet, holds it.)
  */
 export function viewSubselect(
-  query: PgNode | Node,
+  query: PgNode,
   relation: CatalogRelation,
   alias: Alias | undefined,
 ): NodeOf<'RangeSubselect'> {
@@ -82,7 +81,7 @@ export function viewSubselect(
   const colnames = relation.columns.map((column, i) => ({ String: { sval: written[i] ?? column.name } }));
   return {
     RangeSubselect: {
-      subquery: typedNode(query),
+      subquery: query,
       alias: { aliasname: alias?.aliasname ?? relation.name, colnames },
     },
   };
@@ -92,7 +91,7 @@ export function viewSubselect(
  * The select a security_barrier view's conditions live in, when it still needs a fence: one that
  * already has LIMIT or OFFSET is never pulled up or pushed into by PostgreSQL.
  */
-export function barrierSelect(relation: CatalogRelation, query: PgNode | Node): SelectStmt | undefined {
+export function barrierSelect(relation: CatalogRelation, query: PgNode): SelectStmt | undefined {
   if (!relation.view?.securityBarrier) return undefined;
   const select = bodyOf(query, 'SelectStmt');
   if (!select) throw new Error('an expanded view is not a SELECT');
@@ -105,7 +104,7 @@ export function barrierSelect(relation: CatalogRelation, query: PgNode | Node): 
  * meets a value the base relation's rule already transformed (relation-substitution.ts viewTags).
  */
 export function passThroughSource(
-  query: PgNode | Node,
+  query: PgNode,
   index: number,
 ): { readonly item: PgNode; readonly column: string } | undefined {
   const select = bodyOf(query, 'SelectStmt');

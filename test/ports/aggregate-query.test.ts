@@ -2,7 +2,8 @@
  * What an external port accepts and refuses, read from PostgreSQL's parse tree, and the exact SQL
  * an accepted aggregate becomes before the port's policy rewrites it.
  */
-import { initRewriter, parseStatements } from '../../rewriter/sql-parser';
+import { initRewriter, parseTree } from '../../rewriter/sql-parser';
+import { bodyOf } from '../../rewriter/ast';
 import { readAggregateQuery, PortRefusal } from '../../ports/aggregate-query';
 import { aggregateSql, groupCount } from '../../ports/dp-sql';
 import { answerColumns } from '../../ports/noisy-columns';
@@ -27,7 +28,7 @@ const port: OutputPortConfig = {
 
 beforeAll(() => initRewriter());
 
-const read = (sql: string) => readAggregateQuery(parseStatements(sql)[0]!.stmt.SelectStmt, port);
+const read = (sql: string) => readAggregateQuery(bodyOf(parseTree(sql)[0]!.stmt, 'SelectStmt')!, port);
 function refusalOf(sql: string): { rule: string; message: string } {
   try {
     read(sql);

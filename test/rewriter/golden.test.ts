@@ -3,13 +3,14 @@ import { analystPolicy } from '../support/static-policy';
 import { GOLDEN } from './golden-cases';
 import { rewrite } from '../../rewriter';
 import { VIEW_SQL } from '../support/view-fixtures';
-import { parseStatements } from '../../rewriter/sql-parser';
+import { parseTree } from '../../rewriter/sql-parser';
+import { bodyOf } from '../../rewriter/ast';
 import { printedAsRead } from '../support/printed-as-read';
 import { setConfigCall } from '../../rewriter/set-config-call';
 
 function splicedQuery(sql: string): boolean {
-  const statements = parseStatements(sql);
-  const select = statements[0]?.stmt.SelectStmt;
+  const statements = parseTree(sql);
+  const select = bodyOf(statements[0]?.stmt, 'SelectStmt');
   return statements.length === 1 && select !== undefined && setConfigCall(select) === undefined;
 }
 

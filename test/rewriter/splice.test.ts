@@ -9,7 +9,7 @@ import { customers } from './golden-cases';
 import { rewrite } from '../../rewriter';
 import { RelationSubstitution } from '../../rewriter/relation-substitution';
 import { splicedQuery, type SpliceEdit } from '../../rewriter/splice';
-import { deparseStatement, parseStatements } from '../../rewriter/sql-parser';
+import { deparseStatement, parseTree } from '../../rewriter/sql-parser';
 
 let demo: DemoProduct;
 beforeAll(async () => {
@@ -86,13 +86,13 @@ test.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, { sql, exp
 test('what splice.ts cannot place (TABLESAMPLE moves into the derived table) is printed from the tree', () => {
   const sql = 'SELECT id FROM customers TABLESAMPLE BERNOULLI (50) REPEATABLE (1)';
   const out = sent(sql);
-  expect(out).toBe(deparseStatement(parseStatements(out)[0]!.stmt));
+  expect(out).toBe(deparseStatement(parseTree(out)[0]!.stmt));
   expect(out).toContain('FROM public.customers TABLESAMPLE bernoulli (50) REPEATABLE (1)');
 });
 
 describe('the read-back refuses a splice that does not give the substituted tree', () => {
-  function editsOf(sql: string): { parsed: ReturnType<typeof parseStatements>[0]; edits: readonly SpliceEdit[] } {
-    const [parsed] = parseStatements(sql);
+  function editsOf(sql: string): { parsed: ReturnType<typeof parseTree>[0]; edits: readonly SpliceEdit[] } {
+    const [parsed] = parseTree(sql);
     const substitution = new RelationSubstitution(demo.context(analystPolicy, {}, ['$user', 'public']));
     const stmt = substitution.finish(substitution.query(parsed!.stmt));
     return { parsed: { ...parsed!, stmt }, edits: substitution.spliceEdits! };
@@ -100,7 +100,7 @@ describe('the read-back refuses a splice that does not give the substituted tree
 
   test("the analyst's tree is left as it was parsed", () => {
     const sql = 'SELECT public.customers.ssn FROM public.customers JOIN pg_class ON true';
-    const [parsed] = parseStatements(sql);
+    const [parsed] = parseTree(sql);
     const before = JSON.stringify(parsed!.stmt);
     const substitution = new RelationSubstitution(demo.context(analystPolicy, {}, ['$user', 'public']));
     const stmt = substitution.finish(substitution.query(parsed!.stmt));

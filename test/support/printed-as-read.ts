@@ -1,4 +1,4 @@
-import { deparseStatement, parseStatements } from '../../rewriter/sql-parser';
+import { deparseStatement, parseTree } from '../../rewriter/sql-parser';
 
 /**
  * The statements PostgreSQL reads from `sql`, printed: a query goes upstream in the analyst's own
@@ -6,6 +6,6 @@ import { deparseStatement, parseStatements } from '../../rewriter/sql-parser';
  * the statement it reads as, not about white space, quoting or `::` against CAST.
  */
 export const printedAsRead = (sql: string): string =>
-  parseStatements(sql)
+  parseTree(sql)
     .map((s) => deparseStatement(s.stmt))
     .join(';\n');

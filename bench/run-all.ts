@@ -538,7 +538,7 @@ async function main(): Promise<void> {
       `| audit record (serialized, chained with SHA-256, written before the answer is relayed) and metrics | ${fmt(path.auditRecord, 1)} |`,
       `| all of it, socket-free (bench/session-path.ts: client bytes decoded, the statement pipeline, the gate, the audit record, upstream's answer through the backend relay), CPU µs per statement in simple / extended / prepared mode | ${fmt(sessionPath.simple, 1)} / ${fmt(sessionPath.extended, 1)} / ${fmt(sessionPath.prepared, 1)} |`,
       '',
-      "What the proxy spends above the relay and above this is the runtime around it: two sockets per session instead of the relay's piped pair, timers, promise jobs. `npm run bench:profile` charges a CPU profile of the running proxy to each source file (bench/PROFILE.md).",
+      "Where the rest goes is counted by `npm run bench:perf` (bench/PERF.md, copied below): perf's samples of the running proxy, kernel included, charge pgveil's distance from the relay to V8 running pgveil's JavaScript (its interpreter, inline caches, builtins, runtime and compiled code), the kernel (the audit log's write and one more wake-up per statement), and the garbage collector. `npm run bench:profile` charges a V8 profile of the running proxy to each source file (bench/PROFILE.md).",
     );
     lines.push(
       '',

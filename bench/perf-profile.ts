@@ -11,17 +11,12 @@
  *   PGVEIL_BENCH_SECONDS=8 npm run bench:perf      (needs Debian's linux-perf: `perf`)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
-import { cpuSeconds, DB, pgbench, setUp, waitForPort, WARMUP_SECONDS, writeProxyConfig } from './run-all';
+import { cpuSeconds, pgbench, waitForPort, WARMUP_SECONDS } from './run-all';
+import { MODES, profileBench, PROXY_PORT, RELAY_PORT, runProfileBench, SECONDS } from './profile-bench';
 
-const SECONDS = Number(process.env.PGVEIL_BENCH_SECONDS ?? 8);
 const HZ = 2000;
-const PROXY_PORT = 6632;
-const RELAY_PORT = 6638;
-const MODES = ['simple', 'extended', 'prepared'] as const;
 
 /** Where a sample's instruction lies, from perf's dso and symbol columns. */
 function category(dso: string, symbol: string): string {
@@ -58,7 +53,7 @@ function breakdown(data: string): Map<string, number> {
 }
 
 async function measure(
-  command: string[],
+  command: readonly string[],
   port: number,
   user: string,
   password: string | undefined,
@@ -95,23 +90,19 @@ async function measure(
   }
 }
 
-async function main(): Promise<void> {
+function main(): Promise<void> {
   try {
     execFileSync('perf', ['--version'], { stdio: 'ignore' });
   } catch {
-    throw new Error('perf is not installed (Debian: apt-get install linux-perf)');
+    return Promise.reject(new Error('perf is not installed (Debian: apt-get install linux-perf)'));
   }
-  const dir = mkdtempSync(join(tmpdir(), 'pgveil-perf-'));
-  await setUp(dir);
-  const pgveil = [join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', writeProxyConfig(dir)];
-  const relay = [join(__dirname, 'node-relay.js'), String(RELAY_PORT), '5432'];
-  const out: string[] = [
-    `## Where the proxy's CPU goes, counted by perf (cpu-clock samples at ${HZ} Hz of the running process, kernel included; pgbench -S, 8 clients, ${SECONDS} s per mode; \`PGVEIL_BENCH_SECONDS=${SECONDS} npm run bench:perf\`)`,
-    '',
-    "Microseconds of CPU per statement, the process's CPU time over the run (from /proc) charged in the proportions of perf's samples.",
-    '',
-  ];
-  try {
+  return profileBench('PERF.md', async ({ dir, pgveil, relay }) => {
+    const out: string[] = [
+      `## Where the proxy's CPU goes, counted by perf (cpu-clock samples at ${HZ} Hz of the running process, kernel included; pgbench -S, 8 clients, ${SECONDS} s per mode; \`PGVEIL_BENCH_SECONDS=${SECONDS} npm run bench:perf\`)`,
+      '',
+      "Microseconds of CPU per statement, the process's CPU time over the run (from /proc) charged in the proportions of perf's samples.",
+      '',
+    ];
     for (const mode of MODES) {
       const veil = await measure(pgveil, PROXY_PORT, 'analyst', 'analyst', mode, dir);
       const floor = await measure(relay, RELAY_PORT, 'postgres', undefined, mode, dir);
@@ -132,22 +123,8 @@ async function main(): Promise<void> {
       }
       out.push('');
     }
-    process.stdout.write(`${out.join('\n')}\n`);
-    // Kept beside the bench's results, which carry it over (as the V8 profile's).
-    writeFileSync(
-      join(__dirname, '..', '..', 'bench', 'PERF.md'),
-      `${out.join('\n').replace(/^## /, `## (${new Date().toISOString()}) `)}\n`,
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-    const c = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-    await c.end();
-  }
+    return out;
+  });
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`perf profile failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+runProfileBench('perf profile', main);

@@ -9,16 +9,10 @@
  *   PGVEIL_BENCH_SECONDS=10 npm run bench:profile
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
-import { cpuSeconds, DB, pgbench, setUp, waitForPort, WARMUP_SECONDS, writeProxyConfig } from './run-all';
-
-const SECONDS = Number(process.env.PGVEIL_BENCH_SECONDS ?? 10);
-const PROXY_PORT = 6632;
-const RELAY_PORT = 6638;
-const MODES = ['simple', 'extended', 'prepared'] as const;
+import { cpuSeconds, pgbench, waitForPort, WARMUP_SECONDS } from './run-all';
+import { MODES, profileBench, PROXY_PORT, RELAY_PORT, runProfileBench, SECONDS } from './profile-bench';
 
 interface ProfileNode {
   readonly id: number;
@@ -98,7 +92,7 @@ function breakdown(profile: CpuProfile, from: number, to: number, statements: nu
 
 /** Runs one pgbench mode against a profiled process; returns the breakdown and the measured CPU. */
 async function profileRun(
-  command: string[],
+  command: readonly string[],
   port: number,
   user: string,
   password: string | undefined,
@@ -128,16 +122,12 @@ async function profileRun(
   }
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'pgveil-profile-'));
-  await setUp(dir);
-  const pgveil = [join(__dirname, '..', 'cli', 'pgveil.js'), 'serve', '--config', writeProxyConfig(dir)];
-  const relay = [join(__dirname, 'node-relay.js'), String(RELAY_PORT), '5432'];
-  const out: string[] = [
-    `## Where the proxy's CPU goes (V8 CPU profile during pgbench -S, 8 clients, ${SECONDS} s per mode; \`PGVEIL_BENCH_SECONDS=${SECONDS} npm run bench:profile\`)`,
-    '',
-  ];
-  try {
+function main(): Promise<void> {
+  return profileBench('PROFILE.md', async ({ dir, pgveil, relay }) => {
+    const out: string[] = [
+      `## Where the proxy's CPU goes (V8 CPU profile during pgbench -S, 8 clients, ${SECONDS} s per mode; \`PGVEIL_BENCH_SECONDS=${SECONDS} npm run bench:profile\`)`,
+      '',
+    ];
     for (const mode of MODES) {
       const veil = await profileRun(pgveil, PROXY_PORT, 'analyst', 'analyst', mode, dir);
       const floor = await profileRun(relay, RELAY_PORT, 'postgres', undefined, mode, dir);
@@ -162,22 +152,8 @@ async function main(): Promise<void> {
         '',
       );
     }
-    process.stdout.write(`${out.join('\n')}\n`);
-    // Kept beside the bench's results, which carry it over (as the soak's).
-    writeFileSync(
-      join(__dirname, '..', '..', 'bench', 'PROFILE.md'),
-      `${out.join('\n').replace(/^## /, `## (${new Date().toISOString()}) `)}\n`,
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-    const c = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-    await c.end();
-  }
+    return out;
+  });
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`profile failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+runProfileBench('profile', main);

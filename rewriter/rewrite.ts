@@ -12,7 +12,7 @@ import {
 } from './rewrite-types';
 import type { CopyStmt, ExplainStmt, TransactionStmt, VariableSetStmt } from '@pgsql/types';
 import { bodyOf, isKind, kindOf, names, type NodeOf, type PgNode } from './ast';
-import { deparseStatement, statementText, type Statement } from './sql-parser';
+import { deparseStatement, statementText, statementsOf, type Statement } from './sql-parser';
 import { parseQuery } from './read-back-parser';
 import { RelationSubstitution } from './relation-substitution';
 import { splicedQuery } from './splice';
@@ -37,15 +37,8 @@ import {
 
 const DEFAULT_SEARCH_PATH = ['$user', 'public'];
 
-/** sql-parser.ts's parseStatements, on the read-back parser's instance (its faster way in and out). */
-function parseStatements(sql: string): Statement[] {
-  const statements: Statement[] = [];
-  for (const s of parseQuery(sql).stmts ?? []) {
-    if (s.stmt !== undefined)
-      statements.push({ stmt: s.stmt, location: s.stmt_location ?? 0, length: s.stmt_len ?? 0 });
-  }
-  return statements;
-}
+/** sql-parser.ts's parseTree, on the read-back parser's instance (its faster way in and out). */
+const parseStatements = (sql: string): Statement[] => statementsOf(parseQuery(sql));
 
 export function rewrite(sql: string, context: RewriteContext): RewriteOutcome {
   const policyVersion = context.policies.version;

@@ -1,6 +1,6 @@
 /** PostgreSQL's own grammar (libpg-query, WASM) and its inverse (pgsql-deparser). */
 import { loadModule, parseSync } from 'libpg-query';
-import type { TypeName } from '@pgsql/types';
+import type { ParseResult, TypeName } from '@pgsql/types';
 import { bodyOf, type PgNode } from './ast';
 import { deparseWithSqlJson } from './sql-json-printer';
 import { loadReadBackParser } from './read-back-parser';
@@ -27,8 +27,13 @@ export interface Statement extends StatementSpan {
 
 /** Every statement of `sql`, typed. */
 export function parseTree(sql: string): Statement[] {
+  return statementsOf(parseSync(sql));
+}
+
+/** The statements of a parse result, with where each stands in the text. */
+export function statementsOf(result: ParseResult): Statement[] {
   const statements: Statement[] = [];
-  for (const raw of parseSync(sql).stmts ?? []) {
+  for (const raw of result.stmts ?? []) {
     if (raw.stmt !== undefined)
       statements.push({ stmt: raw.stmt, location: raw.stmt_location ?? 0, length: raw.stmt_len ?? 0 });
   }

@@ -118,7 +118,13 @@ async function socketPair(): Promise<{ sender: Socket; receiver: Socket; close: 
   };
 }
 
-test("the client's bytes wait for the records of the turn, then leave in order, after the records are in the file", async () => {
+/** A batched audit log in a directory of its own, and the observer that writes to it. */
+function batchedObserver(): {
+  dir: string;
+  file: string;
+  log: AuditLog;
+  observer: ReturnType<typeof createAuditObserver>;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'pgveil-batch-'));
   const file = join(dir, 'audit.jsonl');
   const log = new AuditLog(file, undefined, {}, { batched: true });
@@ -128,6 +134,11 @@ test("the client's bytes wait for the records of the turn, then leave in order, 
     rawStatements: false,
     failClosed: true,
   });
+  return { dir, file, log, observer };
+}
+
+test("the client's bytes wait for the records of the turn, then leave in order, after the records are in the file", async () => {
+  const { dir, file, log, observer } = batchedObserver();
   const { sender, receiver, close } = await socketPair();
   try {
     const output = new ClientOutput(
@@ -160,15 +171,7 @@ test("the client's bytes wait for the records of the turn, then leave in order, 
 });
 
 test('a failing session sends what it holds, its records written first, before its error', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pgveil-batch-'));
-  const file = join(dir, 'audit.jsonl');
-  const log = new AuditLog(file, undefined, {}, { batched: true });
-  const observer = createAuditObserver({
-    log,
-    events: streamSink('test', new PassThrough()),
-    rawStatements: false,
-    failClosed: true,
-  });
+  const { dir, file, log, observer } = batchedObserver();
   const { sender, close } = await socketPair();
   try {
     const output = new ClientOutput(

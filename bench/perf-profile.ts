@@ -14,7 +14,16 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuSeconds, pgbench, waitForPort, WARMUP_SECONDS } from './run-all';
-import { MODES, profileBench, PROXY_PORT, RELAY_PORT, runProfileBench, SECONDS } from './profile-bench';
+import {
+  modeHeading,
+  MODES,
+  profileBench,
+  PROXY_PORT,
+  RELAY_PORT,
+  runProfileBench,
+  SECONDS,
+  sideBySide,
+} from './profile-bench';
 
 const HZ = 2000;
 
@@ -107,20 +116,16 @@ function main(): Promise<void> {
       const veil = await measure(pgveil, PROXY_PORT, 'analyst', 'analyst', mode, dir);
       const floor = await measure(relay, RELAY_PORT, 'postgres', undefined, mode, dir);
       out.push(
-        `### ${mode}: pgveil ${veil.cpuUs.toFixed(1)} µs per statement (${veil.tps.toFixed(0)} tps), the Node.js relay ${floor.cpuUs.toFixed(1)} µs (${floor.tps.toFixed(0)} tps): ${(veil.cpuUs / floor.cpuUs).toFixed(2)}x`,
+        modeHeading(mode, veil, floor),
         '',
         '| where | pgveil | relay | pgveil above the relay |',
         '| --- | --- | --- | --- |',
+        ...sideBySide(
+          veil.usPerStatement,
+          floor.usPerStatement,
+          (place, v, f) => `| ${place} | ${v.toFixed(1)} | ${f.toFixed(1)} | ${(v - f).toFixed(1)} |`,
+        ),
       );
-      const keys = [...new Set([...veil.usPerStatement.keys(), ...floor.usPerStatement.keys()])].sort(
-        (a, b) => (veil.usPerStatement.get(b) ?? 0) - (veil.usPerStatement.get(a) ?? 0),
-      );
-      for (const k of keys) {
-        const v = veil.usPerStatement.get(k) ?? 0;
-        const f = floor.usPerStatement.get(k) ?? 0;
-        if (v < 0.1 && f < 0.1) continue;
-        out.push(`| ${k} | ${v.toFixed(1)} | ${f.toFixed(1)} | ${(v - f).toFixed(1)} |`);
-      }
       out.push('');
     }
     return out;

@@ -52,3 +52,31 @@ export function runProfileBench(what: string, bench: () => Promise<void>): void 
     process.exit(1);
   });
 }
+
+interface ProfiledRun {
+  readonly cpuUs: number;
+  readonly tps: number;
+}
+
+/** A mode's heading: pgveil's CPU per statement beside the relay's. */
+export function modeHeading(mode: string, veil: ProfiledRun, floor: ProfiledRun): string {
+  return `### ${mode}: pgveil ${veil.cpuUs.toFixed(1)} µs of CPU per statement (${veil.tps.toFixed(0)} tps), the Node.js relay ${floor.cpuUs.toFixed(1)} µs (${floor.tps.toFixed(0)} tps): ${(veil.cpuUs / floor.cpuUs).toFixed(2)}x`;
+}
+
+/** One table row per place either process spent time in, pgveil's largest first; under 0.1 µs left out. */
+export function sideBySide(
+  veil: ReadonlyMap<string, number>,
+  floor: ReadonlyMap<string, number>,
+  row: (place: string, pgveilUs: number, relayUs: number) => string,
+): string[] {
+  const places = [...new Set([...veil.keys(), ...floor.keys()])].sort(
+    (a, b) => (veil.get(b) ?? 0) - (veil.get(a) ?? 0),
+  );
+  const rows: string[] = [];
+  for (const place of places) {
+    const v = veil.get(place) ?? 0;
+    const f = floor.get(place) ?? 0;
+    if (v >= 0.1 || f >= 0.1) rows.push(row(place, v, f));
+  }
+  return rows;
+}

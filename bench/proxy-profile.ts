@@ -12,7 +12,16 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuSeconds, pgbench, waitForPort, WARMUP_SECONDS } from './run-all';
-import { MODES, profileBench, PROXY_PORT, RELAY_PORT, runProfileBench, SECONDS } from './profile-bench';
+import {
+  modeHeading,
+  MODES,
+  profileBench,
+  PROXY_PORT,
+  RELAY_PORT,
+  runProfileBench,
+  SECONDS,
+  sideBySide,
+} from './profile-bench';
 
 interface ProfileNode {
   readonly id: number;
@@ -133,20 +142,16 @@ function main(): Promise<void> {
       const floor = await profileRun(relay, RELAY_PORT, 'postgres', undefined, mode, dir);
       const sampled = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
       out.push(
-        `### ${mode}: pgveil ${veil.cpuUs.toFixed(1)} µs of CPU per statement (${veil.tps.toFixed(0)} tps), the Node.js relay ${floor.cpuUs.toFixed(1)} µs (${floor.tps.toFixed(0)} tps): ${(veil.cpuUs / floor.cpuUs).toFixed(2)}x`,
+        modeHeading(mode, veil, floor),
         '',
         '| charged to | pgveil µs per statement | relay µs per statement |',
         '| --- | --- | --- |',
+        ...sideBySide(
+          veil.rows,
+          floor.rows,
+          (place, v, f) => `| ${place} | ${v.toFixed(1)} | ${f ? f.toFixed(1) : '-'} |`,
+        ),
       );
-      const keys = [...new Set([...veil.rows.keys(), ...floor.rows.keys()])].sort(
-        (a, b) => (veil.rows.get(b) ?? 0) - (veil.rows.get(a) ?? 0),
-      );
-      for (const k of keys) {
-        const v = veil.rows.get(k) ?? 0;
-        const f = floor.rows.get(k) ?? 0;
-        if (v < 0.1 && f < 0.1) continue;
-        out.push(`| ${k} | ${v.toFixed(1)} | ${f ? f.toFixed(1) : '-'} |`);
-      }
       out.push(
         `| all samples (the rest of the process's CPU is kernel time in system calls, outside the profile) | ${sampled(veil.rows).toFixed(1)} | ${sampled(floor.rows).toFixed(1)} |`,
         '',

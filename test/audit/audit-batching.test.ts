@@ -118,6 +118,15 @@ async function socketPair(): Promise<{ sender: Socket; receiver: Socket; close: 
   };
 }
 
+/** What an established session sends its client through, with no upstream to pause. */
+const clientOutput = (sender: Socket, observer: ReturnType<typeof createAuditObserver>): ClientOutput =>
+  new ClientOutput(
+    () => sender,
+    () => undefined,
+    observer,
+    () => true,
+  );
+
 /** A batched audit log in a directory of its own, and the observer that writes to it. */
 function batchedObserver(): {
   dir: string;
@@ -141,12 +150,7 @@ test("the client's bytes wait for the records of the turn, then leave in order, 
   const { dir, file, log, observer } = batchedObserver();
   const { sender, receiver, close } = await socketPair();
   try {
-    const output = new ClientOutput(
-      () => sender,
-      () => undefined,
-      observer,
-      () => true,
-    );
+    const output = clientOutput(sender, observer);
     output.send(Buffer.from('before '));
     // Nothing waits: sent at once.
     expect(sender.bytesWritten).toBe(7);
@@ -174,12 +178,7 @@ test('a failing session sends what it holds, its records written first, before i
   const { dir, file, log, observer } = batchedObserver();
   const { sender, close } = await socketPair();
   try {
-    const output = new ClientOutput(
-      () => sender,
-      () => undefined,
-      observer,
-      () => true,
-    );
+    const output = clientOutput(sender, observer);
     log.append({ statement: 'answered' });
     output.send(Buffer.from('answer'));
     expect(sender.bytesWritten).toBe(0);
